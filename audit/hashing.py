@@ -1,0 +1,77 @@
+"""The canonical form of an entry and its SHA-256: shared by the writer and the verifier."""
+
+import hashlib
+import json
+
+GENESIS_HASH = "0" * 64
+
+
+def canonical_json(value) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _as_jsonb_returns(value):
+    # JSONB keeps numbers as NUMERIC: a float Python writes in exponent form (1e+16, any integral
+    # float from 1e16 up) comes back as an int, and -0.0 comes back as 0.0. Hashing what the writer
+    # holds instead of what the verifier will read would flag an untouched entry as altered.
+    if isinstance(value, float):
+        if value == 0:
+            return 0.0
+        if value.is_integer() and "e" in repr(value):
+            return int(value)
+        return value
+    if isinstance(value, dict):
+        return {key: _as_jsonb_returns(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_jsonb_returns(item) for item in value]
+    return value
+
+
+def normalize_data(data) -> dict:
+    """What JSONB will give back: hashing the round-tripped form keeps verification stable."""
+    return _as_jsonb_returns(json.loads(canonical_json(data or {})))
+
+
+def entry_digest(
+    *,
+    organization_id,
+    sequence,
+    actor_type,
+    actor_id,
+    actor_label,
+    verb,
+    target_type,
+    target_id,
+    data,
+    created_at,
+    prev_hash,
+) -> str:
+    payload = canonical_json(
+        {
+            "organization": organization_id,
+            "sequence": sequence,
+            "actor": [actor_type, actor_id, actor_label],
+            "verb": verb,
+            "target": [target_type, target_id],
+            "data": data,
+            "created_at": created_at.isoformat(timespec="microseconds"),
+            "prev": prev_hash,
+        }
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def digest_of(entry) -> str:
+    return entry_digest(
+        organization_id=entry.organization_id,
+        sequence=entry.sequence,
+        actor_type=entry.actor_type,
+        actor_id=entry.actor_id,
+        actor_label=entry.actor_label,
+        verb=entry.verb,
+        target_type=entry.target_type,
+        target_id=entry.target_id,
+        data=entry.data,
+        created_at=entry.created_at,
+        prev_hash=entry.prev_hash,
+    )

@@ -1,0 +1,77 @@
+"""Appending to the ledger. Callers are already inside their own transaction; the entry commits
+or rolls back with the change it describes."""
+
+import zlib
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audit.hashing import GENESIS_HASH, entry_digest, normalize_data
+from audit.models import LedgerEntry
+from opsplatform.actors import Actor
+from opsplatform.realtime.groups import organization_group, publish_after_commit
+
+# Advisory-lock namespace for "the chain of organization N": keeps it apart from other lock users.
+_CHAIN_LOCK_NAMESPACE = zlib.crc32(b"opsplatform.ledger") & 0x7FFFFFFF
+
+
+def _target_of(target) -> tuple[str, str]:
+    if target is None:
+        return "", ""
+    return f"{target._meta.app_label}.{target._meta.model_name}", str(target.pk)
+
+
+@transaction.atomic
+def record(
+    *,
+    actor: Actor,
+    verb: str,
+    target=None,
+    target_type: str = "",
+    target_id: str = "",
+    data: dict | None = None,
+    organization=None,
+) -> LedgerEntry:
+    """Append one entry to the organization's chain (``actor.organization`` unless given)."""
+    organization = organization if organization is not None else actor.organization
+    org_id = organization.pk if organization is not None else None
+    if target is not None:
+        target_type, target_id = _target_of(target)
+    # Serialize writers of one chain until commit: sequence and prev_hash must not fork. The lock
+    # is per organization, so tenants never wait on each other.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_CHAIN_LOCK_NAMESPACE, org_id or 0])
+    last = (
+        LedgerEntry.objects.filter(organization_id=org_id)
+        .order_by("-sequence")
+        .values_list("sequence", "entry_hash")
+        .first()
+    )
+    sequence, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+    fields = {
+        "organization_id": org_id,
+        "sequence": sequence,
+        "actor_type": actor.kind,
+        "actor_id": actor.ledger_id[:64],
+        "actor_label": actor.label[:200],
+        "verb": verb,
+        "target_type": target_type,
+        "target_id": str(target_id),
+        "data": normalize_data(data),
+        "created_at": timezone.now(),
+        "prev_hash": prev_hash,
+    }
+    entry = LedgerEntry.objects.create(**fields, entry_hash=entry_digest(**fields))
+    if org_id is not None:
+        publish_after_commit(
+            organization_group(org_id),
+            {
+                "kind": "ledger",
+                "id": entry.pk,
+                "sequence": sequence,
+                "verb": verb,
+                "target_type": target_type,
+                "target_id": str(target_id),
+            },
+        )
+    return entry

@@ -1,0 +1,135 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from incidents.models.enums import OPEN_STATUSES, Priority, Severity, Status
+from opsplatform.tenancy import TenantModel
+
+
+class Incident(TenantModel):
+    title = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    service = models.ForeignKey(
+        "incidents.Service", null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents"
+    )
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.SEV3)
+    priority = models.CharField(max_length=4, choices=Priority.choices, default=Priority.P3)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.TRIGGERED)
+    assignees = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="assigned_incidents")
+    responders = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="responding_incidents")
+    dedup_key = models.CharField(max_length=255, blank=True)
+    labels = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=100, blank=True, default="manual")
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolution_note = models.TextField(blank=True)
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    snoozed_at = models.DateTimeField(null=True, blank=True)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_incidents"
+    )
+
+    # Escalation timer: set on trigger, cleared on acknowledge/resolve; the paging engine claims it.
+    next_escalation_at = models.DateTimeField(null=True, blank=True)
+    escalation_step = models.PositiveIntegerField(default=0)
+    escalation_cycle = models.PositiveIntegerField(default=0)
+
+    # SLA: due and warning instants (UTC) and the moment each was marked, so each fires once.
+    sla_policy = models.ForeignKey(
+        "incidents.SLAPolicy", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    ack_due_at = models.DateTimeField(null=True, blank=True)
+    ack_warn_at = models.DateTimeField(null=True, blank=True)
+    resolve_due_at = models.DateTimeField(null=True, blank=True)
+    resolve_warn_at = models.DateTimeField(null=True, blank=True)
+    ack_warned_at = models.DateTimeField(null=True, blank=True)
+    ack_breached_at = models.DateTimeField(null=True, blank=True)
+    resolve_warned_at = models.DateTimeField(null=True, blank=True)
+    resolve_breached_at = models.DateTimeField(null=True, blank=True)
+    # The earliest pending SLA instant: the beat tick's timer (NULL while paused or when nothing is left).
+    sla_next_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Dedup's guarantee: at most one open incident per key, under any concurrency.
+            models.UniqueConstraint(
+                fields=["organization", "dedup_key"],
+                condition=Q(status__in=list(OPEN_STATUSES)) & ~Q(dedup_key=""),
+                name="incident_open_dedup_key_unique",
+            ),
+        ]
+        indexes = [
+            # The list page: one organization, newest first, optionally by status.
+            models.Index(fields=["organization", "-created_at", "-id"], name="incident_org_recent_idx"),
+            models.Index(fields=["organization", "status", "-created_at"], name="incident_org_status_idx"),
+            models.Index(fields=["organization", "service", "-created_at"], name="incident_org_service_idx"),
+            models.Index(
+                fields=["next_escalation_at"],
+                condition=Q(next_escalation_at__isnull=False),
+                name="incident_escalation_due_idx",
+            ),
+            models.Index(
+                fields=["snoozed_until"], condition=Q(status="snoozed"), name="incident_snooze_due_idx"
+            ),
+            models.Index(
+                fields=["sla_next_at"], condition=Q(sla_next_at__isnull=False), name="incident_sla_due_idx"
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.title}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class IncidentNote(TenantModel):
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+
+
+class Alert(TenantModel):
+    """One alert (a firing or resolved signal from a source) attached to the incident it opened or joined.
+
+    Ingestion fills it in; merging incidents moves alerts to the surviving incident.
+    """
+
+    incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
+    dedup_key = models.CharField(max_length=255)
+    group_key = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=16, default="firing")
+    title = models.CharField(max_length=1024)
+    description = models.TextField(blank=True)
+    severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.SEV3)
+    source = models.CharField(max_length=255, blank=True)
+    labels = models.JSONField(default=dict, blank=True)
+    links = models.JSONField(default=list, blank=True)
+    occurrences = models.PositiveIntegerField(default=1)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+        indexes = [models.Index(fields=["organization", "dedup_key"], name="alert_org_dedup_idx")]
+
+    def __str__(self):
+        return self.title

@@ -1,0 +1,75 @@
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.text import slugify
+
+from audit.services import record
+from incidents.models import Service, Severity, Tier
+from opsplatform.accounts.capabilities import Capability
+from opsplatform.actors import Actor
+
+FIELDS = {
+    "name", "description", "tier", "owner_team", "runbook_links", "labels", "default_severity", "in_maintenance",
+}
+
+
+def _validate(organization, values: dict) -> None:
+    errors = {}
+    for field in set(values) - FIELDS:
+        errors[field] = "Unknown field."
+    if "name" in values and not str(values["name"]).strip():
+        errors["name"] = "A service needs a name."
+    if "tier" in values and values["tier"] not in Tier.values:
+        errors["tier"] = f"Choose one of {', '.join(Tier.values)}."
+    if "default_severity" in values and values["default_severity"] not in Severity.values:
+        errors["default_severity"] = f"Choose one of {', '.join(Severity.values)}."
+    team = values.get("owner_team")
+    if team is not None and team.organization_id != organization.pk:
+        errors["owner_team"] = "Not found."
+    links = values.get("runbook_links", [])
+    if not isinstance(links, list) or not all(
+        isinstance(link, dict) and str(link.get("url", "")).startswith(("http://", "https://")) for link in links
+    ):
+        errors["runbook_links"] = 'A list of {"title": …, "url": "https://…"} objects.'
+    labels = values.get("labels", {})
+    if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
+        errors["labels"] = "Labels are an object of strings."
+    if errors:
+        raise ValidationError(errors)
+
+
+def _ledger_view(values: dict) -> dict:
+    return {k: getattr(v, "pk", v) for k, v in values.items()}
+
+
+@transaction.atomic
+def service_create(*, actor: Actor, name: str, **values) -> Service:
+    actor.require(Capability.SERVICE_MANAGE)
+    _validate(actor.organization, {"name": name, **values})
+    slug = slugify(name)[:80]
+    if Service.objects.filter(organization=actor.organization, slug=slug).exists():
+        raise ValidationError({"name": "A service with this name already exists."})
+    service = Service.objects.create(organization=actor.organization, name=name.strip(), slug=slug, **values)
+    record(actor=actor, verb="service.created", target=service, data=_ledger_view({"name": name, **values}))
+    return service
+
+
+@transaction.atomic
+def service_update(*, actor: Actor, service: Service, **values) -> Service:
+    actor.require(Capability.SERVICE_MANAGE, service)
+    _validate(service.organization, values)
+    service = Service.objects.select_for_update().get(pk=service.pk)
+    changed = {k: v for k, v in values.items() if getattr(service, k) != v}
+    if not changed:
+        return service
+    for key, value in changed.items():
+        setattr(service, key, value)
+    service.save(update_fields=list(changed))
+    record(actor=actor, verb="service.updated", target=service, data={"changes": _ledger_view(changed)})
+    return service
+
+
+@transaction.atomic
+def service_delete(*, actor: Actor, service: Service) -> None:
+    actor.require(Capability.SERVICE_MANAGE, service)
+    record(actor=actor, verb="service.deleted", target=service, data={"name": service.name})
+    service.delete()

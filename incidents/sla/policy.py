@@ -1,0 +1,121 @@
+"""Choosing an incident's SLA policy, laying out its due times, and pausing them while snoozed."""
+
+from zoneinfo import ZoneInfo
+
+from django.db.models import Q
+
+from incidents.models import Calendar, Incident, SLAPolicy, SLAState, Status
+from incidents.sla.calendar import AlwaysCalendar, BusinessCalendar
+
+
+def policy_for(incident: Incident) -> SLAPolicy | None:
+    candidates = SLAPolicy.objects.filter(organization_id=incident.organization_id).filter(
+        (Q(service_id=incident.service_id) | Q(service__isnull=True)) & (Q(severity=incident.severity) | Q(severity=""))
+    )
+
+    def specificity(policy):
+        return (policy.service_id is not None, policy.severity != "")
+
+    return max(candidates, key=specificity, default=None)
+
+
+def calendar_for(policy: SLAPolicy, incident: Incident):
+    if policy.calendar == Calendar.ALWAYS:
+        return AlwaysCalendar()
+    zone = policy.time_zone or (incident.team.time_zone if incident.team_id else "") or "UTC"
+    return BusinessCalendar(
+        tz=ZoneInfo(zone), start=policy.business_start, end=policy.business_end, days=frozenset(policy.business_days)
+    )
+
+
+SLA_FIELDS = ["sla_policy", "ack_due_at", "ack_warn_at", "resolve_due_at", "resolve_warn_at"]
+
+
+def apply_policy(incident: Incident, *, start=None) -> list[str]:
+    """Set the due and warning instants from the matching policy; returns the fields changed."""
+    policy = policy_for(incident)
+    incident.sla_policy = policy
+    if policy is None:
+        incident.ack_due_at = incident.ack_warn_at = incident.resolve_due_at = incident.resolve_warn_at = None
+        return SLA_FIELDS
+    start = start or incident.created_at
+    cal = calendar_for(policy, incident)
+    ratio = policy.warning_percent / 100
+    ack, resolve = policy.ack_target_minutes * 60, policy.resolve_target_minutes * 60
+    incident.ack_due_at = cal.add(start, ack)
+    incident.ack_warn_at = cal.add(start, ack * ratio)
+    incident.resolve_due_at = cal.add(start, resolve)
+    incident.resolve_warn_at = cal.add(start, resolve * ratio)
+    return SLA_FIELDS
+
+
+def shift_for_pause(incident: Incident, *, paused_from, paused_to) -> list[str]:
+    """Snoozed time does not count when the policy says so: push every pending instant later by
+    the working time that elapsed while snoozed."""
+    policy = incident.sla_policy
+    if policy is None or not policy.pause_while_snoozed or paused_from is None:
+        return []
+    cal = calendar_for(policy, incident)
+    changed = []
+    pending = {
+        "ack_warn_at": incident.ack_warned_at is None,
+        "ack_due_at": incident.ack_breached_at is None,
+        "resolve_warn_at": incident.resolve_warned_at is None,
+        "resolve_due_at": incident.resolve_breached_at is None,
+    }
+    for field, is_pending in pending.items():
+        due = getattr(incident, field)
+        if due is None or not is_pending or due <= paused_from:
+            continue
+        left = cal.between(paused_from, due)
+        setattr(incident, field, cal.add(paused_to, left))
+        changed.append(field)
+    return changed
+
+
+# (instant field, marker field, what stops this clock)
+CLOCKS = [
+    ("ack_warn_at", "ack_warned_at", "acknowledged_at"),
+    ("ack_due_at", "ack_breached_at", "acknowledged_at"),
+    ("resolve_warn_at", "resolve_warned_at", "resolved_at"),
+    ("resolve_due_at", "resolve_breached_at", "resolved_at"),
+]
+
+
+def pending_clocks(incident: Incident):
+    for instant, marker, stopper in CLOCKS:
+        if getattr(incident, instant) and not getattr(incident, marker) and not getattr(incident, stopper):
+            yield instant, marker
+
+
+def refresh_timer(incident: Incident) -> list[str]:
+    """Recompute ``sla_next_at``; a snoozed incident under a pausing policy has no running clock."""
+    paused = (
+        incident.status == Status.SNOOZED and incident.sla_policy_id and incident.sla_policy.pause_while_snoozed
+    )
+    instants = [] if paused else [getattr(incident, instant) for instant, _ in pending_clocks(incident)]
+    incident.sla_next_at = min(instants, default=None)
+    return ["sla_next_at"]
+
+
+def sla_state(incident: Incident, now) -> str:
+    if incident.sla_policy_id is None and incident.ack_due_at is None:
+        return SLAState.NONE
+    if incident.ack_breached_at or incident.resolve_breached_at:
+        return SLAState.BREACHED
+    if incident.resolved_at:
+        return SLAState.MET
+    if incident.ack_warned_at or incident.resolve_warned_at:
+        return SLAState.AT_RISK
+    return SLAState.OK
+
+
+def next_due(incident: Incident):
+    """The deadline the page counts down to: acknowledgement first, then resolution."""
+    if incident.resolved_at:
+        return None
+    if incident.acknowledged_at is None and incident.ack_due_at:
+        return "acknowledge", incident.ack_due_at
+    if incident.resolve_due_at:
+        return "resolve", incident.resolve_due_at
+    return None

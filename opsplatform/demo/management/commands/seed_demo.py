@@ -1,0 +1,33 @@
+import json
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from opsplatform.demo import data
+from opsplatform.demo.seed_accounts import ensure_user, describe, seed_organization
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the documented demo organizations, people and data (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--json", action="store_true", help="print what a script needs to drive the platform")
+
+    def handle(self, *args, **options):
+        ensure_user(data.SUPERUSER["username"], data.SUPERUSER["password"], superuser=True)
+        organizations = []
+        for spec in data.ORGANIZATIONS:
+            seeded = seed_organization(spec)
+            organizations.append(describe(spec, seeded["organization"]))
+        summary = {
+            "base_url": settings.SITE_URL,
+            "superuser": data.SUPERUSER,
+            "organizations": organizations,
+        }
+        if options["json"]:
+            self.stdout.write(json.dumps(summary, indent=2))
+            return
+        self.stdout.write(f"Demo data ready at {summary['base_url']}")
+        for org in organizations:
+            logins = ", ".join(f"{u['username']} / {u['password']}" for u in org["users"])
+            self.stdout.write(f"  {org['name']}: {logins}; API token {org['api_token']}")

@@ -1,0 +1,59 @@
+"""Structured logging support: a request id on every line, and secrets never written out."""
+
+import logging
+import re
+import uuid
+from contextvars import ContextVar
+
+_request_id: ContextVar[str] = ContextVar("request_id", default="-")
+
+# Bearer values, our own token/key formats and password-ish key=value pairs.
+_SECRET_PATTERNS = [
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
+    re.compile(r"(opk_|opi_)[A-Za-z0-9_-]{8,}"),
+    re.compile(r"(?i)((?:password|passwd|secret|token|api_key|authorization)[\"']?\s*[:=]\s*[\"']?)[^\s,\"'&}]+"),
+]
+
+
+def current_request_id() -> str:
+    return _request_id.get()
+
+
+def redact(text: str) -> str:
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "[redacted]", text)
+    return text
+
+
+class RequestIdMiddleware:
+    """Take the proxy's X-Request-ID when it is sane, else make one; echo it on the response."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get("X-Request-ID", "")
+        rid = incoming if re.fullmatch(r"[A-Za-z0-9._-]{8,64}", incoming) else uuid.uuid4().hex
+        token = _request_id.set(rid)
+        request.request_id = rid
+        try:
+            response = self.get_response(request)
+        finally:
+            _request_id.reset(token)
+        response["X-Request-ID"] = rid
+        return response
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record):
+        record.request_id = _request_id.get()
+        return True
+
+
+class RedactSecretsFilter(logging.Filter):
+    def filter(self, record):
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True

@@ -1,0 +1,21 @@
+"""Settings for the test suite: production settings with the few changes tests need."""
+
+import os
+
+os.environ.setdefault("ALLOW_DEV_SECRET", "1")
+os.environ.setdefault("SECURE_COOKIES", "0")
+
+from opsplatform.settings import *  # noqa: E402, F403
+
+# Argon2 is deliberately slow; tests create hundreds of users. One test checks production hashing.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]  # noqa: F405
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+SECURE_HSTS_SECONDS = 0
+# Each test run gets its own cache and channel namespaces so parallel runs on one Redis stay apart.
+_RUN = os.environ.get("PYTEST_XDIST_WORKER", "main") + "-" + str(os.getpid())
+CACHES["default"]["KEY_PREFIX"] = f"test-{_RUN}"  # noqa: F405
+CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"test-asgi-{_RUN}"  # noqa: F405
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405

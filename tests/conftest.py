@@ -1,0 +1,96 @@
+"""Personas shared by the whole suite.
+
+``org`` has one member of every role; ``other_org`` belongs to ``outsider`` alone. Tests speak in
+these personas: ``users["operator"]``, ``client_as("viewer")``, ``api_as("admin")``.
+"""
+
+import pytest
+from rest_framework.test import APIClient
+
+from opsplatform.accounts import services as account_services
+from opsplatform.accounts.capabilities import Role
+from opsplatform.actors import Actor
+from tests.accounts.factories import MembershipFactory, OrganizationFactory, TeamFactory, UserFactory
+
+ROLES = [r.value for r in Role]
+
+
+@pytest.fixture
+def org(db):
+    return OrganizationFactory(name="Acme", slug="acme")
+
+
+@pytest.fixture
+def other_org(db):
+    return OrganizationFactory(name="Globex", slug="globex")
+
+
+@pytest.fixture
+def users(org):
+    return {role: MembershipFactory(organization=org, role=role, user__username=role).user for role in ROLES}
+
+
+@pytest.fixture
+def outsider(other_org):
+    return MembershipFactory(organization=other_org, role=Role.OWNER, user__username="outsider").user
+
+
+@pytest.fixture
+def team(org, users):
+    team = TeamFactory(organization=org, name="Payments", slug="payments")
+    team.members.add(users["operator"], users["manager"])
+    return team
+
+
+@pytest.fixture
+def other_team(other_org, outsider):
+    return TeamFactory(organization=other_org, name="Globex core", slug="globex-core")
+
+
+@pytest.fixture
+def actor_as(org, users):
+    def make(role: str) -> Actor:
+        return Actor.for_member(users[role], org)
+
+    return make
+
+
+@pytest.fixture
+def client_as(client, users, outsider):
+    """A logged-in Django test client for a role of ``org`` or for ``"outsider"``."""
+
+    def make(role: str):
+        user = outsider if role == "outsider" else users[role]
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def token_for(org, other_org, users, outsider):
+    def make(role: str, **kwargs) -> str:
+        if role == "outsider":
+            actor = Actor.for_member(outsider, other_org)
+        else:
+            actor = Actor.for_member(users[role], org)
+        return account_services.api_token_create(actor=actor, name=f"{role} token", **kwargs).secret
+
+    return make
+
+
+@pytest.fixture
+def api_as(token_for):
+    """An API client authenticated with a fresh bearer token of the role (or ``"outsider"``)."""
+
+    def make(role: str, **kwargs) -> APIClient:
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(role, **kwargs)}")
+        return api
+
+    return make
+
+
+@pytest.fixture
+def user_factory(db):
+    return UserFactory
