@@ -21,6 +21,14 @@ def _target_of(target) -> tuple[str, str]:
     return f"{target._meta.app_label}.{target._meta.model_name}", str(target.pk)
 
 
+class _ActorsOrganization:
+    """Default of ``record(organization=…)``: the actor's organization. Passing ``None`` explicitly
+    writes to the platform chain."""
+
+
+ACTORS_ORGANIZATION = _ActorsOrganization()
+
+
 @transaction.atomic
 def record(
     *,
@@ -30,10 +38,12 @@ def record(
     target_type: str = "",
     target_id: str = "",
     data: dict | None = None,
-    organization=None,
+    organization=ACTORS_ORGANIZATION,
 ) -> LedgerEntry:
-    """Append one entry to the organization's chain (``actor.organization`` unless given)."""
-    organization = organization if organization is not None else actor.organization
+    """Append one entry to the organization's chain (``actor.organization`` unless given;
+    ``organization=None`` is the platform chain)."""
+    if organization is ACTORS_ORGANIZATION:
+        organization = actor.organization
     org_id = organization.pk if organization is not None else None
     if target is not None:
         target_type, target_id = _target_of(target)

@@ -17,10 +17,14 @@ def sla_tick() -> int:
 def wake_snoozed(now=None) -> int:
     now = now or timezone.now()
     woken = 0
-    due = Incident.objects.filter(status=Status.SNOOZED, snoozed_until__lte=now).select_related("organization")
+    due = Incident.objects.filter(status=Status.SNOOZED, snoozed_until__lte=now).select_related(
+        "organization"
+    )
     for incident in due.iterator(chunk_size=200):
         # The service locks and re-checks: an incident acknowledged meanwhile is left alone.
-        result = incident_unsnooze(actor=Actor.system("snooze", organization=incident.organization), incident=incident)
+        result = incident_unsnooze(
+            actor=Actor.system("snooze", organization=incident.organization), incident=incident
+        )
         woken += result.status == Status.TRIGGERED
     return woken
 

@@ -39,7 +39,7 @@ class Actor:
     # --- constructors ---------------------------------------------------------------------------
     @classmethod
     def for_member(cls, user, organization, role=None) -> Actor:
-        from opsplatform.accounts.selectors import membership_role  # noqa: PLC0415  (models import this module)
+        from opsplatform.accounts.selectors import membership_role
 
         if role is None and organization is not None:
             role = membership_role(user, organization)
@@ -47,7 +47,7 @@ class Actor:
 
     @classmethod
     def for_token(cls, token) -> Actor:
-        from opsplatform.accounts.selectors import membership_role  # noqa: PLC0415
+        from opsplatform.accounts.selectors import membership_role
 
         member_role = membership_role(token.user, token.organization)
         role = caps.lower_role(member_role, token.role) if token.role else member_role
@@ -79,7 +79,7 @@ class Actor:
         if caps.role_grants(self.role, capability):
             return True
         if obj is not None and self.object_grants:
-            from opsplatform.accounts.permissions import has_object_grant  # noqa: PLC0415
+            from opsplatform.accounts.permissions import has_object_grant
 
             return has_object_grant(self.user, capability, obj)
         return False

@@ -19,7 +19,9 @@ def managed_organization_ids(user) -> list[int]:
     if not (user.is_active and user.is_staff):
         return []
     return list(
-        Membership.objects.filter(user=user, role__in=MANAGING_ROLES).values_list("organization_id", flat=True)
+        Membership.objects.filter(user=user, role__in=MANAGING_ROLES).values_list(
+            "organization_id", flat=True
+        )
     )
 
 
@@ -47,7 +49,9 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
             return False
         if obj is None:
             return True
-        org_id = obj.pk if isinstance(obj, Organization) else getattr(obj, f"{self.organization_field}_id", None)
+        org_id = (
+            obj.pk if isinstance(obj, Organization) else getattr(obj, f"{self.organization_field}_id", None)
+        )
         return org_id in ids
 
     def has_module_permission(self, request):

@@ -11,7 +11,9 @@ _request_id: ContextVar[str] = ContextVar("request_id", default="-")
 _SECRET_PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
     re.compile(r"(opk_|opi_)[A-Za-z0-9_-]{8,}"),
-    re.compile(r"(?i)((?:password|passwd|secret|token|api_key|authorization)[\"']?\s*[:=]\s*[\"']?)[^\s,\"'&}]+"),
+    re.compile(
+        r"(?i)((?:password|passwd|secret|token|api_key|authorization)[\"']?\s*[:=]\s*[\"']?)[^\s,\"'&}]+"
+    ),
 ]
 
 

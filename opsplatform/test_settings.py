@@ -5,7 +5,7 @@ import os
 os.environ.setdefault("ALLOW_DEV_SECRET", "1")
 os.environ.setdefault("SECURE_COOKIES", "0")
 
-from opsplatform.settings import *  # noqa: E402, F403
+from opsplatform.settings import *  # noqa: F403
 
 # Argon2 is deliberately slow; tests create hundreds of users. One test checks production hashing.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]  # noqa: F405

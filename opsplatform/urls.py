@@ -14,6 +14,8 @@ urlpatterns = [
     path("api/v1/", include("opsplatform.api.urls")),
     path("api/v1/", include("audit.api_urls")),
     path("audit/", include("audit.urls")),
+    path("api/v1/", include("incidents.api.urls")),
+    path("", include("incidents.urls")),
     path("", include("opsplatform.accounts.urls")),
 ]
 

@@ -13,12 +13,18 @@ class Incident(TenantModel):
     service = models.ForeignKey(
         "incidents.Service", null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents"
     )
-    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.SEV3)
     priority = models.CharField(max_length=4, choices=Priority.choices, default=Priority.P3)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.TRIGGERED)
-    assignees = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="assigned_incidents")
-    responders = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="responding_incidents")
+    assignees = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="assigned_incidents"
+    )
+    responders = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="responding_incidents"
+    )
     dedup_key = models.CharField(max_length=255, blank=True)
     labels = models.JSONField(default=dict, blank=True)
     source = models.CharField(max_length=100, blank=True, default="manual")
@@ -98,7 +104,9 @@ class Incident(TenantModel):
 
 class IncidentNote(TenantModel):
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="notes")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     body = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -112,7 +120,9 @@ class Alert(TenantModel):
     Ingestion fills it in; merging incidents moves alerts to the surviving incident.
     """
 
-    incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
+    )
     dedup_key = models.CharField(max_length=255)
     group_key = models.CharField(max_length=255, blank=True)
     status = models.CharField(max_length=16, default="firing")

@@ -27,8 +27,9 @@ class SLAPolicy(TenantModel):
     calendar = models.CharField(max_length=16, choices=Calendar.choices, default=Calendar.ALWAYS)
     business_start = models.TimeField(default=time(9, 0))
     business_end = models.TimeField(default=time(17, 0))
-    business_days = ArrayField(models.PositiveSmallIntegerField(), default=_weekdays, blank=True,
-                               help_text="0=Monday … 6=Sunday")
+    business_days = ArrayField(
+        models.PositiveSmallIntegerField(), default=_weekdays, blank=True, help_text="0=Monday … 6=Sunday"
+    )
     time_zone = models.CharField(max_length=64, blank=True, help_text="Empty: the incident team's time zone.")
     warning_percent = models.PositiveSmallIntegerField(
         default=80, validators=[MinValueValidator(1), MaxValueValidator(99)]
@@ -42,10 +43,14 @@ class SLAPolicy(TenantModel):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["organization", "service", "severity"], name="sla_policy_scope_unique", nulls_distinct=False
+                fields=["organization", "service", "severity"],
+                name="sla_policy_scope_unique",
+                nulls_distinct=False,
             ),
-            models.CheckConstraint(condition=models.Q(business_end__gt=models.F("business_start")),
-                                   name="sla_business_hours_order"),
+            models.CheckConstraint(
+                condition=models.Q(business_end__gt=models.F("business_start")),
+                name="sla_business_hours_order",
+            ),
         ]
 
     def __str__(self):

@@ -2,6 +2,12 @@
 
 from incidents.services.catalog import service_create, service_delete, service_update
 from incidents.services.create import incident_create
+from incidents.services.edits import (
+    incident_add_note,
+    incident_add_responders,
+    incident_reassign,
+    incident_update,
+)
 from incidents.services.lifecycle import (
     incident_acknowledge,
     incident_escalate,
@@ -9,12 +15,6 @@ from incidents.services.lifecycle import (
     incident_resolve,
     incident_snooze,
     incident_unsnooze,
-)
-from incidents.services.edits import (
-    incident_add_note,
-    incident_add_responders,
-    incident_reassign,
-    incident_update,
 )
 from incidents.services.merge import incident_merge
 

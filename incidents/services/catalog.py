@@ -8,7 +8,14 @@ from opsplatform.accounts.capabilities import Capability
 from opsplatform.actors import Actor
 
 FIELDS = {
-    "name", "description", "tier", "owner_team", "runbook_links", "labels", "default_severity", "in_maintenance",
+    "name",
+    "description",
+    "tier",
+    "owner_team",
+    "runbook_links",
+    "labels",
+    "default_severity",
+    "in_maintenance",
 }
 
 
@@ -27,7 +34,8 @@ def _validate(organization, values: dict) -> None:
         errors["owner_team"] = "Not found."
     links = values.get("runbook_links", [])
     if not isinstance(links, list) or not all(
-        isinstance(link, dict) and str(link.get("url", "")).startswith(("http://", "https://")) for link in links
+        isinstance(link, dict) and str(link.get("url", "")).startswith(("http://", "https://"))
+        for link in links
     ):
         errors["runbook_links"] = 'A list of {"title": …, "url": "https://…"} objects.'
     labels = values.get("labels", {})

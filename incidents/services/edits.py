@@ -52,7 +52,9 @@ def incident_update(*, actor: Actor, incident: Incident, **changes) -> Incident:
             setattr(inc, key, value)
         fields = list(changed)
         # A new severity or service may mean another SLA policy, as long as none of its clocks fired.
-        untouched = not any([inc.ack_warned_at, inc.ack_breached_at, inc.resolve_warned_at, inc.resolve_breached_at])
+        untouched = not any(
+            [inc.ack_warned_at, inc.ack_breached_at, inc.resolve_warned_at, inc.resolve_breached_at]
+        )
         if {"severity", "service"} & set(changed) and untouched:
             fields += apply_policy(inc)
         data = {"changes": {k: _as_ledger_value(v) for k, v in changed.items()}}
@@ -108,7 +110,12 @@ def _set_people(*, actor, incident, users, relation: str, verb: str, replace: bo
 
 def incident_reassign(*, actor: Actor, incident: Incident, assignees) -> Incident:
     return _set_people(
-        actor=actor, incident=incident, users=assignees, relation="assignees", verb="incident.reassigned", replace=True
+        actor=actor,
+        incident=incident,
+        users=assignees,
+        relation="assignees",
+        verb="incident.reassigned",
+        replace=True,
     )
 
 
@@ -134,7 +141,9 @@ def incident_add_note(*, actor: Actor, incident: Incident, body: str) -> Inciden
     actor.require(Capability.INCIDENT_ACKNOWLEDGE, incident)
     locked = lock(incident.pk)
     check("note", locked.status)
-    note = IncidentNote.objects.create(organization_id=locked.organization_id, incident=locked, author=actor.user, body=body)
+    note = IncidentNote.objects.create(
+        organization_id=locked.organization_id, incident=locked, author=actor.user, body=body
+    )
     record(actor=actor, verb="incident.note_added", target=locked, data={"note_id": note.pk, "body": body})
     publish_incident(locked, "incident.note_added")
     return note

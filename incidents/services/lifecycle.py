@@ -128,7 +128,9 @@ def incident_reopen(*, actor: Actor, incident: Incident) -> Incident:
     def change(inc, target):
         now = timezone.now()
         if inc.merged_into_id:
-            raise TransitionError("A merged incident cannot be reopened; reopen the incident it was merged into.")
+            raise TransitionError(
+                "A merged incident cannot be reopened; reopen the incident it was merged into."
+            )
         if inc.resolved_at and now - inc.resolved_at > settings.INCIDENT_REOPEN_WINDOW:
             raise TransitionError("This incident was resolved too long ago to reopen; open a new one.")
         inc.resolved_at = None

@@ -22,7 +22,10 @@ def incident_merge(*, actor: Actor, target: Incident, source: Incident) -> Incid
     actor.require(Capability.INCIDENT_MANAGE, target)
     actor.require(Capability.INCIDENT_MANAGE, source)
     # Lock both in id order so two opposite merges cannot deadlock.
-    locked = {i.pk: i for i in Incident.objects.select_for_update().filter(pk__in=[target.pk, source.pk]).order_by("pk")}
+    locked = {
+        i.pk: i
+        for i in Incident.objects.select_for_update().filter(pk__in=[target.pk, source.pk]).order_by("pk")
+    }
     target, source = locked[target.pk], locked[source.pk]
     if target.merged_into_id:
         raise ValidationError({"target": "The target incident was itself merged away."})
@@ -41,13 +44,26 @@ def incident_merge(*, actor: Actor, target: Incident, source: Incident) -> Incid
     source.updated_at = now
     source.save(
         update_fields=[
-            "status", "resolved_at", "resolved_by", "resolution_note", "merged_into", "next_escalation_at", "updated_at",
+            "status",
+            "resolved_at",
+            "resolved_by",
+            "resolution_note",
+            "merged_into",
+            "next_escalation_at",
+            "updated_at",
         ]
     )
     target.updated_at = now
     target.save(update_fields=["updated_at"])
-    record(actor=actor, verb="incident.merged", target=source, data={"into": target.pk, "alerts_moved": moved})
-    record(actor=actor, verb="incident.merged_in", target=target, data={"source": source.pk, "alerts_moved": moved})
+    record(
+        actor=actor, verb="incident.merged", target=source, data={"into": target.pk, "alerts_moved": moved}
+    )
+    record(
+        actor=actor,
+        verb="incident.merged_in",
+        target=target,
+        data={"source": source.pk, "alerts_moved": moved},
+    )
     publish_incident(source, "incident.merged")
     publish_incident(target, "incident.merged_in")
     return target

@@ -10,7 +10,8 @@ from incidents.sla.calendar import AlwaysCalendar, BusinessCalendar
 
 def policy_for(incident: Incident) -> SLAPolicy | None:
     candidates = SLAPolicy.objects.filter(organization_id=incident.organization_id).filter(
-        (Q(service_id=incident.service_id) | Q(service__isnull=True)) & (Q(severity=incident.severity) | Q(severity=""))
+        (Q(service_id=incident.service_id) | Q(service__isnull=True))
+        & (Q(severity=incident.severity) | Q(severity=""))
     )
 
     def specificity(policy):
@@ -24,7 +25,10 @@ def calendar_for(policy: SLAPolicy, incident: Incident):
         return AlwaysCalendar()
     zone = policy.time_zone or (incident.team.time_zone if incident.team_id else "") or "UTC"
     return BusinessCalendar(
-        tz=ZoneInfo(zone), start=policy.business_start, end=policy.business_end, days=frozenset(policy.business_days)
+        tz=ZoneInfo(zone),
+        start=policy.business_start,
+        end=policy.business_end,
+        days=frozenset(policy.business_days),
     )
 
 
@@ -91,7 +95,9 @@ def pending_clocks(incident: Incident):
 def refresh_timer(incident: Incident) -> list[str]:
     """Recompute ``sla_next_at``; a snoozed incident under a pausing policy has no running clock."""
     paused = (
-        incident.status == Status.SNOOZED and incident.sla_policy_id and incident.sla_policy.pause_while_snoozed
+        incident.status == Status.SNOOZED
+        and incident.sla_policy_id
+        and incident.sla_policy.pause_while_snoozed
     )
     instants = [] if paused else [getattr(incident, instant) for instant, _ in pending_clocks(incident)]
     incident.sla_next_at = min(instants, default=None)

@@ -32,7 +32,9 @@ def _fire(incident: Incident, now) -> None:
     actor = Actor.system("sla", organization=incident.organization)
     for marker in fired:
         verb, due_field = VERBS[marker]
-        record(actor=actor, verb=verb, target=incident, data={"due_at": getattr(incident, due_field).isoformat()})
+        record(
+            actor=actor, verb=verb, target=incident, data={"due_at": getattr(incident, due_field).isoformat()}
+        )
     if fired:
         publish_incident(incident, VERBS[fired[-1]][0])
 

@@ -44,7 +44,8 @@ class OrganizationAdmin(ServiceErrorsAsMessages, OrganizationScopedAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             self.run_service(
-                request, lambda: services.organization_create(name=obj.name, slug=obj.slug, owner=request.user)
+                request,
+                lambda: services.organization_create(name=obj.name, slug=obj.slug, owner=request.user),
             )
             return
         changes = {f: form.cleaned_data[f] for f in form.changed_data if f in form.cleaned_data}
@@ -112,7 +113,11 @@ class TeamAdmin(ServiceErrorsAsMessages, OrganizationScopedAdmin):
     def save_model(self, request, obj, form, change):
         actor = admin_actor(request, obj.organization)
         if change:
-            changes = {f: form.cleaned_data[f] for f in form.changed_data if f in ("name", "description", "time_zone")}
+            changes = {
+                f: form.cleaned_data[f]
+                for f in form.changed_data
+                if f in ("name", "description", "time_zone")
+            }
             saved = self.run_service(request, lambda: services.team_update(actor=actor, team=obj, **changes))
         else:
             saved = self.run_service(
@@ -136,7 +141,9 @@ class TeamAdmin(ServiceErrorsAsMessages, OrganizationScopedAdmin):
         )
 
     def delete_model(self, request, obj):
-        self.run_service(request, lambda: services.team_delete(actor=admin_actor(request, obj.organization), team=obj))
+        self.run_service(
+            request, lambda: services.team_delete(actor=admin_actor(request, obj.organization), team=obj)
+        )
 
     def delete_queryset(self, request, queryset):
         for team in queryset:
@@ -171,7 +178,16 @@ class InvitationAdmin(ServiceErrorsAsMessages, ReadOnlyScopedAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(ServiceErrorsAsMessages, ReadOnlyScopedAdmin):
-    list_display = ["name", "prefix", "user", "organization", "role", "created_at", "last_used_at", "revoked_at"]
+    list_display = [
+        "name",
+        "prefix",
+        "user",
+        "organization",
+        "role",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     list_filter = ["organization", "role"]
     search_fields = ["name", "prefix", "user__username"]
     exclude = ["key_hash"]
@@ -188,7 +204,9 @@ class ApiTokenAdmin(ServiceErrorsAsMessages, ReadOnlyScopedAdmin):
         for token in queryset:
             self.run_service(
                 request,
-                lambda t=token: services.api_token_revoke(actor=admin_actor(request, t.organization), token=t),
+                lambda t=token: services.api_token_revoke(
+                    actor=admin_actor(request, t.organization), token=t
+                ),
             )
 
 
@@ -203,7 +221,9 @@ class UserAdmin(BaseUserAdmin):
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        return queryset.filter(memberships__organization__in=managed_organization_ids(request.user)).distinct()
+        return queryset.filter(
+            memberships__organization__in=managed_organization_ids(request.user)
+        ).distinct()
 
     def has_module_permission(self, request):
         return request.user.is_superuser or bool(managed_organization_ids(request.user))

@@ -51,7 +51,9 @@ class Team(TenantModel):
     name = models.CharField(max_length=150)
     slug = models.SlugField(max_length=80)
     description = models.TextField(blank=True)
-    time_zone = models.CharField(max_length=64, default="UTC", help_text="IANA zone for schedules and SLA hours.")
+    time_zone = models.CharField(
+        max_length=64, default="UTC", help_text="IANA zone for schedules and SLA hours."
+    )
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -6,6 +6,7 @@ ledger entry in that same transaction.
 
 import hashlib
 import secrets
+import zoneinfo
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -49,7 +50,7 @@ def organization_update(*, actor: Actor, organization: Organization, **changes) 
     allowed = {"name", "time_zone", "require_2fa_for_admins"}
     unknown = set(changes) - allowed
     if unknown:
-        raise ValidationError({field: "This field cannot be changed." for field in unknown})
+        raise ValidationError(dict.fromkeys(unknown, "This field cannot be changed."))
     changed = {k: v for k, v in changes.items() if getattr(org, k) != v}
     if not changed:
         return org
@@ -115,11 +116,16 @@ def membership_remove(*, actor: Actor, membership: Membership) -> None:
     org = membership.organization
     user = membership.user
     # Their API tokens in this organization stop working with the membership.
-    ApiToken.objects.filter(organization=org, user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    ApiToken.objects.filter(organization=org, user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
     for team in Team.objects.filter(organization=org, members=user):
         team.members.remove(user)
     ledger.record(
-        actor=actor, verb="member.removed", target=membership, data={"user": user.username, "role": membership.role}
+        actor=actor,
+        verb="member.removed",
+        target=membership,
+        data={"user": user.username, "role": membership.role},
     )
     membership.delete()
 
@@ -161,7 +167,9 @@ def invitation_create(*, actor: Actor, email: str, role: str) -> IssuedInvitatio
         invited_by=actor.user,
         expires_at=timezone.now() + settings.INVITATION_TTL,
     )
-    ledger.record(actor=actor, verb="invitation.created", target=invitation, data={"email": email, "role": role})
+    ledger.record(
+        actor=actor, verb="invitation.created", target=invitation, data={"email": email, "role": role}
+    )
     return IssuedInvitation(invitation=invitation, token=token)
 
 
@@ -188,7 +196,10 @@ def invitation_accept(*, token: str, user: User) -> Membership:
     invitation.save(update_fields=["accepted_at", "accepted_by"])
     actor = Actor.for_member(user, invitation.organization, role=invitation.role)
     ledger.record(
-        actor=actor, verb="invitation.accepted", target=invitation, data={"email": invitation.email, "role": invitation.role}
+        actor=actor,
+        verb="invitation.accepted",
+        target=invitation,
+        data={"email": invitation.email, "role": invitation.role},
     )
     return membership
 
@@ -238,7 +249,9 @@ def api_token_create(
         role=role,
         expires_at=expires_at,
     )
-    ledger.record(actor=actor, verb="api_token.created", target=token, data={"name": token.name, "role": role})
+    ledger.record(
+        actor=actor, verb="api_token.created", target=token, data={"name": token.name, "role": role}
+    )
     return IssuedToken(token=token, secret=secret)
 
 
@@ -275,15 +288,27 @@ def api_token_touch(token: ApiToken) -> None:
 _TEAM_FIELDS = {"name", "description", "time_zone"}
 
 
+def _validate_time_zone(name: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+        raise ValidationError({"time_zone": f"Unknown time zone {name!r}."}) from exc
+
+
 @transaction.atomic
-def team_create(*, actor: Actor, name: str, description: str = "", time_zone: str = "UTC", slug: str = "") -> Team:
+def team_create(
+    *, actor: Actor, name: str, description: str = "", time_zone: str = "UTC", slug: str = ""
+) -> Team:
     actor.require(Capability.TEAM_MANAGE)
     slug = slug or slugify(name)[:80]
     if not slug:
         raise ValidationError({"name": "A team needs a name."})
     if Team.objects.filter(organization=actor.organization, slug=slug).exists():
         raise ValidationError({"name": "A team with this name already exists."})
-    team = Team(organization=actor.organization, name=name, slug=slug, description=description, time_zone=time_zone)
+    _validate_time_zone(time_zone)
+    team = Team(
+        organization=actor.organization, name=name, slug=slug, description=description, time_zone=time_zone
+    )
     team.full_clean()
     team.save()
     ledger.record(actor=actor, verb="team.created", target=team, data={"name": name})
@@ -296,7 +321,9 @@ def team_update(*, actor: Actor, team: Team, **changes) -> Team:
     team = Team.objects.select_for_update().get(pk=team.pk)
     unknown = set(changes) - _TEAM_FIELDS
     if unknown:
-        raise ValidationError({field: "This field cannot be changed." for field in unknown})
+        raise ValidationError(dict.fromkeys(unknown, "This field cannot be changed."))
+    if "time_zone" in changes:
+        _validate_time_zone(changes["time_zone"])
     changed = {k: v for k, v in changes.items() if getattr(team, k) != v}
     if not changed:
         return team
@@ -320,7 +347,9 @@ def team_set_members(*, actor: Actor, team: Team, users) -> Team:
     actor.require(Capability.TEAM_MANAGE, team)
     users = list(users)
     member_ids = set(
-        Membership.objects.filter(organization=team.organization, user__in=users).values_list("user_id", flat=True)
+        Membership.objects.filter(organization=team.organization, user__in=users).values_list(
+            "user_id", flat=True
+        )
     )
     outsiders = [u.username for u in users if u.pk not in member_ids]
     if outsiders:
@@ -342,14 +371,17 @@ def team_set_members(*, actor: Actor, team: Team, users) -> Team:
 # A person's own account belongs to no organization: these entries go on the platform chain.
 
 
-def _require_self(actor: Actor, user: User) -> None:
+def _require_self(actor: Actor, user: User) -> Actor:
+    """The actor as the account holder on the platform chain (the ledger falls back to the actor's
+    organization when none is given, and these entries belong to no organization)."""
     if actor.user is None or actor.user.pk != user.pk:
         raise PermissionDenied("Only the account holder can change this account.")
+    return Actor(kind=ActorKind.USER, organization=None, user=actor.user)
 
 
 @transaction.atomic
 def user_update_profile(*, actor: Actor, user: User, **changes) -> User:
-    _require_self(actor, user)
+    actor = _require_self(actor, user)
     user = User.objects.select_for_update().get(pk=user.pk)
     unknown = set(changes) - {"display_name", "email", "time_zone"}
     if unknown:
@@ -377,7 +409,7 @@ def user_update_profile(*, actor: Actor, user: User, **changes) -> User:
 
 @transaction.atomic
 def user_change_password(*, actor: Actor, user: User, password: str) -> User:
-    _require_self(actor, user)
+    actor = _require_self(actor, user)
     user = User.objects.select_for_update().get(pk=user.pk)
     try:
         validate_password(password, user=user)

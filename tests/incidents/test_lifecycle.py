@@ -43,7 +43,9 @@ def test_create_starts_triggered_with_escalation_timer_and_ledger(incident, serv
 def test_service_in_maintenance_pages_nobody(actor_as, service):
     service.in_maintenance = True
     service.save()
-    incident = services.incident_create(actor=actor_as("operator"), service=service, title="During maintenance")
+    incident = services.incident_create(
+        actor=actor_as("operator"), service=service, title="During maintenance"
+    )
     assert incident.next_escalation_at is None
 
 
@@ -87,7 +89,7 @@ INVALID = [
 
 
 @pytest.mark.parametrize(
-    ("action", "status"), [(a, s) for a, s in INVALID if s is not None], ids=lambda v: str(v)
+    ("action", "status"), [(a, s) for a, s in INVALID if s is not None], ids=str
 )
 def test_invalid_transitions_are_clear_errors(incident, actor_as, action, status):
     set_status(incident, status)
@@ -145,7 +147,9 @@ def test_snooze_rejects_past_and_far_future(incident, actor_as, until):
 
 
 def test_acknowledge_from_snoozed(incident, actor_as):
-    services.incident_snooze(actor=actor_as("operator"), incident=incident, until=timezone.now() + timedelta(hours=1))
+    services.incident_snooze(
+        actor=actor_as("operator"), incident=incident, until=timezone.now() + timedelta(hours=1)
+    )
     services.incident_acknowledge(actor=actor_as("operator"), incident=incident)
     incident.refresh_from_db()
     assert incident.status == Status.ACKNOWLEDGED
@@ -164,7 +168,10 @@ def test_reopen_within_window_and_refused_after(incident, actor_as):
 
     services.incident_resolve(actor=actor_as("operator"), incident=incident)
     Incident.objects.filter(pk=incident.pk).update(resolved_at=timezone.now() - timedelta(days=30))
-    with override_settings(INCIDENT_REOPEN_WINDOW=timedelta(days=3)), pytest.raises(TransitionError, match="too long"):
+    with (
+        override_settings(INCIDENT_REOPEN_WINDOW=timedelta(days=3)),
+        pytest.raises(TransitionError, match="too long"),
+    ):
         services.incident_reopen(actor=actor_as("operator"), incident=incident)
     incident.refresh_from_db()
     assert incident.status == Status.RESOLVED
@@ -191,14 +198,18 @@ def test_update_severity_priority_and_labels(incident, actor_as):
 
 def test_update_rejects_bad_values(incident, actor_as):
     with pytest.raises(Exception) as excinfo:
-        services.incident_update(actor=actor_as("operator"), incident=incident, severity="sev9", status="resolved")
+        services.incident_update(
+            actor=actor_as("operator"), incident=incident, severity="sev9", status="resolved"
+        )
     assert "severity" in excinfo.value.message_dict
     assert "status" in excinfo.value.message_dict
 
 
 def test_reassign_and_responders(incident, actor_as, users, outsider):
     services.incident_reassign(actor=actor_as("operator"), incident=incident, assignees=[users["manager"]])
-    services.incident_add_responders(actor=actor_as("operator"), incident=incident, responders=[users["admin"]])
+    services.incident_add_responders(
+        actor=actor_as("operator"), incident=incident, responders=[users["admin"]]
+    )
     assert list(incident.assignees.all()) == [users["manager"]]
     assert list(incident.responders.all()) == [users["admin"]]
     with pytest.raises(Exception, match="members"):
@@ -257,7 +268,9 @@ def test_outsider_actor_cannot_touch_foreign_incident(incident, outsider, other_
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_acknowledge_produces_one_ack_and_one_entry(org, users, service):
-    incident = services.incident_create(actor=Actor.for_member(users["operator"], org), service=service, title="Race")
+    incident = services.incident_create(
+        actor=Actor.for_member(users["operator"], org), service=service, title="Race"
+    )
     barrier = threading.Barrier(2)
     errors = []
 

@@ -58,7 +58,10 @@ def test_business_hours_across_dst(tz, start, hours, expected_utc):
 
 @pytest.mark.parametrize(
     ("tz", "start_utc"),
-    [(BERLIN, datetime(2026, 3, 29, 0, 30, tzinfo=UTC)), (NEW_YORK, datetime(2026, 11, 1, 5, 30, tzinfo=UTC))],
+    [
+        (BERLIN, datetime(2026, 3, 29, 0, 30, tzinfo=UTC)),
+        (NEW_YORK, datetime(2026, 11, 1, 5, 30, tzinfo=UTC)),
+    ],
 )
 def test_always_calendar_counts_real_time_across_dst(tz, start_utc):
     due = AlwaysCalendar().add(start_utc, 3 * 3600)
@@ -146,9 +149,13 @@ def test_acknowledging_in_time_stops_the_ack_clock(org, open_incident, actor_as)
 
 
 def test_snoozed_time_does_not_count(org, open_incident, actor_as):
-    SLAPolicyFactory(organization=org, ack_target_minutes=10, resolve_target_minutes=60, pause_while_snoozed=True)
+    SLAPolicyFactory(
+        organization=org, ack_target_minutes=10, resolve_target_minutes=60, pause_while_snoozed=True
+    )
     incident = open_incident()
-    services.incident_snooze(actor=actor_as("operator"), incident=incident, until=timezone.now() + timedelta(hours=1))
+    services.incident_snooze(
+        actor=actor_as("operator"), incident=incident, until=timezone.now() + timedelta(hours=1)
+    )
     incident.refresh_from_db()
     assert incident.sla_next_at is None  # paused: the tick has nothing to do
     # Snoozed 30 minutes ago, two minutes after opening: 8 minutes of the ack target remain.
@@ -166,9 +173,13 @@ def test_snoozed_time_does_not_count(org, open_incident, actor_as):
 
 
 def test_snooze_counts_when_policy_does_not_pause(org, open_incident, actor_as):
-    SLAPolicyFactory(organization=org, ack_target_minutes=10, resolve_target_minutes=60, pause_while_snoozed=False)
+    SLAPolicyFactory(
+        organization=org, ack_target_minutes=10, resolve_target_minutes=60, pause_while_snoozed=False
+    )
     incident = open_incident()
-    services.incident_snooze(actor=actor_as("operator"), incident=incident, until=timezone.now() + timedelta(hours=1))
+    services.incident_snooze(
+        actor=actor_as("operator"), incident=incident, until=timezone.now() + timedelta(hours=1)
+    )
     incident.refresh_from_db()
     assert incident.sla_next_at == incident.ack_warn_at
     _shift_back(incident, 11)

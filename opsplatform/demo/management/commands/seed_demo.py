@@ -4,20 +4,24 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from opsplatform.demo import data
-from opsplatform.demo.seed_accounts import ensure_user, describe, seed_organization
+from opsplatform.demo.seed_accounts import describe, ensure_user, seed_organization
+from opsplatform.demo.seed_incidents import seed_incidents
 
 
 class Command(BaseCommand):
     help = "Create or refresh the documented demo organizations, people and data (idempotent)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--json", action="store_true", help="print what a script needs to drive the platform")
+        parser.add_argument(
+            "--json", action="store_true", help="print what a script needs to drive the platform"
+        )
 
     def handle(self, *args, **options):
         ensure_user(data.SUPERUSER["username"], data.SUPERUSER["password"], superuser=True)
         organizations = []
         for spec in data.ORGANIZATIONS:
             seeded = seed_organization(spec)
+            seed_incidents(seeded["organization"], seeded["people"])
             organizations.append(describe(spec, seeded["organization"]))
         summary = {
             "base_url": settings.SITE_URL,

@@ -1,0 +1,96 @@
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from incidents import services
+from incidents.forms import IncidentCreateForm, IncidentFilterForm
+from incidents.models import Incident, Severity, Status
+from incidents.selectors import filter_incidents, incidents_for_list, status_counts
+from opsplatform.access import member_required
+from opsplatform.accounts.capabilities import Capability
+
+PAGE_SIZE = 50
+
+
+def _list_context(request):
+    org = request.organization
+    form = IncidentFilterForm(request.GET, organization=org)
+    if form.is_valid():
+        incidents = filter_incidents(incidents_for_list(org), **form.filters())
+    else:
+        incidents = Incident.objects.none()
+    page = Paginator(incidents, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("fragment", None)
+    return {
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        "counts": status_counts(org),
+        "can_act": request.actor.can(Capability.INCIDENT_ACKNOWLEDGE),
+        "can_create": request.actor.can(Capability.INCIDENT_CREATE),
+        "statuses": Status,
+        "severities": Severity,
+    }
+
+
+@member_required
+def incident_list(request):
+    request.actor.require(Capability.INCIDENT_VIEW)
+    context = _list_context(request)
+    fragment = request.GET.get("fragment") if request.htmx else None
+    if fragment == "region":  # a new filter: the region with its new refresh URL
+        return render(request, "incidents/_list_region.html", context)
+    if fragment == "inner":  # a live refresh of the current view
+        return render(request, "incidents/_list_inner.html", context)
+    return render(request, "incidents/list.html", context)
+
+
+BULK_ACTIONS = {
+    "acknowledge": lambda actor, incident: services.incident_acknowledge(actor=actor, incident=incident),
+    "resolve": lambda actor, incident: services.incident_resolve(actor=actor, incident=incident),
+}
+
+
+@require_POST
+@member_required
+def incident_bulk(request):
+    action = BULK_ACTIONS.get(request.POST.get("action", ""))
+    if action is None:
+        messages.error(request, "Choose acknowledge or resolve.")
+        return redirect(request.POST.get("back") or "incidents:list")
+    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()][:500]
+    done, refused = 0, []
+    incidents = Incident.objects.for_organization(request.organization).filter(pk__in=ids)
+    for incident in incidents:
+        try:
+            action(request.actor, incident)
+            done += 1
+        except (ValidationError, PermissionDenied) as exc:
+            refused.append(f"#{incident.pk}: {exc.messages[0] if hasattr(exc, 'messages') else exc}")
+    if done:
+        messages.success(request, f"{request.POST['action'].capitalize()}d {done} incident(s).")
+    for line in refused[:10]:
+        messages.error(request, line)
+    if not ids:
+        messages.warning(request, "Select incidents first.")
+    back = request.POST.get("back", "")
+    return redirect(back if back.startswith("/incidents/") else "incidents:list")
+
+
+@member_required
+def incident_new(request):
+    request.actor.require(Capability.INCIDENT_CREATE)
+    form = IncidentCreateForm(request.POST or None, organization=request.organization)
+    if request.method == "POST" and form.is_valid():
+        try:
+            incident = services.incident_create(actor=request.actor, **form.cleaned_data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            return redirect("incidents:detail", pk=incident.pk)
+    return render(request, "incidents/new.html", {"form": form})

@@ -1,0 +1,66 @@
+"""The page an invitation link opens: accept as the signed-in person, or create the account."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+
+from opsplatform.accounts import services
+from opsplatform.accounts.forms import SignUpForm, add_service_errors, first_error
+from opsplatform.accounts.middleware import SESSION_ORGANIZATION_KEY
+from opsplatform.accounts.views_auth import log_in
+
+# Sign-up never goes through authenticate(), so the session needs its backend named.
+SIGN_UP_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def _accepted(request, invitation):
+    request.session[SESSION_ORGANIZATION_KEY] = invitation.organization_id
+    messages.success(request, f"Welcome to {invitation.organization.name}.")
+    return redirect("accounts:dashboard")
+
+
+@sensitive_post_parameters("password1", "password2")
+@never_cache
+def invitation_accept(request, token):
+    invitation = services.invitation_by_token(token)
+    if invitation is None or invitation.status != "pending":
+        return render(request, "accounts/invitation_invalid.html", status=404)
+    user = request.user
+    signed_in = user.is_authenticated
+    error = ""
+    signup_form = None if signed_in else SignUpForm(email=invitation.email)
+    if request.method == "POST" and signed_in:
+        try:
+            services.invitation_accept(token=token, user=user)
+        except ValidationError as exc:
+            error = first_error(exc)
+        else:
+            return _accepted(request, invitation)
+    elif request.method == "POST":
+        signup_form = SignUpForm(request.POST, email=invitation.email)
+        if signup_form.is_valid():
+            data = signup_form.cleaned_data
+            try:
+                membership = services.invitation_sign_up(
+                    token=token,
+                    username=data["username"],
+                    password=data["password1"],
+                    display_name=data["display_name"],
+                )
+            except ValidationError as exc:
+                add_service_errors(signup_form, exc)
+            else:
+                log_in(request=request, user=membership.user, backend=SIGN_UP_BACKEND)
+                return _accepted(request, invitation)
+    context = {
+        "invitation": invitation,
+        "signup_form": signup_form,
+        "error": error,
+        "email_matches": signed_in and (user.email or "").lower() == invitation.email.lower(),
+        "login_url": f"{reverse('accounts:login')}?{urlencode({'next': request.path})}",
+    }
+    return render(request, "accounts/invitation.html", context)

@@ -1,0 +1,150 @@
+"""Members and invitations of the current organization.
+
+Everyone may see the list; inviting, changing roles and removing need their capabilities, and the
+services refuse what the page would not offer (a forced POST gets 403).
+"""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from opsplatform.accounts import services
+from opsplatform.accounts.capabilities import Capability, Role
+from opsplatform.accounts.forms import InviteForm, RoleForm, add_service_errors, first_error, roles_up_to
+from opsplatform.accounts.models import Invitation, Membership
+from opsplatform.accounts.views import is_htmx, organization_required
+from opsplatform.tenancy import get_in_organization_or_404
+
+
+def _may_manage(actor, membership) -> bool:
+    if not actor.can(Capability.MEMBER_MANAGE):
+        return False
+    return membership.role != Role.OWNER or actor.can(Capability.MEMBER_MANAGE_OWNERS)
+
+
+def _row_context(request, membership, error: str = "") -> dict:
+    actor = request.actor
+    return {
+        "m": membership,
+        "manageable": _may_manage(actor, membership),
+        "role_choices": roles_up_to(actor.role),
+        "is_self": membership.user_id == request.user.pk,
+        "error": error,
+    }
+
+
+def _render_members(request, *, invite_form=None, issued=None, status=200):
+    org = request.organization
+    actor = request.actor
+    can_invite = actor.can(Capability.MEMBER_INVITE)
+    memberships = (
+        Membership.objects.filter(organization=org).select_related("user").order_by("user__username")
+    )
+    rows = [_row_context(request, m) for m in memberships]
+    invitations = (
+        Invitation.objects.for_organization(org)
+        .filter(accepted_at__isnull=True, revoked_at__isnull=True)
+        .select_related("invited_by")
+        .order_by("-created_at")
+        if can_invite
+        else Invitation.objects.none()
+    )
+    context = {
+        "rows": rows,
+        "invitations": invitations,
+        "can_invite": can_invite,
+        "invite_form": invite_form or InviteForm(actor_role=actor.role),
+        "issued": issued,
+        "invite_url": request.build_absolute_uri(issued.path) if issued else "",
+    }
+    response = render(request, "accounts/members.html", context, status=status)
+    if issued is not None:
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@never_cache
+@organization_required
+def members(request):
+    request.actor.require(Capability.MEMBER_VIEW)
+    return _render_members(request)
+
+
+@require_POST
+@organization_required
+def member_invite(request):
+    actor = request.actor
+    actor.require(Capability.MEMBER_INVITE)
+    form = InviteForm(request.POST, actor_role=actor.role)
+    if not form.is_valid():
+        return _render_members(request, invite_form=form)
+    try:
+        issued = services.invitation_create(
+            actor=actor, email=form.cleaned_data["email"], role=form.cleaned_data["role"]
+        )
+    except ValidationError as exc:
+        add_service_errors(form, exc)
+        return _render_members(request, invite_form=form)
+    return _render_members(request, issued=issued)
+
+
+@require_POST
+@organization_required
+def member_role(request, pk):
+    membership = get_in_organization_or_404(
+        Membership.objects.select_related("user"), request.organization, pk=pk
+    )
+    request.actor.require(Capability.MEMBER_MANAGE)
+    form = RoleForm(request.POST)
+    error = ""
+    if not form.is_valid():
+        error = "Choose a valid role."
+    else:
+        try:
+            membership = services.membership_change_role(
+                actor=request.actor, membership=membership, role=form.cleaned_data["role"]
+            )
+        except ValidationError as exc:
+            error = first_error(exc)
+    if is_htmx(request):
+        return render(request, "accounts/_member_row.html", _row_context(request, membership, error))
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, f"{membership.user} is now {membership.get_role_display().lower()}.")
+    return redirect("accounts:members")
+
+
+@require_POST
+@organization_required
+def member_remove(request, pk):
+    membership = get_in_organization_or_404(
+        Membership.objects.select_related("user"), request.organization, pk=pk
+    )
+    try:
+        services.membership_remove(actor=request.actor, membership=membership)
+    except ValidationError as exc:
+        if is_htmx(request):
+            return render(
+                request, "accounts/_member_row.html", _row_context(request, membership, first_error(exc))
+            )
+        messages.error(request, first_error(exc))
+        return redirect("accounts:members")
+    if is_htmx(request):
+        return HttpResponse("")  # the row swaps itself out
+    messages.success(request, f"{membership.user} was removed.")
+    return redirect("accounts:members")
+
+
+@require_POST
+@organization_required
+def invitation_revoke(request, pk):
+    invitation = get_in_organization_or_404(Invitation, request.organization, pk=pk)
+    services.invitation_revoke(actor=request.actor, invitation=invitation)
+    if is_htmx(request):
+        return HttpResponse("")
+    messages.success(request, f"Invitation for {invitation.email} revoked.")
+    return redirect("accounts:members")

@@ -1,0 +1,94 @@
+"""Browser tests: the real ASGI application under uvicorn, driven by Debian's chromium.
+
+The server runs in a background thread of the test process, against the test database; tests
+that use it get ``transactional_db`` so what they create is committed and visible to the server.
+"""
+
+import os
+import socket
+import threading
+import time
+
+import pytest
+
+# Playwright's sync API keeps an event loop running in the test thread; without this, every ORM
+# call a test makes would be refused as "called from an async context".
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+STARTUP_TIMEOUT_SECONDS = 20
+
+
+class _ServerThread(threading.Thread):
+    def __init__(self, app):
+        super().__init__(name="e2e-uvicorn", daemon=True)
+        import uvicorn  # only browser tests need it
+
+        # Bound here, before the thread starts, so the port is ours without a race.
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        config = uvicorn.Config(app, lifespan="off", ws="websockets", log_level="warning", access_log=False)
+        self.server = uvicorn.Server(config)
+        self.error: BaseException | None = None
+
+    def run(self):
+        try:
+            self.server.run(sockets=[self.sock])
+        except BaseException as exc:  # surfaced by wait_until_ready instead of dying silently
+            self.error = exc
+
+    def wait_until_ready(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self.error is not None:
+                raise RuntimeError("uvicorn failed to start") from self.error
+            if self.server.started:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            time.sleep(0.05)
+        raise RuntimeError(f"uvicorn did not accept connections within {STARTUP_TIMEOUT_SECONDS}s")
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.join(timeout=10)
+        self.sock.close()
+
+
+@pytest.fixture(scope="session")
+def _asgi_server(django_db_setup):
+    from opsplatform.asgi import application  # after pytest-django configured settings
+
+    thread = _ServerThread(application)
+    thread.start()
+    thread.wait_until_ready()
+    yield thread
+    thread.stop()
+
+
+@pytest.fixture
+def live_server_url(_asgi_server, transactional_db) -> str:
+    """``http://127.0.0.1:<port>`` of the ASGI app (HTTP and websockets) serving this test's data."""
+    return f"http://127.0.0.1:{_asgi_server.port}"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: run `make chromium` (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
