@@ -309,3 +309,5 @@ CELERY_BEAT_SCHEDULE = {
     "incidents-sla": {"task": "incidents.sla_tick", "schedule": env.float("SLA_TICK_SECONDS", default=15.0)},
     "incidents-unsnooze": {"task": "incidents.unsnooze_tick", "schedule": 15.0},
 }
+# Key for secrets at rest (see opsplatform/crypto.py); empty derives one from SECRET_KEY.
+ENCRYPTION_KEY = env.str("ENCRYPTION_KEY", default="")

@@ -50,6 +50,9 @@ class Incident(TenantModel):
     next_escalation_at = models.DateTimeField(null=True, blank=True)
     escalation_step = models.PositiveIntegerField(default=0)
     escalation_cycle = models.PositiveIntegerField(default=0)
+    # Fencing token: bumped whenever a person changes the escalation (acknowledge, resolve, snooze,
+    # escalate, reopen). Work computed under an older epoch is stale and must be dropped.
+    escalation_epoch = models.PositiveIntegerField(default=0)
 
     # SLA: due and warning instants (UTC) and the moment each was marked, so each fires once.
     sla_policy = models.ForeignKey(

@@ -50,6 +50,9 @@ def apply_action(
         if not fields:
             return locked
         locked.updated_at = timezone.now()
+        if "next_escalation_at" in fields:
+            locked.escalation_epoch += 1
+            fields.append("escalation_epoch")
         fields = [*fields, *refresh_timer(locked), "updated_at"]
         locked.save(update_fields=sorted(set(fields)))
         record(actor=actor, verb=verb, target=locked, data=data)

@@ -45,6 +45,8 @@ def organization_create(*, name: str, owner: User, slug: str = "") -> Organizati
 
 @transaction.atomic
 def organization_update(*, actor: Actor, organization: Organization, **changes) -> Organization:
+    if actor.organization is None or actor.organization.pk != organization.pk:
+        raise PermissionDenied("You can only change your own organization.")
     actor.require(Capability.ORGANIZATION_MANAGE)
     org = Organization.objects.select_for_update().get(pk=organization.pk)
     allowed = {"name", "time_zone", "require_2fa_for_admins"}
@@ -235,6 +237,9 @@ def api_token_create(
         raise PermissionDenied("Only a person can own an API token.")
     if role and role not in Role.values:
         raise ValidationError({"role": f"Unknown role {role!r}."})
+    if not role and actor.token is not None and actor.token.role:
+        # A token minted by a capped token inherits the cap; it never gains what its parent lacks.
+        role = actor.role
     if role and role_rank(role) > role_rank(actor.role):
         raise ValidationError({"role": "A token cannot hold a role above its creator's."})
     if not name.strip():
