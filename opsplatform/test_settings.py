@@ -19,3 +19,5 @@ _RUN = os.environ.get("PYTEST_XDIST_WORKER", "main") + "-" + str(os.getpid())
 CACHES["default"]["KEY_PREFIX"] = f"test-{_RUN}"  # noqa: F405
 CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"test-asgi-{_RUN}"  # noqa: F405
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+# WhiteNoise serves from the finders in tests; an existing STATIC_ROOT keeps it from warning on every test.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405

@@ -1,0 +1,344 @@
+"""``/api/v1/`` organizations, teams, members, invitations and API tokens.
+
+Every write goes through ``opsplatform.accounts.services``; these views only shape input and output.
+"""
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.response import Response
+
+from opsplatform.accounts import services
+from opsplatform.accounts.capabilities import Capability
+from opsplatform.accounts.models import ApiToken, Invitation, Membership, Organization, Team, User
+from opsplatform.accounts.selectors import organizations_of
+from opsplatform.actors import ActorKind
+from opsplatform.api import account_serializers as s
+from opsplatform.api.viewsets import ActorViewMixin, TenantViewSetMixin, service_errors
+
+# Responses that carry a secret must not be kept by any cache between us and the client.
+NO_STORE = {"Cache-Control": "no-store"}
+ID_PATTERN = r"[0-9]+"
+
+
+# --- organizations -----------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List your organizations",
+        description="Organizations the caller belongs to; a token sees only its own. "
+        "Requires `organization.view`.",
+    ),
+    retrieve=extend_schema(summary="Retrieve an organization", description="Requires `organization.view`."),
+    partial_update=extend_schema(
+        summary="Update the current organization",
+        description="Name, time zone and the two-factor policy. Only the organization the caller is "
+        "working in (a token's own) can be changed. Requires `organization.manage`.",
+    ),
+)
+class OrganizationViewSet(
+    ActorViewMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = Organization.objects.all()
+    serializer_class = s.OrganizationSerializer
+    lookup_value_regex = ID_PATTERN
+    http_method_names = ["get", "patch", "head", "options"]
+    ordering_fields = ["name", "created_at"]
+    ordering = ["name"]
+    capabilities = {
+        "list": Capability.ORGANIZATION_VIEW,
+        "retrieve": Capability.ORGANIZATION_VIEW,
+        "current": Capability.ORGANIZATION_VIEW,
+        "partial_update": Capability.ORGANIZATION_MANAGE,
+    }
+
+    def get_queryset(self):
+        actor = self.actor
+        if getattr(self, "swagger_fake_view", False) or actor is None or actor.organization is None:
+            return Organization.objects.none()
+        if actor.kind == ActorKind.API_TOKEN:
+            return Organization.objects.filter(pk=actor.organization.pk)
+        return organizations_of(actor.user)
+
+    def check_object_permissions(self, request, obj):
+        super().check_object_permissions(request, obj)
+        # The actor's role is its role in the organization it works in; it says nothing about
+        # another organization the same person belongs to.
+        if self.action == "partial_update" and obj.pk != self.organization.pk:
+            raise PermissionDenied("Switch to this organization to change it.")
+
+    def perform_update(self, serializer):
+        with service_errors():
+            serializer.instance = services.organization_update(
+                actor=self.actor, organization=serializer.instance, **serializer.validated_data
+            )
+
+    @extend_schema(
+        summary="The current organization",
+        description="The organization the caller works in (a token's own). Requires `organization.view`.",
+        responses=s.OrganizationSerializer,
+    )
+    @action(detail=False, methods=["get"])
+    def current(self, request):
+        return Response(self.get_serializer(self.organization).data)
+
+
+# --- teams -------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List teams", description="Requires `team.view`."),
+    retrieve=extend_schema(summary="Retrieve a team", description="Requires `team.view`."),
+    create=extend_schema(summary="Create a team", description="Requires `team.manage`."),
+    update=extend_schema(summary="Replace a team's details", description="Requires `team.manage`."),
+    partial_update=extend_schema(summary="Update a team", description="Requires `team.manage`."),
+    destroy=extend_schema(summary="Delete a team", description="Requires `team.manage`."),
+)
+class TeamViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
+    queryset = Team.objects.prefetch_related("members")
+    serializer_class = s.TeamSerializer
+    lookup_value_regex = ID_PATTERN
+    ordering_fields = ["name", "created_at"]
+    ordering = ["name"]
+    capabilities = {
+        "list": Capability.TEAM_VIEW,
+        "retrieve": Capability.TEAM_VIEW,
+        "create": Capability.TEAM_MANAGE,
+        "update": Capability.TEAM_MANAGE,
+        "partial_update": Capability.TEAM_MANAGE,
+        "destroy": Capability.TEAM_MANAGE,
+        "members": Capability.TEAM_MANAGE,
+    }
+
+    def service_create(self, *, actor, data):
+        return services.team_create(actor=actor, **data)
+
+    def service_update(self, *, actor, instance, data):
+        return services.team_update(actor=actor, team=instance, **data)
+
+    def service_destroy(self, *, actor, instance):
+        services.team_delete(actor=actor, team=instance)
+
+    @extend_schema(
+        summary="Set a team's members",
+        description="Replaces the member list with the given user ids, each a member of the organization. "
+        "Requires `team.manage`.",
+        request=s.TeamMembersSerializer,
+        responses=s.TeamSerializer,
+    )
+    @action(detail=True, methods=["put"])
+    def members(self, request, pk=None):
+        team = self.get_object()
+        serializer = s.TeamMembersSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        wanted = serializer.validated_data["members"]
+        # Resolved among this organization's members only: an id from elsewhere reads as unknown,
+        # whether or not such a user exists.
+        users = list(User.objects.filter(pk__in=wanted, memberships__organization=self.organization))
+        missing = sorted(set(wanted) - {user.pk for user in users})
+        if missing:
+            ids = ", ".join(str(pk) for pk in missing)
+            raise ValidationError({"members": [f"Not members of this organization: {ids}."]})
+        with service_errors():
+            services.team_set_members(actor=self.actor, team=team, users=users)
+        return Response(self.get_serializer(self.get_queryset().get(pk=team.pk)).data)
+
+
+# --- members -----------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List members", description="Requires `member.view`."),
+    retrieve=extend_schema(summary="Retrieve a member", description="Requires `member.view`."),
+    partial_update=extend_schema(
+        summary="Change a member's role",
+        description="Requires `member.manage`; making or unmaking an owner requires `member.manage_owners`. "
+        "Nobody grants a role above their own, and the last owner cannot be demoted.",
+        request=s.MembershipRoleSerializer,
+        responses=s.MembershipSerializer,
+    ),
+    destroy=extend_schema(
+        summary="Remove a member",
+        description="Removes the member from the organization, their teams, and revokes their tokens here. "
+        "Requires `member.manage`, except to leave yourself. The last owner cannot be removed.",
+    ),
+)
+class MemberViewSet(
+    TenantViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = Membership.objects.select_related("user")
+    serializer_class = s.MembershipSerializer
+    lookup_value_regex = ID_PATTERN
+    http_method_names = ["get", "patch", "delete", "head", "options"]
+    filterset_fields = ["role"]
+    ordering_fields = ["created_at", "user__username", "role"]
+    ordering = ["user__username"]
+    capabilities = {
+        "list": Capability.MEMBER_VIEW,
+        "retrieve": Capability.MEMBER_VIEW,
+        "partial_update": Capability.MEMBER_MANAGE,
+        # Anyone may leave; removing someone else is checked by the service (member.manage).
+        "destroy": Capability.MEMBER_VIEW,
+    }
+    service_field_map = {"membership": "non_field_errors"}
+
+    def partial_update(self, request, *args, **kwargs):
+        membership = self.get_object()
+        serializer = s.MembershipRoleSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            membership = services.membership_change_role(
+                actor=self.actor, membership=membership, role=serializer.validated_data["role"]
+            )
+        return Response(s.MembershipSerializer(membership).data)
+
+    def service_destroy(self, *, actor, instance):
+        services.membership_remove(actor=actor, membership=instance)
+
+
+# --- invitations -------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List invitations", description="Requires `member.invite`."),
+    retrieve=extend_schema(summary="Retrieve an invitation", description="Requires `member.invite`."),
+    create=extend_schema(
+        summary="Invite someone",
+        description="Creates an invitation (replacing a pending one for the same address). The response "
+        "carries the one-time `accept_url`; it is never shown again. Requires `member.invite`, and the "
+        "role may not be above the inviter's.",
+        responses={201: s.IssuedInvitationSerializer},
+    ),
+    destroy=extend_schema(summary="Revoke an invitation", description="Requires `member.invite`."),
+)
+class InvitationViewSet(
+    TenantViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = Invitation.objects.select_related("invited_by")
+    serializer_class = s.InvitationSerializer
+    lookup_value_regex = ID_PATTERN
+    ordering_fields = ["created_at", "email"]
+    ordering = ["-created_at"]
+    capabilities = {
+        "list": Capability.MEMBER_INVITE,
+        "retrieve": Capability.MEMBER_INVITE,
+        "create": Capability.MEMBER_INVITE,
+        "destroy": Capability.MEMBER_INVITE,
+        "revoke": Capability.MEMBER_INVITE,
+    }
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            issued = services.invitation_create(actor=self.actor, **serializer.validated_data)
+        context = {**self.get_serializer_context(), "accept_url": settings.SITE_URL + issued.path}
+        data = s.IssuedInvitationSerializer(issued.invitation, context=context).data
+        return Response(data, status=status.HTTP_201_CREATED, headers=NO_STORE)
+
+    def service_destroy(self, *, actor, instance):
+        services.invitation_revoke(actor=actor, invitation=instance)
+
+    @extend_schema(
+        summary="Revoke an invitation",
+        description="Same as DELETE, answering with the revoked invitation. Requires `member.invite`.",
+        request=None,
+        responses=s.InvitationSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        invitation = self.get_object()
+        with service_errors():
+            invitation = services.invitation_revoke(actor=self.actor, invitation=invitation)
+        return Response(self.get_serializer(invitation).data)
+
+
+# --- API tokens --------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List API tokens",
+        description="Your own tokens; with `token.manage`, every token of the organization. "
+        "Secrets are never shown.",
+    ),
+    retrieve=extend_schema(
+        summary="Retrieve an API token", description="Your own, or any with `token.manage`."
+    ),
+    create=extend_schema(
+        summary="Create an API token",
+        description="The response carries the `secret` (use it as `Authorization: Bearer <secret>`); it is "
+        "never shown again. The token acts for you in this organization, with at most `role`. "
+        "Requires `token.create`.",
+        responses={201: s.IssuedApiTokenSerializer},
+    ),
+    destroy=extend_schema(
+        summary="Revoke an API token",
+        description="Your own, or anyone's with `token.manage`. Revoked tokens stop working at once.",
+        responses={204: OpenApiResponse(description="Revoked.")},
+    ),
+)
+class ApiTokenViewSet(
+    TenantViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = ApiToken.objects.select_related("user")
+    serializer_class = s.ApiTokenSerializer
+    lookup_value_regex = ID_PATTERN
+    ordering_fields = ["created_at", "last_used_at", "name"]
+    ordering = ["-created_at"]
+    capabilities = {
+        "list": Capability.TOKEN_CREATE,
+        "retrieve": Capability.TOKEN_CREATE,
+        "create": Capability.TOKEN_CREATE,
+        # Revoking your own needs nothing more; another's needs token.manage (the service checks).
+        "destroy": Capability.TOKEN_CREATE,
+    }
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        actor = self.actor
+        if actor is None or actor.user is None:
+            return queryset.none()
+        if not actor.can(Capability.TOKEN_MANAGE):
+            queryset = queryset.filter(user=actor.user)
+        return queryset
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        actor = self.actor
+        data = dict(serializer.validated_data)
+        if not data.get("role") and actor.token is not None and actor.token.role:
+            # A token cut down to a role mints tokens no stronger than itself; an empty role would
+            # mean "as strong as the owner".
+            data["role"] = actor.role
+        with service_errors():
+            issued = services.api_token_create(actor=actor, **data)
+        context = {**self.get_serializer_context(), "secret": issued.secret}
+        data = s.IssuedApiTokenSerializer(issued.token, context=context).data
+        return Response(data, status=status.HTTP_201_CREATED, headers=NO_STORE)
+
+    def service_destroy(self, *, actor, instance):
+        services.api_token_revoke(actor=actor, token=instance)

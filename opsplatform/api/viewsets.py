@@ -1,0 +1,105 @@
+"""The base of every tenant-scoped viewset.
+
+Reads are scoped to the caller's organization, so another tenant's object is a 404. Writes never
+call ``serializer.save()``: the serializer validates the shape, then a service function (which checks
+the capability again, writes in one transaction and records the ledger entry) does the work::
+
+    class TeamViewSet(TenantViewSetMixin, mixins.CreateModelMixin, ..., viewsets.GenericViewSet):
+        queryset = Team.objects.all()
+        serializer_class = TeamSerializer
+        capabilities = {"list": Capability.TEAM_VIEW, "create": Capability.TEAM_MANAGE, ...}
+
+        def service_create(self, *, actor, data):
+            return services.team_create(actor=actor, **data)
+
+        def service_update(self, *, actor, instance, data):
+            return services.team_update(actor=actor, team=instance, **data)
+
+        def service_destroy(self, *, actor, instance):
+            services.team_delete(actor=actor, team=instance)
+
+Custom actions call their service inside ``with service_errors():`` so a Django ``ValidationError``
+becomes a 400 with field detail and ``PermissionDenied`` a 403 (the exception handler maps them too;
+the context manager also lets an action rename a service's field key to the API's name).
+"""
+
+from contextlib import contextmanager
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions
+
+from opsplatform.actors import Actor
+from opsplatform.api.authentication import request_actor
+from opsplatform.api.problems import django_validation_detail
+
+
+def validation_error_from_django(exc: DjangoValidationError, field_map: dict | None = None):
+    detail = django_validation_detail(exc)
+    if field_map:
+        detail = {field_map.get(key, key): value for key, value in detail.items()}
+    return exceptions.ValidationError(detail)
+
+
+@contextmanager
+def service_errors(field_map: dict[str, str] | None = None):
+    """Turn a service's Django exceptions into DRF ones (400 with field detail, 403)."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        raise validation_error_from_django(exc, field_map) from exc
+    except DjangoPermissionDenied as exc:
+        raise exceptions.PermissionDenied(str(exc) or None) from exc
+
+
+class ActorViewMixin:
+    """``self.actor``: who is calling, as the authenticators resolved it."""
+
+    @property
+    def actor(self) -> Actor | None:
+        return request_actor(self.request)
+
+    @property
+    def organization(self):
+        actor = self.actor
+        return actor.organization if actor is not None else None
+
+
+class TenantViewSetMixin(ActorViewMixin):
+    # Maps a service's field names to the serializer's, for errors raised by service_* hooks.
+    service_field_map: dict[str, str] = {}
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if getattr(self, "swagger_fake_view", False):
+            return queryset.none()  # schema generation: there is no caller to scope to
+        organization = self.organization
+        if organization is None:
+            return queryset.none()
+        if hasattr(queryset, "for_organization"):
+            return queryset.for_organization(organization)
+        return queryset.filter(organization=organization)
+
+    # --- writes go through services -------------------------------------------------------------
+    def service_create(self, *, actor: Actor, data: dict):
+        raise NotImplementedError(f"{type(self).__name__} must implement service_create()")
+
+    def service_update(self, *, actor: Actor, instance, data: dict):
+        raise NotImplementedError(f"{type(self).__name__} must implement service_update()")
+
+    def service_destroy(self, *, actor: Actor, instance) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must implement service_destroy()")
+
+    def perform_create(self, serializer):
+        with service_errors(self.service_field_map):
+            serializer.instance = self.service_create(actor=self.actor, data=serializer.validated_data)
+
+    def perform_update(self, serializer):
+        with service_errors(self.service_field_map):
+            serializer.instance = self.service_update(
+                actor=self.actor, instance=serializer.instance, data=serializer.validated_data
+            )
+
+    def perform_destroy(self, instance):
+        with service_errors(self.service_field_map):
+            self.service_destroy(actor=self.actor, instance=instance)

@@ -1,0 +1,282 @@
+"""``python -m opsplatform.runner``: the whole platform in one foreground command.
+
+Runs the ASGI server (uvicorn), a Celery worker and Celery beat as child processes, prints where
+to log in, and stops all of them together: on Ctrl-C or SIGTERM, and as soon as any one of them
+dies (then the exit status is non-zero). ``make run`` ends with this command.
+
+Each child gets its own process group, so a Ctrl-C in the terminal reaches the runner alone and
+the children are stopped in order: SIGTERM, a grace period, then SIGKILL for anything left in the
+group. On Linux the children are also told to exit if the runner itself is killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+STOP_TIMEOUT_SECONDS = 15
+SEED_TIMEOUT_SECONDS = 120
+POLL_SECONDS = 0.2
+# Where to reach a server bound to a wildcard address from this machine.
+WILDCARD_TO_LOCAL = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # noqa: S104
+
+
+def _log(message: str) -> None:
+    print(f"[runner] {message}", file=sys.stdout, flush=True)
+
+
+def _parent_death_signal():
+    """A ``preexec_fn`` asking Linux to SIGTERM the child when the runner dies, or None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+    pr_set_pdeathsig = 1
+    parent = os.getpid()
+
+    def preexec() -> None:
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+        if os.getppid() != parent:  # the runner died between fork and prctl
+            os._exit(1)
+
+    return preexec
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    process: subprocess.Popen | None = field(default=None, repr=False)
+
+    def start(self, preexec, **kwargs) -> None:
+        # preexec_fn is safe here: the runner is single-threaded.
+        self.process = subprocess.Popen(
+            self.argv,
+            cwd=BASE_DIR,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=preexec,  # noqa: PLW1509
+            **kwargs,
+        )
+
+    def poll(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def signal_group(self, signum: int) -> None:
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signum)
+
+    def terminate(self) -> None:
+        # The main process only: Celery and uvicorn shut their own workers down in order.
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+
+def children(host: str, port: str) -> list[Child]:
+    python = sys.executable
+    celery = [python, "-m", "celery", "-A", "opsplatform"]
+    return [
+        Child(
+            "web",
+            [
+                python, "-m", "uvicorn", "opsplatform.asgi:application",
+                "--host", host, "--port", port,
+                "--ws", "websockets-sansio",
+                "--timeout-graceful-shutdown", "5",
+            ],
+        ),
+        Child("worker", [*celery, "worker", "-l", "INFO", "--concurrency", "2"]),
+        Child("beat", [*celery, "beat", "-l", "INFO"]),
+    ]  # fmt: skip
+
+
+def stop_all(running: list[Child], timeout: float = STOP_TIMEOUT_SECONDS, hurry=lambda: False) -> None:
+    """SIGTERM every child, wait up to ``timeout`` (or until ``hurry()``), then SIGKILL the rest."""
+    for child in running:
+        child.terminate()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(child.poll() is None for child in running) and not hurry():
+        time.sleep(0.1)
+    for child in running:
+        if child.poll() is None:
+            _log(f"{child.name} did not stop in time, killing it")
+        # Also reaps what a child left behind in its group (pool processes, reloaders).
+        child.signal_group(signal.SIGKILL)
+    for child in running:
+        if child.process is not None:
+            child.process.wait()
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((WILDCARD_TO_LOCAL.get(host, host), port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def format_logins(raw: str) -> list[str]:
+    """Lines describing the demo accounts printed by ``manage.py seed_demo --json``.
+
+    Expects ``{"superuser": {...}, "organizations": [{"name", "users": [...], "api_token"}]}``
+    and prints whatever of it is there.
+    """
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return []
+    if not isinstance(data, dict):
+        return []
+    lines = []
+    superuser = data.get("superuser")
+    if isinstance(superuser, dict) and superuser.get("username"):
+        lines.append(f"  superuser (/admin/): {superuser['username']} / {superuser.get('password', '?')}")
+    organizations = data.get("organizations")
+    for org in organizations if isinstance(organizations, list) else []:
+        if not isinstance(org, dict):
+            continue
+        lines.append(f"  {org.get('name') or org.get('slug') or 'organization'}:")
+        users = org.get("users")
+        lines.extend(
+            _format_user(user)
+            for user in (users if isinstance(users, list) else [])
+            if isinstance(user, dict)
+        )
+        if org.get("api_token"):
+            lines.append(f"    API token: {org['api_token']}")
+    return lines
+
+
+def _format_user(user: dict) -> str:
+    role = f"  ({user['role']})" if user.get("role") else ""
+    return f"    {user.get('username', '?')} / {user.get('password', '?')}{role}"
+
+
+class SeedListing:
+    """``manage.py seed_demo --json`` in the background; its failure only costs the login list."""
+
+    def __init__(self, preexec) -> None:
+        self.output = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed in finish())
+        self.child = Child("seed_demo", [sys.executable, "manage.py", "seed_demo", "--json"])
+        self.child.start(preexec, stdout=self.output, stderr=subprocess.DEVNULL)
+        self.deadline = time.monotonic() + SEED_TIMEOUT_SECONDS
+
+    def result(self) -> list[str] | None:
+        """The login lines once the command has finished, else None."""
+        if self.child.poll() is None:
+            if time.monotonic() > self.deadline:
+                self.child.signal_group(signal.SIGKILL)
+            return None
+        self.output.seek(0)
+        return format_logins(self.output.read()) if self.child.poll() == 0 else []
+
+    def finish(self) -> None:
+        if self.child.poll() is None:
+            self.child.signal_group(signal.SIGKILL)
+        if self.child.process is not None:
+            self.child.process.wait()
+        self.output.close()
+
+
+class Runner:
+    def __init__(self) -> None:
+        self.host = os.environ.get("HOST", "") or "127.0.0.1"
+        self.port = os.environ.get("PORT", "") or "8000"
+        self.stop_signal: int | None = None
+        self.signals_received = 0
+        self.children = children(self.host, self.port)
+        self.started: list[Child] = []
+        self.url_shown = False
+        self.pending_logins: list[str] | None = None
+
+    def _request_stop(self, signum, frame) -> None:
+        # The first signal starts a graceful stop; a second one (Ctrl-C again) kills what is left.
+        self.signals_received += 1
+        if self.stop_signal is None:
+            self.stop_signal = signum
+
+    def run(self) -> int:
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, self._request_stop)
+        if not self.port.isdigit():
+            _log(f"PORT must be a number, got {self.port!r}")
+            return 2
+        preexec = _parent_death_signal()
+        seed = None
+        failed = None
+        try:
+            for child in self.children:
+                if self.stop_signal is None:
+                    child.start(preexec)
+                    self.started.append(child)
+                    _log(f"started {child.name} (pid {child.process.pid}): {' '.join(child.argv[1:])}")
+            seed = SeedListing(preexec)
+            failed = self._supervise(seed)
+        finally:
+            if seed is not None:
+                seed.finish()
+            if failed is not None:
+                _log(f"{failed.name} exited with status {failed.poll()}; stopping the others")
+            elif self.stop_signal is not None:
+                _log(f"received {signal.Signals(self.stop_signal).name}; stopping")
+            stop_all(self.started, hurry=lambda: self.signals_received >= 2)
+            _log("all processes stopped")
+        return 1 if failed is not None else 0
+
+    def _supervise(self, seed: SeedListing) -> Child | None:
+        """Wait for a stop signal (returns None) or for a child to exit (returns that child)."""
+        logins_done = False
+        while self.stop_signal is None:
+            failed = next((child for child in self.started if child.poll() is not None), None)
+            if failed is not None:
+                return failed
+            if not logins_done and (logins := seed.result()) is not None:
+                self.pending_logins = logins
+                logins_done = True
+            if not self.url_shown and port_open(self.host, int(self.port)):
+                self.url_shown = True
+                self._banner()
+            if self.url_shown and self.pending_logins is not None:
+                self._show_logins(self.pending_logins)
+                self.pending_logins = None
+            time.sleep(POLL_SECONDS)
+        return None
+
+    def _banner(self) -> None:
+        shown_host = WILDCARD_TO_LOCAL.get(self.host, self.host)
+        if ":" in shown_host:
+            shown_host = f"[{shown_host.strip('[]')}]"
+        base = f"http://{shown_host}:{self.port}"
+        _log(f"OpsPlatform is up at {base}/  (admin {base}/admin/, API docs {base}/api/v1/docs/)")
+        _log("press Ctrl-C to stop")
+
+    def _show_logins(self, lines: list[str]) -> None:
+        if lines:
+            _log("demo logins (username / password):")
+            for line in lines:
+                print(line, flush=True)
+        else:
+            _log("demo logins unavailable (`manage.py seed_demo --json` failed or printed nothing)")
+
+
+def main() -> int:
+    return Runner().run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
