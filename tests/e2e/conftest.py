@@ -38,7 +38,7 @@ class _ServerThread(threading.Thread):
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(app, lifespan="off", ws="websockets", log_level="warning", access_log=False)
+        config = uvicorn.Config(app, lifespan="off", ws="websockets-sansio", log_level="warning", access_log=False)
         self.server = uvicorn.Server(config)
         self.error: BaseException | None = None
 
