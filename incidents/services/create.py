@@ -5,7 +5,7 @@ from django.utils import timezone
 from audit.services import record
 from incidents.events import publish_incident
 from incidents.models import Incident, Priority, Severity, Status
-from incidents.services.edits import _members_only
+from incidents.services.edits import members_only
 from incidents.sla.policy import apply_policy, refresh_timer
 from opsplatform.accounts.capabilities import Capability
 from opsplatform.actors import Actor
@@ -81,7 +81,7 @@ def incident_create(
     refresh_timer(incident)
     incident.save()
     if assignees:
-        incident.assignees.set(_members_only(organization, assignees))
+        incident.assignees.set(members_only(organization, assignees))
     record(
         actor=actor,
         verb="incident.triggered",

@@ -70,7 +70,7 @@ def incident_update(*, actor: Actor, incident: Incident, **changes) -> Incident:
     )
 
 
-def _members_only(organization, users) -> list:
+def members_only(organization, users) -> list:
     users = list(users)
     ids = set(
         Membership.objects.filter(organization=organization, user__in=users).values_list("user_id", flat=True)
@@ -85,7 +85,7 @@ def _members_only(organization, users) -> list:
 def _set_people(*, actor, incident, users, relation: str, verb: str, replace: bool) -> Incident:
     ensure_same_organization(actor, incident)
     actor.require(Capability.INCIDENT_MANAGE, incident)
-    users = _members_only(incident.organization, users)
+    users = members_only(incident.organization, users)
     locked = lock(incident.pk)
     check("edit", locked.status)
     manager = getattr(locked, relation)
