@@ -12,6 +12,14 @@ def _members(organization):
     return User.objects.filter(memberships__organization=organization).order_by("username")
 
 
+class QueryFlag(forms.CheckboxInput):
+    """A checkbox that also reads API-style flags: ``open=0`` / ``false`` / ``no`` mean off."""
+
+    def value_from_datadict(self, data, files, name):
+        value = data.get(name)
+        return value is not None and str(value).strip().lower() not in ("", "0", "false", "no", "off")
+
+
 class IncidentFilterForm(forms.Form):
     """The list's filters; the page and the API both validate query strings with it."""
 
@@ -25,7 +33,7 @@ class IncidentFilterForm(forms.Form):
     )
     q = forms.CharField(required=False, max_length=200, label="Search")
     sort = forms.ChoiceField(choices=[(k, k) for k in SORTS], required=False)
-    open = forms.BooleanField(required=False, label="Open only")
+    open = forms.BooleanField(required=False, label="Open only", widget=QueryFlag)
 
     def __init__(self, *args, organization, **kwargs):
         super().__init__(*args, **kwargs)

@@ -84,6 +84,9 @@ class Incident(TenantModel):
             models.Index(fields=["organization", "-created_at", "-id"], name="incident_org_recent_idx"),
             models.Index(fields=["organization", "status", "-created_at"], name="incident_org_status_idx"),
             models.Index(fields=["organization", "service", "-created_at"], name="incident_org_service_idx"),
+            # The list's other sorts (severity, recently updated) must not sort the whole tenant.
+            models.Index(fields=["organization", "severity", "-created_at", "-id"], name="incident_org_severity_idx"),
+            models.Index(fields=["organization", "-updated_at", "-id"], name="incident_org_updated_idx"),
             models.Index(
                 fields=["next_escalation_at"],
                 condition=Q(next_escalation_at__isnull=False),
