@@ -1,6 +1,5 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -8,6 +7,7 @@ from incidents import services
 from incidents.forms import IncidentCreateForm, IncidentFilterForm
 from incidents.models import Incident, Severity, Status
 from incidents.selectors import filter_incidents, incidents_for_list, status_counts
+from incidents.views.paging import lookahead_page
 from opsplatform.access import member_required
 from opsplatform.accounts.capabilities import Capability
 
@@ -21,7 +21,7 @@ def _list_context(request):
         incidents = filter_incidents(incidents_for_list(org), **form.filters())
     else:
         incidents = Incident.objects.none()
-    page = Paginator(incidents, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = lookahead_page(incidents, request.GET.get("page"), PAGE_SIZE)
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("fragment", None)
