@@ -1,7 +1,9 @@
 from django import template
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
+from incidents import rows
 from incidents.sla.policy import next_due, sla_state
 from opsplatform.markdown import render_markdown
 
@@ -25,6 +27,14 @@ VERB_TEXT = {
     "incident.sla_ack_breached": "SLA breached: not acknowledged in time",
     "incident.sla_resolve_warning": "SLA warning: resolution due soon",
     "incident.sla_resolve_breached": "SLA breached: not resolved in time",
+    "escalation.step_executed": "ran an escalation step",
+    "escalation.no_policy": "found no escalation policy: nobody paged",
+    "escalation.exhausted": "escalation policy finished: nobody acknowledged",
+    "notification.sent": "delivered a notification",
+    "notification.failed": "notification attempt failed; will retry",
+    "notification.dead_lettered": "gave up on a notification (dead letter)",
+    "notification.cancelled": "dropped a notification no longer needed",
+    "notification.resend_requested": "resent a dead-lettered notification",
 }
 
 
@@ -61,3 +71,25 @@ def duration(value):
     if hours:
         return f"{hours}h {minutes:02d}m"
     return f"{minutes}m {secs:02d}s"
+
+
+@register.simple_tag
+def select_options(bound_field, empty_label=None):
+    """A select's <option>s in one pass: Django's per-option widget templates cost more than the
+    rest of the incident list put together."""
+    value = bound_field.value()
+    selected = {str(v) for v in value} if isinstance(value, list | tuple) else {str(value)}
+    options = [] if empty_label is None else [("", empty_label)]
+    options += [
+        (str(getattr(key, "value", key)), label) for key, label in bound_field.field.choices if key != ""
+    ]
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((key, mark_safe(" selected") if key in selected else "", label) for key, label in options),
+    )
+
+
+@register.simple_tag
+def incident_rows(incidents, selectable):
+    return rows.incident_rows(incidents, selectable=bool(selectable))

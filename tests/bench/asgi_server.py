@@ -35,6 +35,7 @@ def asgi_server(workers: int = 1):
         "DATABASE_URL": _database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "DJANGO_SETTINGS_MODULE": "opsplatform.test_settings",
+        "DEBUG": "0",  # measured as deployed: no query log, no template debug
         "LOG_LEVEL": "WARNING",
         "DB_CONN_MAX_AGE": "60",
     }
