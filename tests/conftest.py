@@ -5,6 +5,9 @@ these personas: ``users["operator"]``, ``client_as("viewer")``, ``api_as("admin"
 """
 
 import pytest
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.test import Client
 from rest_framework.test import APIClient
 
 from opsplatform.accounts import services as account_services
@@ -94,3 +97,35 @@ def api_as(token_for):
 @pytest.fixture
 def user_factory(db):
     return UserFactory
+
+
+# --- websockets: the real ASGI stack with a real session cookie -----------------------------
+
+
+@pytest.fixture
+def application():
+    # Imported when used: building the ASGI stack loads every middleware and app.
+    from opsplatform.asgi import application
+
+    return application
+
+
+@database_sync_to_async
+def _log_in(user, session_values) -> str:
+    browser = Client()
+    browser.force_login(user)
+    if session_values:
+        session = browser.session
+        session.update(session_values)
+        session.save()
+    return browser.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+@pytest.fixture
+def session_of():
+    """The session cookie of a freshly logged-in browser, with extra session values if given."""
+
+    async def make(user, **session_values) -> str:
+        return await _log_in(user, session_values)
+
+    return make

@@ -8,7 +8,6 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.db import transaction
-from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -21,35 +20,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 QUIET = 0.5  # seconds a socket must stay silent to count as "received nothing"
 PATIENCE = 5
-
-
-@pytest.fixture
-def application():
-    # Imported when used: building the ASGI stack loads every middleware and app.
-    from opsplatform.asgi import application
-
-    return application
-
-
-@database_sync_to_async
-def _log_in(user, session_values) -> str:
-    browser = Client()
-    browser.force_login(user)
-    if session_values:
-        session = browser.session
-        session.update(session_values)
-        session.save()
-    return browser.cookies[settings.SESSION_COOKIE_NAME].value
-
-
-@pytest.fixture
-def session_of():
-    """The session cookie of a freshly logged-in browser, with extra session values if given."""
-
-    async def make(user, **session_values) -> str:
-        return await _log_in(user, session_values)
-
-    return make
 
 
 @pytest.fixture
