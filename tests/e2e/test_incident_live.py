@@ -53,3 +53,21 @@ def test_acknowledge_shows_up_live_in_another_browser(live_server_url, browser, 
     incident.refresh_from_db()
     assert incident.status == "acknowledged"
     assert incident.acknowledged_by == users["operator"]
+
+
+def test_keyboard_acknowledge(live_server_url, browser, org, users, team):
+    service = ServiceFactory(organization=org, name="Auth", slug="auth", owner_team=team)
+    actor = Actor.for_member(users["operator"], org)
+    older = incident_create(actor=actor, service=service, title="Older one")
+    newest = incident_create(actor=actor, service=service, title="Token refresh failing")
+    page = browser.new_context().new_page()
+    login(page, live_server_url, "operator")
+    page.goto(f"{live_server_url}/incidents/")
+    page.keyboard.press("j")  # first row: the newest incident
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/incidents/{newest.pk}/")
+    page.keyboard.press("a")
+    expect(page.locator("#incident-status")).to_have_text("Acknowledged")
+    newest.refresh_from_db()
+    older.refresh_from_db()
+    assert (newest.status, older.status) == ("acknowledged", "triggered")
