@@ -4,6 +4,7 @@ Every value has a safe default for local development; a malformed value fails at
 rather than at the first request that needs it.
 """
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -135,6 +136,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Tasks enqueued without an explicit queue (e.g. the delivery kick after an escalation tick) go here;
+# tests and benchmarks give their own workers a queue of their own.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 
 # --- Auth and security -----------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -238,6 +242,12 @@ SPECTACULAR_SETTINGS = {
         "IncidentStatusEnum": "incidents.models.enums.Status",
         "SeverityEnum": "incidents.models.enums.Severity",
         "InvitationStatusEnum": ["pending", "accepted", "revoked", "expired"],
+        "ChannelKindEnum": "notifications.models.channels.ChannelKind",
+        "NotificationStatusEnum": "notifications.models.outbox.NotificationStatus",
+        "NotificationMediumEnum": "notifications.models.outbox.Medium",
+        "AttemptOutcomeEnum": "notifications.models.outbox.AttemptOutcome",
+        "EscalationTargetTypeEnum": "notifications.models.escalation.TargetKind",
+        "RotationEnum": "notifications.models.schedules.RotationKind",
     },
 }
 
@@ -307,6 +317,101 @@ INCIDENT_REOPEN_WINDOW = timedelta(hours=env.int("INCIDENT_REOPEN_WINDOW_HOURS",
 CELERY_BEAT_SCHEDULE = {
     "incidents-sla": {"task": "incidents.sla_tick", "schedule": env.float("SLA_TICK_SECONDS", default=15.0)},
     "incidents-unsnooze": {"task": "incidents.unsnooze_tick", "schedule": 15.0},
+    "notifications-escalation": {
+        "task": "notifications.escalation_tick",
+        "schedule": env.float("ESCALATION_TICK_SECONDS", default=1.0),
+    },
+    "notifications-delivery": {
+        "task": "notifications.delivery_tick",
+        "schedule": env.float("DELIVERY_TICK_SECONDS", default=2.0),
+    },
 }
 # Key for secrets at rest (see opsplatform/crypto.py); empty derives one from SECRET_KEY.
 ENCRYPTION_KEY = env.str("ENCRYPTION_KEY", default="")
+
+# --- Outbound HTTP and paging -----------------------------------------------------------------
+# CIDRs the SSRF guard lets through although they are loopback/private/link-local (opsplatform/http.py),
+# e.g. "10.20.0.0/16,192.168.5.7/32" for an on-premises chat server. Empty: public addresses only.
+OUTBOUND_ALLOWED_NETWORKS = env.list("OUTBOUND_ALLOWED_NETWORKS", default=[])
+try:
+    for _cidr in OUTBOUND_ALLOWED_NETWORKS:
+        ipaddress.ip_network(_cidr.strip(), strict=False)
+except ValueError as _exc:
+    raise environ.ImproperlyConfigured(f"OUTBOUND_ALLOWED_NETWORKS: {_exc}") from _exc
+OUTBOUND_CONNECT_TIMEOUT = env.float("OUTBOUND_CONNECT_TIMEOUT", default=5.0)
+OUTBOUND_READ_TIMEOUT = env.float("OUTBOUND_READ_TIMEOUT", default=10.0)
+
+# Delivery outbox: attempts per notification before it is dead-lettered, backoff between them, and
+# how long a claimed row may stay "sending" before another worker assumes its sender died.
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=6)
+NOTIFICATION_RETRY_BASE_SECONDS = env.float("NOTIFICATION_RETRY_BASE_SECONDS", default=15.0)
+NOTIFICATION_RETRY_MAX_SECONDS = env.float("NOTIFICATION_RETRY_MAX_SECONDS", default=900.0)
+NOTIFICATION_SENDING_LEASE_SECONDS = env.float("NOTIFICATION_SENDING_LEASE_SECONDS", default=120.0)
+NOTIFICATION_DELIVERY_CONCURRENCY = env.int("NOTIFICATION_DELIVERY_CONCURRENCY", default=32)
+NOTIFICATION_DELIVERY_BATCH = env.int("NOTIFICATION_DELIVERY_BATCH", default=100)
+# A delivery tick hands its worker back after this long even with a backlog (the next beat or kick
+# goes on). Where the same workers run the escalation tick, this bounds how long one can wait.
+NOTIFICATION_DELIVERY_TICK_BUDGET_SECONDS = env.float(
+    "NOTIFICATION_DELIVERY_TICK_BUDGET_SECONDS", default=5.0
+)
+# One-click acknowledge links in e-mail and Slack messages stop working after this long.
+ACK_LINK_MAX_AGE = timedelta(hours=env.int("ACK_LINK_MAX_AGE_HOURS", default=24))
+# Twilio's REST API; only tests and on-premises gateways speaking Twilio's API change it.
+TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com").rstrip("/")
+_AT_LEAST_ONE = (
+    "NOTIFICATION_MAX_ATTEMPTS",
+    "NOTIFICATION_DELIVERY_CONCURRENCY",
+    "NOTIFICATION_DELIVERY_BATCH",
+)
+for _name in _AT_LEAST_ONE:
+    if globals()[_name] < 1:
+        raise environ.ImproperlyConfigured(f"{_name} must be at least 1")
+
+# --- Alert ingestion --------------------------------------------------------------------------
+# Requests per integration unless the integration sets its own rate ("<n>/<s|min|hour|day>").
+INGEST_THROTTLE_RATE = env.str("INGEST_THROTTLE_RATE", default="6000/min")
+# Raw payloads are kept for debugging on the integration page: at most this many bytes each, this long.
+INGEST_RAW_PAYLOAD_MAX_BYTES = env.int("INGEST_RAW_PAYLOAD_MAX_BYTES", default=64 * 1024)
+INGEST_RAW_PAYLOAD_RETENTION_DAYS = env.int("INGEST_RAW_PAYLOAD_RETENTION_DAYS", default=7)
+# After a key rotation the previous key keeps working this long unless the rotation says otherwise.
+INGEST_KEY_OVERLAP_HOURS = env.int("INGEST_KEY_OVERLAP_HOURS", default=24)
+# A signed Grafana request with a timestamp older (or newer) than this is refused as a replay.
+INGEST_SIGNATURE_MAX_AGE_SECONDS = env.int("INGEST_SIGNATURE_MAX_AGE_SECONDS", default=300)
+# One schema name for choice sets the integration API shares with others.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "IntegrationKindEnum": "incidents.models.integration.IntegrationKind",
+        "PriorityEnum": "incidents.models.enums.Priority",
+    }
+)
+_rate_count, _, _rate_period = INGEST_THROTTLE_RATE.partition("/")
+if not (
+    _rate_count.isdigit()
+    and int(_rate_count) > 0
+    and _rate_period in ("s", "sec", "m", "min", "h", "hour", "d", "day")
+):
+    raise environ.ImproperlyConfigured("INGEST_THROTTLE_RATE must look like 6000/min")
+if (
+    INGEST_RAW_PAYLOAD_MAX_BYTES < 1024
+    or INGEST_RAW_PAYLOAD_RETENTION_DAYS < 1
+    or INGEST_KEY_OVERLAP_HOURS < 0
+):
+    raise environ.ImproperlyConfigured(
+        "INGEST_RAW_PAYLOAD_MAX_BYTES must be at least 1024, INGEST_RAW_PAYLOAD_RETENTION_DAYS at least 1 "
+        "and INGEST_KEY_OVERLAP_HOURS not negative"
+    )
+
+# --- Database connection pool -----------------------------------------------------------------
+# Under ASGI each request runs in a thread of its own, so a persistent connection (DB_CONN_MAX_AGE)
+# is never reused and every request would open a new PostgreSQL connection (a backend process each).
+# DB_POOL_MAX_SIZE > 0 turns on Django's psycopg pool instead, shared by the threads of a process;
+# DB_CONN_MAX_AGE must then stay 0. Size it per web process: concurrent requests it should serve.
+DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=0)
+if DB_POOL_MAX_SIZE > 0:
+    if DATABASES["default"]["CONN_MAX_AGE"]:
+        raise environ.ImproperlyConfigured("DB_POOL_MAX_SIZE needs DB_CONN_MAX_AGE=0")
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": min(env.int("DB_POOL_MIN_SIZE", default=2), DB_POOL_MAX_SIZE),
+        "max_size": DB_POOL_MAX_SIZE,
+        "timeout": env.float("DB_POOL_TIMEOUT_SECONDS", default=10.0),
+    }

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from incidents.ingest import views as ingest_views
 from opsplatform import health
 
 urlpatterns = [
@@ -15,7 +16,13 @@ urlpatterns = [
     path("api/v1/", include("audit.api_urls")),
     path("audit/", include("audit.urls")),
     path("api/v1/", include("incidents.api.urls")),
+    # Alert ingestion: key-authenticated endpoints (no session, no CSRF), then integration management.
+    path("api/v1/integrations/", include("incidents.ingest.urls")),
+    path("v2/enqueue", ingest_views.pagerduty_enqueue, name="pagerduty-enqueue"),
+    path("api/v1/", include("incidents.api.integration_urls")),
     path("", include("incidents.urls")),
+    path("api/v1/", include("notifications.api.urls")),
+    path("", include("notifications.urls")),
     path("", include("opsplatform.accounts.urls")),
 ]
 

@@ -26,6 +26,11 @@ class Status(models.TextChoices):
 OPEN_STATUSES = (Status.TRIGGERED, Status.ACKNOWLEDGED, Status.SNOOZED)
 
 
+class AlertStatus(models.TextChoices):
+    FIRING = "firing", "Firing"
+    RESOLVED = "resolved", "Resolved"
+
+
 class Tier(models.TextChoices):
     TIER1 = "tier1", "Tier 1 (critical)"
     TIER2 = "tier2", "Tier 2"

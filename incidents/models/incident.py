@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from incidents.models.enums import OPEN_STATUSES, Priority, Severity, Status
+from incidents.models.enums import OPEN_STATUSES, AlertStatus, Priority, Severity, Status
 from opsplatform.tenancy import TenantModel
 
 
@@ -54,6 +54,17 @@ class Incident(TenantModel):
     # escalate, reopen). Work computed under an older epoch is stale and must be dropped.
     escalation_epoch = models.PositiveIntegerField(default=0)
 
+    # Alert ingestion: where the incident came from, the group it collects, and its alerts at a glance.
+    # The counters are kept by the ingestion pipeline under the incident's row lock.
+    integration = models.ForeignKey(
+        "incidents.Integration", null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents"
+    )
+    group_key = models.CharField(max_length=1024, blank=True)
+    alerts_total = models.PositiveIntegerField(default=0, help_text="Distinct alerts attached.")
+    alerts_firing = models.PositiveIntegerField(default=0)
+    alert_occurrences = models.PositiveIntegerField(default=0, help_text="Alert events received.")
+    last_alert_at = models.DateTimeField(null=True, blank=True)
+
     # SLA: due and warning instants (UTC) and the moment each was marked, so each fires once.
     sla_policy = models.ForeignKey(
         "incidents.SLAPolicy", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -85,7 +96,9 @@ class Incident(TenantModel):
             models.Index(fields=["organization", "status", "-created_at"], name="incident_org_status_idx"),
             models.Index(fields=["organization", "service", "-created_at"], name="incident_org_service_idx"),
             # The list's other sorts (severity, recently updated) must not sort the whole tenant.
-            models.Index(fields=["organization", "severity", "-created_at", "-id"], name="incident_org_severity_idx"),
+            models.Index(
+                fields=["organization", "severity", "-created_at", "-id"], name="incident_org_severity_idx"
+            ),
             models.Index(fields=["organization", "-updated_at", "-id"], name="incident_org_updated_idx"),
             models.Index(
                 fields=["next_escalation_at"],
@@ -123,15 +136,25 @@ class IncidentNote(TenantModel):
 class Alert(TenantModel):
     """One alert (a firing or resolved signal from a source) attached to the incident it opened or joined.
 
-    Ingestion fills it in; merging incidents moves alerts to the surviving incident.
+    Ingestion fills it in; merging incidents moves alerts to the surviving incident. Within an open
+    incident there is one row per dedup key; ``occurrences`` counts the events for it. An alert
+    recorded without an incident (suppressed by a maintenance window or a rule, or a resolve that
+    arrived before its firing) is ``standalone``: one such row per (organization, dedup key).
     """
 
     incident = models.ForeignKey(
         Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
     )
+    integration = models.ForeignKey(
+        "incidents.Integration", null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
+    )
     dedup_key = models.CharField(max_length=255)
-    group_key = models.CharField(max_length=255, blank=True)
-    status = models.CharField(max_length=16, default="firing")
+    group_key = models.CharField(max_length=1024, blank=True)
+    fingerprint = models.CharField(max_length=255, blank=True, help_text="The source's own alert id.")
+    # The source's identity of one firing episode (Alertmanager's startsAt): a re-sent notification
+    # of the same episode is a duplicate and changes nothing.
+    occurrence_key = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=16, choices=AlertStatus.choices, default=AlertStatus.FIRING)
     title = models.CharField(max_length=1024)
     description = models.TextField(blank=True)
     severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.SEV3)
@@ -142,10 +165,50 @@ class Alert(TenantModel):
     first_seen_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # True while the alert belongs to an incident believed open: the small partial index over these
+    # rows is how a repeated alert finds its incident without scanning its whole history.
+    active = models.BooleanField(default=False)
+    standalone = models.BooleanField(default=False)
+    suppressed = models.BooleanField(default=False)
+    suppressed_reason = models.CharField(max_length=255, blank=True)
+    suppressed_window = models.ForeignKey(
+        "incidents.MaintenanceWindow",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="suppressed_alerts",
+    )
+    # No database constraint: raw payloads expire on their own schedule (see RawPayload). No index
+    # either: nothing looks alerts up by payload, and an unindexed column keeps the update of a
+    # repeated alert a HOT update (no index entries written).
+    raw_payload = models.ForeignKey(
+        "incidents.RawPayload",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="alerts",
+    )
 
     class Meta:
         ordering = ["-last_seen_at"]
-        indexes = [models.Index(fields=["organization", "dedup_key"], name="alert_org_dedup_idx")]
+        indexes = [
+            models.Index(fields=["organization", "dedup_key"], name="alert_org_dedup_idx"),
+            models.Index(
+                fields=["organization", "dedup_key"], condition=Q(active=True), name="alert_active_dedup_idx"
+            ),
+            models.Index(fields=["incident", "dedup_key"], name="alert_incident_dedup_idx"),
+            # Not on last_seen_at, which every repeat of an alert changes (see raw_payload above).
+            models.Index(fields=["integration"], condition=Q(suppressed=True), name="alert_suppressed_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "dedup_key"],
+                condition=Q(standalone=True),
+                name="alert_standalone_dedup_unique",
+            ),
+        ]
 
     def __str__(self):
         return self.title

@@ -38,7 +38,9 @@ class _ServerThread(threading.Thread):
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(app, lifespan="off", ws="websockets-sansio", log_level="warning", access_log=False)
+        config = uvicorn.Config(
+            app, lifespan="off", ws="websockets-sansio", log_level="warning", access_log=False
+        )
         self.server = uvicorn.Server(config)
         self.error: BaseException | None = None
 
@@ -82,7 +84,9 @@ def live_server_url(_asgi_server, transactional_db) -> str:
     return f"http://127.0.0.1:{_asgi_server.port}"
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in the main thread
+# while it lives, and every async test collected after the browser tests would fail on it.
+@pytest.fixture(scope="module")
 def browser():
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"{CHROMIUM} is missing: run `make chromium` (apt-get install chromium)")

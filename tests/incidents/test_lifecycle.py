@@ -88,9 +88,7 @@ INVALID = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("action", "status"), [(a, s) for a, s in INVALID if s is not None], ids=str
-)
+@pytest.mark.parametrize(("action", "status"), [(a, s) for a, s in INVALID if s is not None], ids=str)
 def test_invalid_transitions_are_clear_errors(incident, actor_as, action, status):
     set_status(incident, status)
     actor = actor_as("operator")

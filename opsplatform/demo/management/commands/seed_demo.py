@@ -6,6 +6,8 @@ from django.core.management.base import BaseCommand
 from opsplatform.demo import data
 from opsplatform.demo.seed_accounts import describe, ensure_user, seed_organization
 from opsplatform.demo.seed_incidents import seed_incidents
+from opsplatform.demo.seed_integrations import seed_integrations
+from opsplatform.demo.seed_notifications import seed_notifications
 
 
 class Command(BaseCommand):
@@ -22,7 +24,9 @@ class Command(BaseCommand):
         for spec in data.ORGANIZATIONS:
             seeded = seed_organization(spec)
             seed_incidents(seeded["organization"], seeded["people"])
-            organizations.append(describe(spec, seeded["organization"]))
+            seed_notifications(seeded["organization"], seeded["people"])
+            integrations = seed_integrations(seeded["organization"])
+            organizations.append({**describe(spec, seeded["organization"]), "integrations": integrations})
         summary = {
             "base_url": settings.SITE_URL,
             "superuser": data.SUPERUSER,
@@ -35,3 +39,5 @@ class Command(BaseCommand):
         for org in organizations:
             logins = ", ".join(f"{u['username']} / {u['password']}" for u in org["users"])
             self.stdout.write(f"  {org['name']}: {logins}; API token {org['api_token']}")
+            for integration in org["integrations"]:
+                self.stdout.write(f"    {integration['kind']}: {integration['url']} key {integration['key']}")

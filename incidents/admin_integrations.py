@@ -1,0 +1,246 @@
+"""Admin for integrations, routing rules, maintenance windows and raw payloads (scoped to the managers'
+organizations). Writes go through ``incidents.services.integrations``; a new or rotated key is shown
+once, in the admin message that follows the action.
+"""
+
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from incidents.ingest.info import ingestion_url, integration_counters
+from incidents.models import Integration, MaintenanceWindow, RawPayload, RoutingRule
+from incidents.services import integrations as services
+from opsplatform.accounts.admin import ServiceErrorsAsMessages
+from opsplatform.admin_scoping import (
+    OrganizationScopedAdmin,
+    ReadOnlyScopedAdmin,
+    admin_actor,
+    managed_organization_ids,
+)
+
+INTEGRATION_SETTINGS = [
+    "service",
+    "enabled",
+    "grouping",
+    "group_window_seconds",
+    "auto_resolve",
+    "throttle_rate",
+    "webhook_mapping",
+    "heartbeat_period_seconds",
+    "heartbeat_grace_seconds",
+    "hmac_header",
+    "hmac_timestamp_header",
+]
+
+
+class DeleteThroughServiceMixin:
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+@admin.register(Integration)
+class IntegrationAdmin(ServiceErrorsAsMessages, DeleteThroughServiceMixin, OrganizationScopedAdmin):
+    list_display = ["name", "organization", "kind", "service", "enabled", "received", "last_received_at"]
+    list_filter = ["organization", "kind", "enabled"]
+    search_fields = ["name", "key_prefix"]
+    list_select_related = ["organization", "service"]
+    fields = ["organization", "name", "kind", *INTEGRATION_SETTINGS, "key_prefix", "url", "counters"]
+    actions = ["rotate_key"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fixed = ["key_prefix", "url", "counters"]
+        return ["organization", "kind", *fixed] if obj else fixed
+
+    @admin.display(description="Received")
+    def received(self, obj):
+        return integration_counters(obj)["received"]
+
+    @admin.display(description="Ingestion URL")
+    def url(self, obj):
+        return ingestion_url(obj.kind) if obj and obj.kind else "—"
+
+    @admin.display(description="Counters")
+    def counters(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        c = integration_counters(obj)
+        return format_html(
+            "received {} · deduplicated {} · dropped {} · last {}",
+            c["received"],
+            c["deduplicated"],
+            c["dropped"],
+            c["last_received_at"] or "never",
+        )
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "service" and field is not None and not request.user.is_superuser:
+            field.queryset = field.queryset.filter(organization_id__in=managed_organization_ids(request.user))
+        return field
+
+    def _show_key(self, request, issued, verb: str) -> None:
+        self.message_user(
+            request,
+            f"{verb} “{issued.integration.name}”. Its key, shown this once: {issued.key} "
+            f"(URL: {ingestion_url(issued.integration.kind, issued.key)})",
+            level=messages.WARNING,
+        )
+
+    def save_model(self, request, obj, form, change):
+        actor = admin_actor(request, obj.organization)
+        values = {f: form.cleaned_data[f] for f in INTEGRATION_SETTINGS if f in form.cleaned_data}
+        if change:
+            values = {f: v for f, v in values.items() if f in form.changed_data}
+            if "name" in form.changed_data:
+                values["name"] = form.cleaned_data["name"]
+            saved = self.run_service(
+                request, lambda: services.integration_update(actor=actor, integration=obj, **values)
+            )
+        else:
+            issued = self.run_service(
+                request,
+                lambda: services.integration_create(
+                    actor=actor, name=form.cleaned_data["name"], kind=form.cleaned_data["kind"], **values
+                ),
+            )
+            saved = issued.integration if issued else None
+            if issued:
+                self._show_key(request, issued, "Created")
+        if saved is not None:
+            obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        self.run_service(
+            request,
+            lambda: services.integration_delete(
+                actor=admin_actor(request, obj.organization), integration=obj
+            ),
+        )
+
+    @admin.action(description="Rotate the key of the selected integrations (old key works 24 h)")
+    def rotate_key(self, request, queryset):
+        for integration in queryset:
+            issued = self.run_service(
+                request,
+                lambda i=integration: services.integration_rotate_key(
+                    actor=admin_actor(request, i.organization), integration=i
+                ),
+            )
+            if issued:
+                self._show_key(request, issued, "Rotated")
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(ServiceErrorsAsMessages, DeleteThroughServiceMixin, OrganizationScopedAdmin):
+    list_display = ["name", "integration", "position", "action", "route_service", "set_severity", "enabled"]
+    list_filter = ["organization", "action", "enabled"]
+    search_fields = ["name", "integration__name"]
+    list_select_related = ["integration", "route_service"]
+    fields = [
+        "integration",
+        "name",
+        "position",
+        "enabled",
+        "matchers",
+        "action",
+        "route_service",
+        "route_team",
+        "set_severity",
+        "set_priority",
+        "add_labels",
+    ]
+    editable = fields[1:]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["integration"] if obj else []
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name in ("integration", "route_service", "route_team") and not request.user.is_superuser:
+            field.queryset = field.queryset.filter(organization_id__in=managed_organization_ids(request.user))
+        return field
+
+    def save_model(self, request, obj, form, change):
+        integration = obj.integration
+        actor = admin_actor(request, integration.organization)
+        values = {f: form.cleaned_data[f] for f in self.editable if f in form.cleaned_data}
+        if change:
+            values = {f: v for f, v in values.items() if f in form.changed_data}
+            saved = self.run_service(
+                request, lambda: services.routing_rule_update(actor=actor, rule=obj, **values)
+            )
+        else:
+            name = values.pop("name")
+            saved = self.run_service(
+                request,
+                lambda: services.routing_rule_create(
+                    actor=actor, integration=integration, name=name, **values
+                ),
+            )
+        if saved is not None:
+            obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        self.run_service(
+            request,
+            lambda: services.routing_rule_delete(actor=admin_actor(request, obj.organization), rule=obj),
+        )
+
+
+@admin.register(MaintenanceWindow)
+class MaintenanceWindowAdmin(ServiceErrorsAsMessages, DeleteThroughServiceMixin, OrganizationScopedAdmin):
+    list_display = ["name", "organization", "service", "recurrence", "starts_at", "ends_at", "enabled"]
+    list_filter = ["organization", "recurrence", "enabled"]
+    search_fields = ["name"]
+    list_select_related = ["organization", "service"]
+    fields = [
+        "organization",
+        "name",
+        "service",
+        "matchers",
+        "recurrence",
+        "starts_at",
+        "ends_at",
+        "weekdays",
+        "start_time",
+        "duration_minutes",
+        "time_zone",
+        "enabled",
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["organization"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        actor = admin_actor(request, obj.organization)
+        values = {
+            f: form.cleaned_data[f] for f in self.fields if f != "organization" and f in form.cleaned_data
+        }
+        if change:
+            values = {f: v for f, v in values.items() if f in form.changed_data}
+            saved = self.run_service(
+                request, lambda: services.maintenance_window_update(actor=actor, window=obj, **values)
+            )
+        else:
+            saved = self.run_service(
+                request, lambda: services.maintenance_window_create(actor=actor, **values)
+            )
+        if saved is not None:
+            obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        self.run_service(
+            request,
+            lambda: services.maintenance_window_delete(
+                actor=admin_actor(request, obj.organization), window=obj
+            ),
+        )
+
+
+@admin.register(RawPayload)
+class RawPayloadAdmin(ReadOnlyScopedAdmin):
+    list_display = ["received_at", "integration", "organization", "size", "truncated"]
+    list_filter = ["organization", "truncated"]
+    list_select_related = ["integration", "organization"]
+    date_hierarchy = "received_at"
+    search_fields = ["integration__name"]

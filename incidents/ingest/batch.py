@@ -1,0 +1,620 @@
+"""One request's work inside its transaction: find and lock the incidents its alerts belong to, open
+new ones with ``INSERT … ON CONFLICT``, attach, count, resolve and acknowledge, then write the ledger
+entries and the raw payload. ``incidents.ingest.pipeline`` runs it; see its docstring for the
+guarantees."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import connection
+
+from audit.services import record
+from incidents.events import publish_incident
+from incidents.ingest.events import AlertEvent, EventAction
+from incidents.ingest.formats.common import digest
+from incidents.ingest.results import EventResult, RawBody, Result
+from incidents.ingest.routing import Decision, Outcome, default_priority
+from incidents.ingest.sql import (
+    INCIDENT_UPSERT,
+    STANDALONE_UPSERT,
+    deactivate_alerts,
+    execute,
+    fetchone,
+    insert_params,
+    insert_sql,
+)
+from incidents.models import (
+    OPEN_STATUSES,
+    Alert,
+    AlertStatus,
+    Incident,
+    Integration,
+    RawPayload,
+    Service,
+    Severity,
+    Status,
+)
+from incidents.services.base import apply_action
+from incidents.services.lifecycle import _leave_snooze, incident_resolve
+from incidents.sla.policy import SLA_FIELDS, apply_policy, refresh_timer
+from opsplatform.accounts.capabilities import Capability
+from opsplatform.actors import Actor
+from opsplatform.realtime.groups import organization_group, publish_after_commit
+
+MAX_LEDGER_KEYS = 20
+
+
+@dataclass
+class _Touched:
+    """An incident this request locked, and what happened to it."""
+
+    incident: Incident
+    created: bool = False
+    attached: list[str] = field(default_factory=list)
+    resolved: list[str] = field(default_factory=list)
+    acknowledge: bool = False
+
+
+class Batch:
+    def __init__(self, *, integration: Integration, actor: Actor, payload_id, now):
+        self.integration = integration
+        self.organization_id = integration.organization_id
+        self.actor = actor
+        self.payload_id = payload_id
+        self.now = now
+        self.touched: dict[int, _Touched] = {}
+        self.by_key: dict[str, int] = {}
+        self.active: dict[str, tuple[int | None, int]] = {}
+        # dedup key -> the episode its alert is firing for, when it sits in an open incident.
+        self.firing_episodes: dict[str, str] = {}
+        # dedup key -> (status, episode) of its standalone record; None until looked up.
+        self.standalone: dict[str, tuple[str, str]] | None = None
+        # (service, severity, team) -> the SLA fields a new incident of that shape gets.
+        self.sla_layouts: dict[tuple, dict] = {}
+        self.services: dict[int, Service | None] = {}
+        if integration.service_id:
+            self.services[integration.service_id] = integration.service
+
+    # --- lookups ---------------------------------------------------------------------------------
+    def _service(self, service_id) -> Service | None:
+        if service_id is None:
+            return None
+        if service_id not in self.services:
+            self.services[service_id] = Service.objects.filter(
+                pk=service_id, organization_id=self.organization_id
+            ).first()
+        return self.services[service_id]
+
+    def prefetch(self, decisions: list[Decision]) -> None:
+        """Find, in one query, the open incident of every alert the request mentions.
+
+        A re-sent notification of an episode already firing in an open incident changes nothing, so
+        it takes no lock: Alertmanager re-sends whole groups, and locking every incident of every
+        re-send would make concurrent notifications queue behind each other for nothing. The
+        incidents the other events will change are locked now, in one statement, in id order (the
+        order every request uses)."""
+        keys = sorted({d.event.dedup_key for d in decisions if d.outcome != Outcome.DROP})
+        if not keys:
+            return
+        closed = set()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT DISTINCT ON (a.dedup_key) a.dedup_key, a.id, a.incident_id, a.status,"
+                " a.occurrence_key, i.status IN ('triggered', 'acknowledged', 'snoozed')"
+                " FROM incidents_alert a JOIN incidents_incident i ON i.id = a.incident_id"
+                " WHERE a.organization_id = %s AND a.dedup_key = ANY(%s) AND a.active"
+                " ORDER BY a.dedup_key, a.id DESC",
+                [self.organization_id, keys],
+            )
+            for key, alert_id, incident_id, status, occurrence, is_open in cursor.fetchall():
+                if not is_open:
+                    closed.add(incident_id)
+                    continue
+                self.active[key] = (alert_id, incident_id)
+                if status == AlertStatus.FIRING and occurrence:
+                    self.firing_episodes[key] = occurrence
+        for incident_id in sorted(closed):
+            deactivate_alerts(incident_id)
+        episodic = [
+            d.event.dedup_key
+            for d in decisions
+            if d.event.occurrence_key and d.event.dedup_key not in self.active
+        ]
+        if episodic:
+            self._load_standalone(sorted(set(episodic)))
+        wanted = sorted(
+            {
+                self.active[d.event.dedup_key][1]
+                for d in decisions
+                if d.event.dedup_key in self.active and not self._is_resend(d.event)
+            }
+        )
+        if len(decisions) < 2 or not wanted:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id, status FROM incidents_incident WHERE id = ANY(%s)"
+                " AND status IN ('triggered', 'acknowledged', 'snoozed') ORDER BY id FOR UPDATE",
+                [wanted],
+            )
+            for incident_id, status in cursor.fetchall():
+                self.touched[incident_id] = _Touched(
+                    incident=Incident(pk=incident_id, organization_id=self.organization_id, status=status)
+                )
+        gone = set(wanted) - set(self.touched)
+        for incident_id in sorted(gone):
+            deactivate_alerts(incident_id)
+        if gone:
+            self.active = {k: v for k, v in self.active.items() if v[1] not in gone}
+            self.firing_episodes = {k: v for k, v in self.firing_episodes.items() if k in self.active}
+
+    def _is_resend(self, event: AlertEvent) -> bool:
+        """A firing notification of the episode its alert is already firing for."""
+        return (
+            event.action == EventAction.TRIGGER
+            and bool(event.occurrence_key)
+            and self.firing_episodes.get(event.dedup_key) == event.occurrence_key[:64]
+        )
+
+    def _active_alert(self, dedup_key: str) -> tuple[int, int] | None:
+        """(alert id, incident id) of the alert with this key in an incident believed open."""
+        return self.active.get(dedup_key)
+
+    def _lock_open(self, incident_id: int, *, count_occurrence: bool) -> _Touched | None:
+        """Lock the incident if it is still open (counting one occurrence on the way if asked)."""
+        if incident_id in self.touched:
+            if count_occurrence:
+                self._bump(incident_id, occurrences=1)
+            return self.touched[incident_id]
+        if count_occurrence:
+            row = fetchone(
+                "UPDATE incidents_incident SET alert_occurrences = alert_occurrences + 1, last_alert_at = %s"
+                " WHERE id = %s AND status IN ('triggered', 'acknowledged', 'snoozed') RETURNING id, status",
+                [self.now, incident_id],
+            )
+        else:
+            row = fetchone(
+                "SELECT id, status FROM incidents_incident"
+                " WHERE id = %s AND status IN ('triggered', 'acknowledged', 'snoozed') FOR UPDATE",
+                [incident_id],
+            )
+        if row is None:
+            # Closed since (resolved by a person, merged): its alerts no longer lead anywhere.
+            deactivate_alerts(incident_id)
+            return None
+        touched = _Touched(incident=Incident(pk=row[0], organization_id=self.organization_id, status=row[1]))
+        self.touched[incident_id] = touched
+        return touched
+
+    def _bump(self, incident_id: int, *, total=0, firing=0, occurrences=0) -> None:
+        if total or firing or occurrences:
+            execute(
+                "UPDATE incidents_incident SET alerts_total = alerts_total + %s,"
+                " alerts_firing = GREATEST(alerts_firing + %s, 0),"
+                " alert_occurrences = alert_occurrences + %s, last_alert_at = %s WHERE id = %s",
+                [total, firing, occurrences, self.now, incident_id],
+            )
+
+    # --- incidents -------------------------------------------------------------------------------
+    def _incident_key(self, event: AlertEvent) -> tuple[str, str]:
+        """(the incident's dedup key, its group key) for a new alert."""
+        if self.integration.grouping and event.group_key:
+            # Hashed: group keys can be long, and a sealed incident's key gets "#<id>" appended.
+            return f"group:{self.integration.pk}:{digest(event.group_key, length=40)}", event.group_key
+        return event.dedup_key, ""
+
+    def _seal_expired_group(self, key: str) -> None:
+        """A group's incident older than the window stops collecting new alerts: its key is renamed
+        (alerts already in it still find it by their own rows) so the next alert opens a new one."""
+        window = self.integration.group_window_seconds
+        if not window:
+            return
+        execute(
+            "UPDATE incidents_incident SET dedup_key = left(dedup_key, 200) || '#' || id::text"
+            " WHERE organization_id = %s AND dedup_key = %s"
+            " AND status IN ('triggered', 'acknowledged', 'snoozed') AND created_at < %s",
+            [self.organization_id, key, self.now - timedelta(seconds=window)],
+        )
+
+    def _new_incident(self, decision: Decision, key: str, group_key: str) -> Incident:
+        event = decision.event
+        service = self._service(decision.service_id)
+        team_id = decision.team_id or (service.owner_team_id if service else None)
+        incident = Incident(
+            organization_id=self.organization_id,
+            title=(event.title.strip() or event.dedup_key)[:255],
+            description=event.description,
+            service=service,
+            team_id=team_id,
+            severity=decision.severity or (service.default_severity if service else Severity.SEV3),
+            priority=default_priority(decision),
+            labels=decision.labels,
+            source=self.integration.kind,
+            dedup_key=key,
+            group_key=group_key,
+            integration_id=self.integration.pk,
+            status=Status.TRIGGERED,
+            created_at=self.now,
+            updated_at=self.now,
+            # A service under maintenance records its incidents but pages nobody.
+            next_escalation_at=None if (service and service.in_maintenance) else self.now,
+            alerts_total=1,
+            alerts_firing=1,
+            alert_occurrences=1,
+            last_alert_at=self.now,
+        )
+        layout_key = (incident.service_id, incident.severity, incident.team_id)
+        layout = self.sla_layouts.get(layout_key)
+        if layout is None:
+            # One policy lookup per shape of incident in a request, however many of them it opens.
+            apply_policy(incident, start=self.now)
+            layout = {field: getattr(incident, field) for field in SLA_FIELDS}
+            self.sla_layouts[layout_key] = layout
+        else:
+            for field, value in layout.items():
+                setattr(incident, field, value)
+        refresh_timer(incident)
+        return incident
+
+    def _upsert_incident(self, decision: Decision) -> tuple[_Touched, bool]:
+        """The open incident for the event's key, created if there is none; locked either way."""
+        key, group_key = self._incident_key(decision.event)
+        if key in self.by_key:
+            return self.touched[self.by_key[key]], False
+        if group_key:
+            self._seal_expired_group(key)
+        incident = self._new_incident(decision, key, group_key)
+        row = fetchone(insert_sql(Incident, INCIDENT_UPSERT), insert_params(incident))
+        incident_id, inserted, status = row
+        if inserted:
+            incident.pk = incident_id
+        else:
+            incident = Incident(pk=incident_id, organization_id=self.organization_id, status=status)
+        touched = self.touched.setdefault(incident_id, _Touched(incident=incident, created=inserted))
+        self.by_key[key] = incident_id
+        return touched, inserted
+
+    # --- alerts ----------------------------------------------------------------------------------
+    def _alert_values(self, decision: Decision, *, incident_id, status, **extra) -> dict:
+        event = decision.event
+        service = self._service(decision.service_id)
+        return {
+            "organization_id": self.organization_id,
+            "integration_id": self.integration.pk,
+            "incident_id": incident_id,
+            "dedup_key": event.dedup_key,
+            "group_key": event.group_key[:1024],
+            "fingerprint": event.fingerprint[:255],
+            "occurrence_key": event.occurrence_key[:64],
+            "status": status,
+            "title": (event.title or event.dedup_key)[:1024],
+            "description": event.description,
+            "severity": decision.severity or (service.default_severity if service else Severity.SEV3),
+            "source": event.source[:255],
+            "labels": decision.labels,
+            "links": event.links,
+            "occurrences": 1,
+            "first_seen_at": self.now,
+            "last_seen_at": self.now,
+            "resolved_at": self.now if status == AlertStatus.RESOLVED else None,
+            "raw_payload_id": self.payload_id,
+            **extra,
+        }
+
+    def _insert_alert(self, values: dict) -> int:
+        return fetchone(insert_sql(Alert, "RETURNING id"), insert_params(Alert(**values)))[0]
+
+    def _fire_in(self, touched: _Touched, event: AlertEvent) -> tuple[str, int, bool] | None:
+        """Record a firing occurrence of an alert already in the locked incident: (outcome, alert id,
+        whether an occurrence was counted), or None when the incident has no such alert.
+
+        One statement: the alert's row as it was (consistent: we hold the incident's lock, which every
+        writer of its alerts takes first) and the update, skipped for a re-send of the same episode."""
+        row = fetchone(
+            "WITH old AS (SELECT id, status, occurrence_key FROM incidents_alert"
+            "   WHERE incident_id = %(incident)s AND dedup_key = %(key)s ORDER BY id DESC LIMIT 1),"
+            " changed AS (UPDATE incidents_alert AS a SET occurrences = a.occurrences + 1,"
+            "   last_seen_at = %(now)s, status = 'firing', resolved_at = NULL, active = true,"
+            "   occurrence_key = CASE WHEN %(occ)s = '' THEN a.occurrence_key ELSE %(occ)s END,"
+            "   raw_payload_id = %(payload)s"
+            "   FROM old WHERE a.id = old.id"
+            "   AND NOT (old.status = 'firing' AND %(occ)s <> '' AND old.occurrence_key = %(occ)s)"
+            "   RETURNING a.id)"
+            " SELECT old.id, old.status, (SELECT count(*) FROM changed) FROM old",
+            {
+                "now": self.now,
+                "occ": event.occurrence_key[:64],
+                "payload": self.payload_id,
+                "incident": touched.incident.pk,
+                "key": event.dedup_key,
+            },
+        )
+        if row is None:
+            return None
+        alert_id, was, changed = row
+        if not changed:
+            return Result.DEDUPLICATED, alert_id, False  # the same episode again: nothing changes
+        return (Result.REFIRED if was == AlertStatus.RESOLVED else Result.DEDUPLICATED), alert_id, True
+
+    def _standalone(self, decision: Decision, *, status: str, suppressed: bool) -> tuple[bool, int | None]:
+        """Upsert the alert's record outside any incident; (changed, alert id)."""
+        window = decision.window
+        values = self._alert_values(
+            decision,
+            incident_id=None,
+            status=status,
+            standalone=True,
+            suppressed=suppressed,
+            suppressed_reason=decision.reason[:255] if suppressed else "",
+            suppressed_window_id=window.pk if (suppressed and window is not None) else None,
+        )
+        row = fetchone(insert_sql(Alert, STANDALONE_UPSERT), insert_params(Alert(**values)))
+        return row is not None, (row[0] if row else None)
+
+    def _stale_refire(self, event: AlertEvent) -> bool:
+        """A firing notification of an episode whose resolve already arrived (out of order)."""
+        if not event.occurrence_key:
+            return False
+        if self.standalone is None:
+            self._load_standalone([event.dedup_key])
+        row = self.standalone.get(event.dedup_key)
+        return row is not None and row[0] == AlertStatus.RESOLVED and row[1] == event.occurrence_key[:64]
+
+    def _load_standalone(self, keys: list[str]) -> None:
+        """The records kept outside incidents (suppressed, or resolved before they fired) of ``keys``."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT dedup_key, status, occurrence_key FROM incidents_alert"
+                " WHERE organization_id = %s AND dedup_key = ANY(%s) AND standalone",
+                [self.organization_id, keys],
+            )
+            self.standalone = {key: (status, occurrence) for key, status, occurrence in cursor.fetchall()}
+
+    # --- events ----------------------------------------------------------------------------------
+    def handle(self, decision: Decision) -> EventResult:
+        event = decision.event
+        result = EventResult(dedup_key=event.dedup_key, status=event.status, outcome=Result.IGNORED)
+        if decision.outcome == Outcome.DROP:
+            result.outcome, result.reason = Result.DROPPED, decision.reason
+            return result
+        if self._is_resend(event):
+            result.alert_id, result.incident_id = self.active[event.dedup_key]
+            result.outcome = Result.DEDUPLICATED
+            return result
+        if event.action == EventAction.TRIGGER:
+            return self._trigger(decision, result)
+        if event.action == EventAction.RESOLVE:
+            return self._resolve(decision, result)
+        return self._acknowledge(decision, result)
+
+    def _trigger(self, decision: Decision, result: EventResult) -> EventResult:
+        event = decision.event
+        found = self._active_alert(event.dedup_key)
+        touched = None
+        # Events without an episode id all count: take the lock and count in one statement.
+        counted_on_lock = not event.occurrence_key
+        if found is not None:
+            touched = self._lock_open(found[1], count_occurrence=counted_on_lock)
+        if touched is not None:
+            fired = self._fire_in(touched, event)
+            if fired is not None:
+                return self._fired(touched, fired, result, counted_on_lock=counted_on_lock)
+        if decision.outcome == Outcome.SUPPRESS:
+            changed, alert_id = self._standalone(decision, status=AlertStatus.FIRING, suppressed=True)
+            result.outcome = Result.SUPPRESSED if changed else Result.DEDUPLICATED
+            result.alert_id, result.reason = alert_id, decision.reason
+            return result
+        if self._stale_refire(event):
+            result.reason = "already resolved"
+            return result
+        touched, inserted = self._upsert_incident(decision)
+        incident_id = touched.incident.pk
+        result.incident_id = incident_id
+        if not inserted:
+            fired = self._fire_in(touched, event)
+            if fired is not None:
+                return self._fired(touched, fired, result, counted_on_lock=False)
+        values = self._alert_values(decision, incident_id=incident_id, status=AlertStatus.FIRING, active=True)
+        result.alert_id = self._insert_alert(values)
+        if inserted:
+            result.outcome = Result.CREATED
+            return result
+        result.outcome = Result.ATTACHED
+        touched.attached.append(event.dedup_key)
+        self._bump(incident_id, total=1, firing=1, occurrences=1)
+        return result
+
+    def _fired(self, touched: _Touched, fired, result: EventResult, *, counted_on_lock: bool) -> EventResult:
+        outcome, alert_id, counted = fired
+        if outcome == Result.REFIRED:
+            touched.attached.append(result.dedup_key)
+        self._bump(
+            touched.incident.pk,
+            firing=1 if outcome == Result.REFIRED else 0,
+            occurrences=1 if counted and not counted_on_lock else 0,
+        )
+        result.outcome, result.incident_id, result.alert_id = outcome, touched.incident.pk, alert_id
+        return result
+
+    def _resolve(self, decision: Decision, result: EventResult) -> EventResult:
+        event = decision.event
+        found = self._active_alert(event.dedup_key)
+        touched = self._lock_open(found[1], count_occurrence=False) if found else None
+        if touched is not None:
+            row = fetchone(
+                "UPDATE incidents_alert SET status = 'resolved', resolved_at = %s, last_seen_at = %s,"
+                " raw_payload_id = %s WHERE incident_id = %s AND dedup_key = %s AND status = 'firing'"
+                " RETURNING id",
+                [self.now, self.now, self.payload_id, touched.incident.pk, event.dedup_key],
+            )
+            result.incident_id = touched.incident.pk
+            if row is None:
+                result.outcome, result.alert_id = Result.DEDUPLICATED, found[0]
+                return result
+            touched.resolved.append(event.dedup_key)
+            result.outcome, result.alert_id = Result.RESOLVED, row[0]
+            return result
+        # No open incident has it. Alertmanager may deliver the resolve before the firing: remember
+        # the episode so its late firing opens nothing. Other sources' resolves for unknown keys are
+        # accepted and dropped (PagerDuty semantics), unless a suppressed record waits for them.
+        if event.occurrence_key or self._has_standalone(event.dedup_key):
+            changed, alert_id = self._standalone(decision, status=AlertStatus.RESOLVED, suppressed=False)
+            result.alert_id = alert_id
+            result.outcome = Result.IGNORED if changed else Result.DEDUPLICATED
+        return result
+
+    def _has_standalone(self, dedup_key: str) -> bool:
+        return (
+            fetchone(
+                "SELECT 1 FROM incidents_alert WHERE organization_id = %s AND dedup_key = %s AND standalone",
+                [self.organization_id, dedup_key],
+            )
+            is not None
+        )
+
+    def _acknowledge(self, decision: Decision, result: EventResult) -> EventResult:
+        found = self._active_alert(decision.event.dedup_key)
+        touched = self._lock_open(found[1], count_occurrence=False) if found else None
+        if touched is None:
+            return result  # PagerDuty: an acknowledge for an unknown dedup key is accepted and dropped
+        touched.acknowledge = True
+        result.outcome, result.incident_id, result.alert_id = (
+            Result.ACKNOWLEDGED,
+            touched.incident.pk,
+            found[0],
+        )
+        return result
+
+    # --- after every event: state changes, ledger, payload -------------------------------------
+    def record_ping(self) -> None:
+        """A heartbeat ping re-arms the timer. Done first in the transaction: the heartbeat tick locks
+        the integration row before any incident, and so must everyone else."""
+        integration = self.integration
+        span = (integration.heartbeat_period_seconds or 0) + integration.heartbeat_grace_seconds
+        Integration.objects.filter(pk=integration.pk).update(
+            last_ping_at=self.now, next_check_at=self.now + timedelta(seconds=span)
+        )
+
+    def finish(self, raw: RawBody | None, results: list[EventResult]) -> None:
+        """Store the raw payload, then the state changes and ledger entries. The ledger entries come
+        last: their per-organization lock is held until commit, and every other request of the
+        organization that writes one waits for it."""
+        if raw is not None:
+            payload = RawPayload(
+                id=self.payload_id,
+                organization_id=self.organization_id,
+                integration_id=self.integration.pk,
+                received_at=self.now,
+                result=[r.as_dict() for r in results[:500]] + ([raw.notes] if raw.notes else []),
+                **raw.stored_fields(),
+            )
+            execute(insert_sql(RawPayload, ""), insert_params(payload))
+        created = [touched.incident for touched in self.touched.values() if touched.created]
+        for incident_id, touched in sorted(self.touched.items()):
+            if touched.created:
+                self._record_created(touched)
+            elif touched.attached:
+                record(
+                    actor=self.actor,
+                    verb="incident.alerts_attached",
+                    target=touched.incident,
+                    data={"count": len(touched.attached), "dedup_keys": touched.attached[:MAX_LEDGER_KEYS]},
+                )
+                publish_incident(touched.incident, "incident.alerts_attached")
+            if touched.resolved:
+                self._settle_resolved(incident_id, touched)
+            if touched.acknowledge:
+                self._apply_acknowledge(touched)
+        self._publish_created(created)
+
+    def _record_created(self, touched: _Touched) -> None:
+        incident = touched.incident
+        record(
+            actor=self.actor,
+            verb="incident.triggered",
+            target=incident,
+            data={
+                "title": incident.title,
+                "severity": incident.severity,
+                "priority": incident.priority,
+                "service": incident.service_id,
+                "team": incident.team_id,
+                "source": incident.source,
+                "dedup_key": incident.dedup_key,
+                "alerts": 1 + len(touched.attached),
+            },
+        )
+
+    def _publish_created(self, created: list[Incident]) -> None:
+        """New incidents go to the organization's group only (nobody can be watching the page of an
+        incident that did not exist), and a storm's worth as one event: lists refresh once, not once
+        per incident."""
+        if not created:
+            return
+        if len(created) == 1:
+            event = {
+                "kind": "incident",
+                "id": created[0].pk,
+                "verb": "incident.triggered",
+                "status": "triggered",
+            }
+        else:
+            event = {"kind": "incident", "verb": "incident.triggered", "count": len(created)}
+        publish_after_commit(organization_group(self.organization_id), event)
+
+    def _settle_resolved(self, incident_id: int, touched: _Touched) -> None:
+        # Counted from the rows, not by decrements: merges move alerts between incidents without
+        # adjusting counters, and the decision to resolve must rest on the truth.
+        firing, total = fetchone(
+            "SELECT count(*) FILTER (WHERE status = 'firing'), count(*) FROM incidents_alert"
+            " WHERE incident_id = %s",
+            [incident_id],
+        )
+        execute(
+            "UPDATE incidents_incident SET alerts_firing = %s, alerts_total = %s, last_alert_at = %s"
+            " WHERE id = %s",
+            [firing, total, self.now, incident_id],
+        )
+        if firing == 0 and self.integration.auto_resolve:
+            incident = Incident.objects.get(pk=incident_id)
+            incident_resolve(actor=self.actor, incident=incident, note="All alerts resolved.")
+            deactivate_alerts(incident_id)
+            return
+        record(
+            actor=self.actor,
+            verb="incident.alerts_resolved",
+            target=touched.incident,
+            data={
+                "count": len(touched.resolved),
+                "dedup_keys": touched.resolved[:MAX_LEDGER_KEYS],
+                "still_firing": firing,
+            },
+        )
+        publish_incident(touched.incident, "incident.alerts_resolved")
+
+    def _apply_acknowledge(self, touched: _Touched) -> None:
+        def change(inc, target):
+            fields = _leave_snooze(inc, self.now)
+            inc.status = target
+            inc.acknowledged_at = self.now
+            inc.acknowledged_by = None
+            inc.next_escalation_at = None
+            return [*fields, "status", "acknowledged_at", "acknowledged_by", "next_escalation_at"], {
+                "via": self.integration.kind
+            }
+
+        incident = Incident.objects.get(pk=touched.incident.pk)
+        if incident.status not in OPEN_STATUSES:
+            return
+        # The integration acknowledges on behalf of whoever acted in the source tool; the state
+        # machine decides as for a person (already acknowledged is a no-op).
+        apply_action(
+            actor=self.actor,
+            incident=incident,
+            action="acknowledge",
+            capability=Capability.INCIDENT_CREATE,
+            verb="incident.acknowledged",
+            change=change,
+        )

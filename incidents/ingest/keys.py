@@ -1,0 +1,124 @@
+"""Integration keys: generated here, shown once, stored as SHA-256 digests, looked up on every request.
+
+The lookup is the hottest read of ingestion, so it is one hand-written query: the integration with
+its organization and default service, its enabled routing rules (as JSON, in evaluation order) and
+whether the organization has any maintenance window that could be active, so a request without
+one skips that query.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.db import connection
+
+from incidents.ingest.sql import fetchone_prepared
+from incidents.models import Integration, RoutingRule, Service
+from opsplatform.accounts.models import Organization
+
+KEY_PREFIX = "opi_"
+# What a key in a URL path looks like; never matches a numeric id, so ingestion routes cannot shadow
+# the management API's /api/v1/integrations/<id>/… routes (or the other way round).
+KEY_REGEX = r"opi_[A-Za-z0-9_-]{16,200}"
+MAX_KEY_LENGTH = 256
+RULE_FIELDS = (
+    "id",
+    "name",
+    "matchers",
+    "action",
+    "route_service_id",
+    "route_team_id",
+    "set_severity",
+    "set_priority",
+    "add_labels",
+)
+
+
+def generate_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(24)
+
+
+def key_digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def key_prefix(key: str) -> str:
+    return key[: len(KEY_PREFIX) + 6]
+
+
+@dataclass
+class IngestTarget:
+    """An integration ready for the pipeline: rules loaded, maintenance known to be possible or not."""
+
+    integration: Integration
+    rules: list[RoutingRule]
+    maybe_maintenance: bool
+
+
+def _columns(model, alias: str) -> list[str]:
+    return [f"{alias}.{connection.ops.quote_name(f.column)}" for f in model._meta.concrete_fields]
+
+
+@lru_cache(maxsize=1)
+def _lookup_sql() -> str:
+    rule_json = ", ".join(f"'{name}', r.{name}" for name in RULE_FIELDS)
+    columns = [*_columns(Integration, "i"), *_columns(Organization, "o"), *_columns(Service, "s")]
+    # Identifiers come from model metadata; every value is a parameter.
+    return (
+        f"SELECT {', '.join(columns)},"  # noqa: S608
+        f" (SELECT coalesce(json_agg(json_build_object({rule_json}) ORDER BY r.position, r.id), '[]'::json)"
+        "   FROM incidents_routingrule r WHERE r.integration_id = i.id AND r.enabled),"
+        " EXISTS (SELECT 1 FROM incidents_maintenancewindow w WHERE w.organization_id = i.organization_id"
+        "   AND w.enabled AND (w.recurrence = 'weekly' OR w.ends_at > now()))"
+        " FROM incidents_integration i"
+        " JOIN accounts_organization o ON o.id = i.organization_id"
+        " LEFT JOIN incidents_service s ON s.id = i.service_id"
+        " WHERE (i.key_hash = %s OR (i.previous_key_hash = %s AND i.previous_key_expires_at > now()))"
+        " AND i.enabled AND i.kind = %s LIMIT 1"
+    )
+
+
+def _instance(model, values):
+    fields = model._meta.concrete_fields
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        for converter in field.get_db_converters(connection):
+            value = converter(value, field, connection)  # noqa: PLW2901 - each converter refines it
+        converted.append(value)
+    return model.from_db(connection.alias, [f.attname for f in fields], converted)
+
+
+def load_target(key: str | None, *, kind: str) -> IngestTarget | None:
+    """The enabled integration of ``kind`` whose current (or still overlapping previous) key this is."""
+    if not key or len(key) > MAX_KEY_LENGTH or not key.startswith(KEY_PREFIX):
+        return None
+    digest = key_digest(key)
+    row = fetchone_prepared(_lookup_sql(), [digest, digest, kind])
+    if row is None:
+        return None
+    n_integration = len(Integration._meta.concrete_fields)
+    n_organization = len(Organization._meta.concrete_fields)
+    integration = _instance(Integration, row[:n_integration])
+    integration.organization = _instance(Organization, row[n_integration : n_integration + n_organization])
+    service_values = row[n_integration + n_organization : -2]
+    integration.service = _instance(Service, service_values) if service_values[0] is not None else None
+    raw_rules = row[-2]
+    rules = [
+        RoutingRule(organization_id=integration.organization_id, integration_id=integration.pk, **rule)
+        for rule in (json.loads(raw_rules) if isinstance(raw_rules, str) else raw_rules)
+    ]
+    return IngestTarget(integration=integration, rules=rules, maybe_maintenance=bool(row[-1]))
+
+
+class KeyConverter:
+    regex = KEY_REGEX
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value

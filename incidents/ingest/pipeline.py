@@ -1,0 +1,152 @@
+"""The ingestion pipeline: normalized, routed events in; incidents, alerts and ledger entries out.
+
+Guarantees:
+
+* One open incident per (organization, dedup key), under any concurrency: new incidents are written
+  with ``INSERT … ON CONFLICT`` against the partial unique index ``incident_open_dedup_key_unique``.
+  A racing request lands on the row the winner inserted (and waits for its lock), never on a copy.
+* Everything an alert does to its incident happens under the incident's row lock, taken first. The
+  open incidents a request changes are locked together in id order, new ones in dedup-key order,
+  and the ledger's per-organization lock comes last, after every incident lock. Requests therefore
+  queue instead of deadlocking; a deadlock the database still detects is retried with the whole
+  transaction.
+* The request's raw payload, alerts, incidents and ledger entries commit together: a 2xx means all of
+  it is stored. Realtime events and counters follow the commit.
+
+Counting: ``Alert.occurrences`` and ``Incident.alert_occurrences`` count the events received for an
+alert, except re-sent notifications of the same firing episode (same ``occurrence_key``, e.g.
+Alertmanager's ``startsAt``). Those change nothing at all and take no lock.
+
+Two shapes are cheap on purpose, because storms consist of them: a re-sent notification (read, found
+unchanged, nothing written), and a single repeated trigger of an alert already firing (one statement,
+see ``sql.REPEAT_SQL``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.db import DatabaseError, IntegrityError, transaction
+from django.utils import timezone
+
+from incidents.ingest import counters
+from incidents.ingest.batch import Batch
+from incidents.ingest.events import AlertEvent, EventAction
+from incidents.ingest.maintenance import candidate_windows
+from incidents.ingest.results import EventResult, IngestResult, RawBody, Result
+from incidents.ingest.routing import Decision, Outcome, decide, rules_for
+from incidents.ingest.sql import REPEAT_SQL, fetchone_prepared, is_retryable
+from incidents.models import Integration
+from incidents.models.payload import time_ordered_uuid
+from opsplatform.accounts.capabilities import Capability
+from opsplatform.actors import Actor
+
+__all__ = ["EventResult", "IngestResult", "RawBody", "Result", "ingest"]
+
+logger = logging.getLogger(__name__)
+
+ATTEMPTS = 3
+
+
+def ingest(
+    *,
+    integration: Integration,
+    events: list[AlertEvent],
+    raw: RawBody | None = None,
+    heartbeat: bool = False,
+    now=None,
+    rules: list | None = None,
+    maybe_maintenance: bool = True,
+) -> IngestResult:
+    """Route and store ``events`` of one request (or one tick) in one transaction; see the module doc.
+
+    ``rules`` and ``maybe_maintenance`` come with the key lookup (``keys.load_target``); without them
+    the rules are read here and maintenance windows are always checked."""
+    actor = Actor.for_integration(integration)
+    actor.require(Capability.INCIDENT_CREATE)
+    now = now or timezone.now()
+    if rules is None:
+        rules = rules_for(integration)
+    windows = (
+        candidate_windows(integration.organization_id, now)
+        if maybe_maintenance and any(e.action == EventAction.TRIGGER for e in events)
+        else []
+    )
+    decisions = [decide(e, integration=integration, rules=rules, windows=windows, now=now) for e in events]
+    # One lock order for every request: by dedup key.
+    order = sorted(range(len(decisions)), key=lambda i: decisions[i].event.dedup_key)
+    # Made here so alerts can point at the payload before its row is written (None: no request).
+    payload_id = time_ordered_uuid() if raw is not None else None
+    if len(decisions) == 1 and raw is not None and not heartbeat:
+        repeated = _repeat_in_one_statement(integration, decisions[0], raw, payload_id, now)
+        if repeated is not None:
+            # Runs at once outside a transaction; inside one (a caller's), after it commits.
+            transaction.on_commit(lambda: _count(integration.pk, repeated, now), robust=True)
+            return repeated
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                batch = Batch(integration=integration, actor=actor, payload_id=payload_id, now=now)
+                if heartbeat:
+                    batch.record_ping()
+                batch.prefetch(decisions)
+                results: list[EventResult | None] = [None] * len(decisions)
+                for index in order:
+                    results[index] = batch.handle(decisions[index])
+                batch.finish(raw, results)
+                outcome = IngestResult(payload_id=payload_id, results=results)
+                transaction.on_commit(lambda o=outcome: _count(integration.pk, o, now), robust=True)
+            return outcome
+        except (IntegrityError, DatabaseError) as exc:
+            if attempt == ATTEMPTS or not is_retryable(exc):
+                raise
+            logger.info("ingestion transaction retried after %s", type(exc.__cause__).__name__)
+            time.sleep(0.005 * attempt)
+    raise AssertionError("unreachable")
+
+
+def _repeat_in_one_statement(
+    integration, decision: Decision, raw: RawBody, payload_id, now
+) -> IngestResult | None:
+    """The most common request of all, another trigger of an alert already firing in an open
+    incident, as one statement: lock the incident, count the occurrence on the alert and the incident,
+    store the raw payload. One statement is one atomic commit, with none of a transaction's round
+    trips. None (and nothing written) when it is anything else: the full path takes over."""
+    event = decision.event
+    if decision.outcome == Outcome.DROP or event.action != EventAction.TRIGGER or event.occurrence_key:
+        return None
+    row = fetchone_prepared(
+        REPEAT_SQL,
+        {
+            "org": integration.organization_id,
+            "integration": integration.pk,
+            "key": event.dedup_key,
+            "now": now,
+            "payload": payload_id,
+            **raw.stored_fields(),
+        },
+    )
+    alert_id, incident_id, counted, stored = row
+    if alert_id is None:
+        return None
+    if not (counted and stored):  # cannot happen: all three follow from the same alert row
+        raise DatabaseError("repeated trigger: partial write")
+    result = EventResult(
+        dedup_key=event.dedup_key,
+        status=event.status,
+        outcome=Result.DEDUPLICATED,
+        incident_id=incident_id,
+        alert_id=alert_id,
+    )
+    return IngestResult(payload_id=payload_id, results=[result])
+
+
+def _count(integration_id: int, outcome: IngestResult, now) -> None:
+    counters.add(
+        integration_id,
+        received=len(outcome.results),
+        deduplicated=outcome.count(Result.DEDUPLICATED),
+        dropped=outcome.count(Result.DROPPED),
+        at=now.timestamp(),
+    )

@@ -1,0 +1,131 @@
+"""The hand-written SQL of the pipeline: full-row inserts built from model metadata, the upserts, and
+the one-statement path for a repeated trigger. Identifiers come from model metadata and constants;
+every value is a query parameter."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from django.db import connection
+from django.db.models import AutoField, BigAutoField
+
+from incidents.models import OPEN_STATUSES
+
+# The statements below spell the open statuses out: the ON CONFLICT predicate must restate the
+# partial unique index's condition word for word for PostgreSQL to infer the index.
+if tuple(s.value for s in OPEN_STATUSES) != ("triggered", "acknowledged", "snoozed"):
+    raise ImportError("OPEN_STATUSES changed: update the SQL of incidents.ingest.sql")
+
+
+def insert_fields(model) -> list:
+    return [
+        f
+        for f in model._meta.concrete_fields
+        if not (f.primary_key and isinstance(f, AutoField | BigAutoField))
+    ]
+
+
+@lru_cache(maxsize=8)
+def insert_sql(model, suffix: str) -> str:
+    """``INSERT INTO <table> (<every column>) VALUES (…) <suffix>`` for a full row of ``model``."""
+    fields = insert_fields(model)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    # Identifiers come from the model's metadata and values are parameters: nothing from a request.
+    return f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({placeholders}) {suffix}"  # noqa: S608
+
+
+def insert_params(obj) -> list:
+    return [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in insert_fields(type(obj))]
+
+
+INCIDENT_UPSERT = (
+    "ON CONFLICT (organization_id, dedup_key)"
+    " WHERE status IN ('triggered', 'acknowledged', 'snoozed') AND NOT dedup_key = ''"
+    # A no-op update: it locks the winner's row and returns it (xmax = 0 only when inserted).
+    " DO UPDATE SET dedup_key = EXCLUDED.dedup_key"
+    " RETURNING id, (xmax = 0) AS inserted, status"
+)
+STANDALONE_UPSERT = (
+    "ON CONFLICT (organization_id, dedup_key) WHERE standalone DO UPDATE SET"
+    " occurrences = incidents_alert.occurrences"
+    "   + CASE WHEN EXCLUDED.status = 'firing' THEN 1 ELSE 0 END,"
+    " last_seen_at = EXCLUDED.last_seen_at, status = EXCLUDED.status,"
+    " resolved_at = EXCLUDED.resolved_at, raw_payload_id = EXCLUDED.raw_payload_id,"
+    " integration_id = EXCLUDED.integration_id,"
+    " occurrence_key = CASE WHEN EXCLUDED.occurrence_key = '' THEN incidents_alert.occurrence_key"
+    "   ELSE EXCLUDED.occurrence_key END,"
+    " suppressed = incidents_alert.suppressed OR EXCLUDED.suppressed,"
+    " suppressed_reason = CASE WHEN EXCLUDED.suppressed THEN EXCLUDED.suppressed_reason"
+    "   ELSE incidents_alert.suppressed_reason END,"
+    " suppressed_window_id = CASE WHEN EXCLUDED.suppressed THEN EXCLUDED.suppressed_window_id"
+    "   ELSE incidents_alert.suppressed_window_id END,"
+    " title = CASE WHEN EXCLUDED.status = 'firing' THEN EXCLUDED.title"
+    "   ELSE incidents_alert.title END,"
+    " severity = CASE WHEN EXCLUDED.status = 'firing' THEN EXCLUDED.severity"
+    "   ELSE incidents_alert.severity END,"
+    " labels = CASE WHEN EXCLUDED.status = 'firing' THEN EXCLUDED.labels"
+    "   ELSE incidents_alert.labels END"
+    # The same episode in the same state again (a re-send) changes nothing.
+    " WHERE NOT (incidents_alert.status = EXCLUDED.status AND EXCLUDED.occurrence_key <> ''"
+    "   AND incidents_alert.occurrence_key = EXCLUDED.occurrence_key)"
+    " RETURNING id"
+)
+
+
+def fetchone(sql: str, params) -> tuple | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
+def fetchone_prepared(sql: str, params) -> tuple | None:
+    """``fetchone`` for the statements every request runs: through psycopg's own cursor, whose
+    server-side binding lets PostgreSQL keep the statement prepared on the (pooled) connection
+    instead of planning it again each time. Database errors still arrive as Django's."""
+    connection.ensure_connection()
+    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
+        cursor.execute(sql, params, prepare=True)
+        return cursor.fetchone()
+
+
+def execute(sql: str, params) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def deactivate_alerts(incident_id: int) -> None:
+    execute("UPDATE incidents_alert SET active = false WHERE incident_id = %s AND active", [incident_id])
+
+
+def is_retryable(exc: Exception) -> bool:
+    cause = exc.__cause__
+    sqlstate = getattr(cause, "sqlstate", None)
+    # deadlock_detected, serialization_failure, unique_violation (a race lost to a concurrent insert)
+    return sqlstate in ("40P01", "40001", "23505")
+
+
+REPEAT_SQL = (
+    # The incident is locked first (``fired`` reads ``target``), like everywhere else.
+    "WITH target AS (SELECT i.id FROM incidents_incident i"
+    "   WHERE i.id = (SELECT a.incident_id FROM incidents_alert a WHERE a.organization_id = %(org)s"
+    "     AND a.dedup_key = %(key)s AND a.active ORDER BY a.id DESC LIMIT 1)"
+    "   AND i.status IN ('triggered', 'acknowledged', 'snoozed') FOR UPDATE),"
+    " fired AS (UPDATE incidents_alert AS a SET occurrences = a.occurrences + 1, last_seen_at = %(now)s,"
+    "   raw_payload_id = %(payload)s FROM target"
+    "   WHERE a.incident_id = target.id AND a.dedup_key = %(key)s AND a.status = 'firing'"
+    "   RETURNING a.id, a.incident_id),"
+    " counted AS (UPDATE incidents_incident AS i"
+    "   SET alert_occurrences = i.alert_occurrences + 1, last_alert_at = %(now)s"
+    "   FROM (SELECT DISTINCT incident_id FROM fired) f WHERE i.id = f.incident_id RETURNING i.id),"
+    " first AS (SELECT min(id) AS alert, min(incident_id) AS incident FROM fired),"
+    " stored AS (INSERT INTO incidents_rawpayload"
+    "   (id, organization_id, integration_id, received_at, content_type, body, size, truncated, result)"
+    "   SELECT %(payload)s, %(org)s, %(integration)s, %(now)s, %(content_type)s, %(body)s, %(size)s,"
+    "   %(truncated)s, jsonb_build_array(jsonb_build_object('dedup_key', %(key)s::text, 'status', 'firing',"
+    "     'outcome', 'deduplicated', 'incident', first.incident, 'alert', first.alert))"
+    "   FROM first WHERE first.alert IS NOT NULL RETURNING id)"
+    " SELECT first.alert, first.incident, (SELECT count(*) FROM counted), (SELECT count(*) FROM stored)"
+    " FROM first"
+)

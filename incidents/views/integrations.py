@@ -1,0 +1,392 @@
+"""Pages for integrations (counters, raw payloads, suppressed alerts, routing rules, the webhook mapping
+test console) and maintenance windows. Every write goes through ``incidents.services.integrations``.
+
+A new or rotated key is shown once, in the answer to the POST that made it (never stored in clear,
+never put in a redirect or a session), with caching forbidden.
+"""
+
+import json
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.http import require_POST
+
+from incidents.ingest.events import PayloadError
+from incidents.ingest.formats import webhook
+from incidents.ingest.info import ingestion_url, integration_counters
+from incidents.ingest.maintenance import is_active, next_occurrence
+from incidents.integration_forms import (
+    IntegrationForm,
+    MaintenanceWindowForm,
+    MappingTestForm,
+    RoutingRuleForm,
+)
+from incidents.models import Alert, Integration, IntegrationKind, MaintenanceWindow, RawPayload, RoutingRule
+from incidents.services import integrations as services
+from opsplatform.access import member_required
+from opsplatform.accounts.capabilities import Capability
+from opsplatform.tenancy import get_in_organization_or_404
+
+RECENT = 20
+
+
+def _form_errors(form, exc: ValidationError) -> None:
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+def _no_store(response):
+    add_never_cache_headers(response)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- integrations -------------------------------------------------------------------------------
+
+
+@member_required
+def integration_list(request):
+    request.actor.require(Capability.INTEGRATION_VIEW)
+    integrations = list(
+        Integration.objects.for_organization(request.organization).select_related("service").order_by("name")
+    )
+    rows = [(integration, integration_counters(integration)) for integration in integrations]
+    return render(
+        request,
+        "incidents/integrations/list.html",
+        {"rows": rows, "can_manage": request.actor.can(Capability.INTEGRATION_MANAGE)},
+    )
+
+
+def _integration(request, pk) -> Integration:
+    return get_in_organization_or_404(
+        Integration.objects.select_related("service"), request.organization, pk=pk
+    )
+
+
+def _detail_context(request, integration, **extra) -> dict:
+    rules = list(
+        RoutingRule.objects.filter(integration=integration)
+        .select_related("route_service", "route_team")
+        .order_by("position", "pk")
+    )
+    return {
+        "integration": integration,
+        "counters": integration_counters(integration),
+        "url": ingestion_url(integration.kind),
+        "rules": rules,
+        "payloads": RawPayload.objects.filter(integration=integration).order_by("-received_at")[:RECENT],
+        "suppressed": Alert.objects.filter(integration=integration, suppressed=True)
+        .select_related("suppressed_window")
+        .order_by("-last_seen_at")[:RECENT],
+        "open_incidents": integration.incidents.filter(
+            status__in=["triggered", "acknowledged", "snoozed"]
+        ).order_by("-created_at")[:RECENT],
+        "can_manage": request.actor.can(Capability.INTEGRATION_MANAGE),
+        "rule_form": RoutingRuleForm(organization=request.organization),
+        "test_form": MappingTestForm(
+            initial={"mapping": _pretty(integration.webhook_mapping or webhook.DEFAULT_MAPPING)}
+        ),
+        "kinds": IntegrationKind,
+        **extra,
+    }
+
+
+def _pretty(value) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+@member_required
+def integration_detail(request, pk):
+    request.actor.require(Capability.INTEGRATION_VIEW)
+    integration = _integration(request, pk)
+    return render(request, "incidents/integrations/detail.html", _detail_context(request, integration))
+
+
+def _issued(request, issued, verb: str):
+    context = _detail_context(
+        request,
+        issued.integration,
+        issued_key=issued.key,
+        issued_url=ingestion_url(issued.integration.kind, issued.key),
+        issued_verb=verb,
+    )
+    return _no_store(render(request, "incidents/integrations/detail.html", context))
+
+
+@member_required
+def integration_new(request):
+    request.actor.require(Capability.INTEGRATION_MANAGE)
+    form = IntegrationForm(request.POST or None, organization=request.organization)
+    if request.method == "POST" and form.is_valid():
+        values = form.service_values()
+        try:
+            issued = services.integration_create(actor=request.actor, **values)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            return _issued(request, issued, "created")
+    return render(request, "incidents/integrations/form.html", {"form": form, "integration": None})
+
+
+@member_required
+def integration_edit(request, pk):
+    integration = _integration(request, pk)
+    request.actor.require(Capability.INTEGRATION_MANAGE)
+    form = IntegrationForm(
+        request.POST or None,
+        organization=request.organization,
+        integration=integration,
+        initial=IntegrationForm.initial_for(integration),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.integration_update(actor=request.actor, integration=integration, **form.service_values())
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, "Integration saved.")
+            return redirect("incidents:integration_detail", pk=integration.pk)
+    return render(request, "incidents/integrations/form.html", {"form": form, "integration": integration})
+
+
+@require_POST
+@member_required
+def integration_rotate(request, pk):
+    integration = _integration(request, pk)
+    try:
+        overlap = int(request.POST.get("overlap_hours", "")) if request.POST.get("overlap_hours") else None
+    except ValueError:
+        overlap = -1
+    try:
+        issued = services.integration_rotate_key(
+            actor=request.actor, integration=integration, overlap_hours=overlap
+        )
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+        return redirect("incidents:integration_detail", pk=integration.pk)
+    return _issued(request, issued, "rotated")
+
+
+@require_POST
+@member_required
+def integration_delete(request, pk):
+    integration = _integration(request, pk)
+    services.integration_delete(actor=request.actor, integration=integration)
+    messages.success(request, f"Integration “{integration.name}” deleted; its key no longer works.")
+    return redirect("incidents:integrations")
+
+
+@require_POST
+@member_required
+def integration_test_mapping(request, pk):
+    """The webhook mapping console: how a pasted payload maps, without storing anything (HTMX)."""
+    request.actor.require(Capability.INTEGRATION_VIEW)
+    integration = _integration(request, pk)
+    form = MappingTestForm(request.POST)
+    events, errors = [], []
+    if form.is_valid():
+        mapping = form.cleaned_data["mapping"] or integration.webhook_mapping or webhook.DEFAULT_MAPPING
+        try:
+            events = [e.as_preview() for e in webhook.parse(form.cleaned_data["payload"], mapping=mapping)]
+        except PayloadError as exc:
+            errors = [f"{e['field']}: {e['message']}" for e in exc.errors]
+    else:
+        errors = [f"{field}: {message}" for field, msgs in form.errors.items() for message in msgs]
+    context = {"events": events, "errors": errors, "integration": integration}
+    template = "incidents/integrations/_mapping_result.html"
+    if not request.htmx:
+        context = _detail_context(request, integration, test_result=context, test_form=form)
+        template = "incidents/integrations/detail.html"
+    return render(request, template, context)
+
+
+# --- routing rules ------------------------------------------------------------------------------
+
+
+def _rule(request, pk) -> RoutingRule:
+    return get_in_organization_or_404(
+        RoutingRule.objects.select_related("integration"), request.organization, pk=pk
+    )
+
+
+def _rule_values(form) -> dict:
+    data = form.cleaned_data
+    return {
+        "name": data["name"],
+        "enabled": data["enabled"],
+        "matchers": data["matchers"],
+        "action": data["action"],
+        "route_service": data["route_service"],
+        "route_team": data["route_team"],
+        "set_severity": data["set_severity"],
+        "set_priority": data["set_priority"],
+        "add_labels": data["add_labels"],
+    }
+
+
+@member_required
+def rule_new(request, pk):
+    integration = _integration(request, pk)
+    request.actor.require(Capability.INTEGRATION_MANAGE)
+    form = RoutingRuleForm(request.POST or None, organization=request.organization)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.routing_rule_create(actor=request.actor, integration=integration, **_rule_values(form))
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            return redirect(f"{integration_url(integration)}#rules")
+    return render(
+        request,
+        "incidents/integrations/rule_form.html",
+        {"form": form, "integration": integration, "rule": None},
+    )
+
+
+def integration_url(integration) -> str:
+    return reverse("incidents:integration_detail", args=[integration.pk])
+
+
+@member_required
+def rule_edit(request, pk):
+    rule = _rule(request, pk)
+    request.actor.require(Capability.INTEGRATION_MANAGE)
+    form = RoutingRuleForm(
+        request.POST or None, organization=request.organization, initial=RoutingRuleForm.initial_for(rule)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.routing_rule_update(actor=request.actor, rule=rule, **_rule_values(form))
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            return redirect(f"{integration_url(rule.integration)}#rules")
+    return render(
+        request,
+        "incidents/integrations/rule_form.html",
+        {"form": form, "integration": rule.integration, "rule": rule},
+    )
+
+
+@require_POST
+@member_required
+def rule_delete(request, pk):
+    rule = _rule(request, pk)
+    services.routing_rule_delete(actor=request.actor, rule=rule)
+    return redirect(f"{integration_url(rule.integration)}#rules")
+
+
+@require_POST
+@member_required
+def rule_move(request, pk, direction):
+    if direction not in ("up", "down"):
+        raise Http404("Unknown direction.")
+    rule = _rule(request, pk)
+    order = list(
+        RoutingRule.objects.filter(integration=rule.integration)
+        .order_by("position", "pk")
+        .values_list("pk", flat=True)
+    )
+    index = order.index(rule.pk)
+    other = index - 1 if direction == "up" else index + 1
+    if 0 <= other < len(order):
+        order[index], order[other] = order[other], order[index]
+        services.routing_rules_reorder(actor=request.actor, integration=rule.integration, rule_ids=order)
+    return redirect(f"{integration_url(rule.integration)}#rules")
+
+
+# --- maintenance windows ------------------------------------------------------------------------
+
+
+def _window_rows(windows, now):
+    return [(window, is_active(window, now), next_occurrence(window, now)) for window in windows]
+
+
+@member_required
+def maintenance_list(request):
+    request.actor.require(Capability.INTEGRATION_VIEW)
+    can_manage = request.actor.can(Capability.INTEGRATION_MANAGE)
+    form = MaintenanceWindowForm(request.POST or None, organization=request.organization)
+    if request.method == "POST":
+        request.actor.require(Capability.INTEGRATION_MANAGE)
+        if form.is_valid():
+            try:
+                window = services.maintenance_window_create(actor=request.actor, **form.service_values())
+            except ValidationError as exc:
+                _form_errors(form, exc)
+            else:
+                return redirect("incidents:maintenance_detail", pk=window.pk)
+    windows = MaintenanceWindow.objects.for_organization(request.organization).select_related("service")
+    now = timezone.now()
+    return render(
+        request,
+        "incidents/integrations/maintenance_list.html",
+        {
+            "rows": _window_rows(windows, now),
+            "form": form,
+            "can_manage": can_manage,
+            "suppressed": Alert.objects.for_organization(request.organization)
+            .filter(suppressed=True)
+            .select_related("suppressed_window", "integration")
+            .order_by("-last_seen_at")[:50],
+        },
+    )
+
+
+def _window(request, pk) -> MaintenanceWindow:
+    return get_in_organization_or_404(
+        MaintenanceWindow.objects.select_related("service"), request.organization, pk=pk
+    )
+
+
+@member_required
+def maintenance_detail(request, pk):
+    request.actor.require(Capability.INTEGRATION_VIEW)
+    window = _window(request, pk)
+    form = MaintenanceWindowForm(
+        request.POST or None,
+        organization=request.organization,
+        initial=MaintenanceWindowForm.initial_for(window),
+    )
+    if request.method == "POST":
+        request.actor.require(Capability.INTEGRATION_MANAGE)
+        if form.is_valid():
+            try:
+                services.maintenance_window_update(
+                    actor=request.actor, window=window, **form.service_values()
+                )
+            except ValidationError as exc:
+                _form_errors(form, exc)
+            else:
+                messages.success(request, "Maintenance window saved.")
+                return redirect("incidents:maintenance_detail", pk=window.pk)
+    now = timezone.now()
+    return render(
+        request,
+        "incidents/integrations/maintenance_detail.html",
+        {
+            "window": window,
+            "active": is_active(window, now),
+            "next": next_occurrence(window, now),
+            "form": form,
+            "can_manage": request.actor.can(Capability.INTEGRATION_MANAGE),
+            "suppressed": Alert.objects.filter(suppressed_window=window)
+            .select_related("integration")
+            .order_by("-last_seen_at")[:100],
+        },
+    )
+
+
+@require_POST
+@member_required
+def maintenance_delete(request, pk):
+    window = _window(request, pk)
+    services.maintenance_window_delete(actor=request.actor, window=window)
+    messages.success(request, f"Maintenance window “{window.name}” deleted.")
+    return redirect("incidents:maintenance")

@@ -1,0 +1,13 @@
+"""The paging app's part of ``/api/v1/`` (mounted by ``opsplatform/urls.py``)."""
+
+from rest_framework.routers import SimpleRouter
+
+from notifications.api import views
+
+router = SimpleRouter()
+router.register("schedules", views.ScheduleViewSet, basename="schedule")
+router.register("escalation-policies", views.EscalationPolicyViewSet, basename="escalation-policy")
+router.register("channels", views.ChannelViewSet, basename="channel")
+router.register("notifications", views.NotificationViewSet, basename="notification")
+
+urlpatterns = router.urls

@@ -1,0 +1,438 @@
+"""The escalation engine: one beat tick that pages people when an incident's timer falls due.
+
+The timer is ``incidents_incident.next_escalation_at``; the position is ``escalation_step`` (the next
+step to run; ``len(steps)`` once the last one ran, ``len(steps) + 1`` once the policy is exhausted)
+and ``escalation_cycle`` (how many times the policy has started over). A tick:
+
+1. claims due incidents with ``SELECT … FOR UPDATE SKIP LOCKED`` (a second tick running at the same
+   time skips them and takes others; nobody waits),
+2. runs the current step: resolves its targets to people and channels, and writes one outbox row per
+   (recipient, contact method or channel) with ``INSERT … ON CONFLICT DO NOTHING`` on the unique
+   idempotency key,
+3. moves the position on and sets the next due time, and records the step in the ledger,
+
+all in one transaction: the step, its outbox rows and the timer commit together or not at all.
+
+Fencing: the idempotency key contains the incident's ``escalation_epoch`` (bumped by every human
+change of the escalation: acknowledge, escalate now, reopen, snooze), the cycle and the step. Work
+done twice under one epoch (a retried task, a duplicate tick that somehow got the same row) inserts
+nothing twice; work under a newer epoch is new work. Acknowledge and resolve clear the timer, so the
+engine never sees those incidents again; "escalate now" sets the timer to now, so the next step runs
+at the next tick instead of after its delay.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audit.services import record
+from incidents.models import Incident, Status
+from notifications import oncall
+from notifications.masking import mask_email, mask_phone
+from notifications.models import (
+    ChannelKind,
+    ContactKind,
+    EscalationPolicy,
+    EscalationStep,
+    Medium,
+    Notification,
+    NotificationRule,
+    Schedule,
+    ServiceEscalation,
+    TargetKind,
+    TeamEscalation,
+)
+from notifications.models.channels import TWILIO_KINDS
+from notifications.realtime import publish_incidents_after_commit
+from opsplatform.accounts.models import Membership, Team, User
+from opsplatform.actors import Actor
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 100
+
+CONTACT_MEDIUM = {
+    ContactKind.EMAIL: Medium.EMAIL,
+    ContactKind.SMS: Medium.SMS,
+    ContactKind.VOICE: Medium.VOICE,
+    ContactKind.SLACK: Medium.SLACK,
+    ContactKind.WEBHOOK: Medium.WEBHOOK,
+}
+CHANNEL_MEDIUM = {
+    ChannelKind.EMAIL: Medium.EMAIL,
+    ChannelKind.SLACK: Medium.SLACK,
+    ChannelKind.TEAMS: Medium.TEAMS,
+    ChannelKind.WEBHOOK: Medium.WEBHOOK,
+    ChannelKind.TWILIO_SMS: Medium.SMS,
+    ChannelKind.TWILIO_VOICE: Medium.VOICE,
+}
+
+
+@dataclass
+class TickResult:
+    incidents: int = 0
+    steps: int = 0
+    notifications: int = 0
+
+    def __iadd__(self, other: TickResult) -> TickResult:
+        self.incidents += other.incidents
+        self.steps += other.steps
+        self.notifications += other.notifications
+        return self
+
+
+def idempotency_key(*parts) -> str:
+    return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()
+
+
+@dataclass
+class _PolicyPlan:
+    policy: EscalationPolicy
+    steps: list[EscalationStep]
+
+
+@dataclass
+class _Delivery:
+    """What one user is sent when a step pages them: (contact method or None, delay minutes)."""
+
+    contact: object | None
+    delay: int
+
+
+@dataclass
+class _Context:
+    """Reads shared by every incident of one batch: the same policy, schedule or person is looked up
+    once, however many incidents page them."""
+
+    now: datetime
+    policies: dict[int, _PolicyPlan | None] = field(default_factory=dict)
+    service_policy: dict[int, int] = field(default_factory=dict)
+    team_policy: dict[int, int] = field(default_factory=dict)
+    oncall: dict[int, int | None] = field(default_factory=dict)
+    team_members: dict[int, list[int]] = field(default_factory=dict)
+    org_members: dict[int, set[int]] = field(default_factory=dict)
+    plans: dict[int, list[_Delivery]] = field(default_factory=dict)
+    users: dict[int, User] = field(default_factory=dict)
+
+    def preload(self, incidents: list[Incident]) -> None:
+        service_ids = {i.service_id for i in incidents if i.service_id} - set(self.service_policy)
+        for link in ServiceEscalation.objects.filter(service_id__in=service_ids):
+            self.service_policy[link.service_id] = link.policy_id
+        team_ids = {self._team_id(i) for i in incidents} - {None} - set(self.team_policy)
+        for link in TeamEscalation.objects.filter(team_id__in=team_ids):
+            self.team_policy[link.team_id] = link.policy_id
+        policy_ids = (set(self.service_policy.values()) | set(self.team_policy.values())) - set(self.policies)
+        if policy_ids:
+            steps = defaultdict(list)
+            for step in (
+                EscalationStep.objects.filter(policy_id__in=policy_ids)
+                .prefetch_related(
+                    "targets__user", "targets__schedule__team", "targets__team", "targets__channel"
+                )
+                .order_by("position")
+            ):
+                steps[step.policy_id].append(step)
+            for policy in EscalationPolicy.objects.filter(pk__in=policy_ids):
+                self.policies[policy.pk] = _PolicyPlan(policy, steps[policy.pk])
+
+    @staticmethod
+    def _team_id(incident: Incident) -> int | None:
+        if incident.team_id:
+            return incident.team_id
+        return incident.service.owner_team_id if incident.service_id and incident.service else None
+
+    def plan_for(self, incident: Incident) -> _PolicyPlan | None:
+        policy_id = self.service_policy.get(incident.service_id) if incident.service_id else None
+        if policy_id is None:
+            team_id = self._team_id(incident)
+            policy_id = self.team_policy.get(team_id) if team_id else None
+        return self.policies.get(policy_id) if policy_id else None
+
+    def members_of_org(self, organization_id: int) -> set[int]:
+        if organization_id not in self.org_members:
+            self.org_members[organization_id] = set(
+                Membership.objects.filter(organization_id=organization_id, user__is_active=True).values_list(
+                    "user_id", flat=True
+                )
+            )
+        return self.org_members[organization_id]
+
+    def oncall_user(self, schedule: Schedule) -> int | None:
+        if schedule.pk not in self.oncall:
+            snap = oncall.snapshot(schedule, self.now, self.now + timedelta(minutes=1))
+            self.oncall[schedule.pk] = oncall.oncall_at(snap, self.now)
+        return self.oncall[schedule.pk]
+
+    def members_of_team(self, team: Team) -> list[int]:
+        if team.pk not in self.team_members:
+            self.team_members[team.pk] = list(team.members.order_by("username").values_list("pk", flat=True))
+        return self.team_members[team.pk]
+
+    def deliveries_for(self, user_ids: list[int]) -> None:
+        missing = [uid for uid in user_ids if uid not in self.plans]
+        if not missing:
+            return
+        for user in User.objects.filter(pk__in=missing):
+            self.users[user.pk] = user
+            self.plans[user.pk] = []
+        rules = (
+            NotificationRule.objects.filter(user_id__in=missing, contact_method__verified_at__isnull=False)
+            .select_related("contact_method")
+            .order_by("delay_minutes", "id")
+        )
+        for rule in rules:
+            self.plans[rule.user_id].append(_Delivery(rule.contact_method, rule.delay_minutes))
+        for uid in missing:
+            user = self.users.get(uid)
+            # Nobody goes unpaged for want of rules: their account address, at once.
+            if user is not None and not self.plans[uid] and user.email:
+                self.plans[uid].append(_Delivery(None, 0))
+
+
+def _advance_rr(step: EscalationStep) -> int:
+    """The round-robin position to use now, advanced atomically (concurrent ticks get distinct ones)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE notifications_escalationstep SET rr_next = rr_next + 1 "
+            "WHERE id = %s RETURNING rr_next - 1",
+            [step.pk],
+        )
+        return cursor.fetchone()[0]
+
+
+def _candidates(step: EscalationStep, incident: Incident, ctx: _Context) -> list[tuple[str, object]]:
+    """The step's targets expanded to ("user", id) / ("channel", Channel), in target order, de-duplicated."""
+    members = ctx.members_of_org(incident.organization_id)
+    seen, result = set(), []
+
+    def add(kind, key, value):
+        if (kind, key) not in seen:
+            seen.add((kind, key))
+            result.append((kind, value))
+
+    for target in step.targets.all():
+        if target.kind == TargetKind.USER and target.user_id in members:
+            add("user", target.user_id, target.user_id)
+        elif target.kind == TargetKind.SCHEDULE:
+            user_id = ctx.oncall_user(target.schedule)
+            if user_id in members:
+                add("user", user_id, user_id)
+        elif target.kind == TargetKind.TEAM:
+            for user_id in ctx.members_of_team(target.team):
+                if user_id in members:
+                    add("user", user_id, user_id)
+        elif target.kind == TargetKind.CHANNEL and target.channel.is_active:
+            add("channel", target.channel_id, target.channel)
+    return result
+
+
+def _rows_for_step(
+    incident: Incident, plan: _PolicyPlan, index: int, cycle: int, ctx: _Context
+) -> tuple[list[Notification], dict]:
+    step = plan.steps[index]
+    candidates = _candidates(step, incident, ctx)
+    if step.round_robin and candidates:
+        candidates = [candidates[_advance_rr(step) % len(candidates)]]
+    user_ids = [value for kind, value in candidates if kind == "user"]
+    ctx.deliveries_for(user_ids)
+    now = ctx.now
+    created = timezone.now()
+    base = (incident.pk, incident.escalation_epoch, cycle, index)
+    max_attempts = settings.NOTIFICATION_MAX_ATTEMPTS
+    common = {
+        "organization_id": incident.organization_id,
+        "incident": incident,
+        "epoch": incident.escalation_epoch,
+        "cycle": cycle,
+        "step": index,
+        "policy": plan.policy,
+        "max_attempts": max_attempts,
+        "created_at": created,
+        "updated_at": created,
+    }
+    rows, users, channels = [], [], []
+    for kind, value in candidates:
+        if kind == "channel":
+            channels.append(value.name)
+            # A Twilio channel texts or calls each of its numbers: one request, so one row, apiece.
+            addresses = value.config.get("recipients", []) if value.kind in TWILIO_KINDS else [""]
+            for address in addresses:
+                rows.append(
+                    Notification(
+                        **common,
+                        idempotency_key=idempotency_key(*base, "channel", value.pk, address),
+                        channel=value,
+                        medium=CHANNEL_MEDIUM[value.kind],
+                        destination=(f"{value.name} {mask_phone(address)}" if address else value.name)[:200],
+                        target_address=address,
+                        next_attempt_at=now,
+                    )
+                )
+            continue
+        user = ctx.users.get(value)
+        if user is None:
+            continue
+        users.append(user.username)
+        for delivery in ctx.plans.get(value, []):
+            contact = delivery.contact
+            via = f"contact:{contact.pk}:{delivery.delay}" if contact else "account-email"
+            rows.append(
+                Notification(
+                    **common,
+                    idempotency_key=idempotency_key(*base, "user", user.pk, via),
+                    recipient=user,
+                    contact_method=contact,
+                    medium=CONTACT_MEDIUM[contact.kind] if contact else Medium.EMAIL,
+                    destination=(contact.masked_address if contact else mask_email(user.email))[:200],
+                    conditional=delivery.delay > 0,
+                    next_attempt_at=now + timedelta(minutes=delivery.delay),
+                )
+            )
+    summary = {
+        "policy": plan.policy.name,
+        "policy_id": plan.policy.pk,
+        "step": index + 1,
+        "cycle": cycle + 1,
+        "users": users,
+        "channels": channels,
+        "notifications": len(rows),
+        "round_robin": step.round_robin,
+    }
+    return rows, summary
+
+
+def _clear(incident: Incident) -> None:
+    incident.next_escalation_at = None
+
+
+def _advance(incident: Incident, ctx: _Context, rows: list[Notification], events: list) -> int:
+    """Run what is due for one locked incident; returns the number of steps run (0 or 1).
+
+    Ledger entries are collected in ``events`` and written at the end of the batch (see _tick_batch).
+    """
+    if incident.status != Status.TRIGGERED:
+        # Acknowledged, snoozed or resolved incidents have no timer; one left behind is stale.
+        _clear(incident)
+        return 0
+    plan = ctx.plan_for(incident)
+    if plan is None or not plan.steps:
+        _clear(incident)
+        events.append((incident, "escalation.no_policy", {"service": incident.service_id}))
+        return 0
+    count = len(plan.steps)
+    index, cycle = incident.escalation_step, incident.escalation_cycle
+    if index == count:
+        if cycle < plan.policy.repeat_count:
+            index, cycle = 0, cycle + 1
+        else:
+            incident.escalation_step = count + 1
+            _clear(incident)
+            data = {"policy": plan.policy.name, "cycles": cycle + 1}
+            events.append((incident, "escalation.exhausted", data))
+            return 0
+    manual_after_end = index > count
+    if manual_after_end:
+        # Someone pressed "escalate now" after the policy ran out: page its last level again.
+        index = count - 1
+    new_rows, summary = _rows_for_step(incident, plan, index, cycle, ctx)
+    rows.extend(new_rows)
+    step = plan.steps[index]
+    if manual_after_end:
+        _clear(incident)
+    else:
+        incident.escalation_step = index + 1
+        incident.escalation_cycle = cycle
+        incident.next_escalation_at = ctx.now + timedelta(minutes=step.delay_minutes)
+    summary["next_at"] = incident.next_escalation_at.isoformat() if incident.next_escalation_at else None
+    events.append((incident, "escalation.step_executed", summary))
+    return 1
+
+
+def _save_positions(incidents: list[Incident]) -> None:
+    """One UPDATE … FROM (VALUES …) for the batch (Django's bulk_update builds a CASE per column,
+    several times slower at a few hundred rows)."""
+    table = Incident._meta.db_table
+    values = ", ".join(["(%s, %s::timestamptz, %s, %s)"] * len(incidents))
+    params = []
+    for incident in incidents:
+        params += [
+            incident.pk,
+            incident.next_escalation_at,
+            incident.escalation_step,
+            incident.escalation_cycle,
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS i SET next_escalation_at = v.due, escalation_step = v.step, "  # noqa: S608
+            f"escalation_cycle = v.cycle FROM (VALUES {values}) AS v(id, due, step, cycle) WHERE i.id = v.id",
+            params,
+        )
+
+
+def _tick_batch(now: datetime, batch_size: int) -> tuple[TickResult, int]:
+    result = TickResult()
+    with transaction.atomic():
+        incidents = list(
+            Incident.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("service", "organization")
+            .filter(next_escalation_at__lte=now)
+            .order_by("next_escalation_at")[:batch_size]
+        )
+        if not incidents:
+            return result, 0
+        ctx = _Context(now=now)
+        ctx.preload(incidents)
+        rows: list[Notification] = []
+        events: list = []
+        for incident in incidents:
+            result.steps += _advance(incident, ctx, rows, events)
+        if rows:
+            written = timezone.now()
+            for row in rows:
+                row.created_at = row.updated_at = written
+            # ON CONFLICT DO NOTHING on the idempotency key: the fence against running a step twice.
+            Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+        _save_positions(incidents)
+        # The ledger last: each organization's chain is locked from its first entry until commit,
+        # so everything else is done before taking that lock.
+        actors = {}
+        # Organization by organization, in id order (stable within one): every transaction takes
+        # the chains' locks in the same order, so concurrent ticks cannot deadlock on them.
+        events.sort(key=lambda event: event[0].organization_id)
+        for incident, verb, data in events:
+            actor = actors.get(incident.organization_id)
+            if actor is None:
+                actor = actors[incident.organization_id] = Actor.system(
+                    "escalation", organization=incident.organization
+                )
+            record(actor=actor, verb=verb, target=incident, data=data)
+        publish_incidents_after_commit((incident, verb) for incident, verb, _ in events)
+        result.incidents = len(incidents)
+        result.notifications = len(rows)
+    return result, len(incidents)
+
+
+def run_escalation_tick(
+    *, now: datetime | None = None, batch_size: int = BATCH_SIZE, time_budget: float = 30.0
+) -> TickResult:
+    """Run every step that is due at ``now`` (default: the wall clock, re-read per batch).
+
+    Safe to run concurrently and twice: each batch is its own transaction over rows locked with
+    SKIP LOCKED, so overlapping ticks split the due incidents between them.
+    """
+    total = TickResult()
+    deadline = time.monotonic() + time_budget
+    while True:
+        result, claimed = _tick_batch(now or timezone.now(), batch_size)
+        total += result
+        if claimed < batch_size or time.monotonic() > deadline:
+            return total

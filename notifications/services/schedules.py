@@ -1,0 +1,475 @@
+"""Writes to schedules, layers, overrides, swaps and calendar feeds.
+
+Each function checks the actor's capability, writes in one transaction and records its ledger entry
+in that transaction. Overrides and swaps may also be made by the people they concern (covering for a
+colleague is an everyday act, not a management one); everything else needs ``schedule.manage``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import record
+from notifications.models import (
+    CalendarFeed,
+    LayerParticipant,
+    RotationKind,
+    Schedule,
+    ScheduleLayer,
+    ScheduleOverride,
+    ShiftSwap,
+    StepTarget,
+)
+from opsplatform.accounts.capabilities import Capability
+from opsplatform.accounts.models import Membership, Team
+from opsplatform.actors import Actor
+
+MAX_LAYERS = 10
+MAX_PARTICIPANTS = 100
+MAX_OVERRIDE_SPAN = timedelta(days=90)
+FEED_PREFIX = "ocal_"
+
+
+def _require_same_org(actor: Actor, obj, field: str) -> None:
+    if obj is not None and obj.organization_id != getattr(actor.organization, "pk", None):
+        raise ValidationError({field: "Not found."})
+
+
+def _members(organization, users, field: str) -> list:
+    users = list(users)
+    ids = set(
+        Membership.objects.filter(organization=organization, user__in=users).values_list("user_id", flat=True)
+    )
+    outsiders = [u.username for u in users if u.pk not in ids]
+    if outsiders:
+        raise ValidationError({field: f"Not members of this organization: {', '.join(outsiders)}."})
+    return users
+
+
+# --- schedules ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def schedule_create(*, actor: Actor, team: Team, name: str, description: str = "") -> Schedule:
+    actor.require(Capability.SCHEDULE_MANAGE)
+    _require_same_org(actor, team, "team")
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "A schedule needs a name."})
+    if Schedule.objects.filter(organization=actor.organization, name__iexact=name).exists():
+        raise ValidationError({"name": "A schedule with this name already exists."})
+    schedule = Schedule(organization=actor.organization, team=team, name=name[:150], description=description)
+    schedule.full_clean()
+    schedule.save()
+    record(actor=actor, verb="schedule.created", target=schedule, data={"name": name, "team": team.pk})
+    return schedule
+
+
+@transaction.atomic
+def schedule_update(*, actor: Actor, schedule: Schedule, **changes) -> Schedule:
+    actor.require(Capability.SCHEDULE_MANAGE)
+    schedule = Schedule.objects.select_for_update().get(pk=schedule.pk, organization=actor.organization)
+    unknown = set(changes) - {"name", "description", "team"}
+    if unknown:
+        raise ValidationError(dict.fromkeys(unknown, "This field cannot be changed."))
+    if "team" in changes:
+        _require_same_org(actor, changes["team"], "team")
+    if "name" in changes:
+        changes["name"] = (changes["name"] or "").strip()
+        if not changes["name"]:
+            raise ValidationError({"name": "A schedule needs a name."})
+        clash = Schedule.objects.filter(organization=actor.organization, name__iexact=changes["name"])
+        if clash.exclude(pk=schedule.pk).exists():
+            raise ValidationError({"name": "A schedule with this name already exists."})
+    changed = {k: v for k, v in changes.items() if getattr(schedule, k) != v}
+    if not changed:
+        return schedule
+    for key, value in changed.items():
+        setattr(schedule, key, value)
+    schedule.full_clean()
+    schedule.save(update_fields=list(changed))
+    data = {k: (v.pk if isinstance(v, Team) else v) for k, v in changed.items()}
+    record(actor=actor, verb="schedule.updated", target=schedule, data={"changes": data})
+    return schedule
+
+
+@transaction.atomic
+def schedule_delete(*, actor: Actor, schedule: Schedule) -> None:
+    actor.require(Capability.SCHEDULE_MANAGE)
+    used = (
+        StepTarget.objects.filter(schedule=schedule)
+        .select_related("step__policy")
+        .values_list("step__policy__name", flat=True)
+    )
+    names = sorted(set(used))
+    if names:
+        raise ValidationError(
+            {"schedule": f"Escalation policies page this schedule: {', '.join(names)}. Change them first."}
+        )
+    record(actor=actor, verb="schedule.deleted", target=schedule, data={"name": schedule.name})
+    schedule.delete()
+
+
+# --- layers -------------------------------------------------------------------------------------
+
+
+def _parse_hhmm(value, field: str) -> time:
+    if isinstance(value, time):
+        return value
+    try:
+        parsed = time.fromisoformat(str(value))
+    except ValueError as exc:
+        raise ValidationError({field: f"{value!r} is not a time (HH:MM)."}) from exc
+    return parsed.replace(second=0, microsecond=0)
+
+
+def clean_restrictions(raw) -> list[dict]:
+    """Validated, normalized restrictions: ``[{"days": [0..6], "start": "HH:MM", "end": "HH:MM"}]``."""
+    if raw in (None, ""):
+        return []
+    if not isinstance(raw, list) or len(raw) > 14:
+        raise ValidationError({"restrictions": "A list of at most 14 windows."})
+    cleaned = []
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise ValidationError({"restrictions": f"Window {index + 1} is not an object."})
+        unknown = set(item) - {"days", "start", "end"}
+        if unknown:
+            raise ValidationError({"restrictions": f"Unknown keys {sorted(unknown)} in window {index + 1}."})
+        days = item.get("days", list(range(7)))
+        if (
+            not isinstance(days, list)
+            or not days
+            or any(not isinstance(d, int) or isinstance(d, bool) or not 0 <= d <= 6 for d in days)
+        ):
+            raise ValidationError({"restrictions": "days: a non-empty list of 0 (Monday) … 6 (Sunday)."})
+        start = _parse_hhmm(item.get("start", ""), "restrictions")
+        end = _parse_hhmm(item.get("end", ""), "restrictions")
+        if start == end:
+            raise ValidationError({"restrictions": "A window cannot start and end at the same time."})
+        cleaned.append(
+            {"days": sorted(set(days)), "start": start.strftime("%H:%M"), "end": end.strftime("%H:%M")}
+        )
+    return cleaned
+
+
+def _validate_layer(*, name, rotation, shift_hours, start_date, handoff_time) -> None:
+    errors = {}
+    if not (name or "").strip():
+        errors["name"] = "A layer needs a name."
+    if rotation not in RotationKind.values:
+        errors["rotation"] = f"Choose one of {', '.join(RotationKind.values)}."
+    if rotation == RotationKind.CUSTOM and not (shift_hours and 1 <= shift_hours <= 24 * 28):
+        errors["shift_hours"] = "A custom rotation needs a shift length between 1 and 672 hours."
+    if not isinstance(start_date, date) or isinstance(start_date, datetime):
+        errors["start_date"] = "A date is required."
+    if not isinstance(handoff_time, time):
+        errors["handoff_time"] = "A time is required."
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def layer_save(
+    *,
+    actor: Actor,
+    schedule: Schedule,
+    layer: ScheduleLayer | None = None,
+    name: str,
+    rotation: str,
+    start_date: date,
+    handoff_time: time,
+    participants,
+    priority: int | None = None,
+    shift_hours: int | None = None,
+    restrictions=None,
+) -> ScheduleLayer:
+    """Create (``layer=None``) or replace a layer; ``participants`` are users in rotation order."""
+    actor.require(Capability.SCHEDULE_MANAGE)
+    schedule = Schedule.objects.select_for_update().get(pk=schedule.pk, organization=actor.organization)
+    handoff_time = _parse_hhmm(handoff_time, "handoff_time") if handoff_time is not None else None
+    _validate_layer(
+        name=name,
+        rotation=rotation,
+        shift_hours=shift_hours,
+        start_date=start_date,
+        handoff_time=handoff_time,
+    )
+    restrictions = clean_restrictions(restrictions)
+    participants = _members(actor.organization, participants, "participants")
+    if not participants:
+        raise ValidationError({"participants": "A layer needs at least one participant."})
+    if len(participants) > MAX_PARTICIPANTS:
+        raise ValidationError({"participants": f"At most {MAX_PARTICIPANTS} participants."})
+    if layer is None:
+        if schedule.layers.count() >= MAX_LAYERS:
+            raise ValidationError({"schedule": f"A schedule has at most {MAX_LAYERS} layers."})
+        if priority is None:
+            last = schedule.layers.order_by("-priority").values_list("priority", flat=True).first()
+            priority = 0 if last is None else last + 1
+        layer = ScheduleLayer(organization=actor.organization, schedule=schedule)
+        verb = "schedule.layer_added"
+    else:
+        layer = ScheduleLayer.objects.select_for_update().get(pk=layer.pk, schedule=schedule)
+        verb = "schedule.layer_changed"
+    layer.name = name.strip()[:100]
+    layer.priority = layer.priority if priority is None else priority
+    layer.rotation = rotation
+    layer.shift_hours = shift_hours if rotation == RotationKind.CUSTOM else None
+    layer.start_date = start_date
+    layer.handoff_time = handoff_time
+    layer.restrictions = restrictions
+    layer.full_clean(exclude=["organization", "schedule"])
+    layer.save()
+    layer.participants.all().delete()
+    LayerParticipant.objects.bulk_create(
+        LayerParticipant(organization=actor.organization, layer=layer, user=user, position=index)
+        for index, user in enumerate(participants)
+    )
+    record(
+        actor=actor,
+        verb=verb,
+        target=schedule,
+        data={
+            "layer": layer.pk,
+            "name": layer.name,
+            "rotation": rotation,
+            "participants": [u.username for u in participants],
+            "restrictions": restrictions,
+        },
+    )
+    return layer
+
+
+@transaction.atomic
+def layer_delete(*, actor: Actor, layer: ScheduleLayer) -> None:
+    actor.require(Capability.SCHEDULE_MANAGE)
+    layer = ScheduleLayer.objects.select_related("schedule").get(pk=layer.pk, organization=actor.organization)
+    record(
+        actor=actor,
+        verb="schedule.layer_removed",
+        target=layer.schedule,
+        data={"layer": layer.pk, "name": layer.name},
+    )
+    layer.delete()
+
+
+# --- overrides and swaps ------------------------------------------------------------------------
+
+
+def _validate_range(starts_at, ends_at) -> None:
+    if starts_at is None or ends_at is None:
+        raise ValidationError({"starts_at": "A start and an end are required."})
+    if timezone.is_naive(starts_at) or timezone.is_naive(ends_at):
+        raise ValidationError({"starts_at": "Times need a time zone."})
+    if ends_at <= starts_at:
+        raise ValidationError({"ends_at": "The end must be after the start."})
+    if ends_at - starts_at > MAX_OVERRIDE_SPAN:
+        raise ValidationError({"ends_at": "At most 90 days at once."})
+
+
+def _may_change_own_cover(actor: Actor, schedule: Schedule, people) -> bool:
+    """Members of the schedule's team arrange cover among themselves without the manage capability."""
+    if actor.can(Capability.SCHEDULE_MANAGE):
+        return True
+    if actor.user is None or not actor.can(Capability.INCIDENT_ACKNOWLEDGE):
+        return False
+    involved = {p.pk for p in people if p is not None}
+    return actor.user.pk in involved and schedule.team.members.filter(pk=actor.user.pk).exists()
+
+
+@transaction.atomic
+def override_create(
+    *,
+    actor: Actor,
+    schedule: Schedule,
+    user,
+    starts_at: datetime,
+    ends_at: datetime,
+    replaces=None,
+    note: str = "",
+) -> ScheduleOverride:
+    _require_same_org(actor, schedule, "schedule")
+    if not _may_change_own_cover(actor, schedule, [user, replaces]):
+        raise PermissionDenied(f"Missing capability {Capability.SCHEDULE_MANAGE}.")
+    _validate_range(starts_at, ends_at)
+    _members(actor.organization, [u for u in (user, replaces) if u is not None], "user")
+    if replaces is not None and replaces.pk == user.pk:
+        raise ValidationError({"replaces": "Someone cannot cover for themselves."})
+    override = ScheduleOverride.objects.create(
+        organization=actor.organization,
+        schedule=schedule,
+        user=user,
+        replaces=replaces,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        note=(note or "")[:200],
+        created_by=actor.user,
+    )
+    record(
+        actor=actor,
+        verb="schedule.override_created",
+        target=schedule,
+        data={
+            "override": override.pk,
+            "user": user.username,
+            "replaces": replaces.username if replaces else None,
+            "starts_at": starts_at.isoformat(),
+            "ends_at": ends_at.isoformat(),
+        },
+    )
+    return override
+
+
+@transaction.atomic
+def override_delete(*, actor: Actor, override: ScheduleOverride) -> None:
+    override = ScheduleOverride.objects.select_related("schedule__team", "user", "replaces").get(
+        pk=override.pk, organization=actor.organization
+    )
+    if not _may_change_own_cover(actor, override.schedule, [override.user, override.replaces]):
+        raise PermissionDenied(f"Missing capability {Capability.SCHEDULE_MANAGE}.")
+    record(
+        actor=actor,
+        verb="schedule.override_removed",
+        target=override.schedule,
+        data={"override": override.pk, "user": override.user.username},
+    )
+    override.delete()
+
+
+@transaction.atomic
+def swap_create(
+    *,
+    actor: Actor,
+    schedule: Schedule,
+    first_user,
+    second_user,
+    starts_at: datetime,
+    ends_at: datetime,
+    note: str = "",
+) -> ShiftSwap:
+    _require_same_org(actor, schedule, "schedule")
+    if not _may_change_own_cover(actor, schedule, [first_user, second_user]):
+        raise PermissionDenied(f"Missing capability {Capability.SCHEDULE_MANAGE}.")
+    _validate_range(starts_at, ends_at)
+    if first_user.pk == second_user.pk:
+        raise ValidationError({"second_user": "A swap needs two different people."})
+    _members(actor.organization, [first_user, second_user], "first_user")
+    swap = ShiftSwap.objects.create(
+        organization=actor.organization,
+        schedule=schedule,
+        first_user=first_user,
+        second_user=second_user,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        note=(note or "")[:200],
+        created_by=actor.user,
+    )
+    record(
+        actor=actor,
+        verb="schedule.swap_created",
+        target=schedule,
+        data={
+            "swap": swap.pk,
+            "first_user": first_user.username,
+            "second_user": second_user.username,
+            "starts_at": starts_at.isoformat(),
+            "ends_at": ends_at.isoformat(),
+        },
+    )
+    return swap
+
+
+@transaction.atomic
+def swap_delete(*, actor: Actor, swap: ShiftSwap) -> None:
+    swap = ShiftSwap.objects.select_related("schedule__team", "first_user", "second_user").get(
+        pk=swap.pk, organization=actor.organization
+    )
+    if not _may_change_own_cover(actor, swap.schedule, [swap.first_user, swap.second_user]):
+        raise PermissionDenied(f"Missing capability {Capability.SCHEDULE_MANAGE}.")
+    record(actor=actor, verb="schedule.swap_removed", target=swap.schedule, data={"swap": swap.pk})
+    swap.delete()
+
+
+# --- calendar feeds -----------------------------------------------------------------------------
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedFeed:
+    feed: CalendarFeed
+    token: str  # shown once
+
+    @property
+    def path(self) -> str:
+        return f"/oncall/calendar/{self.token}.ics"
+
+
+@transaction.atomic
+def calendar_feed_create(*, actor: Actor, schedule: Schedule | None = None, user=None) -> IssuedFeed:
+    """A secret feed of one schedule (anyone who may see schedules) or of the actor's own shifts."""
+    if (schedule is None) == (user is None):
+        raise ValidationError({"feed": "A feed is of one schedule or of one person."})
+    actor.require(Capability.TEAM_VIEW)
+    if schedule is not None:
+        _require_same_org(actor, schedule, "schedule")
+    elif actor.user is None or actor.user.pk != user.pk:
+        raise PermissionDenied("A personal feed can only be made by its owner.")
+    token = FEED_PREFIX + secrets.token_urlsafe(24)
+    feed = CalendarFeed.objects.create(
+        organization=actor.organization,
+        schedule=schedule,
+        user=user,
+        token_hash=_digest(token),
+        prefix=token[: len(FEED_PREFIX) + 6],
+        created_by=actor.user,
+    )
+    record(
+        actor=actor,
+        verb="calendar_feed.created",
+        target=feed,
+        data={"schedule": schedule.pk if schedule else None, "user": user.username if user else None},
+    )
+    return IssuedFeed(feed=feed, token=token)
+
+
+@transaction.atomic
+def calendar_feed_revoke(*, actor: Actor, feed: CalendarFeed) -> CalendarFeed:
+    feed = CalendarFeed.objects.select_for_update().get(pk=feed.pk, organization=actor.organization)
+    own = actor.user is not None and actor.user.pk in (feed.created_by_id, feed.user_id)
+    if not own:
+        actor.require(Capability.SCHEDULE_MANAGE)
+    if feed.revoked_at:
+        return feed
+    feed.revoked_at = timezone.now()
+    feed.save(update_fields=["revoked_at"])
+    record(actor=actor, verb="calendar_feed.revoked", target=feed, data={"prefix": feed.prefix})
+    return feed
+
+
+def calendar_feed_by_token(token: str) -> CalendarFeed | None:
+    if not token.startswith(FEED_PREFIX) or len(token) > 100:
+        return None
+    feed = (
+        CalendarFeed.objects.select_related("organization", "schedule__team", "user")
+        .filter(token_hash=_digest(token))
+        .first()
+    )
+    if feed is None or not feed.is_active:
+        return None
+    if (
+        feed.user_id
+        and not Membership.objects.filter(organization=feed.organization, user=feed.user).exists()
+    ):
+        return None  # a person who left the organization no longer sees its schedules
+    return feed

@@ -1,0 +1,38 @@
+"""Template helpers of the paging pages, and the deliveries panel the incident page includes."""
+
+from django import template
+
+from notifications.models import NotificationStatus
+from notifications.selectors import incident_deliveries
+from opsplatform.accounts.capabilities import Capability
+
+register = template.Library()
+
+DAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+@register.filter
+def weekdays(days) -> str:
+    """[0, 1, 2, 3, 4] → "Mon-Fri"; [0, 2] → "Mon, Wed"."""
+    days = sorted(set(days or []))
+    if not days:
+        return ""
+    if len(days) == 7:
+        return "every day"
+    if len(days) > 2 and days == list(range(days[0], days[-1] + 1)):
+        return f"{DAY_NAMES[days[0]]}-{DAY_NAMES[days[-1]]}"
+    return ", ".join(DAY_NAMES[d] for d in days)
+
+
+@register.inclusion_tag("notifications/_incident_deliveries_panel.html", takes_context=True)
+def incident_deliveries_panel(context, incident):
+    request = context.get("request")
+    actor = getattr(request, "actor", None)
+    deliveries = list(incident_deliveries(incident))
+    return {
+        "incident": incident,
+        "deliveries": deliveries,
+        "dead_count": sum(1 for d in deliveries if d.status == NotificationStatus.DEAD),
+        "can_resend": actor is not None and actor.can(Capability.INCIDENT_MANAGE, incident),
+        "csrf_token": context.get("csrf_token"),
+    }

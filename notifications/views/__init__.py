@@ -1,0 +1,1 @@
+"""The paging pages, one module per area."""

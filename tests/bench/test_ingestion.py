@@ -1,0 +1,427 @@
+"""Sustained alert ingestion through the real ASGI server on loopback, beside pgbench on the same database.
+
+    make bench PYTEST_ARGS="-k ingestion"
+
+Two loads, each with 90% duplicates over 10,000 dedup keys (one event in ten uses a key not sent
+before, the others repeat a random earlier key):
+
+* single PagerDuty events on ``POST /v2/enqueue``, paced at ``BENCH_PD_RATE`` requests/s (default 300)
+  for ``BENCH_SECONDS`` seconds; latency is measured from each request's scheduled start, so a server
+  falling behind shows up as latency instead of being hidden by a slower send rate; then as fast as
+  ``BENCH_PD_CONCURRENCY`` connections allow (the most it sustains);
+* Alertmanager notifications of 50 alerts on ``POST /api/v1/integrations/<key>/alertmanager/``,
+  as fast as ``BENCH_AM_CONCURRENCY`` connections allow.
+
+Then it counts: every key sent has exactly one open incident (nothing lost, nothing doubled), and
+each PagerDuty incident counted exactly the triggers sent for its key. pgbench runs a single-row
+INSERT into a scratch table on the same database for 10 s to show what the database itself does on
+this machine. Knobs: ``BENCH_WORKERS`` (uvicorn processes, default 2), ``BENCH_SECONDS`` (default 20).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from incidents.models import Alert, Incident, Integration, Status
+from incidents.services.integrations import integration_create
+from opsplatform.actors import Actor
+from tests.accounts.factories import OrganizationFactory
+from tests.bench.timing import percentile
+from tests.incidents.factories import ServiceFactory
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+KEYS = 10_000
+DUPLICATE_SHARE = 0.9
+BATCH = 50
+SECONDS = float(os.environ.get("BENCH_SECONDS", "20"))
+PD_RATE = float(os.environ.get("BENCH_PD_RATE", "300"))
+AM_CONCURRENCY = int(os.environ.get("BENCH_AM_CONCURRENCY", "6"))
+PD_MAX_CONCURRENCY = int(os.environ.get("BENCH_PD_CONCURRENCY", "8"))
+PD_MAX_EVENTS = 4000
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+# The settings module the server runs with: production settings unless told otherwise.
+SERVER_SETTINGS = os.environ.get("BENCH_SERVER_SETTINGS", "opsplatform.settings")
+PD_TARGET_RPS, PD_TARGET_P99_MS, AM_TARGET_ALERTS = 300, 100, 2000
+
+
+class KeyStream:
+    """Dedup keys where one in ten is new (until the 10,000 are used) and the rest repeat one sent before."""
+
+    def __init__(self, prefix: str, seed: int):
+        self.prefix, self.rng, self.used = prefix, random.Random(seed), 0
+        self.sent: Counter[str] = Counter()
+
+    def next(self) -> str:
+        if self.used == 0 or (self.used < KEYS and self.rng.random() >= DUPLICATE_SHARE):
+            key = f"{self.prefix}-{self.used:05d}"
+            self.used += 1
+        else:
+            key = f"{self.prefix}-{self.rng.randrange(self.used):05d}"
+        self.sent[key] += 1
+        return key
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _database_url() -> str:
+    """The test database, for the server process (a unix socket directory goes in ``?host=``)."""
+    db = connection.settings_dict
+    auth = quote(db["USER"] or "postgres") + (f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else "")
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or "5432"
+    if host.startswith("/"):
+        return f"postgres://{auth}@/{db['NAME']}?host={quote(host, safe='/')}&port={port}"
+    return f"postgres://{auth}@{host}:{port}/{db['NAME']}"
+
+
+def _pg_env() -> dict:
+    db = connection.settings_dict
+    env = {**os.environ, "PGUSER": db["USER"], "PGDATABASE": db["NAME"]}
+    env["PGHOST"] = db.get("HOST") or "127.0.0.1"
+    env["PGPORT"] = str(db.get("PORT") or "5432")
+    if db.get("PASSWORD"):
+        env["PGPASSWORD"] = db["PASSWORD"]
+    return env
+
+
+def _start_server(port: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": SERVER_SETTINGS,
+        "DEBUG": "0",
+        "ALLOW_DEV_SECRET": "1",
+        "SECURE_COOKIES": "0",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": _database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
+        "LOG_LEVEL": "WARNING",
+        # Under ASGI each request has its own thread: without the pool, each opens a new connection.
+        "DB_POOL_MAX_SIZE": os.environ.get("BENCH_DB_POOL_MAX_SIZE", "8"),
+        "DB_CONN_MAX_AGE": "0",
+    }
+    argv = [
+        sys.executable, "-m", "uvicorn", "opsplatform.asgi:application",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(WORKERS),
+        "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    server = subprocess.Popen(argv, cwd=BASE_DIR, env=env, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code < 500:
+                return server
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    server.terminate()
+    raise RuntimeError("the ASGI server did not come up")
+
+
+def _stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, 9)
+        server.wait()
+
+
+# --- loads --------------------------------------------------------------------------------------
+
+
+def pd_event(routing_key: str, dedup_key: str) -> bytes:
+    return json.dumps(
+        {
+            "routing_key": routing_key,
+            "event_action": "trigger",
+            "dedup_key": dedup_key,
+            "payload": {
+                "summary": f"Checkout error rate above 5% ({dedup_key})",
+                "source": "checkout-7f9c.prod.example.net",
+                "severity": "error",
+                "component": "checkout",
+                "group": "payments",
+                "class": "error-rate",
+                "custom_details": {"error_rate": 0.071, "window": "5m"},
+            },
+            "client": "Bench",
+            "client_url": "https://monitoring.example.net/bench",
+        }
+    ).encode()
+
+
+def am_batch(keys: list[str], started: str) -> bytes:
+    alerts = [
+        {
+            "status": "firing",
+            "labels": {"alertname": "HighLatency", "instance": key, "job": "api", "severity": "warning"},
+            "annotations": {"summary": f"p99 latency above 2s on {key}"},
+            "startsAt": started,
+            "endsAt": "0001-01-01T00:00:00Z",
+            "generatorURL": "http://prometheus.example.net/graph?g0.expr=latency",
+            "fingerprint": key,
+        }
+        for key in keys
+    ]
+    return json.dumps(
+        {
+            "version": "4",
+            "groupKey": '{}:{alertname="HighLatency"}',
+            "truncatedAlerts": 0,
+            "status": "firing",
+            "receiver": "opsplatform",
+            "groupLabels": {"alertname": "HighLatency"},
+            "commonLabels": {"alertname": "HighLatency", "job": "api"},
+            "commonAnnotations": {},
+            "externalURL": "http://alertmanager.example.net:9093",
+            "alerts": alerts,
+        }
+    ).encode()
+
+
+class Connection:
+    """A minimal HTTP/1.1 keep-alive client: the load generator shares two CPUs with the server and
+    the database, so it must cost far less per request than the server it measures."""
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        self.reader = self.writer = None
+
+    async def post(self, path: str, body: bytes) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        self.writer.write(head + body)
+        status_line = await self.reader.readline()
+        length = 0
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        if length:
+            await self.reader.readexactly(length)
+        return int(status_line.split()[1])
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def paced(
+    port: int, path: str, bodies: list[bytes], rate: float, connections: int = 16
+) -> tuple[list[float], Counter, float]:
+    """Send ``bodies`` at ``rate`` per second over a pool of keep-alive connections (a request waits
+    for a free one, as a real sender's client would). Latency runs from each request's scheduled
+    start, so a server falling behind shows as latency, not as a slower send rate."""
+    latencies: list[float] = []
+    statuses: Counter = Counter()
+    pool: asyncio.Queue = asyncio.Queue()
+    for _ in range(connections):
+        pool.put_nowait(Connection("127.0.0.1", port))
+    start = time.perf_counter()
+
+    async def one(index: int, body: bytes) -> None:
+        scheduled = start + index / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        conn = await pool.get()
+        try:
+            statuses[await conn.post(path, body)] += 1
+        finally:
+            pool.put_nowait(conn)
+        latencies.append((time.perf_counter() - scheduled) * 1000)
+
+    await asyncio.gather(*(one(i, body) for i, body in enumerate(bodies)))
+    elapsed = time.perf_counter() - start
+    while not pool.empty():
+        await pool.get_nowait().close()
+    return latencies, statuses, elapsed
+
+
+async def saturate(
+    port: int, path: str, bodies: list[bytes], concurrency: int
+) -> tuple[list[float], Counter, float]:
+    latencies: list[float] = []
+    statuses: Counter = Counter()
+    queue = list(reversed(bodies))
+    start = time.perf_counter()
+
+    async def worker() -> None:
+        conn = Connection("127.0.0.1", port)
+        while queue:
+            body = queue.pop()
+            sent = time.perf_counter()
+            statuses[await conn.post(path, body)] += 1
+            latencies.append((time.perf_counter() - sent) * 1000)
+        await conn.close()
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies, statuses, time.perf_counter() - start
+
+
+# --- pgbench ------------------------------------------------------------------------------------
+
+
+def pgbench_insert_tps() -> float | None:
+    binary = shutil.which("pgbench") or "/usr/lib/postgresql/15/bin/pgbench"
+    if not os.path.exists(binary):
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_pgbench_scratch")
+        cursor.execute(
+            "CREATE TABLE bench_pgbench_scratch (id bigserial PRIMARY KEY, k text, at timestamptz)"
+        )
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
+        script.write("INSERT INTO bench_pgbench_scratch (k, at) VALUES (md5(random()::text), now());\n")
+    try:
+        result = subprocess.run(
+            [binary, "-n", "-T", "10", "-c", "2", "-f", script.name],
+            env=_pg_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+    finally:
+        os.unlink(script.name)
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS bench_pgbench_scratch")
+    match = re.search(r"tps = ([0-9.]+)", result.stdout)
+    return float(match.group(1)) if match else None
+
+
+# --- the benchmark ------------------------------------------------------------------------------
+
+
+def _row(name, n, elapsed, latencies, events):
+    return (
+        f"{name:<40}{n:>8}{n / elapsed:>10.0f}{events / elapsed:>10.0f}"
+        f"{percentile(latencies, 50):>9.1f}{percentile(latencies, 99):>9.1f}"
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sustained_ingestion():
+    org = OrganizationFactory(name="Bench", slug="bench")
+    service = ServiceFactory(organization=org, name="Checkout", slug="checkout")
+    system = Actor.system("bench", organization=org)
+    # Raised limits: the benchmark measures ingestion, not the throttle.
+    pd = integration_create(
+        actor=system, name="PD", kind="pagerduty", service=service, throttle_rate="1000000/min"
+    )
+    am = integration_create(
+        actor=system,
+        name="AM",
+        kind="alertmanager",
+        service=service,
+        throttle_rate="1000000/min",
+        grouping=False,
+    )
+    port = _free_port()
+    server = _start_server(port)
+    try:
+        pd_keys = KeyStream("pd", seed=1)
+        pd_bodies = [pd_event(pd.key, pd_keys.next()) for _ in range(int(PD_RATE * SECONDS))]
+        pd_max_bodies = [pd_event(pd.key, pd_keys.next()) for _ in range(PD_MAX_EVENTS)]
+        am_keys = KeyStream("am", seed=2)
+        n_batches = int(AM_TARGET_ALERTS * 1.5 * SECONDS / BATCH)
+        am_bodies = [
+            am_batch([am_keys.next() for _ in range(BATCH)], "2026-01-01T00:00:00Z") for _ in range(n_batches)
+        ]
+        # Warm up every worker (imports, connections) on keys the checks below ignore.
+        warm = [pd_event(pd.key, f"warm-{i}") for i in range(200)]
+        asyncio.run(saturate(port, "/v2/enqueue", warm, 8))
+
+        pd_lat, pd_status, pd_elapsed = asyncio.run(paced(port, "/v2/enqueue", pd_bodies, PD_RATE))
+        max_lat, max_status, max_elapsed = asyncio.run(
+            saturate(port, "/v2/enqueue", pd_max_bodies, PD_MAX_CONCURRENCY)
+        )
+        am_path = f"/api/v1/integrations/{am.key}/alertmanager/"
+        am_lat, am_status, am_elapsed = asyncio.run(saturate(port, am_path, am_bodies, AM_CONCURRENCY))
+    finally:
+        _stop(server)
+    tps = pgbench_insert_tps()
+
+    # --- counting afterwards: nothing lost, nothing doubled --------------------------------------
+    pd_open = dict(
+        Incident.objects.filter(integration_id=pd.integration.pk, status=Status.TRIGGERED)
+        .exclude(dedup_key__startswith="warm-")
+        .values_list("dedup_key", "alert_occurrences")
+    )
+    pd_all = Incident.objects.filter(integration_id=pd.integration.pk).exclude(dedup_key__startswith="warm-")
+    am_open = set(
+        Incident.objects.filter(integration_id=am.integration.pk, status=Status.TRIGGERED).values_list(
+            "dedup_key", flat=True
+        )
+    )
+    am_alerts = Alert.objects.filter(integration_id=am.integration.pk).count()
+    lost_pd = set(pd_keys.sent) - set(pd_open)
+    doubled_pd = pd_all.count() - len(pd_open)
+    miscounted_pd = [k for k, n in pd_keys.sent.items() if pd_open.get(k) != n]
+    lost_am = set(am_keys.sent) - am_open
+
+    pd_events = sum(pd_keys.sent.values())
+    am_events = sum(am_keys.sent.values())
+    pd_statuses = pd_status + max_status
+    print(f"\nAlert ingestion through uvicorn ({WORKERS} workers) on loopback, {os.cpu_count()} CPUs")
+    print(f"{'load':<40}{'reqs':>8}{'req/s':>10}{'events/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
+    print(_row(f"PD /v2/enqueue, paced at {PD_RATE:.0f}/s", len(pd_lat), pd_elapsed, pd_lat, len(pd_lat)))
+    print(
+        _row(
+            f"PD /v2/enqueue, {PD_MAX_CONCURRENCY} connections (max)",
+            len(max_lat),
+            max_elapsed,
+            max_lat,
+            len(max_lat),
+        )
+    )
+    print(
+        _row(
+            f"AM batches of {BATCH}, {AM_CONCURRENCY} connections", len(am_lat), am_elapsed, am_lat, am_events
+        )
+    )
+    print(f"statuses: PD {dict(pd_statuses)}, AM {dict(am_status)}")
+    print(
+        f"keys: PD {len(pd_keys.sent)} over {pd_events} events, "
+        f"AM {len(am_keys.sent)} over {am_events} alerts; duplicates "
+        f"{1 - len(pd_keys.sent) / pd_events:.0%} / {1 - len(am_keys.sent) / am_events:.0%}"
+    )
+    print(
+        f"incidents: PD {len(pd_open)} open ({doubled_pd} extra), AM {len(am_open)} open, "
+        f"{am_alerts} AM alert rows; lost {len(lost_pd)} + {len(lost_am)}, miscounted {len(miscounted_pd)}"
+    )
+    print(f"pgbench single-row INSERT, 2 clients, 10 s, same database: {tps or 0:.0f} tps")
+    integration_counts = Integration.objects.filter(pk__in=[pd.integration.pk, am.integration.pk])
+    assert integration_counts.count() == 2
+    assert set(pd_statuses) == {202} and set(am_status) == {202}
+    assert not lost_pd and not lost_am and doubled_pd == 0 and not miscounted_pd
+    assert len(am_open) == len(am_keys.sent) == am_alerts

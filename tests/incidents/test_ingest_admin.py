@@ -1,0 +1,54 @@
+"""Admin for integrations: scoped to managed organizations, writes through the services."""
+
+import pytest
+
+from audit.models import LedgerEntry
+from incidents.models import Integration
+from opsplatform.accounts.models import User
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_manager(users):
+    user = users["manager"]
+    User.objects.filter(pk=user.pk).update(is_staff=True)
+    user.refresh_from_db()
+    return user
+
+
+def test_manager_creates_through_the_service_and_sees_the_key_once(client, staff_manager, org, service):
+    client.force_login(staff_manager)
+    response = client.post(
+        "/admin/incidents/integration/add/",
+        {
+            "organization": org.pk,
+            "name": "From admin",
+            "kind": "pagerduty",
+            "service": service.pk,
+            "enabled": "on",
+            "grouping": "on",
+            "group_window_seconds": 3600,
+            "auto_resolve": "on",
+            "heartbeat_grace_seconds": 60,
+            "webhook_mapping": "{}",
+            "hmac_header": "X-Grafana-Alerting-Signature",
+            "hmac_timestamp_header": "",
+        },
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    integration = Integration.objects.get(name="From admin")
+    assert LedgerEntry.objects.filter(verb="integration.created", target_id=str(integration.pk)).exists()
+    assert "shown this once: opi_" in response.content.decode()
+
+
+def test_admin_lists_only_managed_organizations(make_integration, client, staff_manager, other_org):
+    make_integration("pagerduty", name="ours")
+    make_integration("pagerduty", name="theirs", organization=other_org)
+    client.force_login(staff_manager)
+
+    page = client.get("/admin/incidents/integration/").content.decode()
+
+    assert "ours" in page and "theirs" not in page
