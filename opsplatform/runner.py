@@ -197,6 +197,10 @@ class Runner:
     def __init__(self) -> None:
         self.host = os.environ.get("HOST", "") or "127.0.0.1"
         self.port = os.environ.get("PORT", "") or "8000"
+        # Under ASGI every request runs on a fresh thread, so without a pool each one would open
+        # its own PostgreSQL connection; the children inherit this unless it is set already.
+        if not os.environ.get("DB_CONN_MAX_AGE"):
+            os.environ.setdefault("DB_POOL_MAX_SIZE", "8")
         self.stop_signal: int | None = None
         self.signals_received = 0
         self.children = children(self.host, self.port)

@@ -37,7 +37,9 @@ def asgi_server(workers: int = 1):
         "DJANGO_SETTINGS_MODULE": "opsplatform.test_settings",
         "DEBUG": "0",  # measured as deployed: no query log, no template debug
         "LOG_LEVEL": "WARNING",
-        "DB_CONN_MAX_AGE": "60",
+        # As deployed (runner and docker): a connection pool, since ASGI runs each request on a new thread.
+        "DB_CONN_MAX_AGE": "0",
+        "DB_POOL_MAX_SIZE": "4",
     }
     cmd = [
         sys.executable,
