@@ -25,7 +25,10 @@ if not DEBUG and SECRET_KEY == _DEV_SECRET and not env.bool("ALLOW_DEV_SECRET", 
     raise environ.ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Links in e-mails and printed URLs; by default where `make run` serves (HOST/PORT as the runner reads them).
+SITE_URL = env.str(
+    "SITE_URL", default=f"http://{env.str('HOST', default='127.0.0.1')}:{env.str('PORT', default='8000')}"
+).rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
