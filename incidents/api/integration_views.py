@@ -8,7 +8,7 @@ numeric ids used here.
 
 from django.db.models import Count
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -20,7 +20,7 @@ from incidents.models import Alert, Integration, MaintenanceWindow, RawPayload, 
 from incidents.services import integrations as services
 from opsplatform.accounts.capabilities import Capability
 from opsplatform.api.pagination import TimeOrderedCursorPagination
-from opsplatform.api.viewsets import TenantViewSetMixin, service_errors
+from opsplatform.api.viewsets import TenantCrudViewSet, service_errors
 
 ID_PATTERN = r"[0-9]+"
 NO_STORE = {"Cache-Control": "no-store"}
@@ -41,11 +41,6 @@ def preview_mapping(payload, mapping) -> dict:
     except PayloadError as exc:
         return {"events": [], "errors": exc.errors}
     return {"events": [event.as_preview() for event in events], "errors": []}
-
-
-class ScopedContextMixin:
-    def get_serializer_context(self):
-        return {**super().get_serializer_context(), "organization": self.organization}
 
 
 @extend_schema_view(
@@ -76,20 +71,10 @@ class ScopedContextMixin:
         responses={204: OpenApiResponse(description="Deleted.")},
     ),
 )
-class IntegrationViewSet(
-    ScopedContextMixin,
-    TenantViewSetMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class IntegrationViewSet(TenantCrudViewSet):
     queryset = Integration.objects.select_related("service")
     serializer_class = s.IntegrationSerializer
     lookup_value_regex = ID_PATTERN
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     filterset_fields = ["kind", "enabled"]
     ordering_fields = ["name", "created_at", "kind"]
     ordering = ["name"]
@@ -242,20 +227,10 @@ class IntegrationViewSet(
         responses={204: OpenApiResponse(description="Deleted.")},
     ),
 )
-class RoutingRuleViewSet(
-    ScopedContextMixin,
-    TenantViewSetMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class RoutingRuleViewSet(TenantCrudViewSet):
     queryset = RoutingRule.objects.select_related("integration")
     serializer_class = s.RoutingRuleSerializer
     lookup_value_regex = ID_PATTERN
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     filterset_fields = ["action", "enabled"]
     ordering_fields = ["position", "created_at"]
     ordering = ["integration", "position", "id"]
@@ -320,22 +295,12 @@ class RoutingRuleViewSet(
         responses={204: OpenApiResponse(description="Deleted.")},
     ),
 )
-class MaintenanceWindowViewSet(
-    ScopedContextMixin,
-    TenantViewSetMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class MaintenanceWindowViewSet(TenantCrudViewSet):
     queryset = MaintenanceWindow.objects.select_related("service").annotate(
         suppressed_count=Count("suppressed_alerts")
     )
     serializer_class = s.MaintenanceWindowSerializer
     lookup_value_regex = ID_PATTERN
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     filterset_fields = ["recurrence", "enabled"]
     ordering_fields = ["created_at", "starts_at", "name"]
     ordering = ["-created_at", "-id"]

@@ -33,16 +33,11 @@ from notifications.services import schedules as schedule_services
 from notifications.services.outbox import notification_resend
 from opsplatform.accounts.capabilities import Capability
 from opsplatform.api.pagination import TimeOrderedCursorPagination
-from opsplatform.api.viewsets import TenantViewSetMixin, service_errors
+from opsplatform.api.viewsets import TenantCrudViewSet, TenantViewSetMixin, service_errors
 
 ID_PATTERN = r"[0-9]+"
 NO_STORE = {"Cache-Control": "no-store"}
 MAX_GAP_WINDOW_HOURS = 24 * 31
-
-
-class _ScopedContextMixin:
-    def get_serializer_context(self):
-        return {**super().get_serializer_context(), "organization": self.organization}
 
 
 # --- schedules ----------------------------------------------------------------------------------
@@ -79,20 +74,10 @@ def _segment(segment, users):
         responses={204: OpenApiResponse(description="Deleted.")},
     ),
 )
-class ScheduleViewSet(
-    _ScopedContextMixin,
-    TenantViewSetMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class ScheduleViewSet(TenantCrudViewSet):
     queryset = Schedule.objects.select_related("team").prefetch_related("layers__participants")
     serializer_class = s.ScheduleSerializer
     lookup_value_regex = ID_PATTERN
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     filter_backends = [OrderingFilter]
     ordering_fields = ["name", "created_at"]
     ordering = ["name"]
@@ -256,22 +241,12 @@ def _specs(steps):
         responses={204: OpenApiResponse(description="Deleted.")},
     ),
 )
-class EscalationPolicyViewSet(
-    _ScopedContextMixin,
-    TenantViewSetMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class EscalationPolicyViewSet(TenantCrudViewSet):
     queryset = selectors.policy_with_steps(EscalationPolicy.objects.all()).prefetch_related(
         "service_links__service", "team_links__team"
     )
     serializer_class = s.EscalationPolicySerializer
     lookup_value_regex = ID_PATTERN
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     filter_backends = [OrderingFilter]
     ordering_fields = ["name", "created_at"]
     ordering = ["name"]
@@ -338,19 +313,10 @@ class EscalationPolicyViewSet(
         responses={204: OpenApiResponse(description="Deleted.")},
     ),
 )
-class ChannelViewSet(
-    TenantViewSetMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class ChannelViewSet(TenantCrudViewSet):
     queryset = Channel.objects.all()
     serializer_class = s.ChannelSerializer
     lookup_value_regex = ID_PATTERN
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     filter_backends = [OrderingFilter]
     ordering_fields = ["name", "created_at", "consecutive_failures"]
     ordering = ["name"]

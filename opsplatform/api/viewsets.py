@@ -27,7 +27,7 @@ from contextlib import contextmanager
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions
+from rest_framework import exceptions, mixins, viewsets
 
 from opsplatform.actors import Actor
 from opsplatform.api.authentication import request_actor
@@ -103,3 +103,24 @@ class TenantViewSetMixin(ActorViewMixin):
     def perform_destroy(self, instance):
         with service_errors(self.service_field_map):
             self.service_destroy(actor=self.actor, instance=instance)
+
+
+class TenantCrudViewSet(
+    TenantViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """List, retrieve, create, PATCH and delete one organization's objects through the service hooks.
+
+    No PUT: a partial update names what it changes. Serializers get the organization in their
+    context, to scope the related objects they accept.
+    """
+
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "organization": self.organization}
