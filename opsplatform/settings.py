@@ -418,3 +418,13 @@ if DB_POOL_MAX_SIZE > 0:
         "max_size": DB_POOL_MAX_SIZE,
         "timeout": env.float("DB_POOL_TIMEOUT_SECONDS", default=10.0),
     }
+
+# The middleware of the ingestion endpoints (see opsplatform/asgi.py): key-authenticated requests
+# need a request id, the security headers, host validation and Content-Length, and the body cap,
+# and nothing that loads a session.
+INGEST_MIDDLEWARE = [
+    "opsplatform.logging.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "opsplatform.api.middleware.ApiBodyLimitMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
