@@ -74,6 +74,7 @@ def preview_mapping(payload, mapping) -> dict:
 class IntegrationViewSet(TenantCrudViewSet):
     queryset = Integration.objects.select_related("service")
     serializer_class = s.IntegrationSerializer
+    update_serializer_class = s.IntegrationUpdateSerializer
     lookup_value_regex = ID_PATTERN
     filterset_fields = ["kind", "enabled"]
     ordering_fields = ["name", "created_at", "kind"]
@@ -90,11 +91,6 @@ class IntegrationViewSet(TenantCrudViewSet):
         "payloads": Capability.INTEGRATION_VIEW,
         "suppressed": Capability.INTEGRATION_VIEW,
     }
-
-    def get_serializer_class(self):
-        if self.action == "partial_update":
-            return s.IntegrationUpdateSerializer
-        return super().get_serializer_class()
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -230,6 +226,8 @@ class IntegrationViewSet(TenantCrudViewSet):
 class RoutingRuleViewSet(TenantCrudViewSet):
     queryset = RoutingRule.objects.select_related("integration")
     serializer_class = s.RoutingRuleSerializer
+    update_serializer_class = s.RoutingRuleUpdateSerializer
+    list_id_filters = {"integration": "integration_id"}
     lookup_value_regex = ID_PATTERN
     filterset_fields = ["action", "enabled"]
     ordering_fields = ["position", "created_at"]
@@ -241,20 +239,6 @@ class RoutingRuleViewSet(TenantCrudViewSet):
         "partial_update": Capability.INTEGRATION_MANAGE,
         "destroy": Capability.INTEGRATION_MANAGE,
     }
-
-    def get_serializer_class(self):
-        if self.action == "partial_update":
-            return s.RoutingRuleUpdateSerializer
-        return super().get_serializer_class()
-
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        integration = self.request.query_params.get("integration") if self.action == "list" else None
-        if integration is not None:
-            if not integration.isdigit():
-                raise ValidationError({"integration": ["An integration id."]})
-            queryset = queryset.filter(integration_id=int(integration))
-        return queryset
 
     def service_create(self, *, actor, data):
         data = dict(data)
@@ -300,6 +284,8 @@ class MaintenanceWindowViewSet(TenantCrudViewSet):
         suppressed_count=Count("suppressed_alerts")
     )
     serializer_class = s.MaintenanceWindowSerializer
+    update_serializer_class = s.MaintenanceWindowUpdateSerializer
+    list_id_filters = {"service": "service_id"}
     lookup_value_regex = ID_PATTERN
     filterset_fields = ["recurrence", "enabled"]
     ordering_fields = ["created_at", "starts_at", "name"]
@@ -312,20 +298,6 @@ class MaintenanceWindowViewSet(TenantCrudViewSet):
         "destroy": Capability.INTEGRATION_MANAGE,
         "suppressed": Capability.INTEGRATION_VIEW,
     }
-
-    def get_serializer_class(self):
-        if self.action == "partial_update":
-            return s.MaintenanceWindowUpdateSerializer
-        return super().get_serializer_class()
-
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        service = self.request.query_params.get("service") if self.action == "list" else None
-        if service is not None:
-            if not service.isdigit():
-                raise ValidationError({"service": ["A service id."]})
-            queryset = queryset.filter(service_id=int(service))
-        return queryset
 
     def service_create(self, *, actor, data):
         return services.maintenance_window_create(actor=actor, **data)

@@ -121,6 +121,28 @@ class TenantCrudViewSet(
     """
 
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    #: the serializer for PATCH, when it accepts other fields than creation does
+    update_serializer_class = None
+    #: list filters by related id: query parameter -> model field (e.g. {"service": "service_id"})
+    list_id_filters: dict[str, str] = {}
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "organization": self.organization}
+
+    def get_serializer_class(self):
+        if self.action == "partial_update" and self.update_serializer_class is not None:
+            return self.update_serializer_class
+        return super().get_serializer_class()
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action != "list":
+            return queryset
+        for param, field in self.list_id_filters.items():
+            value = self.request.query_params.get(param)
+            if value is None:
+                continue
+            if not value.isdigit():
+                raise exceptions.ValidationError({param: ["An id."]})
+            queryset = queryset.filter(**{field: int(value)})
+        return queryset

@@ -357,3 +357,20 @@ def test_management_and_ingestion_routes_do_not_collide(api_as, client, pd):
     )
     assert api_as("operator").get(f"{INTEGRATIONS}{key}/").status_code == 404
     assert Integration.objects.count() == 1
+
+
+def test_lists_filter_by_related_id_and_refuse_garbage(api_as, make_integration, service):
+    (first, _), (second, _) = make_integration("pagerduty"), make_integration("webhook", name="other")
+    api = api_as("manager")
+    for integration in (first, second):
+        created = api.post(
+            RULES, {"integration": integration.pk, "name": f"r{integration.pk}"}, format="json"
+        )
+        assert created.status_code == 201, created.content
+    only_first = api.get(RULES, {"integration": first.pk}).json()["results"]
+    assert [rule["integration"] for rule in only_first] == [first.pk]
+    for url, param in ((RULES, "integration"), (WINDOWS, "service")):
+        refused = api.get(url, {param: "abc"})
+        assert refused.status_code == 400
+        assert refused["Content-Type"] == "application/problem+json"
+        assert [error["field"] for error in refused.json()["errors"]] == [param]
