@@ -419,6 +419,14 @@ if DB_POOL_MAX_SIZE > 0:
         "timeout": env.float("DB_POOL_TIMEOUT_SECONDS", default=10.0),
     }
 
+# The ingestion hot path keeps its per-request statements prepared on each connection (it asks for
+# it explicitly: incidents.ingest.sql.fetchone_prepared); Django's own cursors bind parameters on the
+# client and never prepare. Behind a proxy that pools by transaction (PgBouncer before 1.21), set
+# DB_PREPARED_STATEMENTS=false. A running process whose prepared statement loses a column to a
+# migration errors on that statement until restarted, as deployments do after migrating.
+if env.bool("DB_PREPARED_STATEMENTS", default=True):
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 1_000_000
+
 # The middleware of the ingestion endpoints (see opsplatform/asgi.py): key-authenticated requests
 # need a request id, the security headers, host validation and Content-Length, and the body cap,
 # and nothing that loads a session.
@@ -428,3 +436,6 @@ INGEST_MIDDLEWARE = [
     "opsplatform.api.middleware.ApiBodyLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
 ]
+# Ingestion requests a web process works on at once (its worker threads); more wait in a queue.
+# Each holds a database connection while it runs, so by default it matches the pool.
+INGEST_THREADS = env.int("INGEST_THREADS", default=DB_POOL_MAX_SIZE or 8)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import psycopg
 from django.db import connection
 from django.db.models import AutoField, BigAutoField
 
@@ -80,11 +81,13 @@ def fetchone(sql: str, params) -> tuple | None:
 
 
 def fetchone_prepared(sql: str, params) -> tuple | None:
-    """``fetchone`` for the statements every request runs: through psycopg's own cursor, whose
-    server-side binding lets PostgreSQL keep the statement prepared on the (pooled) connection
-    instead of planning it again each time. Database errors still arrive as Django's."""
+    """``fetchone`` for the statements every request runs, kept prepared on the (pooled) connection
+    so PostgreSQL parses and plans them once per connection instead of on every request (for the
+    one-statement repeat that was most of the database's work). Django's cursors bind parameters
+    on the client, which cannot prepare, so this uses psycopg's server-side binding cursor.
+    Database errors still arrive as Django's."""
     connection.ensure_connection()
-    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params, prepare=True)
         return cursor.fetchone()
 

@@ -16,9 +16,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from incidents.models import Incident, Status
-from tests.bench.asgi_server import asgi_server
 from tests.bench.timing import percentile, report, timed
 from tests.incidents.factories import ServiceFactory
+from tests.servers import asgi_server
 
 N_INCIDENTS = 100_000
 REQUESTS = 200
@@ -79,9 +79,9 @@ def test_incident_list_with_100k(org, users, team, token_for):
             cursor.fetchall()
 
     with (
-        asgi_server() as base,
-        httpx.Client(base_url=base, cookies=cookies, timeout=10) as page,
-        httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=10) as api,
+        asgi_server() as server,
+        httpx.Client(base_url=server.url, cookies=cookies, timeout=10) as page,
+        httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=10) as api,
     ):
 
         def get(client, path, **params):

@@ -26,18 +26,13 @@ import os
 import random
 import re
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from urllib.parse import quote
 
-import httpx
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from incidents.models import Alert, Incident, Integration, Status
@@ -46,6 +41,7 @@ from opsplatform.actors import Actor
 from tests.accounts.factories import OrganizationFactory
 from tests.bench.timing import percentile
 from tests.incidents.factories import ServiceFactory
+from tests.servers import asgi_server
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 KEYS = 10_000
@@ -56,9 +52,11 @@ PD_RATE = float(os.environ.get("BENCH_PD_RATE", "300"))
 AM_CONCURRENCY = int(os.environ.get("BENCH_AM_CONCURRENCY", "6"))
 PD_MAX_CONCURRENCY = int(os.environ.get("BENCH_PD_CONCURRENCY", "8"))
 PD_MAX_EVENTS = 4000
+PD_PACED_CONNECTIONS = 16
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 # The settings module the server runs with: production settings unless told otherwise.
 SERVER_SETTINGS = os.environ.get("BENCH_SERVER_SETTINGS", "opsplatform.settings")
+POOL_SIZE = int(os.environ.get("BENCH_DB_POOL_MAX_SIZE", "8"))
 PD_TARGET_RPS, PD_TARGET_P99_MS, AM_TARGET_ALERTS = 300, 100, 2000
 
 
@@ -79,23 +77,6 @@ class KeyStream:
         return key
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _database_url() -> str:
-    """The test database, for the server process (a unix socket directory goes in ``?host=``)."""
-    db = connection.settings_dict
-    auth = quote(db["USER"] or "postgres") + (f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else "")
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or "5432"
-    if host.startswith("/"):
-        return f"postgres://{auth}@/{db['NAME']}?host={quote(host, safe='/')}&port={port}"
-    return f"postgres://{auth}@{host}:{port}/{db['NAME']}"
-
-
 def _pg_env() -> dict:
     db = connection.settings_dict
     env = {**os.environ, "PGUSER": db["USER"], "PGDATABASE": db["NAME"]}
@@ -104,48 +85,6 @@ def _pg_env() -> dict:
     if db.get("PASSWORD"):
         env["PGPASSWORD"] = db["PASSWORD"]
     return env
-
-
-def _start_server(port: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": SERVER_SETTINGS,
-        "DEBUG": "0",
-        "ALLOW_DEV_SECRET": "1",
-        "SECURE_COOKIES": "0",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": _database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
-        "LOG_LEVEL": "WARNING",
-        # Under ASGI each request has its own thread: without the pool, each opens a new connection.
-        "DB_POOL_MAX_SIZE": os.environ.get("BENCH_DB_POOL_MAX_SIZE", "8"),
-        "DB_CONN_MAX_AGE": "0",
-    }
-    argv = [
-        sys.executable, "-m", "uvicorn", "opsplatform.asgi:application",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(WORKERS),
-        "--no-access-log", "--log-level", "warning",
-    ]  # fmt: skip
-    server = subprocess.Popen(argv, cwd=BASE_DIR, env=env, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code < 500:
-                return server
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    server.terminate()
-    raise RuntimeError("the ASGI server did not come up")
-
-
-def _stop(server: subprocess.Popen) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, 9)
-        server.wait()
 
 
 # --- loads --------------------------------------------------------------------------------------
@@ -241,7 +180,7 @@ async def paced(
     """Send ``bodies`` at ``rate`` per second over a pool of keep-alive connections (a request waits
     for a free one, as a real sender's client would). Latency runs from each request's scheduled
     start, so a server falling behind shows as latency, not as a slower send rate."""
-    latencies: list[float] = []
+    latencies: list[float] = [0.0] * len(bodies)  # in schedule order, for the per-window figures
     statuses: Counter = Counter()
     pool: asyncio.Queue = asyncio.Queue()
     for _ in range(connections):
@@ -258,7 +197,7 @@ async def paced(
             statuses[await conn.post(path, body)] += 1
         finally:
             pool.put_nowait(conn)
-        latencies.append((time.perf_counter() - scheduled) * 1000)
+        latencies[index] = (time.perf_counter() - scheduled) * 1000
 
     await asyncio.gather(*(one(i, body) for i, body in enumerate(bodies)))
     elapsed = time.perf_counter() - start
@@ -346,9 +285,15 @@ def test_sustained_ingestion():
         throttle_rate="1000000/min",
         grouping=False,
     )
-    port = _free_port()
-    server = _start_server(port)
-    try:
+    server_env = {
+        "ALLOW_DEV_SECRET": "1",
+        "SECURE_COOKIES": "0",
+        "ALLOWED_HOSTS": "127.0.0.1",
+    }
+    with asgi_server(
+        workers=WORKERS, settings_module=SERVER_SETTINGS, pool_size=POOL_SIZE, env=server_env
+    ) as server:
+        port = server.port
         pd_keys = KeyStream("pd", seed=1)
         pd_bodies = [pd_event(pd.key, pd_keys.next()) for _ in range(int(PD_RATE * SECONDS))]
         pd_max_bodies = [pd_event(pd.key, pd_keys.next()) for _ in range(PD_MAX_EVENTS)]
@@ -357,18 +302,19 @@ def test_sustained_ingestion():
         am_bodies = [
             am_batch([am_keys.next() for _ in range(BATCH)], "2026-01-01T00:00:00Z") for _ in range(n_batches)
         ]
-        # Warm up every worker (imports, connections) on keys the checks below ignore.
-        warm = [pd_event(pd.key, f"warm-{i}") for i in range(200)]
-        asyncio.run(saturate(port, "/v2/enqueue", warm, 8))
+        # Warm up every worker (imports, database pool) at the paced phase's concurrency, on keys the
+        # checks below ignore.
+        warm = [pd_event(pd.key, f"warm-{i}") for i in range(400)]
+        asyncio.run(saturate(port, "/v2/enqueue", warm, PD_PACED_CONNECTIONS))
 
-        pd_lat, pd_status, pd_elapsed = asyncio.run(paced(port, "/v2/enqueue", pd_bodies, PD_RATE))
+        pd_lat, pd_status, pd_elapsed = asyncio.run(
+            paced(port, "/v2/enqueue", pd_bodies, PD_RATE, PD_PACED_CONNECTIONS)
+        )
         max_lat, max_status, max_elapsed = asyncio.run(
             saturate(port, "/v2/enqueue", pd_max_bodies, PD_MAX_CONCURRENCY)
         )
         am_path = f"/api/v1/integrations/{am.key}/alertmanager/"
         am_lat, am_status, am_elapsed = asyncio.run(saturate(port, am_path, am_bodies, AM_CONCURRENCY))
-    finally:
-        _stop(server)
     tps = pgbench_insert_tps()
 
     # --- counting afterwards: nothing lost, nothing doubled --------------------------------------
@@ -395,6 +341,18 @@ def test_sustained_ingestion():
     print(f"\nAlert ingestion through uvicorn ({WORKERS} workers) on loopback, {os.cpu_count()} CPUs")
     print(f"{'load':<40}{'reqs':>8}{'req/s':>10}{'events/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
     print(_row(f"PD /v2/enqueue, paced at {PD_RATE:.0f}/s", len(pd_lat), pd_elapsed, pd_lat, len(pd_lat)))
+    window = int(PD_RATE * 5)
+    for first in range(0, len(pd_lat), window):
+        part = pd_lat[first : first + window]
+        print(
+            _row(
+                f"  scheduled at {first / PD_RATE:.0f}-{(first + len(part)) / PD_RATE:.0f} s",
+                len(part),
+                len(part) / PD_RATE,
+                part,
+                len(part),
+            )
+        )
     print(
         _row(
             f"PD /v2/enqueue, {PD_MAX_CONCURRENCY} connections (max)",

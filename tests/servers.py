@@ -1,0 +1,102 @@
+"""The real ASGI server (``python -m opsplatform.serve``) in a subprocess, against the test database
+and Redis: for the benchmarks and for the tests of the server itself."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+from django.conf import settings
+from django.db import connection
+
+BASE_DIR = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Server:
+    port: int
+    process: subprocess.Popen
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url() -> str:
+    """The test database, for a server process (a unix socket directory goes in ``?host=``)."""
+    db = connection.settings_dict
+    auth = quote(db["USER"] or "postgres") + (f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else "")
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or "5432"
+    if host.startswith("/"):
+        return f"postgres://{auth}@/{db['NAME']}?host={quote(host, safe='/')}&port={port}"
+    return f"postgres://{auth}@{host}:{port}/{db['NAME']}"
+
+
+@contextmanager
+def asgi_server(*, workers=1, settings_module="opsplatform.test_settings", pool_size=4, env=None):
+    """Serve the app on a free loopback port until the block ends, then stop it (SIGTERM, as a
+    deployment would). ``DEBUG`` off: measured and tested as deployed."""
+    port = free_port()
+    server_env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": settings_module,
+        "DEBUG": "0",
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
+        "LOG_LEVEL": "WARNING",
+        # As deployed (runner and docker): a connection pool, since ASGI runs requests on many threads.
+        "DB_CONN_MAX_AGE": "0",
+        "DB_POOL_MAX_SIZE": str(pool_size),
+        **(env or {}),
+    }
+    argv = [
+        sys.executable, "-m", "opsplatform.serve", "--host", "127.0.0.1", "--port", str(port),
+        "--workers", str(workers), "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    process = subprocess.Popen(argv, cwd=BASE_DIR, env=server_env, start_new_session=True)
+    server = Server(port=port, process=process)
+    try:
+        _wait_until_up(server)
+        yield server
+    finally:
+        stop(server)
+
+
+def _wait_until_up(server: Server, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"the ASGI server exited with {server.process.returncode}")
+        try:
+            if httpx.get(f"{server.url}/healthz", timeout=1).status_code in (200, 503):
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError("the ASGI server did not come up")
+
+
+def stop(server: Server, timeout: float = 30) -> int:
+    if server.process.poll() is None:
+        server.process.send_signal(signal.SIGTERM)
+    try:
+        return server.process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.process.pid, signal.SIGKILL)
+        return server.process.wait()
