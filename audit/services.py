@@ -5,14 +5,34 @@ import zlib
 
 from django.db import connection, transaction
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from audit.hashing import GENESIS_HASH, entry_digest, normalize_data
 from audit.models import LedgerEntry
 from opsplatform.actors import Actor
+from opsplatform.prepared import fetchone_prepared
 from opsplatform.realtime.groups import organization_group, publish_after_commit
 
 # Advisory-lock namespace for "the chain of organization N": keeps it apart from other lock users.
 _CHAIN_LOCK_NAMESPACE = zlib.crc32(b"opsplatform.ledger") & 0x7FFFFFFF
+
+
+# Prepared on the connection (opsplatform.prepared): every change of every app appends an entry.
+_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s, %s)"
+_LAST_SQL = (
+    "SELECT sequence, entry_hash FROM audit_ledgerentry WHERE organization_id = %s"
+    " ORDER BY sequence DESC LIMIT 1"
+)
+_LAST_PLATFORM_SQL = (
+    "SELECT sequence, entry_hash FROM audit_ledgerentry WHERE organization_id IS NULL"
+    " ORDER BY sequence DESC LIMIT 1"
+)
+_INSERT_SQL = (
+    "INSERT INTO audit_ledgerentry (organization_id, sequence, actor_type, actor_id, actor_label, verb,"
+    " target_type, target_id, data, created_at, prev_hash, entry_hash) VALUES (%(organization_id)s,"
+    " %(sequence)s, %(actor_type)s, %(actor_id)s, %(actor_label)s, %(verb)s, %(target_type)s,"
+    " %(target_id)s, %(data)s, %(created_at)s, %(prev_hash)s, %(entry_hash)s) RETURNING id"
+)
 
 
 def _target_of(target) -> tuple[str, str]:
@@ -49,13 +69,11 @@ def record(
         target_type, target_id = _target_of(target)
     # Serialize writers of one chain until commit: sequence and prev_hash must not fork. The lock
     # is per organization, so tenants never wait on each other.
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_CHAIN_LOCK_NAMESPACE, org_id or 0])
+    fetchone_prepared(_LOCK_SQL, [_CHAIN_LOCK_NAMESPACE, org_id or 0])
     last = (
-        LedgerEntry.objects.filter(organization_id=org_id)
-        .order_by("-sequence")
-        .values_list("sequence", "entry_hash")
-        .first()
+        fetchone_prepared(_LAST_SQL, [org_id])
+        if org_id is not None
+        else fetchone_prepared(_LAST_PLATFORM_SQL, [])
     )
     sequence, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
     fields = {
@@ -71,7 +89,11 @@ def record(
         "created_at": timezone.now(),
         "prev_hash": prev_hash,
     }
-    entry = LedgerEntry.objects.create(**fields, entry_hash=entry_digest(**fields))
+    entry = LedgerEntry(**fields, entry_hash=entry_digest(**fields))
+    (entry.pk,) = fetchone_prepared(
+        _INSERT_SQL, {**fields, "data": Jsonb(fields["data"]), "entry_hash": entry.entry_hash}
+    )
+    entry._state.adding, entry._state.db = False, connection.alias
     if org_id is not None:
         publish_after_commit(
             organization_group(org_id),

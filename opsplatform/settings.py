@@ -437,5 +437,8 @@ INGEST_MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
 ]
 # Ingestion requests a web process works on at once (its worker threads); more wait in a queue.
-# Each holds a database connection while it runs, so by default it matches the pool.
-INGEST_THREADS = env.int("INGEST_THREADS", default=DB_POOL_MAX_SIZE or 8)
+# Few on purpose: the threads share one interpreter lock, and a thread waiting for it while its
+# transaction holds an incident's row lock makes every request for that incident wait too. On two
+# cores, 3-4 threads per process served 300 requests/s with p99 under 100 ms where 8 did not
+# (docs/benchmarks.md). Keep it at or below DB_POOL_MAX_SIZE.
+INGEST_THREADS = env.int("INGEST_THREADS", default=4)

@@ -14,11 +14,9 @@ import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 
-from django.db import connection
-
-from incidents.ingest.sql import fetchone_prepared
 from incidents.models import Integration, RoutingRule, Service
 from opsplatform.accounts.models import Organization
+from opsplatform.prepared import fetchone_prepared, model_from_row, select_columns
 
 KEY_PREFIX = "opi_"
 # What a key in a URL path looks like; never matches a numeric id, so ingestion routes cannot shadow
@@ -59,14 +57,14 @@ class IngestTarget:
     maybe_maintenance: bool
 
 
-def _columns(model, alias: str) -> list[str]:
-    return [f"{alias}.{connection.ops.quote_name(f.column)}" for f in model._meta.concrete_fields]
-
-
 @lru_cache(maxsize=1)
 def _lookup_sql() -> str:
     rule_json = ", ".join(f"'{name}', r.{name}" for name in RULE_FIELDS)
-    columns = [*_columns(Integration, "i"), *_columns(Organization, "o"), *_columns(Service, "s")]
+    columns = [
+        select_columns(Integration, "i"),
+        select_columns(Organization, "o"),
+        select_columns(Service, "s"),
+    ]
     # Identifiers come from model metadata; every value is a parameter.
     return (
         f"SELECT {', '.join(columns)},"  # noqa: S608
@@ -82,16 +80,6 @@ def _lookup_sql() -> str:
     )
 
 
-def _instance(model, values):
-    fields = model._meta.concrete_fields
-    converted = []
-    for field, value in zip(fields, values, strict=True):
-        for converter in field.get_db_converters(connection):
-            value = converter(value, field, connection)  # noqa: PLW2901 - each converter refines it
-        converted.append(value)
-    return model.from_db(connection.alias, [f.attname for f in fields], converted)
-
-
 def load_target(key: str | None, *, kind: str) -> IngestTarget | None:
     """The enabled integration of ``kind`` whose current (or still overlapping previous) key this is."""
     if not key or len(key) > MAX_KEY_LENGTH or not key.startswith(KEY_PREFIX):
@@ -102,10 +90,12 @@ def load_target(key: str | None, *, kind: str) -> IngestTarget | None:
         return None
     n_integration = len(Integration._meta.concrete_fields)
     n_organization = len(Organization._meta.concrete_fields)
-    integration = _instance(Integration, row[:n_integration])
-    integration.organization = _instance(Organization, row[n_integration : n_integration + n_organization])
+    integration = model_from_row(Integration, row[:n_integration])
+    integration.organization = model_from_row(
+        Organization, row[n_integration : n_integration + n_organization]
+    )
     service_values = row[n_integration + n_organization : -2]
-    integration.service = _instance(Service, service_values) if service_values[0] is not None else None
+    integration.service = model_from_row(Service, service_values) if service_values[0] is not None else None
     raw_rules = row[-2]
     rules = [
         RoutingRule(organization_id=integration.organization_id, integration_id=integration.pk, **rule)

@@ -36,11 +36,12 @@ from incidents.ingest.events import AlertEvent, EventAction
 from incidents.ingest.maintenance import candidate_windows
 from incidents.ingest.results import EventResult, IngestResult, RawBody, Result
 from incidents.ingest.routing import Decision, Outcome, decide, rules_for
-from incidents.ingest.sql import REPEAT_SQL, fetchone_prepared, is_retryable
+from incidents.ingest.sql import REPEAT_SQL, is_retryable
 from incidents.models import Integration
 from incidents.models.payload import time_ordered_uuid
 from opsplatform.accounts.capabilities import Capability
 from opsplatform.actors import Actor
+from opsplatform.prepared import fetchone_prepared
 
 __all__ = ["EventResult", "IngestResult", "RawBody", "Result", "ingest"]
 

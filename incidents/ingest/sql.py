@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import psycopg
 from django.db import connection
 from django.db.models import AutoField, BigAutoField
 
@@ -77,18 +76,6 @@ STANDALONE_UPSERT = (
 def fetchone(sql: str, params) -> tuple | None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchone()
-
-
-def fetchone_prepared(sql: str, params) -> tuple | None:
-    """``fetchone`` for the statements every request runs, kept prepared on the (pooled) connection
-    so PostgreSQL parses and plans them once per connection instead of on every request (for the
-    one-statement repeat that was most of the database's work). Django's cursors bind parameters
-    on the client, which cannot prepare, so this uses psycopg's server-side binding cursor.
-    Database errors still arrive as Django's."""
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, prepare=True)
         return cursor.fetchone()
 
 

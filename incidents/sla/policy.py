@@ -1,23 +1,34 @@
 """Choosing an incident's SLA policy, laying out its due times, and pausing them while snoozed."""
 
+from functools import lru_cache
 from zoneinfo import ZoneInfo
-
-from django.db.models import Q
 
 from incidents.models import Calendar, Incident, SLAPolicy, SLAState, Status
 from incidents.sla.calendar import AlwaysCalendar, BusinessCalendar
+from opsplatform.prepared import fetchone_prepared, model_from_row, select_columns
+
+
+@lru_cache(maxsize=1)
+def _policy_sql() -> str:
+    # Identifiers come from model metadata; every value is a parameter.
+    return (
+        f"SELECT {select_columns(SLAPolicy, 'p')} FROM {SLAPolicy._meta.db_table} p"  # noqa: S608
+        " WHERE p.organization_id = %(org)s"
+        " AND (p.service_id = %(service)s OR p.service_id IS NULL)"
+        " AND (p.severity = %(severity)s OR p.severity = '')"
+        # The most specific policy: its service first, then its severity.
+        " ORDER BY p.service_id IS NULL, p.severity = '', p.id LIMIT 1"
+    )
 
 
 def policy_for(incident: Incident) -> SLAPolicy | None:
-    candidates = SLAPolicy.objects.filter(organization_id=incident.organization_id).filter(
-        (Q(service_id=incident.service_id) | Q(service__isnull=True))
-        & (Q(severity=incident.severity) | Q(severity=""))
+    """The policy of the incident's service and severity, else of its service, else of its
+    severity, else the organization's default (each level: the oldest policy)."""
+    row = fetchone_prepared(
+        _policy_sql(),
+        {"org": incident.organization_id, "service": incident.service_id, "severity": incident.severity},
     )
-
-    def specificity(policy):
-        return (policy.service_id is not None, policy.severity != "")
-
-    return max(candidates, key=specificity, default=None)
+    return model_from_row(SLAPolicy, row) if row else None
 
 
 def calendar_for(policy: SLAPolicy, incident: Incident):

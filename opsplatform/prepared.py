@@ -1,0 +1,39 @@
+"""Statements kept prepared on the database connection, for the few that run on every request of a
+hot path (alert ingestion, the ledger append, the SLA policy of a new incident).
+
+Django's cursors bind parameters on the client, so PostgreSQL parses and plans each statement every
+time; for short statements that is most of their cost. These go through psycopg's server-side
+binding cursor, prepared once per (pooled) connection. They need ``prepare_threshold`` in the
+database options (settings: ``DB_PREPARED_STATEMENTS``); without it they run unprepared, same results.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from django.db import connection
+
+
+def fetchone_prepared(sql: str, params) -> tuple | None:
+    """Run ``sql`` (``%s`` or ``%(name)s`` placeholders) prepared; its first row. Database errors
+    arrive as Django's."""
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        return cursor.fetchone() if cursor.description else None
+
+
+def model_from_row(model, values):
+    """An instance of ``model`` from a row holding its concrete fields in declaration order, through
+    the fields' own database converters, as the ORM would build it."""
+    fields = model._meta.concrete_fields
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        for converter in field.get_db_converters(connection):
+            value = converter(value, field, connection)  # noqa: PLW2901 - each converter refines it
+        converted.append(value)
+    return model.from_db(connection.alias, [f.attname for f in fields], converted)
+
+
+def select_columns(model, alias: str) -> str:
+    """``alias."col", …`` for every concrete field of ``model``, in the order ``model_from_row`` reads."""
+    return ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in model._meta.concrete_fields)
