@@ -38,14 +38,14 @@ def free_port() -> int:
 
 
 def database_url() -> str:
-    """The test database, for a server process (a unix socket directory goes in ``?host=``)."""
-    db = connection.settings_dict
-    auth = quote(db["USER"] or "postgres") + (f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else "")
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or "5432"
-    if host.startswith("/"):
-        return f"postgres://{auth}@/{db['NAME']}?host={quote(host, safe='/')}&port={port}"
-    return f"postgres://{auth}@{host}:{port}/{db['NAME']}"
+    """The test database, for a server process: read from the live connection, since the configured
+    URL may carry its host and port as options (the embedded server's unix socket)."""
+    connection.ensure_connection()
+    info = connection.connection.info
+    auth = quote(info.user or "postgres") + (f":{quote(info.password)}" if info.password else "")
+    if info.host.startswith("/"):
+        return f"postgres://{auth}@/{info.dbname}?host={quote(info.host, safe='/')}&port={info.port}"
+    return f"postgres://{auth}@{info.host}:{info.port}/{info.dbname}"
 
 
 @contextmanager

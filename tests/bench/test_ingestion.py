@@ -78,12 +78,13 @@ class KeyStream:
 
 
 def _pg_env() -> dict:
-    db = connection.settings_dict
-    env = {**os.environ, "PGUSER": db["USER"], "PGDATABASE": db["NAME"]}
-    env["PGHOST"] = db.get("HOST") or "127.0.0.1"
-    env["PGPORT"] = str(db.get("PORT") or "5432")
-    if db.get("PASSWORD"):
-        env["PGPASSWORD"] = db["PASSWORD"]
+    """libpq's variables for the test database, from the live connection (see ``database_url``)."""
+    connection.ensure_connection()
+    info = connection.connection.info
+    env = {**os.environ, "PGUSER": info.user, "PGDATABASE": info.dbname}
+    env["PGHOST"], env["PGPORT"] = info.host, str(info.port)
+    if info.password:
+        env["PGPASSWORD"] = info.password
     return env
 
 
