@@ -11,7 +11,8 @@ per worker the kernel picks one by each connection's address hash.
 Options are uvicorn's: ``--host``, ``--port``, ``--workers`` (default ``WEB_CONCURRENCY`` or 1),
 ``--proxy-headers`` (trusting ``FORWARDED_ALLOW_IPS``), ``--log-level``, ``--no-access-log``,
 ``--timeout-graceful-shutdown``. SIGTERM or SIGINT stops the workers gracefully; a worker that dies
-is started again. Where the platform has no ``SO_REUSEPORT``, this falls back to ``uvicorn --workers``.
+is started again, unless workers keep dying at start-up (then it exits with status 1). Where the
+platform has no ``SO_REUSEPORT``, this falls back to ``uvicorn --workers``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ import uvicorn
 APP = "opsplatform.asgi:application"
 POLL_SECONDS = 0.5
 STOP_TIMEOUT_SECONDS = 30
+# A worker that dies this soon after starting failed to start (bad settings, no database driver…);
+# after this many such deaths in a row, restarting cannot help: stop and exit non-zero.
+EARLY_EXIT_SECONDS = 10
+MAX_EARLY_EXITS = 5
 
 
 def _log(message: str) -> None:
@@ -85,14 +90,29 @@ class Supervisor:
         self.args, self.options = args, uvicorn_options(args)
         self.context = multiprocessing.get_context("spawn")
         self.workers: list[multiprocessing.Process] = []
+        self.started_at: dict[int, float] = {}
+        self.early_exits = 0
         self.stopping = False
+        self.exit_code = 0
 
     def start_worker(self) -> multiprocessing.Process:
         worker = self.context.Process(
             target=run_worker, args=(self.args.host, self.args.port, self.options), daemon=False
         )
         worker.start()
+        self.started_at[worker.pid] = time.monotonic()
         return worker
+
+    def replace(self, index: int) -> None:
+        worker = self.workers[index]
+        lived = time.monotonic() - self.started_at.pop(worker.pid, 0.0)
+        self.early_exits = self.early_exits + 1 if lived < EARLY_EXIT_SECONDS else 0
+        if self.early_exits >= MAX_EARLY_EXITS:
+            _log(f"workers keep exiting at start-up (last: {worker.exitcode}); giving up")
+            self.stopping, self.exit_code = True, 1
+            return
+        _log(f"worker {worker.pid} exited ({worker.exitcode}); starting another")
+        self.workers[index] = self.start_worker()
 
     def stop(self, *_) -> None:
         self.stopping = True
@@ -107,8 +127,7 @@ class Supervisor:
             time.sleep(POLL_SECONDS)
             for index, worker in enumerate(self.workers):
                 if not worker.is_alive() and not self.stopping:
-                    _log(f"worker {worker.pid} exited ({worker.exitcode}); starting another")
-                    self.workers[index] = self.start_worker()
+                    self.replace(index)
         for worker in self.workers:
             if worker.is_alive():
                 os.kill(worker.pid, signal.SIGTERM)
@@ -118,7 +137,7 @@ class Supervisor:
             if worker.is_alive():
                 worker.kill()
                 worker.join()
-        return 0
+        return self.exit_code
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,8 @@ import asyncio
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import httpx
 import pytest
 
 from opsplatform.serve import listening_socket, parse_args
-from tests.servers import asgi_server, free_port, stop
+from tests.servers import BASE_DIR, asgi_server, free_port, stop
 
 
 def _children(pid: int) -> set[int]:
@@ -128,6 +130,17 @@ def test_accepted_connections_turn_nagle_off():
         return nodelay
 
     assert asyncio.run(main()) != 0
+
+
+def test_workers_that_cannot_start_make_it_give_up():
+    """A crash loop (here: settings that do not exist) ends with a non-zero exit, not forever."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "opsplatform.no_such_settings"}
+    argv = [sys.executable, "-m", "opsplatform.serve", "--port", str(free_port()), "--log-level", "critical"]
+    finished = subprocess.run(
+        argv, check=False, cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert finished.returncode == 1
+    assert "keep exiting at start-up" in finished.stderr
 
 
 def test_options_are_checked():
