@@ -5,12 +5,11 @@ import zlib
 
 from django.db import connection, transaction
 from django.utils import timezone
-from psycopg.types.json import Jsonb
 
 from audit.hashing import GENESIS_HASH, entry_digest, normalize_data
 from audit.models import LedgerEntry
 from opsplatform.actors import Actor
-from opsplatform.prepared import fetchone_prepared
+from opsplatform.prepared import fetchone_prepared, insert_params, insert_sql
 from opsplatform.realtime.groups import organization_group, publish_after_commit
 
 # Advisory-lock namespace for "the chain of organization N": keeps it apart from other lock users.
@@ -26,12 +25,6 @@ _LAST_SQL = (
 _LAST_PLATFORM_SQL = (
     "SELECT sequence, entry_hash FROM audit_ledgerentry WHERE organization_id IS NULL"
     " ORDER BY sequence DESC LIMIT 1"
-)
-_INSERT_SQL = (
-    "INSERT INTO audit_ledgerentry (organization_id, sequence, actor_type, actor_id, actor_label, verb,"
-    " target_type, target_id, data, created_at, prev_hash, entry_hash) VALUES (%(organization_id)s,"
-    " %(sequence)s, %(actor_type)s, %(actor_id)s, %(actor_label)s, %(verb)s, %(target_type)s,"
-    " %(target_id)s, %(data)s, %(created_at)s, %(prev_hash)s, %(entry_hash)s) RETURNING id"
 )
 
 
@@ -90,9 +83,7 @@ def record(
         "prev_hash": prev_hash,
     }
     entry = LedgerEntry(**fields, entry_hash=entry_digest(**fields))
-    (entry.pk,) = fetchone_prepared(
-        _INSERT_SQL, {**fields, "data": Jsonb(fields["data"]), "entry_hash": entry.entry_hash}
-    )
+    (entry.pk,) = fetchone_prepared(insert_sql(LedgerEntry, "RETURNING id"), insert_params(entry))
     entry._state.adding, entry._state.db = False, connection.alias
     if org_id is not None:
         publish_after_commit(

@@ -1,5 +1,6 @@
 """Statements kept prepared on the database connection, for the few that run on every request of a
-hot path (alert ingestion, the ledger append, the SLA policy of a new incident).
+hot path (alert ingestion, the ledger append, the SLA policy of a new incident), and the full-row
+reads and inserts those hand-written statements build from model metadata.
 
 Django's cursors bind parameters on the client, so PostgreSQL parses and plans each statement every
 time; for short statements that is most of their cost. These go through psycopg's server-side
@@ -9,8 +10,11 @@ database options (settings: ``DB_PREPARED_STATEMENTS``); without it they run unp
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import psycopg
 from django.db import connection
+from django.db.models import AutoField, BigAutoField
 
 
 def fetchone_prepared(sql: str, params) -> tuple | None:
@@ -37,3 +41,25 @@ def model_from_row(model, values):
 def select_columns(model, alias: str) -> str:
     """``alias."col", …`` for every concrete field of ``model``, in the order ``model_from_row`` reads."""
     return ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in model._meta.concrete_fields)
+
+
+def insert_fields(model) -> list:
+    return [
+        f
+        for f in model._meta.concrete_fields
+        if not (f.primary_key and isinstance(f, AutoField | BigAutoField))
+    ]
+
+
+@lru_cache(maxsize=32)
+def insert_sql(model, suffix: str) -> str:
+    """``INSERT INTO <table> (<every column>) VALUES (…) <suffix>`` for a full row of ``model``."""
+    fields = insert_fields(model)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    # Identifiers come from the model's metadata and values are parameters: nothing from a request.
+    return f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({placeholders}) {suffix}"  # noqa: S608
+
+
+def insert_params(obj) -> list:
+    return [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in insert_fields(type(obj))]

@@ -22,8 +22,6 @@ from incidents.ingest.sql import (
     deactivate_alerts,
     execute,
     fetchone,
-    insert_params,
-    insert_sql,
 )
 from incidents.models import (
     OPEN_STATUSES,
@@ -41,6 +39,7 @@ from incidents.services.lifecycle import _leave_snooze, incident_resolve
 from incidents.sla.policy import SLA_FIELDS, apply_policy, refresh_timer
 from opsplatform.accounts.capabilities import Capability
 from opsplatform.actors import Actor
+from opsplatform.prepared import insert_params, insert_sql
 from opsplatform.realtime.groups import organization_group, publish_after_commit
 
 MAX_LEDGER_KEYS = 20

@@ -4,10 +4,7 @@ every value is a query parameter."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from django.db import connection
-from django.db.models import AutoField, BigAutoField
 
 from incidents.models import OPEN_STATUSES
 
@@ -15,28 +12,6 @@ from incidents.models import OPEN_STATUSES
 # partial unique index's condition word for word for PostgreSQL to infer the index.
 if tuple(s.value for s in OPEN_STATUSES) != ("triggered", "acknowledged", "snoozed"):
     raise ImportError("OPEN_STATUSES changed: update the SQL of incidents.ingest.sql")
-
-
-def insert_fields(model) -> list:
-    return [
-        f
-        for f in model._meta.concrete_fields
-        if not (f.primary_key and isinstance(f, AutoField | BigAutoField))
-    ]
-
-
-@lru_cache(maxsize=8)
-def insert_sql(model, suffix: str) -> str:
-    """``INSERT INTO <table> (<every column>) VALUES (…) <suffix>`` for a full row of ``model``."""
-    fields = insert_fields(model)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    # Identifiers come from the model's metadata and values are parameters: nothing from a request.
-    return f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({placeholders}) {suffix}"  # noqa: S608
-
-
-def insert_params(obj) -> list:
-    return [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in insert_fields(type(obj))]
 
 
 INCIDENT_UPSERT = (
