@@ -339,6 +339,8 @@ def _prepare_contact(row: Notification, outgoing: Outgoing, carriers: _Carriers)
         row,
         row.incident,
         with_ack_link=contact.kind in (ContactKind.EMAIL, ContactKind.SLACK, ContactKind.WEBHOOK),
+        # A Slack mention goes to the organization's shared channel: anyone there could follow it.
+        shared_room=contact.kind == ContactKind.SLACK,
     )
     org_id = row.organization_id
     if contact.kind == ContactKind.EMAIL:

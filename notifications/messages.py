@@ -86,11 +86,17 @@ class IncidentMessage:
         )
 
 
-def build_message(notification, incident, *, with_ack_link: bool) -> IncidentMessage:
+def build_message(
+    notification, incident, *, with_ack_link: bool, shared_room: bool = False
+) -> IncidentMessage:
+    """``shared_room``: the message is posted where others read it too (a Slack mention in the
+    organization's channel), so its acknowledge link names nobody and whoever follows it signs in."""
     ack_url = ""
     if with_ack_link:
         token = ack_token(
-            incident_id=incident.pk, user_id=notification.recipient_id, notification_id=notification.pk
+            incident_id=incident.pk,
+            user_id=None if shared_room else notification.recipient_id,
+            notification_id=notification.pk,
         )
         ack_url = absolute(reverse("notifications:ack", args=[token]))
     return IncidentMessage(

@@ -232,7 +232,7 @@ class Batch:
             labels=decision.labels,
             source=self.integration.kind,
             dedup_key=key,
-            group_key=group_key,
+            group_key=group_key[:1024],  # the whole key is in the dedup key's digest
             integration_id=self.integration.pk,
             status=Status.TRIGGERED,
             created_at=self.now,

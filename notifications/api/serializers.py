@@ -274,6 +274,13 @@ class ChannelSerializer(StrictModelSerializer):
         return data
 
 
+class ChannelUpdateSerializer(ChannelSerializer):
+    """PATCH: a channel's kind is fixed once made (its stored secrets belong to that kind), so
+    sending it is refused as read-only."""
+
+    kind = serializers.ChoiceField(choices=ChannelKind.choices, read_only=True)
+
+
 class IssuedChannelSerializer(ChannelSerializer):
     signing_secret = serializers.SerializerMethodField(
         help_text="Webhook channels: the HMAC signing secret. Returned only in this response."

@@ -305,7 +305,10 @@ class EscalationPolicyViewSet(TenantCrudViewSet):
     ),
     partial_update=extend_schema(
         summary="Update a channel",
-        description="Empty or absent secret fields keep the stored secret. Requires `channel.manage`.",
+        description="Empty or absent secret fields keep the stored secret; `kind` cannot change. "
+        "Requires `channel.manage`.",
+        request=s.ChannelUpdateSerializer,
+        responses=s.ChannelSerializer,
     ),
     destroy=extend_schema(
         summary="Delete a channel",
@@ -316,6 +319,7 @@ class EscalationPolicyViewSet(TenantCrudViewSet):
 class ChannelViewSet(TenantCrudViewSet):
     queryset = Channel.objects.all()
     serializer_class = s.ChannelSerializer
+    update_serializer_class = s.ChannelUpdateSerializer
     lookup_value_regex = ID_PATTERN
     filter_backends = [OrderingFilter]
     ordering_fields = ["name", "created_at", "consecutive_failures"]

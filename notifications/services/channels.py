@@ -138,6 +138,7 @@ def channel_create(
     account_sid: str = "",
     auth_token: str = "",
     from_number: str = "",
+    is_active: bool = True,
 ) -> IssuedChannel:
     actor.require(Capability.CHANNEL_MANAGE)
     name = (name or "").strip()[:100]
@@ -160,7 +161,12 @@ def channel_create(
         signing_secret = SIGNING_SECRET_PREFIX + secrets.token_urlsafe(32)
         values["signing_secret"] = signing_secret
     channel = Channel(
-        organization=actor.organization, name=name, kind=kind, config=config, created_by=actor.user
+        organization=actor.organization,
+        name=name,
+        kind=kind,
+        config=config,
+        is_active=is_active,
+        created_by=actor.user,
     )
     _seal(channel, values)
     channel.secret_hint = _hint(kind, values, config)

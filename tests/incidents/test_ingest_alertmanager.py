@@ -170,6 +170,21 @@ def test_alerts_of_one_group_join_its_incident_across_requests(client, am):
     assert LedgerEntry.objects.get(verb="incident.alerts_attached").data["dedup_keys"] == ["aaaa000000000002"]
 
 
+def test_a_group_key_longer_than_the_column_is_accepted_and_still_groups(client, am):
+    """Group keys are bounded at 10,000 characters; the incident stores the first 1,024, and the
+    grouping itself uses the whole key."""
+    _, key = am
+    long_key = "{}/{}:" + "{" + ",".join(f'pod="checkout-{i:04d}"' for i in range(300)) + "}"
+    assert 1024 < len(long_key) <= 10_000
+    first = post(client, am_url(key), alertmanager(am_alert("bbbb000000000001"), group_key=long_key))
+    second = post(client, am_url(key), alertmanager(am_alert("bbbb000000000002"), group_key=long_key))
+    assert first.status_code == second.status_code == 202
+
+    incident = Incident.objects.get()
+    assert incident.group_key == long_key[:1024]
+    assert incident.alerts_total == 2
+
+
 def test_a_group_stops_collecting_after_its_window(client, make_integration):
     _, key = make_integration("alertmanager", group_window_seconds=600)
     post(client, am_url(key), alertmanager(am_alert("aaaa000000000001")))

@@ -11,6 +11,7 @@ from drf_spectacular.validation import validate_schema
 from audit.models import LedgerEntry
 from notifications.engine import run_escalation_tick
 from notifications.models import Channel, EscalationPolicy, Notification, Schedule, ServiceEscalation
+from notifications.services.channels import channel_secrets
 from tests.notifications.factories import make_channel, make_policy, make_schedule, step
 
 pytestmark = pytest.mark.django_db
@@ -275,6 +276,29 @@ def test_rotate_signing_secret(api_as, org):
     response = api_as("admin").post(f"/api/v1/channels/{issued.channel.pk}/rotate-secret/")
     assert response.status_code == 200
     assert response.json()["signing_secret"] not in ("", issued.signing_secret)
+    stored = channel_secrets(Channel.objects.get(pk=issued.channel.pk))
+    assert stored["signing_secret"] == response.json()["signing_secret"]
+
+
+def test_a_channel_can_be_created_inactive(api_as):
+    response = api_as("admin").post(
+        "/api/v1/channels/",
+        {"name": "Mail", "kind": "email", "recipients": ["a@example.test"], "is_active": False},
+        format="json",
+    )
+    assert response.status_code == 201
+    assert Channel.objects.get(pk=response.json()["id"]).is_active is False
+
+
+def test_a_channels_kind_cannot_change(api_as, org):
+    issued = make_channel(org, kind="webhook", url="https://hooks.example.com/x")
+    response = api_as("admin").patch(
+        f"/api/v1/channels/{issued.channel.pk}/", {"kind": "email", "name": "Renamed"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    channel = Channel.objects.get(pk=issued.channel.pk)
+    assert (channel.kind, channel.name) == ("webhook", issued.channel.name)
 
 
 @pytest.mark.parametrize(("role", "status"), [("operator", 403), ("manager", 403), ("admin", 201)])

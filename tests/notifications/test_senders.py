@@ -15,6 +15,7 @@ from django.utils import timezone
 from audit.models import LedgerEntry
 from notifications.delivery import run_delivery_tick
 from notifications.engine import run_escalation_tick
+from notifications.messages import read_ack_token
 from notifications.models import (
     ContactKind,
     ContactMethod,
@@ -94,7 +95,12 @@ def test_slack_user_is_mentioned_through_the_organizations_slack_channel(
     NotificationRule.objects.create(user=operator, contact_method=contact)
     make_policy(org, step(("user", operator)), services=[service])
     page(open_incident)
-    assert receiver.requests[0].json()["text"].startswith("<@U0123ABCD> ")
+    body = receiver.requests[0].json()
+    assert body["text"].startswith("<@U0123ABCD> ")
+    # Posted in a room others read: the acknowledge link must not act as the mentioned person.
+    ack_url = body["blocks"][2]["elements"][0]["url"]
+    claim = read_ack_token(ack_url.rstrip("/").rsplit("/", 1)[-1])
+    assert claim is not None and claim.user_id is None
 
 
 def test_teams_incoming_webhook(org, service, open_incident, receiver):
