@@ -3,33 +3,13 @@
 from django.contrib import admin
 
 from audit.models import LedgerEntry
-from opsplatform.accounts.models import Organization
-from opsplatform.admin_scoping import ReadOnlyScopedAdmin, managed_organization_ids
+from opsplatform.admin_scoping import OrganizationListFilter, ReadOnlyScopedAdmin
 
 
-class OrganizationListFilter(admin.SimpleListFilter):
-    """Only organizations the user may see (the stock related filter would list every tenant)."""
+class LedgerOrganizationFilter(OrganizationListFilter):
+    """Superusers may also pick the platform chain (entries of no organization)."""
 
-    title = "organization"
-    parameter_name = "organization"
-    PLATFORM = "platform"
-
-    def lookups(self, request, model_admin):
-        orgs = Organization.objects.order_by("name")
-        if not request.user.is_superuser:
-            orgs = orgs.filter(pk__in=managed_organization_ids(request.user))
-        choices = [(str(pk), name) for pk, name in orgs.values_list("pk", "name")]
-        if request.user.is_superuser:
-            choices.append((self.PLATFORM, "Platform (no organization)"))
-        return choices
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if value == self.PLATFORM:
-            return queryset.filter(organization__isnull=True)
-        if value and value.isdigit():
-            return queryset.filter(organization_id=int(value))
-        return queryset
+    include_platform = True
 
 
 @admin.register(LedgerEntry)
@@ -50,7 +30,7 @@ class LedgerEntryAdmin(ReadOnlyScopedAdmin):
         "target_type",
         "target_id",
     )
-    list_filter = ("verb", "actor_type", OrganizationListFilter)
+    list_filter = ("verb", "actor_type", LedgerOrganizationFilter)
     search_fields = ("verb", "target_type", "=target_id", "actor_label")
     date_hierarchy = "created_at"
     list_select_related = ("organization",)

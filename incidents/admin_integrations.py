@@ -14,7 +14,6 @@ from opsplatform.admin_scoping import (
     OrganizationScopedAdmin,
     ReadOnlyScopedAdmin,
     admin_actor,
-    managed_organization_ids,
 )
 
 INTEGRATION_SETTINGS = [
@@ -71,12 +70,6 @@ class IntegrationAdmin(ServiceErrorsAsMessages, DeleteThroughServiceMixin, Organ
             c["dropped"],
             c["last_received_at"] or "never",
         )
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        if db_field.name == "service" and field is not None and not request.user.is_superuser:
-            field.queryset = field.queryset.filter(organization_id__in=managed_organization_ids(request.user))
-        return field
 
     def _show_key(self, request, issued, verb: str) -> None:
         self.message_user(
@@ -153,12 +146,6 @@ class RoutingRuleAdmin(ServiceErrorsAsMessages, DeleteThroughServiceMixin, Organ
 
     def get_readonly_fields(self, request, obj=None):
         return ["integration"] if obj else []
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        if db_field.name in ("integration", "route_service", "route_team") and not request.user.is_superuser:
-            field.queryset = field.queryset.filter(organization_id__in=managed_organization_ids(request.user))
-        return field
 
     def save_model(self, request, obj, form, change):
         integration = obj.integration

@@ -7,6 +7,7 @@ admin never skips a permission check or a ledger entry.
 """
 
 from django.contrib import admin
+from django.core.exceptions import FieldDoesNotExist
 
 from opsplatform.accounts.capabilities import Role
 from opsplatform.accounts.models import Membership, Organization
@@ -29,6 +30,39 @@ def admin_actor(request, organization) -> Actor:
     return Actor.for_member(request.user, organization)
 
 
+def _belongs_to_an_organization(model) -> bool:
+    try:
+        return model._meta.get_field("organization").related_model is Organization
+    except FieldDoesNotExist:
+        return False
+
+
+class OrganizationListFilter(admin.SimpleListFilter):
+    """Only organizations the user may see (the stock related filter would list every tenant)."""
+
+    title = "organization"
+    parameter_name = "organization"
+    PLATFORM = "platform"
+    include_platform = False
+
+    def lookups(self, request, model_admin):
+        orgs = Organization.objects.order_by("name")
+        if not request.user.is_superuser:
+            orgs = orgs.filter(pk__in=managed_organization_ids(request.user))
+        choices = [(str(pk), name) for pk, name in orgs.values_list("pk", "name")]
+        if self.include_platform and request.user.is_superuser:
+            choices.append((self.PLATFORM, "Platform (no organization)"))
+        return choices
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == self.PLATFORM:
+            return queryset.filter(organization__isnull=True)
+        if value and value.isdigit():
+            return queryset.filter(organization_id=int(value))
+        return queryset
+
+
 class OrganizationScopedAdmin(admin.ModelAdmin):
     #: the lookup from this model to its organization
     organization_field = "organization"
@@ -40,6 +74,20 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return self.scope(request, super().get_queryset(request))
+
+    def get_list_filter(self, request):
+        """Django's stock filter on a relation lists every row of the related table, whichever
+        organization it belongs to. Here ``organization`` offers the managed ones, and any other
+        relation only the values found in the rows this admin may show."""
+        scoped = []
+        for item in super().get_list_filter(request):
+            if item == "organization":
+                scoped.append(OrganizationListFilter)
+            elif isinstance(item, str) and "__" not in item and self.model._meta.get_field(item).is_relation:
+                scoped.append((item, admin.RelatedOnlyFieldListFilter))
+            else:
+                scoped.append(item)
+        return scoped
 
     def _allowed(self, request, obj=None) -> bool:
         if request.user.is_superuser:
@@ -70,8 +118,16 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
         return self._allowed(request, obj)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "organization" and not request.user.is_superuser:
-            kwargs["queryset"] = Organization.objects.filter(pk__in=managed_organization_ids(request.user))
+        """Every choice of an organization, or of something that belongs to one (a service, team,
+        integration…), comes from the organizations this user manages: a dropdown must not list
+        another tenant's names. The service functions refuse a foreign pick anyway."""
+        if not request.user.is_superuser:
+            related = db_field.related_model
+            ids = managed_organization_ids(request.user)
+            if related is Organization:
+                kwargs["queryset"] = Organization.objects.filter(pk__in=ids)
+            elif _belongs_to_an_organization(related):
+                kwargs["queryset"] = related._default_manager.filter(organization_id__in=ids)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 

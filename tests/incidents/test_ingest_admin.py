@@ -52,3 +52,29 @@ def test_admin_lists_only_managed_organizations(make_integration, client, staff_
     page = client.get("/admin/incidents/integration/").content.decode()
 
     assert "ours" in page and "theirs" not in page
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/incidents/maintenancewindow/add/",
+        "/admin/incidents/routingrule/add/",
+        "/admin/incidents/integration/add/",
+        "/admin/notifications/schedule/",
+        "/admin/notifications/escalationpolicy/",
+        "/admin/incidents/incident/",
+    ],
+)
+def test_dropdowns_and_filters_name_no_other_organization(
+    client, staff_manager, org, service, other_org, other_service, other_team, make_integration, path
+):
+    """Choices and list filters offer only the managed organizations and what belongs to them."""
+    make_integration("pagerduty", name="Globex hook", organization=other_org)
+    client.force_login(staff_manager)
+    response = client.get(path)
+    assert response.status_code == 200
+    page = response.content.decode()
+    for foreign in (other_org.name, other_service.name, other_team.name, "Globex hook"):
+        assert foreign not in page, f"{foreign!r} offered on {path}"
+    if path.endswith("/add/"):
+        assert service.name in page  # the managed organization's service is offered
