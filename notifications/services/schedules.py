@@ -467,9 +467,14 @@ def calendar_feed_by_token(token: str) -> CalendarFeed | None:
     )
     if feed is None or not feed.is_active:
         return None
+    # The feed is seen with its holder's eyes (the person of a personal feed, else whoever made
+    # it): once they leave the organization or are deactivated, its schedules are out of reach.
+    holder_id = feed.user_id or feed.created_by_id
     if (
-        feed.user_id
-        and not Membership.objects.filter(organization=feed.organization, user=feed.user).exists()
+        holder_id is None
+        or not Membership.objects.filter(
+            organization=feed.organization, user_id=holder_id, user__is_active=True
+        ).exists()
     ):
-        return None  # a person who left the organization no longer sees its schedules
+        return None
     return feed

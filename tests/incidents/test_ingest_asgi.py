@@ -9,8 +9,9 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
-from incidents.models import Incident
+from incidents.models import Incident, RawPayload
 from opsplatform.realtime.groups import organization_group
+from tests.incidents.ingest_payloads import alertmanager, am_alert
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -104,10 +105,12 @@ async def test_an_oversized_body_without_a_length_is_refused_and_nothing_is_stor
     settings.API_MAX_BODY_BYTES = 2048
     client, _ = asgi_client
     _, key = await database_sync_to_async(make_integration)("alertmanager")
+    # A valid notification, only too long: read whole, it would open an incident.
+    body = json.dumps(alertmanager(am_alert("cccc000000000001", description="x" * 4000))).encode()
 
     async def chunks():  # no Content-Length: the body is sent chunked
-        for _ in range(10):
-            yield b" " * 1024
+        for start in range(0, len(body), 1024):
+            yield body[start : start + 1024]
 
     async with client:
         response = await client.post(f"/api/v1/integrations/{key}/alertmanager/", content=chunks())
@@ -115,6 +118,7 @@ async def test_an_oversized_body_without_a_length_is_refused_and_nothing_is_stor
     assert response.headers["Content-Type"] == "application/problem+json"
     assert "2048 bytes" in response.json()["detail"]
     assert await database_sync_to_async(Incident.objects.count)() == 0
+    assert await database_sync_to_async(RawPayload.objects.count)() == 0
 
 
 async def test_a_client_gone_before_its_body_is_complete_gets_nothing_written(make_integration):

@@ -204,9 +204,18 @@ def test_raw_payloads_expire(client, pd, settings):
     assert Alert.objects.get(dedup_key="old").raw_payload_id == old.pk
 
 
-def test_ticks_are_safe_to_run_twice(pd):
+def test_ticks_are_safe_to_run_twice(client, pd):
     assert check_heartbeats() == 0 and check_heartbeats() == 0
-    assert purge_raw_payloads() == 0
+    _, key = pd
+    post(client, ENQUEUE, pd_trigger(key, dedup_key="old"))
+    post(client, ENQUEUE, pd_trigger(key, dedup_key="recent"))
+    old_payload = Alert.objects.get(dedup_key="old").raw_payload_id
+    RawPayload.objects.filter(pk=old_payload).update(received_at=timezone.now() - timedelta(days=30))
+
+    assert purge_raw_payloads() == 1 and purge_raw_payloads() == 0
+    assert list(RawPayload.objects.values_list("pk", flat=True)) == [
+        Alert.objects.get(dedup_key="recent").raw_payload_id
+    ]
 
 
 def test_disabling_takes_effect_on_the_next_request(client, pd, org):

@@ -2,6 +2,7 @@
 
 import pytest
 
+from incidents.ingest.formats import webhook
 from incidents.ingest.formats.webhook import render, resolve_pointer, validate_mapping
 from incidents.models import Incident, RawPayload, Severity, Status
 from tests.incidents.ingest_payloads import post, webhook_url
@@ -108,7 +109,7 @@ def test_pointer_and_template_rules():
     assert render("{{ /missing }}-{{/n}}", doc) == ""
     assert render("{{ /missing }}-{{/a~1b/~0x/0}}", doc) == "-10"
     assert render("sev2", doc) == "sev2"
-    assert resolve_pointer([1, 2], "/01") is not None  # a leading zero is not an index: missing
+    assert resolve_pointer([1, 2], "/01") is webhook._MISSING  # a leading zero is not an index
     assert render("/01", [1, 2]) == ""
 
 

@@ -111,12 +111,17 @@ def test_connects_to_the_address_it_vetted(monkeypatch):
 
 
 def test_a_second_answer_cannot_rebind_an_open_check(monkeypatch):
-    """First answer public (passes), second answer private: the second is never used for connecting,
-    because resolution happens exactly once, inside the connect."""
-    answers = iter([[(socket.AF_INET, ("10.0.0.7", 80))]])
-    monkeypatch.setattr(http, "_resolve", lambda host, port: next(answers))
-    with pytest.raises(http.OutboundRefused):
-        http.get("http://rebind.example.test/")
+    """First answer allowed (passes), second answer private: the second is never used for
+    connecting, because resolution happens exactly once, inside the connect. A second lookup would
+    draw the private answer and be refused."""
+    with http_receiver() as peer:
+        answers = iter([[(socket.AF_INET, ("127.0.0.1", peer.port))], [(socket.AF_INET, ("10.0.0.7", 80))]])
+        monkeypatch.setattr(http, "_resolve", lambda host, port: next(answers))
+        with override_settings(OUTBOUND_ALLOWED_NETWORKS=["127.0.0.1/32"]), http.client() as client:
+            assert client.post(f"http://rebind.example.test:{peer.port}/", content=b"{}").status_code == 200
+        assert len(peer.requests) == 1
+    # The private answer was never drawn: the name was looked up once.
+    assert next(answers) == [(socket.AF_INET, ("10.0.0.7", 80))]
 
 
 def test_read_timeout(monkeypatch):

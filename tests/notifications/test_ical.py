@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from notifications.models import CalendarFeed
 from notifications.services.schedules import calendar_feed_create, calendar_feed_revoke
-from opsplatform.accounts.models import Membership
+from opsplatform.accounts.models import Membership, User
 from tests.notifications.factories import make_schedule
 
 pytestmark = pytest.mark.django_db
@@ -69,6 +69,7 @@ def test_feed_token_is_stored_hashed_and_revocable(client, actor_as, schedule):
     issued = calendar_feed_create(actor=actor_as("viewer"), schedule=schedule)
     feed = CalendarFeed.objects.get()
     assert issued.token not in (feed.token_hash, feed.prefix)
+    assert client.get(issued.path).status_code == 200
     calendar_feed_revoke(actor=actor_as("viewer"), feed=feed)
     assert client.get(issued.path).status_code == 404
     assert client.get("/oncall/calendar/ocal_guessed.ics").status_code == 404
@@ -78,6 +79,18 @@ def test_a_personal_feed_stops_when_its_owner_leaves(client, actor_as, users, sc
     issued = calendar_feed_create(actor=actor_as("operator"), user=users["operator"])
     Membership.objects.filter(user=users["operator"]).delete()
     assert client.get(issued.path).status_code == 404
+
+
+def test_a_schedule_feed_stops_when_its_maker_leaves_or_is_deactivated(client, actor_as, users, schedule):
+    issued = calendar_feed_create(actor=actor_as("viewer"), schedule=schedule)
+    assert client.get(issued.path).status_code == 200
+    Membership.objects.filter(user=users["viewer"]).delete()
+    assert client.get(issued.path).status_code == 404
+
+    kept = calendar_feed_create(actor=actor_as("operator"), schedule=schedule)
+    assert client.get(kept.path).status_code == 200
+    User.objects.filter(pk=users["operator"].pk).update(is_active=False)
+    assert client.get(kept.path).status_code == 404
 
 
 def test_only_the_owner_makes_a_personal_feed(actor_as, users):

@@ -92,6 +92,7 @@ def test_sigkill_mid_batch_loses_nothing_and_delivers_nothing_twice(org, open_in
             killed_at_requests = len(peer.requests)
             in_flight = Notification.objects.filter(status=NotificationStatus.SENDING).count()
             assert 0 < killed_at_requests < ROWS, "the kill must land in the middle of the batch"
+            assert in_flight > 0, "the kill must leave leased rows behind, or the takeover goes untested"
 
             worker = start_worker(queue, log, env=WORKER_ENV)
             wait_ready(log, 1)
