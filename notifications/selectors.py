@@ -193,22 +193,6 @@ def policy_default_teams(policy: EscalationPolicy) -> list[Team]:
     return list(Team.objects.filter(pk__in=ids).order_by("name"))
 
 
-def policy_for_incident(incident: Incident) -> EscalationPolicy | None:
-    """The service's policy, else the owning team's default (the engine's rule, for pages and API)."""
-    if incident.service_id:
-        link = (
-            ServiceEscalation.objects.filter(service_id=incident.service_id).select_related("policy").first()
-        )
-        if link:
-            return link.policy
-    team_id = incident.team_id or (incident.service.owner_team_id if incident.service_id else None)
-    if team_id:
-        link = TeamEscalation.objects.filter(team_id=team_id).select_related("policy").first()
-        if link:
-            return link.policy
-    return None
-
-
 # --- deliveries ---------------------------------------------------------------------------------
 
 

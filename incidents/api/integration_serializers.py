@@ -9,6 +9,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from incidents.api.serializers import OrganizationScopedPrimaryKeyField
 from incidents.ingest.conf import valid_rate
 from incidents.ingest.info import ingestion_url, integration_counters
 from incidents.ingest.maintenance import is_active
@@ -32,13 +33,6 @@ MATCHERS_HELP = (
     'List of `{"field": "labels.service" | "severity" | "source" | "title" | "status" | "dedup_key" | '
     '"group_key", "op": "equals" | "regex" | "exists", "value": "…", "negate": false}`; all must match.'
 )
-
-
-class OrganizationScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
-    """A primary key looked up among the caller organization's rows only."""
-
-    def get_queryset(self):
-        return super().get_queryset().for_organization(self.context["organization"])
 
 
 class CountersSerializer(serializers.Serializer):

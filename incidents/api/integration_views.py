@@ -14,7 +14,6 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from incidents.api import integration_serializers as s
-from incidents.ingest.events import PayloadError
 from incidents.ingest.formats import webhook
 from incidents.models import Alert, Integration, MaintenanceWindow, RawPayload, RoutingRule
 from incidents.services import integrations as services
@@ -32,15 +31,6 @@ class RawPayloadPagination(TimeOrderedCursorPagination):
 
 class SuppressedPagination(TimeOrderedCursorPagination):
     ordering = ("-last_seen_at", "-id")
-
-
-def preview_mapping(payload, mapping) -> dict:
-    """How a sample payload maps (the test console of the page and the API)."""
-    try:
-        events = webhook.parse(payload, mapping=mapping)
-    except PayloadError as exc:
-        return {"events": [], "errors": exc.errors}
-    return {"events": [event.as_preview() for event in events], "errors": []}
 
 
 @extend_schema_view(
@@ -165,7 +155,7 @@ class IntegrationViewSet(TenantCrudViewSet):
         problems = webhook.validate_mapping(mapping)
         if problems:
             raise ValidationError({"mapping": list(problems.values())})
-        return Response(preview_mapping(serializer.validated_data["payload"], mapping))
+        return Response(webhook.preview(serializer.validated_data["payload"], mapping))
 
     @extend_schema(
         summary="Recent raw payloads",

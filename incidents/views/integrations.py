@@ -16,7 +16,6 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
-from incidents.ingest.events import PayloadError
 from incidents.ingest.formats import webhook
 from incidents.ingest.info import ingestion_url, integration_counters
 from incidents.ingest.maintenance import is_active, next_occurrence
@@ -192,10 +191,9 @@ def integration_test_mapping(request, pk):
     events, errors = [], []
     if form.is_valid():
         mapping = form.cleaned_data["mapping"] or integration.webhook_mapping or webhook.DEFAULT_MAPPING
-        try:
-            events = [e.as_preview() for e in webhook.parse(form.cleaned_data["payload"], mapping=mapping)]
-        except PayloadError as exc:
-            errors = [f"{e['field']}: {e['message']}" for e in exc.errors]
+        result = webhook.preview(form.cleaned_data["payload"], mapping)
+        events = result["events"]
+        errors = [f"{e['field']}: {e['message']}" for e in result["errors"]]
     else:
         errors = [f"{field}: {message}" for field, msgs in form.errors.items() for message in msgs]
     context = {"events": events, "errors": errors, "integration": integration}

@@ -7,7 +7,6 @@ colleague is an everyday act, not a management one); everything else needs ``sch
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -29,6 +28,7 @@ from notifications.models import (
 )
 from opsplatform.accounts.capabilities import Capability
 from opsplatform.accounts.models import Membership, Team
+from opsplatform.accounts.services import digest
 from opsplatform.actors import Actor
 
 MAX_LAYERS = 10
@@ -401,10 +401,6 @@ def swap_delete(*, actor: Actor, swap: ShiftSwap) -> None:
 # --- calendar feeds -----------------------------------------------------------------------------
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 @dataclass(frozen=True)
 class IssuedFeed:
     feed: CalendarFeed
@@ -430,7 +426,7 @@ def calendar_feed_create(*, actor: Actor, schedule: Schedule | None = None, user
         organization=actor.organization,
         schedule=schedule,
         user=user,
-        token_hash=_digest(token),
+        token_hash=digest(token),
         prefix=token[: len(FEED_PREFIX) + 6],
         created_by=actor.user,
     )
@@ -462,7 +458,7 @@ def calendar_feed_by_token(token: str) -> CalendarFeed | None:
         return None
     feed = (
         CalendarFeed.objects.select_related("organization", "schedule__team", "user")
-        .filter(token_hash=_digest(token))
+        .filter(token_hash=digest(token))
         .first()
     )
     if feed is None or not feed.is_active:

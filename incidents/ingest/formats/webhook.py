@@ -210,3 +210,12 @@ def parse(data, *, integration=None, mapping: dict | None = None) -> list[AlertE
     events = [_event(mapping, item, path, check) for item, path in pairs]
     check.raise_if_any()
     return [event for event in events if event is not None]
+
+
+def preview(payload, mapping) -> dict:
+    """How a sample payload maps, stored nowhere: the test console of the page and the API."""
+    try:
+        events = parse(payload, mapping=mapping)
+    except PayloadError as exc:
+        return {"events": [], "errors": exc.errors}
+    return {"events": [event.as_preview() for event in events], "errors": []}
