@@ -393,11 +393,11 @@ def test_sustained_ingestion():
         return "met" if ok else "NOT met"
 
     paced_p99, max_p99 = percentile(pd_lat, 99), percentile(max_lat, 99)
-    # Kept pace: the 300/s schedule was served (6,000 requests in its 20 s plus the last ones' latency).
-    kept_pace = pd_elapsed <= SECONDS + PD_TARGET_P99_MS / 1000
+    # Paced latencies run from each request's scheduled start, so a server that cannot keep up with
+    # the rate shows it in the p99 itself (the req/s column also counts the last requests' latency).
     print(
         f"targets: {PD_TARGET_RPS}/s single events with p99 < {PD_TARGET_P99_MS} ms: paced "
-        f"{verdict(PD_RATE >= PD_TARGET_RPS and kept_pace and paced_p99 < PD_TARGET_P99_MS)}, at the maximum "
+        f"{verdict(PD_RATE >= PD_TARGET_RPS and paced_p99 < PD_TARGET_P99_MS)}, at the maximum "
         f"{verdict(len(max_lat) / max_elapsed >= PD_TARGET_RPS and max_p99 < PD_TARGET_P99_MS)}; "
         f">= {AM_TARGET_ALERTS} alerts/s in batches: {verdict(am_events / am_elapsed >= AM_TARGET_ALERTS)}"
     )
