@@ -1,7 +1,7 @@
 # Developer commands for OpsPlatform; see README.md ("Quick start", "Development").
 #
 # Without DATABASE_URL / REDIS_URL the embedded PostgreSQL and Redis under var/ are started
-# (python -m opsplatform.devservices); with them set, those servers are used and nothing is started.
+# (python -m opsplatform.devtools.devservices); with them set, those servers are used and nothing is started.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -15,6 +15,8 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.requirements.stamp
 REQUIREMENTS := $(wildcard requirements/*.txt)
 PYTEST_ARGS ?=
+# pytest-xdist processes for `make test` (the suite keeps each worker on a database of its own).
+TEST_WORKERS ?= 2
 
 .PHONY: help venv services services-status clean-services migrate seed run test chromium lint format bench
 
@@ -35,13 +37,13 @@ $(STAMP): $(REQUIREMENTS)
 	@touch $@
 
 services: venv
-	$(PY) -m opsplatform.devservices up
+	$(PY) -m opsplatform.devtools.devservices up
 
 services-status:
-	@if [ -x $(PY) ]; then $(PY) -m opsplatform.devservices status; else echo "no virtualenv yet"; fi
+	@if [ -x $(PY) ]; then $(PY) -m opsplatform.devtools.devservices status; else echo "no virtualenv yet"; fi
 
 clean-services:
-	@if [ -x $(PY) ]; then $(PY) -m opsplatform.devservices down; else echo "no virtualenv, nothing to stop"; fi
+	@if [ -x $(PY) ]; then $(PY) -m opsplatform.devtools.devservices down; else echo "no virtualenv, nothing to stop"; fi
 
 # Running the app locally means plain http and the built-in development secret: DEBUG on, unless
 # DEBUG is set in the environment, on the command line or in .env (then SECRET_KEY matters as in
@@ -57,13 +59,13 @@ seed: migrate
 	$(PY) manage.py seed_demo
 
 run: seed
-	$(PY) -m opsplatform.runner
+	$(PY) -m opsplatform.devtools.runner
 
 chromium:
 	@scripts/ensure-chromium.sh
 
 test: venv services chromium
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 bench: venv services
 	$(BIN)/pytest tests/bench -s -p no:cacheprovider -o addopts="" $(PYTEST_ARGS)

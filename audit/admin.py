@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from audit.models import LedgerEntry
-from opsplatform.admin_scoping import OrganizationListFilter, ReadOnlyScopedAdmin
+from opsplatform.accounts.admin_scoping import OrganizationListFilter, ReadOnlyScopedAdmin
 
 
 class LedgerOrganizationFilter(OrganizationListFilter):

@@ -5,11 +5,11 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 
 from audit.models import LedgerEntry
-from opsplatform.accounts.capabilities import Capability
-from opsplatform.actors import ActorKind
 from opsplatform.api.pagination import TimeOrderedCursorPagination
 from opsplatform.api.serializers import StrictModelSerializer
 from opsplatform.api.viewsets import TenantViewSetMixin
+from opsplatform.core.actors import ActorKind
+from opsplatform.core.capabilities import Capability
 
 
 class LedgerEntrySerializer(StrictModelSerializer):
@@ -65,11 +65,11 @@ class SequenceCursorPagination(TimeOrderedCursorPagination):
     list=extend_schema(
         summary="List ledger entries",
         description=(
-            "The organization's immutable event ledger, newest first (by sequence). Requires `audit.view`. "
+            "The organization's immutable event ledger, newest first (by sequence). "
             "Each entry carries `prev_hash`, the `entry_hash` of the entry before it, forming a hash chain."
         ),
     ),
-    retrieve=extend_schema(summary="Retrieve a ledger entry", description="Requires `audit.view`."),
+    retrieve=extend_schema(summary="Retrieve a ledger entry"),
 )
 class LedgerEntryViewSet(TenantViewSetMixin, viewsets.ReadOnlyModelViewSet):
     queryset = LedgerEntry.objects.all()

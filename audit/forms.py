@@ -3,7 +3,7 @@ import re
 from django import forms
 
 from opsplatform.accounts.models import User
-from opsplatform.actors import ActorKind
+from opsplatform.core.actors import ActorKind
 
 MAX_SEQUENCE = 2**63 - 1  # BIGINT
 VERB_PATTERN = re.compile(r"^[a-z0-9_.\-]+\*?$")

@@ -1,7 +1,7 @@
 from django.db import models
 from django.db.models import Q
 
-from opsplatform.actors import ActorKind
+from opsplatform.core.actors import ActorKind
 
 
 class LedgerEntry(models.Model):

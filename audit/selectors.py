@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 
 from audit.models import LedgerEntry
 from opsplatform.accounts.models import ApiToken, Organization
-from opsplatform.actors import ActorKind
+from opsplatform.core.actors import ActorKind
 
 
 def target_key(target) -> tuple[str, str]:

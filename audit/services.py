@@ -8,15 +8,15 @@ from django.utils import timezone
 
 from audit.hashing import GENESIS_HASH, entry_digest, normalize_data
 from audit.models import LedgerEntry
-from opsplatform.actors import Actor
-from opsplatform.prepared import fetchone_prepared, insert_params, insert_sql
+from opsplatform.core.actors import Actor
+from opsplatform.core.prepared import fetchone_prepared, insert_params, insert_sql
 from opsplatform.realtime.groups import organization_group, publish_after_commit
 
 # Advisory-lock namespace for "the chain of organization N": keeps it apart from other lock users.
-_CHAIN_LOCK_NAMESPACE = zlib.crc32(b"opsplatform.ledger") & 0x7FFFFFFF
+_CHAIN_LOCK_NAMESPACE = zlib.crc32(b"opsplatform.core.ledger") & 0x7FFFFFFF
 
 
-# Prepared on the connection (opsplatform.prepared): every change of every app appends an entry.
+# Prepared on the connection (opsplatform.core.prepared): every change of every app appends an entry.
 _LOCK_SQL = "SELECT pg_advisory_xact_lock(%s, %s)"
 _LAST_SQL = (
     "SELECT sequence, entry_hash FROM audit_ledgerentry WHERE organization_id = %s"
@@ -98,3 +98,19 @@ def record(
             },
         )
     return entry
+
+
+def record_many(*, job: str, entries) -> None:
+    """Append a batch job's entries ``(target, verb, data)``, each as ``Actor.system(job)`` of the
+    target's organization.
+
+    Organization by organization, in id order (stable within one): every transaction takes the
+    chains' locks in the same order, so two concurrent batches cannot deadlock on them. Call it last
+    in the transaction: each chain stays locked from its first entry until commit.
+    """
+    actors = {}
+    for target, verb, data in sorted(entries, key=lambda entry: entry[0].organization_id):
+        actor = actors.get(target.organization_id)
+        if actor is None:
+            actor = actors[target.organization_id] = Actor.system(job, organization=target.organization)
+        record(actor=actor, verb=verb, target=target, data=data)

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_safe
 from audit.forms import LedgerFilterForm
 from audit.models import LedgerEntry
 from audit.selectors import ledger_entries
-from opsplatform.accounts.capabilities import Capability
+from opsplatform.core.capabilities import Capability
 
 PAGE_SIZE = 50
 RESULTS_ID = "ledger-results"  # the element the filter form, pager and live refresh swap

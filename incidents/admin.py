@@ -7,7 +7,7 @@ from incidents.models import Alert, Incident, Service, SLAPolicy
 from incidents.selectors import incident_timeline
 from incidents.services.sla import sla_policy_delete, sla_policy_save
 from opsplatform.accounts.admin import ServiceErrorsAsMessages
-from opsplatform.admin_scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin, admin_actor
+from opsplatform.accounts.admin_scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin, admin_actor
 
 
 @admin.register(Service)

@@ -10,7 +10,7 @@ from incidents.ingest.info import ingestion_url, integration_counters
 from incidents.models import Integration, MaintenanceWindow, RawPayload, RoutingRule
 from incidents.services import integrations as services
 from opsplatform.accounts.admin import ServiceErrorsAsMessages
-from opsplatform.admin_scoping import (
+from opsplatform.accounts.admin_scoping import (
     OrganizationScopedAdmin,
     ReadOnlyScopedAdmin,
     admin_actor,

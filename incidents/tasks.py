@@ -6,7 +6,7 @@ from django.utils import timezone
 from incidents.models import Incident, Status
 from incidents.services import incident_unsnooze
 from incidents.sla.tick import run_sla_tick
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
 
 
 @shared_task(name="incidents.sla_tick", ignore_result=True)

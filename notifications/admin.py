@@ -1,4 +1,4 @@
-"""Admin for managers, scoped to their organizations (``opsplatform.admin_scoping``).
+"""Admin for managers, scoped to their organizations (``opsplatform.accounts.admin_scoping``).
 
 Rows are read-only here: schedules, policies and channels are edited on their pages, where forms
 and services validate them. What the admin can change goes through the same services as actions
@@ -13,7 +13,7 @@ from notifications.models import Channel, EscalationPolicy, Notification, Notifi
 from notifications.services.channels import channel_update
 from notifications.services.outbox import notification_resend
 from opsplatform.accounts.admin import ServiceErrorsAsMessages
-from opsplatform.admin_scoping import ReadOnlyScopedAdmin, admin_actor
+from opsplatform.accounts.admin_scoping import ReadOnlyScopedAdmin, admin_actor
 
 
 class _ActionsAdmin(ServiceErrorsAsMessages, ReadOnlyScopedAdmin):

@@ -33,7 +33,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from audit.services import record
+from audit.services import record_many
 from incidents.models import Status
 from notifications.messages import build_message
 from notifications.models import (
@@ -51,8 +51,7 @@ from notifications.realtime import publish_incidents_after_commit
 from notifications.senders import Outgoing, SendResult, payloads, send
 from notifications.services.channels import carrier_channel, channel_secrets
 from notifications.services.contacts import contact_secret
-from opsplatform.actors import Actor
-from opsplatform.crypto import DecryptionError
+from opsplatform.core.crypto import DecryptionError
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +89,6 @@ class _Ledger:
     """
 
     def __init__(self):
-        self.actors = {}
         self.entries = []
 
     def record(self, row: Notification, verb: str, data: dict) -> None:
@@ -98,16 +96,7 @@ class _Ledger:
         self.entries.append((row.incident, verb, {**base, **data}))
 
     def flush(self) -> None:
-        # Organization by organization, in id order (stable within one): each chain's lock is
-        # taken in the same order by every transaction, so two ticks cannot deadlock on them.
-        self.entries.sort(key=lambda entry: entry[0].organization_id)
-        for incident, verb, data in self.entries:
-            actor = self.actors.get(incident.organization_id)
-            if actor is None:
-                actor = self.actors[incident.organization_id] = Actor.system(
-                    "delivery", organization=incident.organization
-                )
-            record(actor=actor, verb=verb, target=incident, data=data)
+        record_many(job="delivery", entries=self.entries)
         publish_incidents_after_commit((incident, verb) for incident, verb, _ in self.entries)
         self.entries = []
 

@@ -34,7 +34,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit.services import record
+from audit.services import record_many
 from incidents.models import Incident, Status
 from notifications import oncall
 from notifications.masking import mask_email, mask_phone
@@ -54,7 +54,6 @@ from notifications.models import (
 from notifications.models.channels import TWILIO_KINDS
 from notifications.realtime import publish_incidents_after_commit
 from opsplatform.accounts.models import Membership, Team, User
-from opsplatform.actors import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -404,17 +403,7 @@ def _tick_batch(now: datetime, batch_size: int) -> tuple[TickResult, int]:
         _save_positions(incidents)
         # The ledger last: each organization's chain is locked from its first entry until commit,
         # so everything else is done before taking that lock.
-        actors = {}
-        # Organization by organization, in id order (stable within one): every transaction takes
-        # the chains' locks in the same order, so concurrent ticks cannot deadlock on them.
-        events.sort(key=lambda event: event[0].organization_id)
-        for incident, verb, data in events:
-            actor = actors.get(incident.organization_id)
-            if actor is None:
-                actor = actors[incident.organization_id] = Actor.system(
-                    "escalation", organization=incident.organization
-                )
-            record(actor=actor, verb=verb, target=incident, data=data)
+        record_many(job="escalation", entries=events)
         publish_incidents_after_commit((incident, verb) for incident, verb, _ in events)
         result.incidents = len(incidents)
         result.notifications = len(rows)

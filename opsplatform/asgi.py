@@ -1,7 +1,7 @@
 """ASGI entry point: HTTP through Django, websockets through Channels (same sessions, same auth).
 
 Alert ingestion (key-authenticated machine traffic, the hottest path in an alert storm) goes through
-a second Django handler (``opsplatform.ingest_handler``) with a lean middleware stack, run in one hop
+a second Django handler (``opsplatform.core.pooled_asgi``) with a lean middleware stack, run in one hop
 on a pool of worker threads. Same URLconf, same views.
 """
 
@@ -20,7 +20,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from opsplatform.ingest_handler import IngestionHandler  # noqa: E402
+from opsplatform.core.pooled_asgi import IngestionHandler  # noqa: E402
 from opsplatform.routing import websocket_urlpatterns  # noqa: E402
 
 INGESTION_PATH = re.compile(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import environ
 
-from opsplatform import devservices
+from opsplatform.devtools import devservices
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -57,11 +57,11 @@ INSTALLED_APPS = [
     "monitoring",
     "workflows",
     "knowledge",
-    "opsplatform.demo",
+    "opsplatform.devtools.demo",
 ]
 
 MIDDLEWARE = [
-    "opsplatform.logging.RequestIdMiddleware",
+    "opsplatform.core.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "opsplatform.api.middleware.ApiBodyLimitMiddleware",
@@ -145,6 +145,8 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery
 
 # --- Auth and security -----------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# The ledger port of the layers below audit (accounts): the function that appends an entry.
+LEDGER_RECORDER = "audit.services.record"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -291,8 +293,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "request_id": {"()": "opsplatform.logging.RequestIdFilter"},
-        "redact": {"()": "opsplatform.logging.RedactSecretsFilter"},
+        "request_id": {"()": "opsplatform.core.logging.RequestIdFilter"},
+        "redact": {"()": "opsplatform.core.logging.RedactSecretsFilter"},
     },
     "formatters": {
         "json": {
@@ -329,11 +331,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("DELIVERY_TICK_SECONDS", default=2.0),
     },
 }
-# Key for secrets at rest (see opsplatform/crypto.py); empty derives one from SECRET_KEY.
+# Key for secrets at rest (see opsplatform/core/crypto.py); empty derives one from SECRET_KEY.
 ENCRYPTION_KEY = env.str("ENCRYPTION_KEY", default="")
 
 # --- Outbound HTTP and paging -----------------------------------------------------------------
-# CIDRs the SSRF guard lets through although they are loopback/private/link-local (opsplatform/http.py),
+# CIDRs the SSRF guard lets through although they are loopback/private/link-local (opsplatform/core/http.py),
 # e.g. "10.20.0.0/16,192.168.5.7/32" for an on-premises chat server. Empty: public addresses only.
 OUTBOUND_ALLOWED_NETWORKS = env.list("OUTBOUND_ALLOWED_NETWORKS", default=[])
 try:
@@ -431,7 +433,7 @@ if env.bool("DB_PREPARED_STATEMENTS", default=True):
 # need a request id, the security headers, host validation and Content-Length, and the body cap,
 # and nothing that loads a session.
 INGEST_MIDDLEWARE = [
-    "opsplatform.logging.RequestIdMiddleware",
+    "opsplatform.core.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "opsplatform.api.middleware.ApiBodyLimitMiddleware",
     "django.middleware.common.CommonMiddleware",

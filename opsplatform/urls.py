@@ -5,7 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from incidents.ingest import views as ingest_views
-from opsplatform import health
+from opsplatform.core import health
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

@@ -11,8 +11,8 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from opsplatform.accounts import services as account_services
-from opsplatform.accounts.capabilities import Role
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
+from opsplatform.core.capabilities import Role
 from tests.accounts.factories import MembershipFactory, OrganizationFactory, TeamFactory, UserFactory
 
 ROLES = [r.value for r in Role]

@@ -1,4 +1,4 @@
-"""The real ASGI server (``python -m opsplatform.serve``) in a subprocess, against the test database
+"""The real ASGI server (``python -m opsplatform.devtools.serve``) in a subprocess, against the test database
 and Redis: for the benchmarks and for the tests of the server itself."""
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def asgi_server(*, workers=1, settings_module="opsplatform.test_settings", pool_
         **(env or {}),
     }
     argv = [
-        sys.executable, "-m", "opsplatform.serve", "--host", "127.0.0.1", "--port", str(port),
+        sys.executable, "-m", "opsplatform.devtools.serve", "--host", "127.0.0.1", "--port", str(port),
         "--workers", str(workers), "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip
     process = subprocess.Popen(argv, cwd=BASE_DIR, env=server_env, start_new_session=True)

@@ -8,8 +8,8 @@ from incidents import services
 from incidents.api import serializers as s
 from incidents.models import Service
 from incidents.selectors import services_for_list
-from opsplatform.accounts.capabilities import Capability
 from opsplatform.api.viewsets import TenantViewSetMixin
+from opsplatform.core.capabilities import Capability
 
 ID_PATTERN = r"[0-9]+"
 
@@ -17,19 +17,17 @@ ID_PATTERN = r"[0-9]+"
 @extend_schema_view(
     list=extend_schema(
         summary="List services",
-        description="The organization's services, each with its count of open incidents. "
-        "Requires `service.view`.",
+        description="The organization's services, each with its count of open incidents.",
     ),
-    retrieve=extend_schema(summary="Retrieve a service", description="Requires `service.view`."),
+    retrieve=extend_schema(summary="Retrieve a service"),
     create=extend_schema(
         summary="Create a service",
-        description="The slug is derived from the name and must be unique in the organization. "
-        "Requires `service.manage`.",
+        description="The slug is derived from the name and must be unique in the organization.",
     ),
-    partial_update=extend_schema(summary="Update a service", description="Requires `service.manage`."),
+    partial_update=extend_schema(summary="Update a service"),
     destroy=extend_schema(
         summary="Delete a service",
-        description="Its incidents stay, without a service. Requires `service.manage`.",
+        description="Its incidents stay, without a service.",
         responses={204: OpenApiResponse(description="Deleted.")},
     ),
 )

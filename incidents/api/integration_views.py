@@ -8,7 +8,6 @@ numeric ids used here.
 
 from django.db.models import Count
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -17,12 +16,11 @@ from incidents.api import integration_serializers as s
 from incidents.ingest.formats import webhook
 from incidents.models import Alert, Integration, MaintenanceWindow, RawPayload, RoutingRule
 from incidents.services import integrations as services
-from opsplatform.accounts.capabilities import Capability
 from opsplatform.api.pagination import TimeOrderedCursorPagination
-from opsplatform.api.viewsets import TenantCrudViewSet, service_errors
+from opsplatform.api.viewsets import IssuesSecretMixin, TenantCrudViewSet, service_errors
+from opsplatform.core.capabilities import Capability
 
 ID_PATTERN = r"[0-9]+"
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 class RawPayloadPagination(TimeOrderedCursorPagination):
@@ -34,34 +32,31 @@ class SuppressedPagination(TimeOrderedCursorPagination):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List integrations", description="Requires `integration.view`."),
+    list=extend_schema(summary="List integrations"),
     retrieve=extend_schema(
         summary="Retrieve an integration",
-        description="With its counters (including events not yet flushed to the database). "
-        "Requires `integration.view`.",
+        description="With its counters (including events not yet flushed to the database).",
     ),
     create=extend_schema(
         summary="Create an integration",
         description="The answer carries the integration key and the full ingestion URL, once: only the "
-        "key's digest is kept. Requires `integration.manage`.",
+        "key's digest is kept.",
         request=s.IntegrationSerializer,
         responses={201: s.IssuedIntegrationSerializer},
     ),
     partial_update=extend_schema(
         summary="Update an integration",
-        description="The kind cannot change. `hmac_secret` is write-only; an empty string clears it. "
-        "Requires `integration.manage`.",
+        description="The kind cannot change. `hmac_secret` is write-only; an empty string clears it.",
         request=s.IntegrationUpdateSerializer,
         responses=s.IntegrationSerializer,
     ),
     destroy=extend_schema(
         summary="Delete an integration",
-        description="Its key stops working at once; incidents and alerts stay. "
-        "Requires `integration.manage`.",
+        description="Its key stops working at once; incidents and alerts stay.",
         responses={204: OpenApiResponse(description="Deleted.")},
     ),
 )
-class IntegrationViewSet(TenantCrudViewSet):
+class IntegrationViewSet(IssuesSecretMixin, TenantCrudViewSet):
     queryset = Integration.objects.select_related("service")
     serializer_class = s.IntegrationSerializer
     update_serializer_class = s.IntegrationUpdateSerializer
@@ -82,14 +77,13 @@ class IntegrationViewSet(TenantCrudViewSet):
         "suppressed": Capability.INTEGRATION_VIEW,
     }
 
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        with service_errors():
-            issued = services.integration_create(actor=self.actor, **serializer.validated_data)
-        context = {**self.get_serializer_context(), "key": issued.key}
-        data = s.IssuedIntegrationSerializer(issued.integration, context=context).data
-        return Response(data, status=status.HTTP_201_CREATED, headers=NO_STORE)
+    issued_serializer_class = s.IssuedIntegrationSerializer
+
+    def issue(self, *, actor, data):
+        return services.integration_create(actor=actor, **data)
+
+    def issued_parts(self, issued):
+        return issued.integration, {"key": issued.key}
 
     def service_update(self, *, actor, instance, data):
         return services.integration_update(actor=actor, integration=instance, **data)
@@ -100,7 +94,7 @@ class IntegrationViewSet(TenantCrudViewSet):
     @extend_schema(
         summary="Rotate an integration's key",
         description="Issues a new key, returned once. The previous key keeps working for `overlap_hours` "
-        "so senders can be switched without losing alerts. Requires `integration.manage`.",
+        "so senders can be switched without losing alerts.",
         request=s.RotateKeySerializer,
         responses=s.IssuedIntegrationSerializer,
     )
@@ -113,15 +107,11 @@ class IntegrationViewSet(TenantCrudViewSet):
             issued = services.integration_rotate_key(
                 actor=self.actor, integration=integration, **serializer.validated_data
             )
-        context = {**self.get_serializer_context(), "key": issued.key}
-        return Response(
-            s.IssuedIntegrationSerializer(issued.integration, context=context).data, headers=NO_STORE
-        )
+        return self.issued(issued)
 
     @extend_schema(
         summary="Order the routing rules",
-        description="Rules are evaluated in this order and the first match wins. "
-        "Requires `integration.manage`.",
+        description="Rules are evaluated in this order and the first match wins.",
         request=s.RuleOrderSerializer,
         responses=s.RoutingRuleSerializer(many=True),
     )
@@ -140,7 +130,7 @@ class IntegrationViewSet(TenantCrudViewSet):
     @extend_schema(
         summary="Try a webhook mapping",
         description="Maps a sample payload with the integration's mapping (or the one given) and shows the "
-        "alert events it yields, or what is wrong. Nothing is stored. Requires `integration.view`.",
+        "alert events it yields, or what is wrong. Nothing is stored.",
         request=s.MappingTestSerializer,
         responses=s.MappingResultSerializer,
     )
@@ -161,7 +151,7 @@ class IntegrationViewSet(TenantCrudViewSet):
         summary="Recent raw payloads",
         description="Accepted requests as they arrived (bounded in size, kept for the retention period), "
         "with "
-        "what each produced. Newest first. Requires `integration.view`.",
+        "what each produced. Newest first.",
         responses=s.RawPayloadSerializer(many=True),
     )
     @action(detail=True, methods=["get"], pagination_class=RawPayloadPagination, filter_backends=[])
@@ -174,7 +164,7 @@ class IntegrationViewSet(TenantCrudViewSet):
     @extend_schema(
         summary="Suppressed alerts",
         description="Alerts of this integration recorded without an incident (maintenance window or routing "
-        "rule). Requires `integration.view`.",
+        "rule).",
         responses=s.SuppressedAlertSerializer(many=True),
     )
     @action(detail=True, methods=["get"], pagination_class=SuppressedPagination, filter_backends=[])
@@ -190,26 +180,23 @@ class IntegrationViewSet(TenantCrudViewSet):
 @extend_schema_view(
     list=extend_schema(
         summary="List routing rules",
-        description="Filter with `?integration=<id>`; ordered as evaluated. Requires `integration.view`.",
+        description="Filter with `?integration=<id>`; ordered as evaluated.",
         parameters=[
             OpenApiParameter("integration", int, description="Only this integration's rules."),
         ],
     ),
-    retrieve=extend_schema(summary="Retrieve a routing rule", description="Requires `integration.view`."),
+    retrieve=extend_schema(summary="Retrieve a routing rule"),
     create=extend_schema(
         summary="Create a routing rule",
-        description="Appended after the integration's last rule unless `position` is given. "
-        "Requires `integration.manage`.",
+        description="Appended after the integration's last rule unless `position` is given.",
     ),
     partial_update=extend_schema(
         summary="Update a routing rule",
-        description="Requires `integration.manage`.",
         request=s.RoutingRuleUpdateSerializer,
         responses=s.RoutingRuleSerializer,
     ),
     destroy=extend_schema(
         summary="Delete a routing rule",
-        description="Requires `integration.manage`.",
         responses={204: OpenApiResponse(description="Deleted.")},
     ),
 )
@@ -244,28 +231,24 @@ class RoutingRuleViewSet(TenantCrudViewSet):
 @extend_schema_view(
     list=extend_schema(
         summary="List maintenance windows",
-        description="Requires `integration.view`.",
         parameters=[OpenApiParameter("service", int, description="Only this service's windows.")],
     ),
-    retrieve=extend_schema(
-        summary="Retrieve a maintenance window", description="Requires `integration.view`."
-    ),
+    retrieve=extend_schema(summary="Retrieve a maintenance window", description=""),
     create=extend_schema(
         summary="Create a maintenance window",
         description="For a service or for alerts matching label matchers; one-off "
         "(`starts_at` to `ends_at`) or weekly (`weekdays`, `start_time`, `duration_minutes` in "
         "`time_zone`). Alerts inside an active window are recorded as suppressed: no incident, "
-        "nobody paged. Requires `integration.manage`.",
+        "nobody paged.",
     ),
     partial_update=extend_schema(
         summary="Update a maintenance window",
-        description="Requires `integration.manage`.",
         request=s.MaintenanceWindowUpdateSerializer,
         responses=s.MaintenanceWindowSerializer,
     ),
     destroy=extend_schema(
         summary="Delete a maintenance window",
-        description="The alerts it suppressed stay recorded. Requires `integration.manage`.",
+        description="The alerts it suppressed stay recorded.",
         responses={204: OpenApiResponse(description="Deleted.")},
     ),
 )
@@ -311,7 +294,7 @@ class MaintenanceWindowViewSet(TenantCrudViewSet):
 
     @extend_schema(
         summary="Alerts a window suppressed",
-        description="Newest first. Requires `integration.view`.",
+        description="Newest first.",
         responses=s.SuppressedAlertSerializer(many=True),
     )
     @action(detail=True, methods=["get"], pagination_class=SuppressedPagination, filter_backends=[])

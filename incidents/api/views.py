@@ -21,8 +21,8 @@ from incidents.api.schema import ACTION_RESPONSES, LIST_PARAMETERS, LIST_RESPONS
 from incidents.forms import IncidentFilterForm
 from incidents.models import Incident, IncidentNote
 from incidents.selectors import filter_incidents, incident_timeline, incidents_for_list
-from opsplatform.accounts.capabilities import Capability
 from opsplatform.api.viewsets import TenantViewSetMixin
+from opsplatform.core.capabilities import Capability
 
 ID_PATTERN = r"[0-9]+"
 # The people services name their argument "users"; the API calls it by the request's field.
@@ -33,22 +33,20 @@ PEOPLE_FIELDS = {"assignees": {"users": "assignees"}, "responders": {"users": "r
     list=extend_schema(
         summary="List incidents",
         description="Newest first unless `sort` says otherwise; filters as on the incident list page. "
-        "Paged by cursor: follow `next`. Requires `incident.view`.",
+        "Paged by cursor: follow `next`.",
         parameters=LIST_PARAMETERS,
         responses=LIST_RESPONSES,
     ),
-    retrieve=extend_schema(summary="Retrieve an incident", description="Requires `incident.view`."),
+    retrieve=extend_schema(summary="Retrieve an incident"),
     create=extend_schema(
         summary="Open an incident",
-        description="Opens a triggered incident: SLA clocks start and escalation begins. "
-        "Requires `incident.create`.",
+        description="Opens a triggered incident: SLA clocks start and escalation begins.",
         request=s.IncidentCreateSerializer,
         responses={201: s.IncidentDetailSerializer},
     ),
     partial_update=extend_schema(
         summary="Edit an incident",
-        description="Title, description, labels, severity, priority, service and team of an open incident. "
-        "Requires `incident.manage`.",
+        description="Title, description, labels, severity, priority, service and team of an open incident.",
         request=s.IncidentUpdateSerializer,
         responses=ACTION_RESPONSES,
     ),
@@ -261,7 +259,7 @@ class IncidentViewSet(
     # --- notes and timeline ---------------------------------------------------------------------
     @extend_schema(
         summary="List an incident's notes",
-        description="Oldest first. Requires `incident.view`.",
+        description="Oldest first.",
         responses=s.NoteSerializer(many=True),
     )
     @action(detail=True, methods=["get"], pagination_class=NotePagination)
@@ -273,7 +271,7 @@ class IncidentViewSet(
 
     @extend_schema(
         summary="Add a note",
-        description="Also on resolved incidents (postmortem findings). Requires `incident.acknowledge`.",
+        description="Also on resolved incidents (postmortem findings).",
         request=s.NoteCreateSerializer,
         responses={201: s.NoteSerializer},
     )
@@ -290,8 +288,7 @@ class IncidentViewSet(
 
     @extend_schema(
         summary="An incident's timeline",
-        description="Its ledger entries, and those of incidents merged into it, oldest first. "
-        "Requires `incident.view`.",
+        description="Its ledger entries, and those of incidents merged into it, oldest first.",
         responses=s.TimelineEntrySerializer(many=True),
     )
     @action(detail=True, methods=["get"], pagination_class=TimelinePagination)

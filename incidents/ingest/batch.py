@@ -37,9 +37,9 @@ from incidents.models import (
 from incidents.services.base import apply_action
 from incidents.services.lifecycle import _leave_snooze, incident_resolve
 from incidents.sla.policy import SLA_FIELDS, apply_policy, refresh_timer
-from opsplatform.accounts.capabilities import Capability
-from opsplatform.actors import Actor
-from opsplatform.prepared import insert_params, insert_sql
+from opsplatform.core.actors import Actor
+from opsplatform.core.capabilities import Capability
+from opsplatform.core.prepared import insert_params, insert_sql
 from opsplatform.realtime.groups import organization_group, publish_after_commit
 
 MAX_LEDGER_KEYS = 20

@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from incidents.models import Integration, RoutingRule, Service
 from opsplatform.accounts.models import Organization
-from opsplatform.prepared import fetchone_prepared, model_from_row, select_columns
+from opsplatform.core.prepared import fetchone_prepared, model_from_row, select_columns
 
 KEY_PREFIX = "opi_"
 # What a key in a URL path looks like; never matches a numeric id, so ingestion routes cannot shadow

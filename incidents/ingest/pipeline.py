@@ -39,9 +39,9 @@ from incidents.ingest.routing import Decision, Outcome, decide, rules_for
 from incidents.ingest.sql import REPEAT_SQL, is_retryable
 from incidents.models import Integration
 from incidents.models.payload import time_ordered_uuid
-from opsplatform.accounts.capabilities import Capability
-from opsplatform.actors import Actor
-from opsplatform.prepared import fetchone_prepared
+from opsplatform.core.actors import Actor
+from opsplatform.core.capabilities import Capability
+from opsplatform.core.prepared import fetchone_prepared
 
 __all__ = ["EventResult", "IngestResult", "RawBody", "Result", "ingest"]
 

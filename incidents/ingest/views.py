@@ -28,7 +28,7 @@ from incidents.models import IntegrationKind
 from incidents.models.integration import GRAFANA_SIGNATURE_HEADER
 from opsplatform.api.parsers import MAX_JSON_DEPTH
 from opsplatform.api.problems import problem_response
-from opsplatform.crypto import DecryptionError, decrypt
+from opsplatform.core.crypto import DecryptionError, decrypt
 
 ALLOW_POST = {"Allow": "POST"}
 

@@ -2,7 +2,7 @@ from django.db import models
 from django.utils import timezone
 
 from incidents.models.enums import Severity, Tier
-from opsplatform.tenancy import TenantModel
+from opsplatform.core.tenancy import TenantModel
 
 
 class Service(TenantModel):

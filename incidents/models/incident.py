@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from incidents.models.enums import OPEN_STATUSES, AlertStatus, Priority, Severity, Status
-from opsplatform.tenancy import TenantModel
+from opsplatform.core.tenancy import TenantModel
 
 
 class Incident(TenantModel):

@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from opsplatform.tenancy import TenantModel
+from opsplatform.core.tenancy import TenantModel
 
 GRAFANA_SIGNATURE_HEADER = "X-Grafana-Alerting-Signature"
 

@@ -5,7 +5,7 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
-from opsplatform.tenancy import TenantModel
+from opsplatform.core.tenancy import TenantModel
 
 
 def time_ordered_uuid() -> uuid.UUID:

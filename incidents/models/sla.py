@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from incidents.models.enums import Calendar, Severity
-from opsplatform.tenancy import TenantModel
+from opsplatform.core.tenancy import TenantModel
 
 
 def _weekdays():

@@ -11,7 +11,7 @@ from incidents import state
 from incidents.events import publish_incident
 from incidents.models import Incident
 from incidents.sla.policy import refresh_timer
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
 
 
 def ensure_same_organization(actor: Actor, incident: Incident) -> None:

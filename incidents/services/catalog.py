@@ -4,8 +4,8 @@ from django.utils.text import slugify
 
 from audit.services import record
 from incidents.models import Service, Severity, Tier
-from opsplatform.accounts.capabilities import Capability
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
+from opsplatform.core.capabilities import Capability
 
 FIELDS = {
     "name",

@@ -7,8 +7,8 @@ from incidents.events import publish_incident
 from incidents.models import Incident, Priority, Severity, Status
 from incidents.services.edits import members_only
 from incidents.sla.policy import apply_policy, refresh_timer
-from opsplatform.accounts.capabilities import Capability
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
+from opsplatform.core.capabilities import Capability
 
 
 def _validate(*, organization, title, severity, priority, service, team, labels) -> None:

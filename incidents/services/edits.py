@@ -10,9 +10,9 @@ from incidents.models import Incident, IncidentNote, Priority, Severity
 from incidents.services.base import apply_action, ensure_same_organization, lock
 from incidents.sla.policy import apply_policy
 from incidents.state import check
-from opsplatform.accounts.capabilities import Capability
 from opsplatform.accounts.models import Membership
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
+from opsplatform.core.capabilities import Capability
 
 EDITABLE = {"title", "description", "labels", "severity", "priority", "service", "team"}
 MAX_NOTE = 20_000

@@ -29,9 +29,9 @@ from incidents.models import (
     RoutingRule,
     Severity,
 )
-from opsplatform.accounts.capabilities import Capability
-from opsplatform.actors import Actor
-from opsplatform.crypto import encrypt
+from opsplatform.core.actors import Actor
+from opsplatform.core.capabilities import Capability
+from opsplatform.core.crypto import encrypt
 
 INTEGRATION_FIELDS = {
     "name",

@@ -10,8 +10,8 @@ from incidents.models import Incident, Status
 from incidents.services.base import apply_action
 from incidents.sla.policy import shift_for_pause
 from incidents.state import TransitionError
-from opsplatform.accounts.capabilities import Capability
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
+from opsplatform.core.capabilities import Capability
 
 MAX_SNOOZE = timedelta(days=7)
 

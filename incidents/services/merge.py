@@ -7,8 +7,8 @@ from incidents.events import publish_incident
 from incidents.models import Alert, Incident, Status
 from incidents.services.base import ensure_same_organization
 from incidents.state import check
-from opsplatform.accounts.capabilities import Capability
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
+from opsplatform.core.capabilities import Capability
 
 
 @transaction.atomic

@@ -3,8 +3,8 @@ from django.db import transaction
 
 from audit.services import record
 from incidents.models import SLAPolicy
-from opsplatform.accounts.capabilities import Capability
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
+from opsplatform.core.capabilities import Capability
 
 FIELDS = [
     "name",

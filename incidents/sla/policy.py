@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 from incidents.models import Calendar, Incident, SLAPolicy, SLAState, Status
 from incidents.sla.calendar import AlwaysCalendar, BusinessCalendar
-from opsplatform.prepared import fetchone_prepared, model_from_row, select_columns
+from opsplatform.core.prepared import fetchone_prepared, model_from_row, select_columns
 
 
 @lru_cache(maxsize=1)

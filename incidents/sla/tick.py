@@ -11,7 +11,7 @@ from audit.services import record
 from incidents.events import publish_incident
 from incidents.models import Incident
 from incidents.sla.policy import pending_clocks, refresh_timer
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
 
 BATCH = 200
 

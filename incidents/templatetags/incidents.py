@@ -5,7 +5,7 @@ from django.utils.safestring import mark_safe
 
 from incidents import rows
 from incidents.sla.policy import next_due, sla_state
-from opsplatform.markdown import render_markdown
+from opsplatform.core.markdown import render_markdown
 
 register = template.Library()
 

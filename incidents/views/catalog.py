@@ -6,9 +6,9 @@ from incidents import services
 from incidents.forms import ServiceForm
 from incidents.models import Service
 from incidents.selectors import service_overview, services_for_list
-from opsplatform.access import member_required
-from opsplatform.accounts.capabilities import Capability
-from opsplatform.tenancy import get_in_organization_or_404
+from opsplatform.core.access import member_required
+from opsplatform.core.capabilities import Capability
+from opsplatform.core.tenancy import get_in_organization_or_404
 
 
 @member_required

@@ -8,9 +8,9 @@ from incidents import forms, services
 from incidents.models import Incident
 from incidents.selectors import incident_timeline, incidents_for_list, related_incidents
 from incidents.state import allowed_actions
-from opsplatform.access import member_required
-from opsplatform.accounts.capabilities import Capability
-from opsplatform.tenancy import get_in_organization_or_404
+from opsplatform.core.access import member_required
+from opsplatform.core.capabilities import Capability
+from opsplatform.core.tenancy import get_in_organization_or_404
 
 
 def _incident(request, pk) -> Incident:

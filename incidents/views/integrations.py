@@ -27,9 +27,9 @@ from incidents.integration_forms import (
 )
 from incidents.models import Alert, Integration, IntegrationKind, MaintenanceWindow, RawPayload, RoutingRule
 from incidents.services import integrations as services
-from opsplatform.access import member_required
-from opsplatform.accounts.capabilities import Capability
-from opsplatform.tenancy import get_in_organization_or_404
+from opsplatform.core.access import member_required
+from opsplatform.core.capabilities import Capability
+from opsplatform.core.tenancy import get_in_organization_or_404
 
 RECENT = 20
 

@@ -8,8 +8,8 @@ from incidents.forms import IncidentCreateForm, IncidentFilterForm
 from incidents.models import Incident, Severity, Status
 from incidents.selectors import filter_incidents, incidents_for_list, status_counts
 from incidents.views.paging import lookahead_page
-from opsplatform.access import member_required
-from opsplatform.accounts.capabilities import Capability
+from opsplatform.core.access import member_required
+from opsplatform.core.capabilities import Capability
 
 PAGE_SIZE = 50
 

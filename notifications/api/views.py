@@ -31,9 +31,9 @@ from notifications.services import channels as channel_services
 from notifications.services import escalation as escalation_services
 from notifications.services import schedules as schedule_services
 from notifications.services.outbox import notification_resend
-from opsplatform.accounts.capabilities import Capability
 from opsplatform.api.pagination import TimeOrderedCursorPagination
 from opsplatform.api.viewsets import TenantCrudViewSet, TenantViewSetMixin, service_errors
+from opsplatform.core.capabilities import Capability
 
 ID_PATTERN = r"[0-9]+"
 NO_STORE = {"Cache-Control": "no-store"}
@@ -55,22 +55,19 @@ def _segment(segment, users):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List on-call schedules", description="Requires `team.view`."),
-    retrieve=extend_schema(
-        summary="Retrieve a schedule with its layers", description="Requires `team.view`."
-    ),
+    list=extend_schema(summary="List on-call schedules"),
+    retrieve=extend_schema(summary="Retrieve a schedule with its layers", description=""),
     create=extend_schema(
         summary="Create a schedule",
-        description="With its layers (rotations), computed in the team's time zone. "
-        "Requires `schedule.manage`.",
+        description="With its layers (rotations), computed in the team's time zone.",
     ),
     partial_update=extend_schema(
         summary="Update a schedule",
-        description="`layers`, when given, replaces every layer. Requires `schedule.manage`.",
+        description="`layers`, when given, replaces every layer.",
     ),
     destroy=extend_schema(
         summary="Delete a schedule",
-        description="Refused while an escalation policy pages it. Requires `schedule.manage`.",
+        description="Refused while an escalation policy pages it.",
         responses={204: OpenApiResponse(description="Deleted.")},
     ),
 )
@@ -136,7 +133,7 @@ class ScheduleViewSet(TenantCrudViewSet):
     @extend_schema(
         summary="Who is on call",
         description="Who is on call at `at` (default now) and who is next, plus the gaps (nobody on call) "
-        "in the `window_hours` after `at`. Requires `team.view`.",
+        "in the `window_hours` after `at`.",
         parameters=[
             OpenApiParameter("at", OpenApiTypes.DATETIME, description="ISO 8601 with offset; default now."),
             OpenApiParameter(
@@ -179,7 +176,7 @@ class ScheduleViewSet(TenantCrudViewSet):
 
     @extend_schema(
         summary="List a schedule's overrides",
-        description="Overrides that have not ended yet. Requires `team.view`.",
+        description="Overrides that have not ended yet.",
         responses=s.OverrideSerializer(many=True),
     )
     @action(detail=True, methods=["get"])
@@ -191,7 +188,7 @@ class ScheduleViewSet(TenantCrudViewSet):
     @extend_schema(
         summary="Add an override",
         description="Someone is on call for a time range (covering for `replaces` only, when given). "
-        "Requires `schedule.manage`, or being a team member who is one of the two people.",
+        "Beyond that, it needs `schedule.manage`, or being a team member who is one of the two people.",
         request=s.OverrideSerializer,
         responses={201: s.OverrideSerializer},
     )
@@ -222,22 +219,21 @@ def _specs(steps):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List escalation policies", description="Requires `team.view`."),
-    retrieve=extend_schema(summary="Retrieve an escalation policy", description="Requires `team.view`."),
+    list=extend_schema(summary="List escalation policies"),
+    retrieve=extend_schema(summary="Retrieve an escalation policy"),
     create=extend_schema(
         summary="Create an escalation policy",
         description="Steps in order; each notifies its targets (`user`, `schedule` (whoever is on call), "
-        "`team` (every member) or `channel`) and waits `delay_minutes` before the next. "
-        "Requires `escalation.manage`.",
+        "`team` (every member) or `channel`) and waits `delay_minutes` before the next.",
     ),
     partial_update=extend_schema(
         summary="Update an escalation policy",
         description="`steps`, when given, replaces every step; `services` and `default_for_teams`, when "
-        "given, replace where the policy is used. Requires `escalation.manage`.",
+        "given, replace where the policy is used.",
     ),
     destroy=extend_schema(
         summary="Delete an escalation policy",
-        description="Its services and teams are left without a policy. Requires `escalation.manage`.",
+        description="Its services and teams are left without a policy.",
         responses={204: OpenApiResponse(description="Deleted.")},
     ),
 )
@@ -292,27 +288,23 @@ class EscalationPolicyViewSet(TenantCrudViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="List channels", description="Secrets are never returned. Requires `integration.view`."
-    ),
-    retrieve=extend_schema(summary="Retrieve a channel", description="Requires `integration.view`."),
+    list=extend_schema(summary="List channels", description="Secrets are never returned."),
+    retrieve=extend_schema(summary="Retrieve a channel"),
     create=extend_schema(
         summary="Create a channel",
         description="E-mail, Slack or Teams incoming webhook, outbound webhook (HMAC-signed; the signing "
-        "secret is returned once, here), or Twilio SMS/voice with the organization's own account. "
-        "Requires `channel.manage`.",
+        "secret is returned once, here), or Twilio SMS/voice with the organization's own account.",
         responses={201: s.IssuedChannelSerializer},
     ),
     partial_update=extend_schema(
         summary="Update a channel",
-        description="Empty or absent secret fields keep the stored secret; `kind` cannot change. "
-        "Requires `channel.manage`.",
+        description="Empty or absent secret fields keep the stored secret; `kind` cannot change.",
         request=s.ChannelUpdateSerializer,
         responses=s.ChannelSerializer,
     ),
     destroy=extend_schema(
         summary="Delete a channel",
-        description="Refused while an escalation policy notifies it. Requires `channel.manage`.",
+        description="Refused while an escalation policy notifies it.",
         responses={204: OpenApiResponse(description="Deleted.")},
     ),
 )
@@ -351,8 +343,7 @@ class ChannelViewSet(TenantCrudViewSet):
 
     @extend_schema(
         summary="Rotate a webhook channel's signing secret",
-        description="The new secret is returned once; the old one stops verifying at once. "
-        "Requires `channel.manage`.",
+        description="The new secret is returned once; the old one stops verifying at once.",
         request=None,
         responses=s.IssuedChannelSerializer,
     )
@@ -389,9 +380,9 @@ class NotificationFilter(django_filters.FilterSet):
     list=extend_schema(
         summary="List notifications (the delivery outbox)",
         description="Newest first, with every attempt. Filter by `incident`, `status`, `medium`, "
-        "`recipient`, `channel`. Paged by cursor: follow `next`. Requires `incident.view`.",
+        "`recipient`, `channel`. Paged by cursor: follow `next`.",
     ),
-    retrieve=extend_schema(summary="Retrieve a notification", description="Requires `incident.view`."),
+    retrieve=extend_schema(summary="Retrieve a notification"),
 )
 class NotificationViewSet(
     TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
@@ -411,7 +402,7 @@ class NotificationViewSet(
     @extend_schema(
         summary="Resend a dead letter",
         description="Gives a dead-lettered notification a fresh set of attempts (same delivery id). "
-        "Anything but a dead letter answers 400. Requires `incident.manage`.",
+        "Anything but a dead letter answers 400.",
         request=None,
         responses=s.NotificationSerializer,
     )

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from opsplatform.tenancy import TenantModel
+from opsplatform.core.tenancy import TenantModel
 
 
 class ChannelKind(models.TextChoices):

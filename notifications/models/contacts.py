@@ -34,7 +34,7 @@ class ContactMethod(models.Model):
     verification_nonce = models.CharField(max_length=32, blank=True)
     verification_sent_at = models.DateTimeField(null=True, blank=True)
     verification_attempts = models.PositiveSmallIntegerField(default=0)
-    # Webhook contacts: the HMAC signing secret, sealed with opsplatform.crypto.
+    # Webhook contacts: the HMAC signing secret, sealed with opsplatform.core.crypto.
     secret_encrypted = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 

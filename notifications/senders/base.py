@@ -12,7 +12,7 @@ import httpx
 from django.core.mail import EmailMessage, get_connection
 from django.utils import timezone
 
-from opsplatform import http
+from opsplatform.core import http
 
 # Errors end up in the ledger and on pages: never a URL (a Slack or Teams webhook URL is a credential).
 _URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://\S+")

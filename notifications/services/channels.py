@@ -1,7 +1,7 @@
 """Writes to an organization's delivery channels, and the one place their secrets are opened.
 
 Secrets (webhook URLs, signing secrets, Twilio auth tokens) are sealed with AES-GCM
-(``opsplatform.crypto``) under a context bound to the row, returned to the caller once when they are
+(``opsplatform.core.crypto``) under a context bound to the row, returned to the caller once when they are
 generated here (the webhook signing secret) and never again; the ledger records which fields
 changed, not their values.
 """
@@ -22,9 +22,9 @@ from audit.services import record
 from notifications.masking import mask_url
 from notifications.models import Channel, ChannelKind, StepTarget
 from notifications.models.channels import TWILIO_KINDS
-from opsplatform import crypto, http
-from opsplatform.accounts.capabilities import Capability
-from opsplatform.actors import Actor
+from opsplatform.core import crypto, http
+from opsplatform.core.actors import Actor
+from opsplatform.core.capabilities import Capability
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 TWILIO_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")

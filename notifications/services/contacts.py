@@ -27,8 +27,8 @@ from notifications.kicks import enqueue_verification
 from notifications.models import ContactKind, ContactMethod, NotificationRule
 from notifications.models.contacts import VERIFIED_KINDS
 from notifications.services.channels import SIGNING_SECRET_PREFIX, validate_phone, validate_url
-from opsplatform import crypto
-from opsplatform.actors import Actor, ActorKind
+from opsplatform.core import crypto
+from opsplatform.core.actors import Actor, ActorKind
 
 CODE_TTL = timedelta(minutes=15)
 RESEND_INTERVAL = timedelta(seconds=60)

@@ -19,9 +19,9 @@ from notifications.models import (
     TargetKind,
     TeamEscalation,
 )
-from opsplatform.accounts.capabilities import Capability
 from opsplatform.accounts.models import Membership, Team, User
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
+from opsplatform.core.capabilities import Capability
 
 MAX_STEPS = 20
 MAX_TARGETS = 50

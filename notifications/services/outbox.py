@@ -10,8 +10,8 @@ from audit.services import record
 from incidents.events import publish_incident
 from notifications.kicks import kick_delivery
 from notifications.models import Notification, NotificationStatus
-from opsplatform.accounts.capabilities import Capability
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
+from opsplatform.core.capabilities import Capability
 
 
 @transaction.atomic

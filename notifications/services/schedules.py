@@ -26,10 +26,10 @@ from notifications.models import (
     ShiftSwap,
     StepTarget,
 )
-from opsplatform.accounts.capabilities import Capability
 from opsplatform.accounts.models import Membership, Team
 from opsplatform.accounts.services import digest
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
+from opsplatform.core.capabilities import Capability
 
 MAX_LAYERS = 10
 MAX_PARTICIPANTS = 100

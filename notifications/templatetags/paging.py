@@ -4,7 +4,7 @@ from django import template
 
 from notifications.models import NotificationStatus
 from notifications.selectors import incident_deliveries
-from opsplatform.accounts.capabilities import Capability
+from opsplatform.core.capabilities import Capability
 
 register = template.Library()
 

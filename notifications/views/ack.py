@@ -15,7 +15,7 @@ from incidents.models import Incident
 from incidents.services import incident_acknowledge
 from notifications.messages import read_ack_token
 from opsplatform.accounts.models import Membership, User
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
 
 
 def _actor_for(request, claim, incident) -> Actor | None:

@@ -10,60 +10,50 @@ from django.views.decorators.http import require_POST
 from notifications.forms import ChannelEditForm, ChannelForm
 from notifications.models import Channel
 from notifications.services import channels as services
-from opsplatform.access import member_required
-from opsplatform.accounts.capabilities import Capability
-from opsplatform.accounts.forms import add_service_errors, first_error
-from opsplatform.tenancy import get_in_organization_or_404
+from opsplatform.core.access import get_for_write_or_404, requires
+from opsplatform.core.capabilities import Capability
+from opsplatform.core.forms import act, first_error, submit
 
 SECRET_FIELDS = ("url", "auth_token")
 
 
-def _channel(request, pk) -> Channel:
-    return get_in_organization_or_404(Channel, request.organization, pk=pk)
-
-
-@never_cache
-@sensitive_post_parameters(*SECRET_FIELDS)
-@member_required
-def channel_list(request):
-    actor = request.actor
-    actor.require(Capability.INTEGRATION_VIEW)
-    form = ChannelForm()
-    issued_secret = ""
-    status = 200
-    if request.method == "POST":
-        actor.require(Capability.CHANNEL_MANAGE)
-        form = ChannelForm(request.POST)
-        if form.is_valid():
-            try:
-                issued = services.channel_create(actor=actor, **form.cleaned_data)
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-                status = 400
-            else:
-                messages.success(request, f"Channel “{issued.channel.name}” created.")
-                if not issued.signing_secret:
-                    return redirect("notifications:channel_list")
-                issued_secret = issued.signing_secret  # shown on this response only
-                form = ChannelForm()
-        else:
-            status = 400
+def _render_list(request, *, form, issued_secret="", status=200):
     context = {
         "channels": Channel.objects.for_organization(request.organization).order_by("name"),
         "form": form,
-        "issued_secret": issued_secret,
-        "can_manage": actor.can(Capability.CHANNEL_MANAGE),
+        "issued_secret": issued_secret,  # shown on this response only
+        "can_manage": request.actor.can(Capability.CHANNEL_MANAGE),
     }
     return render(request, "notifications/channel_list.html", context, status=status)
 
 
 @never_cache
 @sensitive_post_parameters(*SECRET_FIELDS)
-@member_required
+@requires(Capability.INTEGRATION_VIEW, post=Capability.CHANNEL_MANAGE)
+def channel_list(request):
+    if request.method != "POST":
+        return _render_list(request, form=ChannelForm())
+    form = ChannelForm(request.POST)
+    done = submit(
+        request,
+        form,
+        lambda data: services.channel_create(actor=request.actor, **data),
+        success=lambda issued: f"Channel “{issued.channel.name}” created.",
+        # A channel with a signing secret stays on this page, which shows the secret once.
+        redirect_to=lambda issued: None if issued.signing_secret else "notifications:channel_list",
+    )
+    if done.response:
+        return done.response
+    if done.ok:
+        return _render_list(request, form=ChannelForm(), issued_secret=done.result.signing_secret)
+    return _render_list(request, form=form, status=done.status)
+
+
+@never_cache
+@sensitive_post_parameters(*SECRET_FIELDS)
+@requires(Capability.CHANNEL_MANAGE)
 def channel_detail(request, pk):
-    actor = request.actor
-    actor.require(Capability.CHANNEL_MANAGE)
-    channel = _channel(request, pk)
+    channel = get_for_write_or_404(request, Channel, Capability.CHANNEL_MANAGE, pk=pk)
     initial = {
         "name": channel.name,
         "is_active": channel.is_active,
@@ -75,17 +65,16 @@ def channel_detail(request, pk):
     status = 200
     if request.method == "POST":
         form = ChannelEditForm(request.POST, kind=channel.kind)
-        if form.is_valid():
-            try:
-                services.channel_update(actor=actor, channel=channel, **form.cleaned_data)
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-                status = 400
-            else:
-                messages.success(request, "Channel saved.")
-                return redirect("notifications:channel_detail", pk=channel.pk)
-        else:
-            status = 400
+        done = submit(
+            request,
+            form,
+            lambda data: services.channel_update(actor=request.actor, channel=channel, **data),
+            success="Channel saved.",
+            redirect_to=("notifications:channel_detail", channel.pk),
+        )
+        if done.response:
+            return done.response
+        status = done.status
     recent = channel.notifications.select_related("incident").order_by("-created_at")[:20]
     context = {"channel": channel, "form": form, "recent": recent}
     return render(request, "notifications/channel_detail.html", context, status=status)
@@ -93,34 +82,27 @@ def channel_detail(request, pk):
 
 @never_cache
 @require_POST
-@member_required
+@requires(Capability.CHANNEL_MANAGE)
 def channel_rotate(request, pk):
-    request.actor.require(Capability.CHANNEL_MANAGE)
-    channel = _channel(request, pk)
+    channel = get_for_write_or_404(request, Channel, Capability.CHANNEL_MANAGE, pk=pk)
     try:
         issued = services.channel_rotate_signing_secret(actor=request.actor, channel=channel)
     except ValidationError as exc:
         messages.error(request, first_error(exc))
         return redirect("notifications:channel_detail", pk=channel.pk)
-    context = {
-        "channels": Channel.objects.for_organization(request.organization).order_by("name"),
-        "form": ChannelForm(),
-        "issued_secret": issued.signing_secret,
-        "can_manage": True,
-    }
     messages.success(request, f"New signing secret for “{channel.name}”; the old one no longer verifies.")
-    return render(request, "notifications/channel_list.html", context)
+    # Not a redirect: the new secret is shown on this response only.
+    return _render_list(request, form=ChannelForm(), issued_secret=issued.signing_secret)
 
 
 @require_POST
-@member_required
+@requires(Capability.CHANNEL_MANAGE)
 def channel_delete(request, pk):
-    request.actor.require(Capability.CHANNEL_MANAGE)
-    channel = _channel(request, pk)
-    try:
-        services.channel_delete(actor=request.actor, channel=channel)
-    except ValidationError as exc:
-        messages.error(request, first_error(exc))
-        return redirect("notifications:channel_detail", pk=channel.pk)
-    messages.success(request, f"Channel “{channel.name}” deleted.")
-    return redirect("notifications:channel_list")
+    channel = get_for_write_or_404(request, Channel, Capability.CHANNEL_MANAGE, pk=pk)
+    return act(
+        request,
+        lambda: services.channel_delete(actor=request.actor, channel=channel),
+        success=f"Channel “{channel.name}” deleted.",
+        redirect_to="notifications:channel_list",
+        refused_to=("notifications:channel_detail", channel.pk),
+    )

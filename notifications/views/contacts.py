@@ -12,8 +12,8 @@ from notifications.forms import CodeForm, ContactForm, RuleForm
 from notifications.models import ContactMethod, NotificationRule
 from notifications.services import contacts as services
 from notifications.services.schedules import calendar_feed_create
-from opsplatform.access import member_required
-from opsplatform.accounts.forms import add_service_errors, first_error
+from opsplatform.core.access import member_required
+from opsplatform.core.forms import add_service_errors, first_error
 
 
 def _own_contact(request, pk) -> ContactMethod:

@@ -8,10 +8,10 @@ from django.views.decorators.http import require_POST
 from notifications import selectors
 from notifications.models import Notification
 from notifications.services.outbox import notification_resend
-from opsplatform.access import member_required
-from opsplatform.accounts.capabilities import Capability
-from opsplatform.accounts.forms import first_error
-from opsplatform.tenancy import get_in_organization_or_404
+from opsplatform.core.access import member_required
+from opsplatform.core.capabilities import Capability
+from opsplatform.core.forms import first_error
+from opsplatform.core.tenancy import get_in_organization_or_404
 
 
 @member_required

@@ -13,10 +13,10 @@ from notifications import selectors
 from notifications.forms import LayerForm, OverrideForm, ScheduleForm, SwapForm, members_of
 from notifications.models import CalendarFeed, Schedule, ScheduleLayer, ScheduleOverride, ShiftSwap
 from notifications.services import schedules as services
-from opsplatform.access import member_required
-from opsplatform.accounts.capabilities import Capability
-from opsplatform.accounts.forms import add_service_errors, first_error
-from opsplatform.tenancy import get_in_organization_or_404
+from opsplatform.core.access import member_required
+from opsplatform.core.capabilities import Capability
+from opsplatform.core.forms import add_service_errors, first_error
+from opsplatform.core.tenancy import get_in_organization_or_404
 
 
 def _schedule(request, pk) -> Schedule:

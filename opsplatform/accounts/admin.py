@@ -3,13 +3,13 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from opsplatform.accounts import services
-from opsplatform.accounts.models import ApiToken, Invitation, Membership, Organization, Team, User
-from opsplatform.admin_scoping import (
+from opsplatform.accounts.admin_scoping import (
     OrganizationScopedAdmin,
     ReadOnlyScopedAdmin,
     admin_actor,
     managed_organization_ids,
 )
+from opsplatform.accounts.models import ApiToken, Invitation, Membership, Organization, Team, User
 
 
 class ServiceErrorsAsMessages:

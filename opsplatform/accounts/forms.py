@@ -13,8 +13,8 @@ from django.contrib.auth.password_validation import password_validators_help_tex
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from opsplatform.accounts.capabilities import Role, role_rank
 from opsplatform.accounts.models import User
+from opsplatform.core.capabilities import Role, role_rank
 
 # Present in some tz databases but no place anyone lives: "localtime" is the host's own setting.
 _NOT_PLACES = {"localtime", "Factory"}
@@ -33,23 +33,6 @@ class TimeZoneField(forms.ChoiceField):
 def roles_up_to(role: str | None) -> list[tuple[str, str]]:
     """Roles an actor may hand out: none above their own."""
     return [(value, label) for value, label in Role.choices if role_rank(value) <= role_rank(role)]
-
-
-def add_service_errors(form: forms.Form, exc: ValidationError, also: tuple[forms.Form, ...] = ()) -> None:
-    """Copy a service's ValidationError onto the form holding each field (``form`` or one of ``also``);
-    keys that are no field of any of them become errors of ``form`` as a whole."""
-    errors = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
-    for field, messages in errors.items():
-        target_form = next((f for f in (form, *also) if field in f.fields), None)
-        for message in messages:
-            if target_form is None:
-                form.add_error(None, message)
-            else:
-                target_form.add_error(field, message)
-
-
-def first_error(exc: ValidationError) -> str:
-    return exc.messages[0] if exc.messages else "The request could not be completed."
 
 
 # --- sign-in and second factor ------------------------------------------------------------------

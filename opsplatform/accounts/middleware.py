@@ -3,9 +3,9 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django_otp import user_has_device
 
-from opsplatform.accounts.capabilities import Role
 from opsplatform.accounts.selectors import memberships_of
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
+from opsplatform.core.capabilities import Role
 
 SESSION_ORGANIZATION_KEY = "organization_id"
 

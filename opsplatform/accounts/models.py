@@ -4,8 +4,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from opsplatform.accounts.capabilities import Role
-from opsplatform.tenancy import TenantModel
+from opsplatform.core.capabilities import Role
+from opsplatform.core.tenancy import TenantModel
 
 
 class User(AbstractUser):

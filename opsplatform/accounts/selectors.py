@@ -1,14 +1,6 @@
 from opsplatform.accounts.models import Membership, Organization
 
 
-def membership_role(user, organization) -> str | None:
-    if user is None or not user.is_authenticated:
-        return None
-    return (
-        Membership.objects.filter(user=user, organization=organization).values_list("role", flat=True).first()
-    )
-
-
 def organizations_of(user):
     if not user.is_authenticated:
         return Organization.objects.none()

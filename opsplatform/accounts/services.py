@@ -16,10 +16,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from opsplatform import ledger
-from opsplatform.accounts.capabilities import Capability, Role, role_rank
 from opsplatform.accounts.models import ApiToken, Invitation, Membership, Organization, Team, User
-from opsplatform.actors import Actor, ActorKind
+from opsplatform.core import ledger
+from opsplatform.core.actors import Actor, ActorKind
+from opsplatform.core.capabilities import Capability, Role, role_rank
 
 TOKEN_PREFIX = "opk_"
 

@@ -20,11 +20,11 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from opsplatform import ledger
 from opsplatform.accounts.middleware import two_factor_required
 from opsplatform.accounts.models import User
 from opsplatform.accounts.selectors import memberships_of
-from opsplatform.actors import Actor, ActorKind
+from opsplatform.core import ledger
+from opsplatform.core.actors import Actor, ActorKind
 
 BACKUP_CODE_COUNT = 10
 TOTP_DEVICE_NAME = "Authenticator app"

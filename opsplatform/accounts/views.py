@@ -9,9 +9,9 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from opsplatform.accounts.capabilities import Capability
 from opsplatform.accounts.middleware import SESSION_ORGANIZATION_KEY
 from opsplatform.accounts.models import Membership, Team
+from opsplatform.core.capabilities import Capability
 
 
 def safe_next_url(request) -> str:

@@ -22,11 +22,12 @@ from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp import user_has_device
 
-from opsplatform import ledger
 from opsplatform.accounts import two_factor
-from opsplatform.accounts.forms import CodeForm, LoginForm, SetupCodeForm, add_service_errors
+from opsplatform.accounts.forms import CodeForm, LoginForm, SetupCodeForm
 from opsplatform.accounts.views import safe_next_url
-from opsplatform.actors import Actor, ActorKind
+from opsplatform.core import ledger
+from opsplatform.core.actors import Actor, ActorKind
+from opsplatform.core.forms import add_service_errors
 
 LOGIN_FAILED = (
     "Sign-in failed. Check your username and password. After repeated failures sign-in pauses "

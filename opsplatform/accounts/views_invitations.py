@@ -9,9 +9,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from opsplatform.accounts import services
-from opsplatform.accounts.forms import SignUpForm, add_service_errors, first_error
+from opsplatform.accounts.forms import SignUpForm
 from opsplatform.accounts.middleware import SESSION_ORGANIZATION_KEY
 from opsplatform.accounts.views_auth import log_in
+from opsplatform.core.forms import add_service_errors, first_error
 
 # Sign-up never goes through authenticate(), so the session needs its backend named.
 SIGN_UP_BACKEND = "django.contrib.auth.backends.ModelBackend"

@@ -12,11 +12,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from opsplatform.accounts import services
-from opsplatform.accounts.capabilities import Capability, Role
-from opsplatform.accounts.forms import InviteForm, RoleForm, add_service_errors, first_error, roles_up_to
+from opsplatform.accounts.forms import InviteForm, RoleForm, roles_up_to
 from opsplatform.accounts.models import Invitation, Membership
 from opsplatform.accounts.views import is_htmx, organization_required
-from opsplatform.tenancy import get_in_organization_or_404
+from opsplatform.core.capabilities import Capability, Role
+from opsplatform.core.forms import add_service_errors, first_error
+from opsplatform.core.tenancy import get_in_organization_or_404
 
 
 def _may_manage(actor, membership) -> bool:

@@ -11,16 +11,11 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from opsplatform.accounts import services, two_factor
-from opsplatform.accounts.capabilities import Capability
-from opsplatform.accounts.forms import (
-    CodeForm,
-    OrganizationForm,
-    ProfileForm,
-    add_service_errors,
-    first_error,
-)
+from opsplatform.accounts.forms import CodeForm, OrganizationForm, ProfileForm
 from opsplatform.accounts.views import organization_required
 from opsplatform.accounts.views_auth import render_backup_codes
+from opsplatform.core.capabilities import Capability
+from opsplatform.core.forms import add_service_errors, first_error
 
 # --- profile and password -----------------------------------------------------------------------
 

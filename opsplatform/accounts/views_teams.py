@@ -7,11 +7,12 @@ from django.db.models import Count
 from django.shortcuts import redirect, render
 
 from opsplatform.accounts import services
-from opsplatform.accounts.capabilities import Capability
-from opsplatform.accounts.forms import TeamForm, TeamMembersForm, add_service_errors
+from opsplatform.accounts.forms import TeamForm, TeamMembersForm
 from opsplatform.accounts.models import Team
 from opsplatform.accounts.views import organization_required
-from opsplatform.tenancy import get_in_organization_or_404
+from opsplatform.core.capabilities import Capability
+from opsplatform.core.forms import add_service_errors
+from opsplatform.core.tenancy import get_in_organization_or_404
 
 
 def _team_or_404(request, pk) -> Team:

@@ -7,11 +7,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from opsplatform.accounts import services
-from opsplatform.accounts.capabilities import Capability
-from opsplatform.accounts.forms import TokenCreateForm, add_service_errors, first_error
+from opsplatform.accounts.forms import TokenCreateForm
 from opsplatform.accounts.models import ApiToken
 from opsplatform.accounts.views import is_htmx, organization_required
-from opsplatform.tenancy import get_in_organization_or_404
+from opsplatform.core.capabilities import Capability
+from opsplatform.core.forms import add_service_errors, first_error
+from opsplatform.core.tenancy import get_in_organization_or_404
 
 
 def _visible_tokens(request):

@@ -4,9 +4,9 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from opsplatform.accounts.capabilities import Role
 from opsplatform.accounts.models import ApiToken, Invitation, Membership, Organization, Team, User
 from opsplatform.api.serializers import StrictModelSerializer, StrictSerializer, TimeZoneField
+from opsplatform.core.capabilities import Role
 
 
 class UserSummarySerializer(serializers.ModelSerializer):

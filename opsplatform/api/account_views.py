@@ -11,12 +11,12 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from opsplatform.accounts import services
-from opsplatform.accounts.capabilities import Capability
 from opsplatform.accounts.models import ApiToken, Invitation, Membership, Organization, Team, User
 from opsplatform.accounts.selectors import organizations_of
-from opsplatform.actors import ActorKind
 from opsplatform.api import account_serializers as s
 from opsplatform.api.viewsets import ActorViewMixin, TenantViewSetMixin, service_errors
+from opsplatform.core.actors import ActorKind
+from opsplatform.core.capabilities import Capability
 
 # Responses that carry a secret must not be kept by any cache between us and the client.
 NO_STORE = {"Cache-Control": "no-store"}
@@ -29,14 +29,13 @@ ID_PATTERN = r"[0-9]+"
 @extend_schema_view(
     list=extend_schema(
         summary="List your organizations",
-        description="Organizations the caller belongs to; a token sees only its own. "
-        "Requires `organization.view`.",
+        description="Organizations the caller belongs to; a token sees only its own.",
     ),
-    retrieve=extend_schema(summary="Retrieve an organization", description="Requires `organization.view`."),
+    retrieve=extend_schema(summary="Retrieve an organization"),
     partial_update=extend_schema(
         summary="Update the current organization",
         description="Name, time zone and the two-factor policy. Only the organization the caller is "
-        "working in (a token's own) can be changed. Requires `organization.manage`.",
+        "working in (a token's own) can be changed.",
     ),
 )
 class OrganizationViewSet(
@@ -82,7 +81,7 @@ class OrganizationViewSet(
 
     @extend_schema(
         summary="The current organization",
-        description="The organization the caller works in (a token's own). Requires `organization.view`.",
+        description="The organization the caller works in (a token's own).",
         responses=s.OrganizationSerializer,
     )
     @action(detail=False, methods=["get"])
@@ -94,12 +93,12 @@ class OrganizationViewSet(
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List teams", description="Requires `team.view`."),
-    retrieve=extend_schema(summary="Retrieve a team", description="Requires `team.view`."),
-    create=extend_schema(summary="Create a team", description="Requires `team.manage`."),
-    update=extend_schema(summary="Replace a team's details", description="Requires `team.manage`."),
-    partial_update=extend_schema(summary="Update a team", description="Requires `team.manage`."),
-    destroy=extend_schema(summary="Delete a team", description="Requires `team.manage`."),
+    list=extend_schema(summary="List teams"),
+    retrieve=extend_schema(summary="Retrieve a team"),
+    create=extend_schema(summary="Create a team"),
+    update=extend_schema(summary="Replace a team's details"),
+    partial_update=extend_schema(summary="Update a team"),
+    destroy=extend_schema(summary="Delete a team"),
 )
 class TeamViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
     queryset = Team.objects.prefetch_related("members")
@@ -128,8 +127,7 @@ class TeamViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
 
     @extend_schema(
         summary="Set a team's members",
-        description="Replaces the member list with the given user ids, each a member of the organization. "
-        "Requires `team.manage`.",
+        description="Replaces the member list with the given user ids, each a member of the organization.",
         request=s.TeamMembersSerializer,
         responses=s.TeamSerializer,
     )
@@ -155,8 +153,8 @@ class TeamViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List members", description="Requires `member.view`."),
-    retrieve=extend_schema(summary="Retrieve a member", description="Requires `member.view`."),
+    list=extend_schema(summary="List members"),
+    retrieve=extend_schema(summary="Retrieve a member"),
     partial_update=extend_schema(
         summary="Change a member's role",
         description="Requires `member.manage`; making or unmaking an owner requires `member.manage_owners`. "
@@ -167,7 +165,8 @@ class TeamViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
     destroy=extend_schema(
         summary="Remove a member",
         description="Removes the member from the organization, their teams, and revokes their tokens here. "
-        "Requires `member.manage`, except to leave yourself. The last owner cannot be removed.",
+        "Removing someone else also needs `member.manage`; leaving needs nothing more. "
+        "The last owner cannot be removed.",
     ),
 )
 class MemberViewSet(
@@ -212,8 +211,8 @@ class MemberViewSet(
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List invitations", description="Requires `member.invite`."),
-    retrieve=extend_schema(summary="Retrieve an invitation", description="Requires `member.invite`."),
+    list=extend_schema(summary="List invitations"),
+    retrieve=extend_schema(summary="Retrieve an invitation"),
     create=extend_schema(
         summary="Invite someone",
         description="Creates an invitation (replacing a pending one for the same address). The response "
@@ -221,7 +220,7 @@ class MemberViewSet(
         "role may not be above the inviter's.",
         responses={201: s.IssuedInvitationSerializer},
     ),
-    destroy=extend_schema(summary="Revoke an invitation", description="Requires `member.invite`."),
+    destroy=extend_schema(summary="Revoke an invitation"),
 )
 class InvitationViewSet(
     TenantViewSetMixin,
@@ -258,7 +257,7 @@ class InvitationViewSet(
 
     @extend_schema(
         summary="Revoke an invitation",
-        description="Same as DELETE, answering with the revoked invitation. Requires `member.invite`.",
+        description="Same as DELETE, answering with the revoked invitation.",
         request=None,
         responses=s.InvitationSerializer,
     )
@@ -285,8 +284,7 @@ class InvitationViewSet(
     create=extend_schema(
         summary="Create an API token",
         description="The response carries the `secret` (use it as `Authorization: Bearer <secret>`); it is "
-        "never shown again. The token acts for you in this organization, with at most `role`. "
-        "Requires `token.create`.",
+        "never shown again. The token acts for you in this organization, with at most `role`.",
         responses={201: s.IssuedApiTokenSerializer},
     ),
     destroy=extend_schema(

@@ -15,7 +15,7 @@ from opsplatform.accounts.middleware import SESSION_ORGANIZATION_KEY
 from opsplatform.accounts.models import ApiToken
 from opsplatform.accounts.selectors import memberships_of
 from opsplatform.accounts.services import api_token_lookup, api_token_touch
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
 
 KEYWORD = "Bearer"
 # Our secrets are ~50 characters; anything far longer is not a token and is not worth hashing.

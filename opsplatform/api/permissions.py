@@ -20,8 +20,8 @@ import logging
 
 from rest_framework.permissions import BasePermission
 
-from opsplatform.accounts.capabilities import OBJECT_GRANT_ACTION
 from opsplatform.api.authentication import request_actor
+from opsplatform.core.capabilities import OBJECT_GRANT_ACTION
 
 logger = logging.getLogger(__name__)
 

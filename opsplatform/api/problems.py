@@ -35,7 +35,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
 from opsplatform.api.exceptions import Conflict, PayloadTooLarge
-from opsplatform.logging import current_request_id
+from opsplatform.core.logging import current_request_id
 
 logger = logging.getLogger(__name__)
 

@@ -33,6 +33,28 @@ class ProblemSerializer(serializers.Serializer):
 
 
 class ProblemAutoSchema(AutoSchema):
+    def _required_capability(self) -> str | None:
+        """The capability the view's map declares for this operation (what HasCapability enforces)."""
+        capabilities = getattr(self.view, "capabilities", None)
+        if not capabilities:
+            return None
+        action = getattr(self.view, "action", None)
+        key = action if action is not None else self.method.lower()
+        return capabilities.get(key)
+
+    def get_operation(self, *args, **kwargs):
+        """The operation's own description, then the capability it needs, from the same map the
+        permission class reads (``extend_schema`` descriptions included): the documentation cannot
+        drift from what is enforced."""
+        operation = super().get_operation(*args, **kwargs)
+        capability = self._required_capability()
+        if operation is None or capability is None:
+            return operation
+        description = operation.get("description", "")
+        if f"Requires `{capability}`" not in description:  # a view may state the rule more fully
+            operation["description"] = f"{description} Requires `{capability}`.".strip()
+        return operation
+
     def _problem_codes(self) -> dict[str, str]:
         codes = {}
         if self.method in WRITE_METHODS:

@@ -28,10 +28,11 @@ from contextlib import contextmanager
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, mixins, viewsets
+from rest_framework.response import Response
 
-from opsplatform.actors import Actor
 from opsplatform.api.authentication import request_actor
 from opsplatform.api.problems import django_validation_detail
+from opsplatform.core.actors import Actor
 
 
 def validation_error_from_django(exc: DjangoValidationError, field_map: dict | None = None):
@@ -146,3 +147,37 @@ class TenantCrudViewSet(
                 raise exceptions.ValidationError({param: ["An id."]})
             queryset = queryset.filter(**{field: int(value)})
         return queryset
+
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+class IssuesSecretMixin:
+    """Create (and rotate) answer with a secret that is shown once and never again: integration keys,
+    signing secrets, invitation links, API tokens. The answer must not be kept by any cache.
+
+    A viewset names ``issued_serializer_class`` and implements ``issue`` (the service call that
+    creates the object and its secret) and ``issued_parts`` (the object and the serializer context
+    that carries the secret); a rotate action calls the service and returns ``self.issued(issued)``.
+    """
+
+    issued_serializer_class = None
+
+    def issue(self, *, actor: Actor, data: dict):
+        raise NotImplementedError(f"{type(self).__name__} must implement issue()")
+
+    def issued_parts(self, issued) -> tuple[object, dict]:
+        raise NotImplementedError(f"{type(self).__name__} must implement issued_parts()")
+
+    def issued(self, issued, status: int = 200):
+        instance, secret_context = self.issued_parts(issued)
+        context = {**self.get_serializer_context(), **secret_context}
+        body = self.issued_serializer_class(instance, context=context).data
+        return Response(body, status=status, headers=NO_STORE)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors(getattr(self, "service_field_map", None)):
+            issued = self.issue(actor=self.actor, data=dict(serializer.validated_data))
+        return self.issued(issued, status=201)

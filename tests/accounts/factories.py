@@ -1,8 +1,8 @@
 import factory
 from django.utils import timezone
 
-from opsplatform.accounts.capabilities import Role
 from opsplatform.accounts.models import Membership, Organization, Team, User
+from opsplatform.core.capabilities import Role
 
 PASSWORD = "correct-horse-battery-staple"
 

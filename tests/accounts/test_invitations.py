@@ -7,9 +7,9 @@ from django.utils import timezone
 
 from audit.models import LedgerEntry
 from opsplatform.accounts import services
-from opsplatform.accounts.capabilities import Role
 from opsplatform.accounts.models import Invitation, Membership, User
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
+from opsplatform.core.capabilities import Role
 from tests.accounts.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

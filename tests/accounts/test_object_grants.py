@@ -4,9 +4,9 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from rest_framework.test import APIClient
 
-from opsplatform.accounts.capabilities import Capability
-from opsplatform.accounts.permissions import grant_object_capability
 from opsplatform.accounts.services import api_token_create, team_update
+from opsplatform.core.capabilities import Capability
+from opsplatform.core.object_grants import grant_object_capability
 from tests.accounts.factories import TeamFactory
 
 

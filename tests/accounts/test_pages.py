@@ -7,9 +7,9 @@ from django.test.utils import CaptureQueriesContext
 
 from audit.models import LedgerEntry
 from opsplatform.accounts import services
-from opsplatform.accounts.capabilities import Role
 from opsplatform.accounts.models import ApiToken, Invitation, Membership, Organization, Team
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
+from opsplatform.core.capabilities import Role
 from tests.accounts.factories import PASSWORD, MembershipFactory, TeamFactory, UserFactory
 
 ROLES = ["owner", "admin", "manager", "operator", "viewer"]

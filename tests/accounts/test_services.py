@@ -10,14 +10,15 @@ from django.utils import timezone
 
 from audit.models import LedgerEntry
 from opsplatform.accounts import services
-from opsplatform.accounts.capabilities import Role
 from opsplatform.accounts.models import ApiToken, Invitation, Membership, Organization, Team
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
+from opsplatform.core.capabilities import Role
 from tests.accounts.factories import MembershipFactory, OrganizationFactory, UserFactory
+from tests.ledger import entries
 
 
 def ledger(verb, **filters):
-    return LedgerEntry.objects.filter(verb=verb, **filters)
+    return entries(verb, **filters)
 
 
 def membership(org, user) -> Membership:

@@ -8,9 +8,9 @@ from django_otp.oath import TOTP, totp
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from audit.models import LedgerEntry
 from opsplatform.accounts import two_factor
 from tests.accounts.factories import PASSWORD
+from tests.ledger import entries
 
 SETUP = "/accounts/2fa/setup/"
 VERIFY = "/accounts/2fa/verify/"
@@ -52,7 +52,7 @@ def password_login(client, user, **extra):
 
 
 def ledger(verb):
-    return LedgerEntry.objects.filter(verb=verb)
+    return entries(verb)
 
 
 # --- enrollment ---------------------------------------------------------------------------------

@@ -11,11 +11,12 @@ from rest_framework.test import APIClient
 
 from audit.models import LedgerEntry
 from opsplatform.accounts import services as account_services
-from opsplatform.accounts.capabilities import Role
 from opsplatform.accounts.models import ApiToken, Invitation, Membership, Team
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
+from opsplatform.core.capabilities import Role
 from tests.accounts.factories import MembershipFactory, TeamFactory, UserFactory
 from tests.conftest import ROLES
+from tests.ledger import entries
 
 API = "/api/v1"
 PROBLEM = "application/problem+json"
@@ -253,7 +254,7 @@ def test_outsider_lists_only_their_own_organization(world, api_as, other_team):
 
 
 def ledger(verb: str, target) -> LedgerEntry:
-    return LedgerEntry.objects.get(verb=verb, target_id=str(target.pk))
+    return entries(verb, target=target).get()
 
 
 def token_id(api: APIClient) -> str:

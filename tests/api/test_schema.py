@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import include, path
 from drf_spectacular.drainage import GENERATOR_STATS
-from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.generators import EndpointEnumerator, SchemaGenerator
 from drf_spectacular.validation import validate_schema
 
 ACCOUNT_PATHS = {
@@ -85,3 +85,27 @@ def test_docs_page_serves_swagger_ui_from_local_static_files(client):
         served = client.get(asset)
         assert served.status_code == 200, asset
         served.close()
+
+
+def _enforced_capabilities():
+    """(path, method) -> the capability each viewset's map declares, from the URL resolver."""
+    found = {}
+    for path_, _regex, method, callback in EndpointEnumerator().get_api_endpoints():
+        cls = getattr(callback, "cls", None)
+        capabilities = getattr(cls, "capabilities", None) or {}
+        actions = getattr(callback, "actions", None)
+        key = actions.get(method.lower()) if actions else method.lower()
+        if key in capabilities:
+            found[(path_, method.lower())] = capabilities[key]
+    return found
+
+
+def test_every_operation_states_the_capability_its_view_enforces(schema):
+    enforced = _enforced_capabilities()
+    assert len(enforced) > 60  # every capability-guarded API operation, not a handful
+
+    for (path_, method), capability in enforced.items():
+        url = path_.replace("{pk}", "{id}")
+        operation = schema["paths"][url][method]
+        assert f"Requires `{capability}`" in operation.get("description", ""), (url, method)
+        assert operation["description"].count("Requires `") == 1, (url, method)

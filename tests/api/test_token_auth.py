@@ -10,9 +10,9 @@ from rest_framework.test import APIClient
 
 from audit.models import LedgerEntry
 from opsplatform.accounts import services as account_services
-from opsplatform.accounts.capabilities import Role
 from opsplatform.accounts.models import ApiToken, Membership, Team
-from opsplatform.accounts.permissions import grant_object_capability
+from opsplatform.core.capabilities import Role
+from opsplatform.core.object_grants import grant_object_capability
 from tests.accounts.factories import MembershipFactory, TeamFactory
 
 PROBLEM = "application/problem+json"

@@ -4,7 +4,7 @@ import pytest
 
 from audit.models import LedgerEntry
 from audit.services import record
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
 
 CHANGELIST = "/admin/audit/ledgerentry/"
 

@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from audit.services import record
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
 
 URL = "/audit/"
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "ledger-results"}

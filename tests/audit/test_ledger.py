@@ -11,7 +11,7 @@ from audit.models import LedgerEntry
 from audit.selectors import ledger_entries, timeline_for
 from audit.services import record
 from audit.verification import verify_chain
-from opsplatform.actors import Actor, ActorKind
+from opsplatform.core.actors import Actor, ActorKind
 
 
 def chain(organization):

@@ -5,7 +5,7 @@ from drf_spectacular.generators import SchemaGenerator
 
 from audit.models import LedgerEntry
 from audit.services import record
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
 
 LIST = "/api/v1/ledger/"
 PROBLEM = "application/problem+json"

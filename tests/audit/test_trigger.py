@@ -5,7 +5,7 @@ from django.db import DatabaseError, connection, transaction
 
 from audit.models import LedgerEntry
 from audit.services import record
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from audit.hashing import digest_of
 from audit.management.commands.verify_ledger import EXIT_BROKEN, EXIT_USAGE, Command
 from audit.models import LedgerEntry
 from audit.services import record
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
 
 
 @pytest.fixture

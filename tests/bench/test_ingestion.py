@@ -37,7 +37,7 @@ from django.db import connection
 
 from incidents.models import Alert, Incident, Integration, Status
 from incidents.services.integrations import integration_create
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
 from tests.accounts.factories import OrganizationFactory
 from tests.bench.timing import percentile
 from tests.incidents.factories import ServiceFactory

@@ -1,7 +1,7 @@
 import pytest
 from django.db import OperationalError
 
-from opsplatform import health
+from opsplatform.core import health
 
 DEAD_REDIS = "unix:///nonexistent-opsplatform-test/redis.sock"
 

@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from opsplatform.logging import RedactSecretsFilter, RequestIdFilter, redact
+from opsplatform.core.logging import RedactSecretsFilter, RequestIdFilter, redact
 
 
 @pytest.mark.parametrize(

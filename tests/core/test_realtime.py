@@ -12,7 +12,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.services import record
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
 from opsplatform.realtime.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
 from tests.accounts.factories import MembershipFactory
 

@@ -1,4 +1,4 @@
-"""``python -m opsplatform.serve``: worker processes that each listen on a socket of their own."""
+"""``python -m opsplatform.devtools.serve``: worker processes that each listen on a socket of their own."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from opsplatform.serve import listening_socket, parse_args
+from opsplatform.devtools.serve import listening_socket, parse_args
 from tests.servers import BASE_DIR, asgi_server, free_port, stop
 
 
@@ -135,7 +135,15 @@ def test_accepted_connections_turn_nagle_off():
 def test_workers_that_cannot_start_make_it_give_up():
     """A crash loop (here: settings that do not exist) ends with a non-zero exit, not forever."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "opsplatform.no_such_settings"}
-    argv = [sys.executable, "-m", "opsplatform.serve", "--port", str(free_port()), "--log-level", "critical"]
+    argv = [
+        sys.executable,
+        "-m",
+        "opsplatform.devtools.serve",
+        "--port",
+        str(free_port()),
+        "--log-level",
+        "critical",
+    ]
     finished = subprocess.run(
         argv, check=False, cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120
     )

@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from incidents.services import incident_create
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
 from tests.accounts.factories import PASSWORD
 from tests.incidents.factories import ServiceFactory
 

@@ -14,7 +14,7 @@ import json
 import pytest
 
 from incidents.services.integrations import integration_create
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
 
 AM_GROUP_KEY = '{}/{severity=~"critical|warning"}:{alertname="HighErrorRate", service="payment"}'
 

@@ -14,7 +14,7 @@ from django.test import Client
 from audit.models import LedgerEntry
 from incidents.models import Alert, Incident, RawPayload
 from incidents.services.integrations import integration_create
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
 from tests.accounts.factories import OrganizationFactory
 from tests.incidents.factories import ServiceFactory
 from tests.incidents.ingest_payloads import alertmanager, am_alert, am_url, pd_trigger

@@ -10,7 +10,7 @@ import pytest
 from incidents.ingest.formats.grafana import SignatureError, verify_signature
 from incidents.models import Alert, Incident, Integration, RawPayload
 from incidents.services.integrations import integration_update
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
 from tests.incidents.ingest_payloads import (
     am_alert,
     grafana,

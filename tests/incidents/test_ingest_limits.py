@@ -13,7 +13,7 @@ from incidents.ingest.tasks import check_heartbeats, purge_raw_payloads
 from incidents.ingest.throttling import throttle_wait
 from incidents.models import Alert, Incident, Integration, RawPayload
 from incidents.services.integrations import integration_rotate_key, integration_update
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
 from tests.incidents.ingest_payloads import (
     alertmanager,
     am_alert,

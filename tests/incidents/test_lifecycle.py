@@ -12,15 +12,12 @@ from audit.models import LedgerEntry
 from incidents import services
 from incidents.models import Alert, Incident, Status
 from incidents.state import TransitionError
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
+from tests.ledger import verbs
 
 
 def ledger_verbs(incident):
-    return list(
-        LedgerEntry.objects.filter(target_type="incidents.incident", target_id=str(incident.pk))
-        .order_by("sequence")
-        .values_list("verb", flat=True)
-    )
+    return verbs(incident)
 
 
 def set_status(incident, status):

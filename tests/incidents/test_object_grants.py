@@ -5,8 +5,8 @@ from django.core.exceptions import PermissionDenied
 
 from incidents.models import Status
 from incidents.services import incident_acknowledge
-from opsplatform.accounts.capabilities import Capability
-from opsplatform.accounts.permissions import grant_object_capability, revoke_object_capability
+from opsplatform.core.capabilities import Capability
+from opsplatform.core.object_grants import grant_object_capability, revoke_object_capability
 
 
 def test_incident_grant_and_revoke(actor_as, users, open_incident):

@@ -6,7 +6,7 @@ from django.urls import reverse
 from audit.models import LedgerEntry
 from incidents.models import Incident, Status
 from incidents.services import incident_create
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
 
 ROLES = ["owner", "admin", "manager", "operator", "viewer"]
 HTMX = {"HTTP_HX_REQUEST": "true"}

@@ -12,8 +12,9 @@ from incidents.models import Incident, SLAState, Status
 from incidents.sla.calendar import AlwaysCalendar, BusinessCalendar
 from incidents.sla.policy import policy_for, sla_state
 from incidents.sla.tick import run_sla_tick
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
 from tests.incidents.factories import SLAPolicyFactory
+from tests.ledger import verbs
 
 BERLIN, NEW_YORK = ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York")
 WEEKDAYS = frozenset(range(5))
@@ -100,11 +101,7 @@ def _shift_back(incident, minutes):
 
 
 def sla_verbs(incident):
-    return list(
-        LedgerEntry.objects.filter(target_id=str(incident.pk), verb__startswith="incident.sla_")
-        .order_by("sequence")
-        .values_list("verb", flat=True)
-    )
+    return verbs(incident, prefix="incident.sla_")
 
 
 def test_warning_and_breach_fire_exactly_once(org, open_incident):

@@ -5,7 +5,7 @@ from datetime import date, time
 from notifications.services import channels as channel_services
 from notifications.services import escalation as escalation_services
 from notifications.services import schedules as schedule_services
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
 
 
 def system(org) -> Actor:

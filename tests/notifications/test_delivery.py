@@ -9,13 +9,13 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from audit.models import LedgerEntry
 from incidents.services import incident_resolve
 from notifications.delivery import DeliveryStats, _claim, _finish, backoff, run_delivery_tick
 from notifications.engine import run_escalation_tick
 from notifications.models import AttemptOutcome, Channel, Notification, NotificationStatus
 from notifications.senders import SendResult
 from notifications.services.outbox import notification_resend
+from tests.ledger import verbs as ledger_verbs
 from tests.notifications.factories import make_channel, make_policy, step
 
 pytestmark = [pytest.mark.usefixtures("allow_loopback", "fast_retries")]
@@ -50,11 +50,7 @@ def drive(until_done, start, *, limit=20):
 
 
 def verbs(incident) -> list[str]:
-    return list(
-        LedgerEntry.objects.filter(target_id=str(incident.pk), verb__startswith="notification.")
-        .order_by("sequence")
-        .values_list("verb", flat=True)
-    )
+    return ledger_verbs(incident, prefix="notification.")
 
 
 @pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""The guarded outbound client (opsplatform/http.py): SSRF refusals at connect time, the allow-list,
+"""The guarded outbound client (opsplatform/core/http.py): SSRF refusals at connect time, the allow-list,
 DNS rebinding, timeouts."""
 
 import socket
@@ -9,7 +9,7 @@ import httpx
 import pytest
 from django.test import override_settings
 
-from opsplatform import http
+from opsplatform.core import http
 from tests.notifications.peers import http_receiver
 
 REFUSED_BY_DEFAULT = [

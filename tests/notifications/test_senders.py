@@ -29,7 +29,7 @@ from notifications.services.contacts import (
     verification_code,
 )
 from notifications.tasks import send_verification
-from opsplatform import http
+from opsplatform.core import http
 from tests.notifications.factories import make_channel, make_policy, step
 from tests.notifications.peers import verify_signature
 

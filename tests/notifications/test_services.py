@@ -26,7 +26,7 @@ from notifications.services import contacts as contact_services
 from notifications.services import schedules as schedule_services
 from notifications.services.channels import channel_secrets
 from opsplatform.accounts.models import Organization, User
-from opsplatform.crypto import DecryptionError
+from opsplatform.core.crypto import DecryptionError
 from tests.notifications.factories import make_channel, make_policy, make_schedule, step
 
 pytestmark = pytest.mark.django_db

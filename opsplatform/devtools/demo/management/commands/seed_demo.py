@@ -3,11 +3,11 @@ import json
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from opsplatform.demo import data
-from opsplatform.demo.seed_accounts import describe, ensure_user, seed_organization
-from opsplatform.demo.seed_incidents import seed_incidents
-from opsplatform.demo.seed_integrations import seed_integrations
-from opsplatform.demo.seed_notifications import seed_notifications
+from opsplatform.devtools.demo import data
+from opsplatform.devtools.demo.seed_accounts import describe, ensure_user, seed_organization
+from opsplatform.devtools.demo.seed_incidents import seed_incidents
+from opsplatform.devtools.demo.seed_integrations import seed_integrations
+from opsplatform.devtools.demo.seed_notifications import seed_notifications
 
 
 class Command(BaseCommand):

@@ -14,7 +14,7 @@ from audit.services import record
 from incidents import services as incident_services
 from incidents.models import Incident, Service, SLAPolicy, Status
 from opsplatform.accounts.models import Team
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
 
 SERVICES = [
     ("Payments API", "tier1", "sev2", 0),

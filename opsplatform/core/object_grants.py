@@ -5,7 +5,7 @@ Views, the API and services call these helpers (usually through ``Actor.can``), 
 
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
-from opsplatform.accounts.capabilities import OBJECT_GRANT_ACTION
+from opsplatform.core.capabilities import OBJECT_GRANT_ACTION
 
 
 def _perm_for(capability: str, obj) -> str | None:

@@ -19,7 +19,7 @@ not followed; a caller that wants them follows them itself and each hop is vette
 
 Usage::
 
-    from opsplatform import http
+    from opsplatform.core import http
 
     response = http.post(url, json=payload, headers=headers)   # a shared, pooled client
     with http.client() as c: ...                               # or a client of one's own

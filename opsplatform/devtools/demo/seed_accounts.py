@@ -1,10 +1,10 @@
 from django.db import transaction
 
 from opsplatform.accounts import services
-from opsplatform.accounts.capabilities import Role
 from opsplatform.accounts.models import ApiToken, Membership, Organization, Team, User
-from opsplatform.actors import Actor
-from opsplatform.demo import data
+from opsplatform.core.actors import Actor
+from opsplatform.core.capabilities import Role
+from opsplatform.devtools.demo import data
 
 
 def ensure_user(name: str, pw: str, *, staff: bool = False, superuser: bool = False) -> User:

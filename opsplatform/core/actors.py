@@ -11,7 +11,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 
-from opsplatform.accounts import capabilities as caps
+from opsplatform.core import capabilities as caps
+from opsplatform.core.object_grants import has_object_grant
 
 
 class ActorKind:
@@ -39,16 +40,12 @@ class Actor:
     # --- constructors ---------------------------------------------------------------------------
     @classmethod
     def for_member(cls, user, organization, role=None) -> Actor:
-        from opsplatform.accounts.selectors import membership_role
-
         if role is None and organization is not None:
             role = membership_role(user, organization)
         return cls(kind=ActorKind.USER, organization=organization, user=user, role=role)
 
     @classmethod
     def for_token(cls, token) -> Actor:
-        from opsplatform.accounts.selectors import membership_role
-
         member_role = membership_role(token.user, token.organization)
         role = caps.lower_role(member_role, token.role) if token.role else member_role
         return cls(
@@ -79,8 +76,6 @@ class Actor:
         if caps.role_grants(self.role, capability):
             return True
         if obj is not None and self.object_grants:
-            from opsplatform.accounts.permissions import has_object_grant
-
             return has_object_grant(self.user, capability, obj)
         return False
 
@@ -108,3 +103,11 @@ class Actor:
         if self.kind == ActorKind.INTEGRATION:
             return f"integration {self.integration}"
         return f"system: {self.job}"
+
+
+def membership_role(user, organization) -> str | None:
+    """The user's role in the organization, read through the organization's reverse relation so the
+    kernel needs no import of the accounts models."""
+    if user is None or not user.is_authenticated or organization is None:
+        return None
+    return organization.memberships.filter(user=user).values_list("role", flat=True).first()

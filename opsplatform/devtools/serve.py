@@ -1,5 +1,5 @@
-"""``python -m opsplatform.serve``: the ASGI server (uvicorn) in worker processes that each listen on a
-socket of their own (``SO_REUSEPORT``), so the kernel spreads connections evenly across them.
+"""``python -m opsplatform.devtools.serve``: the ASGI server (uvicorn) in worker processes that each
+listen on a socket of their own (``SO_REUSEPORT``), so the kernel spreads connections evenly across them.
 
 Why not ``uvicorn --workers``: there the workers share one listening socket, and Linux tends to hand
 a burst of new connections to the same process. Long-lived keep-alive connections (a proxy's, an
@@ -41,7 +41,9 @@ def _log(message: str) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m opsplatform.serve", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m opsplatform.devtools.serve", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY") or 1))

@@ -9,9 +9,9 @@ admin never skips a permission check or a ledger entry.
 from django.contrib import admin
 from django.core.exceptions import FieldDoesNotExist
 
-from opsplatform.accounts.capabilities import Role
 from opsplatform.accounts.models import Membership, Organization
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
+from opsplatform.core.capabilities import Role
 
 MANAGING_ROLES = (Role.OWNER, Role.ADMIN, Role.MANAGER)
 

@@ -1,4 +1,4 @@
-"""``python -m opsplatform.runner``: the whole platform in one foreground command.
+"""``python -m opsplatform.devtools.runner``: the whole platform in one foreground command.
 
 Runs the ASGI server (uvicorn), a Celery worker and Celery beat as child processes, prints where
 to log in, and stops all of them together: on Ctrl-C or SIGTERM, and as soon as any one of them

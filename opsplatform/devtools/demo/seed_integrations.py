@@ -21,7 +21,7 @@ from incidents.ingest.info import ingestion_url
 from incidents.ingest.keys import key_digest
 from incidents.models import Integration, IntegrationKind, MaintenanceWindow, Recurrence, Service
 from incidents.services import integrations as services
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
 
 # (kind, name, default service name, extra settings)
 SPECS = [

