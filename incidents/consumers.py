@@ -3,8 +3,8 @@ organization channel, and an incident of another organization is simply not foun
 
 from channels.db import database_sync_to_async
 
-from incidents.events import incident_group
 from incidents.models import Incident
+from incidents.realtime import incident_group
 from opsplatform.realtime.consumers import OrganizationConsumer
 
 

@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from audit.services import record_many
 from incidents.models import Status
+from incidents.realtime import publish_incidents_after_commit
 from notifications.messages import build_message
 from notifications.models import (
     AttemptOutcome,
@@ -47,7 +48,6 @@ from notifications.models import (
     NotificationStatus,
 )
 from notifications.models.channels import TWILIO_KINDS
-from notifications.realtime import publish_incidents_after_commit
 from notifications.senders import Outgoing, SendResult, payloads, send
 from notifications.services.channels import carrier_channel, channel_secrets
 from notifications.services.contacts import contact_secret

@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from audit.services import record_many
 from incidents.models import Incident, Status
+from incidents.realtime import publish_incidents_after_commit
 from notifications import oncall
 from notifications.masking import mask_email, mask_phone
 from notifications.models import (
@@ -52,7 +53,6 @@ from notifications.models import (
     TeamEscalation,
 )
 from notifications.models.channels import TWILIO_KINDS
-from notifications.realtime import publish_incidents_after_commit
 from opsplatform.accounts.models import Membership, Team, User
 
 logger = logging.getLogger(__name__)

@@ -12,10 +12,10 @@ from django.core.mail import send_mail
 
 from notifications import delivery, engine
 from notifications.models import ChannelKind, ContactKind, ContactMethod
-from notifications.realtime import run_with_event_loop
 from notifications.senders import Outgoing, payloads, send
 from notifications.services.channels import carrier_channel, channel_secrets
 from notifications.services.contacts import verification_code
+from opsplatform.realtime.loop import run_with_event_loop
 
 logger = logging.getLogger(__name__)
 

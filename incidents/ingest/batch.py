@@ -11,7 +11,6 @@ from datetime import timedelta
 from django.db import connection
 
 from audit.services import record
-from incidents.events import publish_incident
 from incidents.ingest.events import AlertEvent, EventAction
 from incidents.ingest.formats.common import digest
 from incidents.ingest.results import EventResult, RawBody, Result
@@ -34,13 +33,13 @@ from incidents.models import (
     Severity,
     Status,
 )
+from incidents.realtime import publish_incident, publish_triggered
 from incidents.services.base import apply_action
 from incidents.services.lifecycle import _leave_snooze, incident_resolve
 from incidents.sla.policy import SLA_FIELDS, apply_policy, refresh_timer
 from opsplatform.core.actors import Actor
 from opsplatform.core.capabilities import Capability
 from opsplatform.core.prepared import insert_params, insert_sql
-from opsplatform.realtime.groups import organization_group, publish_after_commit
 
 MAX_LEDGER_KEYS = 20
 
@@ -526,7 +525,7 @@ class Batch:
                 self._settle_resolved(incident_id, touched)
             if touched.acknowledge:
                 self._apply_acknowledge(touched)
-        self._publish_created(created)
+        publish_triggered(self.organization_id, created)
 
     def _record_created(self, touched: _Touched) -> None:
         incident = touched.incident
@@ -545,23 +544,6 @@ class Batch:
                 "alerts": 1 + len(touched.attached),
             },
         )
-
-    def _publish_created(self, created: list[Incident]) -> None:
-        """New incidents go to the organization's group only (nobody can be watching the page of an
-        incident that did not exist), and a storm's worth as one event: lists refresh once, not once
-        per incident."""
-        if not created:
-            return
-        if len(created) == 1:
-            event = {
-                "kind": "incident",
-                "id": created[0].pk,
-                "verb": "incident.triggered",
-                "status": "triggered",
-            }
-        else:
-            event = {"kind": "incident", "verb": "incident.triggered", "count": len(created)}
-        publish_after_commit(organization_group(self.organization_id), event)
 
     def _settle_resolved(self, incident_id: int, touched: _Touched) -> None:
         # Counted from the rows, not by decrements: merges move alerts between incidents without

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from audit.services import record
 from incidents import state
-from incidents.events import publish_incident
 from incidents.models import Incident
+from incidents.realtime import publish_incident
 from incidents.sla.policy import refresh_timer
 from opsplatform.core.actors import Actor
 

@@ -3,8 +3,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import record
-from incidents.events import publish_incident
 from incidents.models import Incident, Priority, Severity, Status
+from incidents.realtime import publish_incident
 from incidents.services.edits import members_only
 from incidents.sla.policy import apply_policy, refresh_timer
 from opsplatform.core.actors import Actor

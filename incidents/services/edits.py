@@ -5,8 +5,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import record
-from incidents.events import publish_incident
 from incidents.models import Incident, IncidentNote, Priority, Severity
+from incidents.realtime import publish_incident
 from incidents.services.base import apply_action, ensure_same_organization, lock
 from incidents.sla.policy import apply_policy
 from incidents.state import check

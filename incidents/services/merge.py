@@ -3,8 +3,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import record
-from incidents.events import publish_incident
 from incidents.models import Alert, Incident, Status
+from incidents.realtime import publish_incident
 from incidents.services.base import ensure_same_organization
 from incidents.state import check
 from opsplatform.core.actors import Actor

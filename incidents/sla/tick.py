@@ -8,8 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import record
-from incidents.events import publish_incident
 from incidents.models import Incident
+from incidents.realtime import publish_incident
 from incidents.sla.policy import pending_clocks, refresh_timer
 from opsplatform.core.actors import Actor
 

@@ -7,7 +7,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from audit.services import record
-from incidents.events import publish_incident
+from incidents.realtime import publish_incident
 from notifications.kicks import kick_delivery
 from notifications.models import Notification, NotificationStatus
 from opsplatform.core.actors import Actor
