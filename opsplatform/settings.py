@@ -330,7 +330,24 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.delivery_tick",
         "schedule": env.float("DELIVERY_TICK_SECONDS", default=2.0),
     },
+    # A missed heartbeat is reported at most this late after its grace period ends.
+    "incidents-ingest-heartbeats": {
+        "task": "incidents.ingest_heartbeat_tick",
+        "schedule": env.float("HEARTBEAT_TICK_SECONDS", default=5.0),
+    },
+    # Integration counters are counted in Redis on the hot path and written to the database here.
+    "incidents-ingest-counters": {
+        "task": "incidents.ingest_counters_tick",
+        "schedule": env.float("INGEST_COUNTERS_FLUSH_SECONDS", default=30.0),
+    },
+    "incidents-ingest-retention": {
+        "task": "incidents.ingest_retention_tick",
+        "schedule": env.float("INGEST_RETENTION_TICK_SECONDS", default=3600.0),
+    },
 }
+# Task modules beyond each app's ``tasks.py`` (which the worker finds by itself): without them here,
+# a beat entry naming one of their tasks reaches a worker that does not know it.
+CELERY_IMPORTS = ["incidents.ingest.tasks"]
 # Key for secrets at rest (see opsplatform/core/crypto.py); empty derives one from SECRET_KEY.
 ENCRYPTION_KEY = env.str("ENCRYPTION_KEY", default="")
 
