@@ -362,6 +362,9 @@ except ValueError as _exc:
     raise environ.ImproperlyConfigured(f"OUTBOUND_ALLOWED_NETWORKS: {_exc}") from _exc
 OUTBOUND_CONNECT_TIMEOUT = env.float("OUTBOUND_CONNECT_TIMEOUT", default=5.0)
 OUTBOUND_READ_TIMEOUT = env.float("OUTBOUND_READ_TIMEOUT", default=10.0)
+# The whole of one outbound request, connect to last byte read; the sending lease must outlast it.
+OUTBOUND_TOTAL_TIMEOUT = env.float("OUTBOUND_TOTAL_TIMEOUT", default=20.0)
+OUTBOUND_MAX_RESPONSE_BYTES = env.int("OUTBOUND_MAX_RESPONSE_BYTES", default=65536)
 
 # Delivery outbox: attempts per notification before it is dead-lettered, backoff between them, and
 # how long a claimed row may stay "sending" before another worker assumes its sender died.
@@ -369,6 +372,11 @@ NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=6)
 NOTIFICATION_RETRY_BASE_SECONDS = env.float("NOTIFICATION_RETRY_BASE_SECONDS", default=15.0)
 NOTIFICATION_RETRY_MAX_SECONDS = env.float("NOTIFICATION_RETRY_MAX_SECONDS", default=900.0)
 NOTIFICATION_SENDING_LEASE_SECONDS = env.float("NOTIFICATION_SENDING_LEASE_SECONDS", default=120.0)
+if NOTIFICATION_SENDING_LEASE_SECONDS <= 2 * OUTBOUND_TOTAL_TIMEOUT:
+    # A lease that can run out while its send is still under way lets another worker send it again.
+    raise environ.ImproperlyConfigured(
+        "NOTIFICATION_SENDING_LEASE_SECONDS must be more than twice OUTBOUND_TOTAL_TIMEOUT"
+    )
 NOTIFICATION_DELIVERY_CONCURRENCY = env.int("NOTIFICATION_DELIVERY_CONCURRENCY", default=32)
 NOTIFICATION_DELIVERY_BATCH = env.int("NOTIFICATION_DELIVERY_BATCH", default=100)
 # A delivery tick hands its worker back after this long even with a backlog (the next beat or kick

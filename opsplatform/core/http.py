@@ -32,6 +32,7 @@ import ipaddress
 import logging
 import socket
 import threading
+import time
 from collections.abc import Iterable
 
 import httpcore
@@ -139,6 +140,45 @@ def vetted_addresses(host: str, port: int) -> list[tuple[int, tuple]]:
     return addresses
 
 
+# The deadline of the request this thread is making (monotonic seconds), read by every socket
+# operation of that request: httpx's timeouts apply per read, so without it a peer that drips a byte
+# every few seconds would hold the request (and the worker thread) forever.
+_deadline = threading.local()
+
+
+def _bounded(timeout: float | None, expired: type[Exception]) -> float | None:
+    until = getattr(_deadline, "until", None)
+    if until is None:
+        return timeout
+    remaining = until - time.monotonic()
+    if remaining <= 0:
+        raise expired("the request's total deadline passed")
+    return remaining if timeout is None else min(timeout, remaining)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read and write ends by the current request's deadline."""
+
+    def __init__(self, stream: httpcore.NetworkStream):
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _bounded(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _bounded(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None):
+        timeout = _bounded(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str):
+        return self._stream.get_extra_info(info)
+
+
 class _Refused(httpcore.ConnectError):
     """httpcore's form of a refusal; httpx re-raises it as ConnectError, the transport as OutboundRefused."""
 
@@ -162,13 +202,14 @@ class GuardedNetworkBackend(httpcore.SyncBackend):
         last_error: Exception | None = None
         for _family, sockaddr in addresses:
             try:
-                return super().connect_tcp(
+                stream = super().connect_tcp(
                     sockaddr[0],
                     port,
-                    timeout=timeout,
+                    timeout=_bounded(timeout, httpcore.ConnectTimeout),
                     local_address=local_address,
                     socket_options=socket_options,
                 )
+                return _DeadlineStream(stream)
             except httpcore.ConnectTimeout:
                 raise
             except httpcore.ConnectError as exc:
@@ -260,9 +301,32 @@ def shared_client() -> httpx.Client:
 
 
 def request(method: str, url: str, **kwargs) -> httpx.Response:
-    """A request through the shared client; addresses are vetted when it connects (OutboundRefused)."""
+    """A request through the shared client; addresses are vetted when it connects (OutboundRefused).
+
+    The whole exchange ends within ``OUTBOUND_TOTAL_TIMEOUT`` seconds (``httpx.TimeoutException``
+    otherwise), and at most ``OUTBOUND_MAX_RESPONSE_BYTES`` of the body are read: the answer to a
+    delivery is its status, and a huge or endless body must not hold the worker.
+    """
     vet_url(url, refuse_literal=False)
-    return shared_client().request(method, url, **kwargs)
+    _deadline.until = time.monotonic() + settings.OUTBOUND_TOTAL_TIMEOUT
+    try:
+        with shared_client().stream(method, url, **kwargs) as response:
+            body = _read_capped(response, settings.OUTBOUND_MAX_RESPONSE_BYTES)
+    finally:
+        _deadline.until = None
+    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-encoding"]
+    return httpx.Response(
+        response.status_code, headers=headers, content=body, request=response.request, extensions={}
+    )
+
+
+def _read_capped(response: httpx.Response, limit: int) -> bytes:
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) >= limit:
+            break  # leaving the stream closes the connection instead of draining the rest
+    return bytes(body[:limit])
 
 
 def get(url: str, **kwargs) -> httpx.Response:
