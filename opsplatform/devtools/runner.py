@@ -1,8 +1,12 @@
 """``python -m opsplatform.devtools.runner``: the whole platform in one foreground command.
 
 Runs the ASGI server (uvicorn), a Celery worker and Celery beat as child processes, prints where
-to log in, and stops all of them together: on Ctrl-C or SIGTERM, and as soon as any one of them
-dies (then the exit status is non-zero). ``make run`` ends with this command.
+to log in, and stops all of them together on Ctrl-C or SIGTERM. ``make run`` ends with this command.
+
+A child that dies is started again, after a pause that doubles while it keeps dying (a broker or
+database outage can take a worker down; paging must come back by itself when the outage ends).
+Only a child that cannot start at all (it died within ``STARTUP_SECONDS`` of each of its last
+``CRASH_LOOP_STARTS`` starts) stops the platform, with a non-zero exit status.
 
 Each child gets its own process group, so a Ctrl-C in the terminal reaches the runner alone and
 the children are stopped in order: SIGTERM, a grace period, then SIGKILL for anything left in the
@@ -27,6 +31,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 STOP_TIMEOUT_SECONDS = 15
 SEED_TIMEOUT_SECONDS = 120
 POLL_SECONDS = 0.2
+# A child that lived this long started fine; its next death is a fresh incident, not a crash loop.
+STARTUP_SECONDS = 10.0
+CRASH_LOOP_STARTS = 5
+RESTART_DELAY_SECONDS = 1.0
+RESTART_DELAY_MAX_SECONDS = 30.0
 # Where to reach a server bound to a wildcard address from this machine.
 WILDCARD_TO_LOCAL = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # noqa: S104
 
@@ -61,8 +70,14 @@ class Child:
     name: str
     argv: list[str]
     process: subprocess.Popen | None = field(default=None, repr=False)
+    started_at: float = 0.0
+    # consecutive deaths within STARTUP_SECONDS of a start
+    quick_deaths: int = 0
+    restart_at: float | None = None
 
     def start(self, preexec, **kwargs) -> None:
+        self.started_at = time.monotonic()
+        self.restart_at = None
         # preexec_fn is safe here: the runner is single-threaded.
         self.process = subprocess.Popen(
             self.argv,
@@ -80,6 +95,18 @@ class Child:
         if self.process is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.process.pid, signum)
+
+    def died(self, now: float) -> bool:
+        """Account for an exit; True when the child is in a crash loop and must not be restarted."""
+        if now - self.started_at < STARTUP_SECONDS:
+            self.quick_deaths += 1
+        else:
+            self.quick_deaths = 0
+        if self.quick_deaths >= CRASH_LOOP_STARTS:
+            return True
+        delay = min(RESTART_DELAY_SECONDS * 2 ** max(self.quick_deaths - 1, 0), RESTART_DELAY_MAX_SECONDS)
+        self.restart_at = now + delay
+        return False
 
     def terminate(self) -> None:
         # The main process only: Celery and uvicorn shut their own workers down in order.
@@ -235,7 +262,10 @@ class Runner:
             if seed is not None:
                 seed.finish()
             if failed is not None:
-                _log(f"{failed.name} exited with status {failed.poll()}; stopping the others")
+                _log(
+                    f"{failed.name} cannot start (it died {CRASH_LOOP_STARTS} times within "
+                    f"{STARTUP_SECONDS:.0f} s of starting); stopping the others"
+                )
             elif self.stop_signal is not None:
                 _log(f"received {signal.Signals(self.stop_signal).name}; stopping")
             stop_all(self.started, hurry=lambda: self.signals_received >= 2)
@@ -243,12 +273,24 @@ class Runner:
         return 1 if failed is not None else 0
 
     def _supervise(self, seed: SeedListing) -> Child | None:
-        """Wait for a stop signal (returns None) or for a child to exit (returns that child)."""
+        """Wait for a stop signal (returns None) or a child in a crash loop (returns that child);
+        restart any other child that exits."""
         logins_done = False
+        preexec = _parent_death_signal()
         while self.stop_signal is None:
-            failed = next((child for child in self.started if child.poll() is not None), None)
-            if failed is not None:
-                return failed
+            now = time.monotonic()
+            for child in self.started:
+                if child.restart_at is None and child.poll() is not None:
+                    if child.died(now):
+                        return child
+                    _log(
+                        f"{child.name} exited with status {child.poll()}; "
+                        f"restarting it in {child.restart_at - now:.0f} s"
+                    )
+                elif child.restart_at is not None and now >= child.restart_at:
+                    child.signal_group(signal.SIGKILL)  # what the dead one left in its group
+                    child.start(preexec)
+                    _log(f"restarted {child.name} (pid {child.process.pid})")
             if not logins_done and (logins := seed.result()) is not None:
                 self.pending_logins = logins
                 logins_done = True

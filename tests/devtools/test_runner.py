@@ -1,0 +1,85 @@
+"""The runner keeps the platform up: a child that dies is restarted; only a crash loop stops all."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+SCRIPT = textwrap.dedent(
+    """
+    import sys
+    from opsplatform.devtools import runner
+
+    runner.STARTUP_SECONDS = {startup}
+    runner.RESTART_DELAY_SECONDS = 0.1
+    runner.RESTART_DELAY_MAX_SECONDS = 0.2
+
+
+    class NoSeed:
+        def __init__(self, preexec):
+            pass
+
+        def result(self):
+            return []
+
+        def finish(self):
+            pass
+
+
+    runner.SeedListing = NoSeed
+    r = runner.Runner()
+    r.port = "1"  # nothing listens there: no banner, nothing else to wait for
+    r.children = [
+        runner.Child("steady", [sys.executable, "-c", "import time; time.sleep(60)"]),
+        runner.Child("flaky", [sys.executable, "-c", {flaky!r}]),
+    ]
+    sys.exit(r.run())
+    """
+)
+
+
+def start(tmp_path, *, startup: float, flaky: str) -> subprocess.Popen:
+    script = SCRIPT.format(startup=startup, flaky=flaky)
+    return subprocess.Popen(
+        [sys.executable, "-c", script],
+        cwd=BASE_DIR,
+        env={**os.environ, "PYTHONPATH": str(BASE_DIR)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def test_a_child_that_dies_after_starting_is_restarted_and_the_others_keep_running(tmp_path):
+    starts = tmp_path / "starts"
+    # Lives 0.4 s (past the 0.2 s start-up window), then dies: an outage, not a crash loop.
+    flaky = f"import time; open({str(starts)!r}, 'a').write('x'); time.sleep(0.4); raise SystemExit(3)"
+    proc = start(tmp_path, startup=0.2, flaky=flaky)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and (not starts.exists() or len(starts.read_text()) < 4):
+            time.sleep(0.1)
+        assert starts.exists() and len(starts.read_text()) >= 4  # started, died, started again ...
+        assert proc.poll() is None  # and the runner (with the steady child) is still up
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert "restarted flaky" in output
+    assert "all processes stopped" in output
+
+
+def test_a_child_that_cannot_start_stops_the_platform_with_an_error(tmp_path):
+    proc = start(tmp_path, startup=10, flaky="raise SystemExit(2)")
+
+    output, _ = proc.communicate(timeout=60)
+
+    assert proc.returncode == 1
+    assert "flaky cannot start" in output
+    assert output.count("restarted flaky") == 4  # five starts in all, then it gives up
+    assert "all processes stopped" in output
