@@ -49,9 +49,18 @@ def database_url() -> str:
 
 
 @contextmanager
-def asgi_server(*, workers=1, settings_module="opsplatform.test_settings", pool_size=4, env=None):
+def asgi_server(
+    *,
+    workers=1,
+    settings_module="opsplatform.test_settings",
+    pool_size=4,
+    env=None,
+    access_log=False,
+    output=None,
+):
     """Serve the app on a free loopback port until the block ends, then stop it (SIGTERM, as a
-    deployment would). ``DEBUG`` off: measured and tested as deployed."""
+    deployment would). ``DEBUG`` off: measured and tested as deployed. ``output``: a file that gets
+    the server's stdout and stderr (its logs)."""
     port = free_port()
     server_env = {
         **os.environ,
@@ -68,9 +77,12 @@ def asgi_server(*, workers=1, settings_module="opsplatform.test_settings", pool_
     }
     argv = [
         sys.executable, "-m", "opsplatform.devtools.serve", "--host", "127.0.0.1", "--port", str(port),
-        "--workers", str(workers), "--no-access-log", "--log-level", "warning",
+        "--workers", str(workers), "--log-level", "info" if access_log else "warning",
     ]  # fmt: skip
-    process = subprocess.Popen(argv, cwd=BASE_DIR, env=server_env, start_new_session=True)
+    if not access_log:
+        argv.append("--no-access-log")
+    streams = {"stdout": output, "stderr": subprocess.STDOUT} if output is not None else {}
+    process = subprocess.Popen(argv, cwd=BASE_DIR, env=server_env, start_new_session=True, **streams)
     server = Server(port=port, process=process)
     try:
         _wait_until_up(server)

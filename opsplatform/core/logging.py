@@ -5,15 +5,21 @@ import re
 import uuid
 from contextvars import ContextVar
 
+from pythonjsonlogger.json import JsonFormatter
+
 _request_id: ContextVar[str] = ContextVar("request_id", default="-")
 
-# Bearer values, our own token/key formats and password-ish key=value pairs.
+# Bearer values; our own secret formats (API tokens, integration keys, signing secrets, calendar
+# feeds); password-ish key=value pairs; and the URL paths whose last segment is a credential
+# (one-click acknowledge links, invitations, calendar feeds), which reach the access log.
 _SECRET_PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
-    re.compile(r"(opk_|opi_)[A-Za-z0-9_-]{8,}"),
+    re.compile(r"(opk_|opi_|whsec_|ocal_)[A-Za-z0-9_-]{8,}"),
     re.compile(
-        r"(?i)((?:password|passwd|secret|token|api_key|authorization)[\"']?\s*[:=]\s*[\"']?)[^\s,\"'&}]+"
+        r"(?i)((?:password|passwd|secret|token|api[_-]?key|routing_key|authorization)[\"']?\s*[:=]\s*[\"']?)"
+        r"[^\s,\"'&}]+"
     ),
+    re.compile(r"(/(?:ack|invitations|oncall/calendar)/)[^/\s?\"']+"),
 ]
 
 
@@ -59,3 +65,11 @@ class RedactSecretsFilter(logging.Filter):
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True
+
+
+class RedactingJsonFormatter(JsonFormatter):
+    """JSON lines with secrets removed from the whole line: extra fields too (Django's request log
+    adds the request, whose repr carries its path, to every record)."""
+
+    def format(self, record):
+        return redact(super().format(record))
