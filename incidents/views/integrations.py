@@ -1,5 +1,5 @@
 """Pages for integrations (counters, raw payloads, suppressed alerts, routing rules, the webhook mapping
-test console) and maintenance windows. Every write goes through ``incidents.services.integrations``.
+test console) and maintenance windows. Every write goes through ``incidents.ingest.services``.
 
 A new or rotated key is shown once, in the answer to the POST that made it (never stored in clear,
 never put in a redirect or a session), with caching forbidden.
@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
+from incidents.ingest import services
 from incidents.ingest.formats import webhook
 from incidents.ingest.info import ingestion_url, integration_counters
 from incidents.ingest.maintenance import is_active, next_occurrence
@@ -26,7 +27,6 @@ from incidents.integration_forms import (
     RoutingRuleForm,
 )
 from incidents.models import Alert, Integration, IntegrationKind, MaintenanceWindow, RawPayload, RoutingRule
-from incidents.services import integrations as services
 from opsplatform.core.access import member_required
 from opsplatform.core.capabilities import Capability
 from opsplatform.core.tenancy import get_in_organization_or_404

@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from incidents.services.integrations import integration_create
+from incidents.ingest.services import integration_create
 from opsplatform.core.actors import Actor
 
 AM_GROUP_KEY = '{}/{severity=~"critical|warning"}:{alertname="HighErrorRate", service="payment"}'

@@ -12,8 +12,8 @@ from django.db import connection, connections
 from django.test import Client
 
 from audit.models import LedgerEntry
+from incidents.ingest.services import integration_create
 from incidents.models import Alert, Incident, RawPayload
-from incidents.services.integrations import integration_create
 from opsplatform.core.actors import Actor
 from tests.accounts.factories import OrganizationFactory
 from tests.incidents.factories import ServiceFactory

@@ -5,8 +5,8 @@ import pytest
 
 from incidents.ingest.events import AlertEvent, EventAction
 from incidents.ingest.matching import matches, validate_matchers
+from incidents.ingest.services import routing_rule_create, routing_rules_reorder
 from incidents.models import Alert, Incident, Priority, RawPayload, Severity
-from incidents.services.integrations import routing_rule_create, routing_rules_reorder
 from tests.incidents.factories import ServiceFactory
 from tests.incidents.ingest_payloads import (
     alertmanager,
