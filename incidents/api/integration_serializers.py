@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from incidents.api.serializers import OrganizationScopedPrimaryKeyField
 from incidents.ingest.conf import valid_rate
-from incidents.ingest.info import ingestion_url, integration_counters
+from incidents.ingest.integration_summary import ingestion_url, integration_counters
 from incidents.ingest.maintenance import is_active
 from incidents.ingest.matching import validate_matchers
 from incidents.ingest.services import MAINTENANCE_WINDOW_FIELDS, ROUTING_RULE_FIELDS

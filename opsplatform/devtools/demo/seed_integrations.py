@@ -18,7 +18,7 @@ from datetime import time
 from django.db import transaction
 
 from incidents.ingest import services
-from incidents.ingest.info import ingestion_url
+from incidents.ingest.integration_summary import ingestion_url
 from incidents.ingest.keys import key_digest
 from incidents.models import Integration, IntegrationKind, MaintenanceWindow, Recurrence, Service
 from opsplatform.core.actors import Actor

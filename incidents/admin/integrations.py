@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from incidents.ingest import services
-from incidents.ingest.info import ingestion_url, integration_counters
+from incidents.ingest.integration_summary import ingestion_url, integration_counters
 from incidents.ingest.services import MAINTENANCE_WINDOW_FIELDS, ROUTING_RULE_FIELDS
 from incidents.models import Integration, MaintenanceWindow, RawPayload, RoutingRule
 from opsplatform.accounts.admin import ServiceErrorsAsMessages
