@@ -4,19 +4,15 @@ transaction, after ``Batch.handle``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from audit.services import record
 from incidents.ingest import sql
+from incidents.ingest.batch import Batch, Touched
 from incidents.ingest.results import EventResult, RawBody
 from incidents.ingest.sql import deactivate_alerts, execute, fetchone
 from incidents.models import OPEN_STATUSES, Incident, RawPayload
 from incidents.realtime import publish_incident, publish_triggered
 from incidents.services.lifecycle import incident_acknowledge, incident_resolve
 from opsplatform.core.prepared import insert_params, insert_sql
-
-if TYPE_CHECKING:
-    from incidents.ingest.batch import Batch, Touched
 
 MAX_LEDGER_KEYS = 20
 

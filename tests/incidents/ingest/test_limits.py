@@ -14,7 +14,7 @@ from incidents.ingest.tasks import check_heartbeats, purge_raw_payloads
 from incidents.ingest.throttling import throttle_wait
 from incidents.models import Alert, Incident, Integration, RawPayload
 from opsplatform.core.actors import Actor
-from tests.incidents.ingest_payloads import (
+from tests.incidents.ingest.payloads import (
     alertmanager,
     am_alert,
     am_url,

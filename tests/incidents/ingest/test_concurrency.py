@@ -17,7 +17,7 @@ from incidents.models import Alert, Incident, RawPayload
 from opsplatform.core.actors import Actor
 from tests.accounts.factories import OrganizationFactory
 from tests.incidents.factories import ServiceFactory
-from tests.incidents.ingest_payloads import alertmanager, am_alert, am_url, pd_trigger
+from tests.incidents.ingest.payloads import alertmanager, am_alert, am_url, pd_trigger
 
 TRIGGERS = 200
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from incidents.ingest.maintenance import is_active, next_occurrence
 from incidents.ingest.services import maintenance_window_create
 from incidents.models import Alert, Incident, MaintenanceWindow, Recurrence, Status
-from tests.incidents.ingest_payloads import (
+from tests.incidents.ingest.payloads import (
     alertmanager,
     am_alert,
     am_url,

@@ -8,7 +8,7 @@ from incidents.ingest.matching import matches, validate_matchers
 from incidents.ingest.services import routing_rule_create, routing_rules_reorder
 from incidents.models import Alert, Incident, Priority, RawPayload, Severity
 from tests.incidents.factories import ServiceFactory
-from tests.incidents.ingest_payloads import (
+from tests.incidents.ingest.payloads import (
     alertmanager,
     am_alert,
     am_url,
