@@ -11,9 +11,10 @@ from rest_framework import serializers
 
 from incidents.api.serializers import OrganizationScopedPrimaryKeyField
 from incidents.ingest.conf import valid_rate
-from incidents.ingest.info import ingestion_url, integration_counters
+from incidents.ingest.integration_summary import ingestion_url, integration_counters
 from incidents.ingest.maintenance import is_active
 from incidents.ingest.matching import validate_matchers
+from incidents.ingest.services import MAINTENANCE_WINDOW_FIELDS, ROUTING_RULE_FIELDS
 from incidents.models import (
     Alert,
     Integration,
@@ -222,21 +223,7 @@ class RoutingRuleSerializer(StrictModelSerializer):
 
     class Meta:
         model = RoutingRule
-        fields = [
-            "id",
-            "integration",
-            "name",
-            "position",
-            "enabled",
-            "matchers",
-            "action",
-            "route_service",
-            "route_team",
-            "set_severity",
-            "set_priority",
-            "add_labels",
-            "created_at",
-        ]
+        fields = ["id", "integration", *ROUTING_RULE_FIELDS, "created_at"]
         read_only_fields = ["id", "created_at"]
         extra_kwargs = {"position": {"required": False}}
 
@@ -276,23 +263,7 @@ class MaintenanceWindowSerializer(StrictModelSerializer):
 
     class Meta:
         model = MaintenanceWindow
-        fields = [
-            "id",
-            "name",
-            "service",
-            "matchers",
-            "recurrence",
-            "starts_at",
-            "ends_at",
-            "weekdays",
-            "start_time",
-            "duration_minutes",
-            "time_zone",
-            "enabled",
-            "active_now",
-            "suppressed_alerts",
-            "created_at",
-        ]
+        fields = ["id", *MAINTENANCE_WINDOW_FIELDS, "active_now", "suppressed_alerts", "created_at"]
         read_only_fields = ["id", "active_now", "suppressed_alerts", "created_at"]
 
     def validate_matchers(self, value):

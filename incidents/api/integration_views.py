@@ -1,6 +1,6 @@
 """``/api/v1/integrations/``, ``/api/v1/routing-rules/`` and ``/api/v1/maintenance-windows/``.
 
-Every write goes through ``incidents.services.integrations``. The ingestion endpoints themselves
+Every write goes through ``incidents.ingest.services``. The ingestion endpoints themselves
 (``/api/v1/integrations/<key>/alertmanager/`` …, ``/v2/enqueue``) live in ``incidents.ingest.views``:
 key-authenticated, outside DRF. Their routes only match ``opi_…`` keys and fixed words, never the
 numeric ids used here.
@@ -13,9 +13,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from incidents.api import integration_serializers as s
+from incidents.ingest import services
 from incidents.ingest.formats import webhook
 from incidents.models import Alert, Integration, MaintenanceWindow, RawPayload, RoutingRule
-from incidents.services import integrations as services
 from opsplatform.api.pagination import TimeOrderedCursorPagination
 from opsplatform.api.viewsets import IssuesSecretMixin, TenantCrudViewSet, service_errors
 from opsplatform.core.capabilities import Capability

@@ -18,7 +18,7 @@ from incidents.api import serializers as s
 from incidents.api.errors import INVALID_TRANSITION_TYPE, InvalidTransition, form_errors, incident_errors
 from incidents.api.pagination import KeysetPagination, NotePagination, TimelinePagination
 from incidents.api.schema import ACTION_RESPONSES, LIST_PARAMETERS, LIST_RESPONSES, action_schema
-from incidents.forms import IncidentFilterForm
+from incidents.forms.incidents import IncidentFilterForm
 from incidents.models import Incident, IncidentNote
 from incidents.selectors import filter_incidents, incident_timeline, incidents_for_list
 from opsplatform.api.viewsets import TenantViewSetMixin

@@ -3,7 +3,7 @@
 One request flows through:
 
 1. ``views``: authenticate the integration key (path or bearer), throttle, bound and parse the body.
-2. ``formats.<kind>``: validate the vendor's shape and normalize it into ``events.AlertEvent`` objects.
+2. ``formats.<kind>``: validate the vendor's shape and normalize it into ``alert_event.AlertEvent`` objects.
 3. ``routing``: the integration's ordered rules decide drop, suppress, or route (service, severity…);
    ``maintenance`` turns routed triggers inside an active window into suppressed records.
 4. ``pipeline``: in one transaction, upsert incidents (one open incident per organization and dedup

@@ -1,7 +1,7 @@
 """One request's work inside its transaction: find and lock the incidents its alerts belong to, open
 new ones with ``INSERT … ON CONFLICT``, attach, count, resolve and acknowledge, then write the ledger
-entries and the raw payload. ``incidents.ingest.pipeline`` runs it; see its docstring for the
-guarantees."""
+entries and the raw payload (``incidents.ingest.settle``). ``incidents.ingest.pipeline`` runs it; see
+its docstring for the guarantees."""
 
 from __future__ import annotations
 
@@ -10,42 +10,28 @@ from datetime import timedelta
 
 from django.db import connection
 
-from audit.services import record
-from incidents.ingest.events import AlertEvent, EventAction
+from incidents.ingest import sql
+from incidents.ingest.alert_event import AlertEvent, EventAction
 from incidents.ingest.formats.common import digest
-from incidents.ingest.results import EventResult, RawBody, Result
+from incidents.ingest.results import EventResult, Result
 from incidents.ingest.routing import Decision, Outcome, default_priority
-from incidents.ingest.sql import (
-    INCIDENT_UPSERT,
-    STANDALONE_UPSERT,
-    deactivate_alerts,
-    execute,
-    fetchone,
-)
+from incidents.ingest.sql import INCIDENT_UPSERT, STANDALONE_UPSERT, deactivate_alerts, execute, fetchone
 from incidents.models import (
-    OPEN_STATUSES,
     Alert,
     AlertStatus,
     Incident,
     Integration,
-    RawPayload,
     Service,
     Severity,
     Status,
 )
-from incidents.realtime import publish_incident, publish_triggered
-from incidents.services.base import apply_action
-from incidents.services.lifecycle import _leave_snooze, incident_resolve
 from incidents.sla.policy import SLA_FIELDS, apply_policy, refresh_timer
 from opsplatform.core.actors import Actor
-from opsplatform.core.capabilities import Capability
 from opsplatform.core.prepared import insert_params, insert_sql
-
-MAX_LEDGER_KEYS = 20
 
 
 @dataclass
-class _Touched:
+class Touched:
     """An incident this request locked, and what happened to it."""
 
     incident: Incident
@@ -62,7 +48,7 @@ class Batch:
         self.actor = actor
         self.payload_id = payload_id
         self.now = now
-        self.touched: dict[int, _Touched] = {}
+        self.touched: dict[int, Touched] = {}
         self.by_key: dict[str, int] = {}
         self.active: dict[str, tuple[int | None, int]] = {}
         # dedup key -> the episode its alert is firing for, when it sits in an open incident.
@@ -98,14 +84,7 @@ class Batch:
             return
         closed = set()
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT DISTINCT ON (a.dedup_key) a.dedup_key, a.id, a.incident_id, a.status,"
-                " a.occurrence_key, i.status IN ('triggered', 'acknowledged', 'snoozed')"
-                " FROM incidents_alert a JOIN incidents_incident i ON i.id = a.incident_id"
-                " WHERE a.organization_id = %s AND a.dedup_key = ANY(%s) AND a.active"
-                " ORDER BY a.dedup_key, a.id DESC",
-                [self.organization_id, keys],
-            )
+            cursor.execute(sql.ACTIVE_ALERTS, [self.organization_id, keys])
             for key, alert_id, incident_id, status, occurrence, is_open in cursor.fetchall():
                 if not is_open:
                     closed.add(incident_id)
@@ -132,13 +111,9 @@ class Batch:
         if len(decisions) < 2 or not wanted:
             return
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT id, status FROM incidents_incident WHERE id = ANY(%s)"
-                " AND status IN ('triggered', 'acknowledged', 'snoozed') ORDER BY id FOR UPDATE",
-                [wanted],
-            )
+            cursor.execute(sql.LOCK_OPEN_INCIDENTS, [wanted])
             for incident_id, status in cursor.fetchall():
-                self.touched[incident_id] = _Touched(
+                self.touched[incident_id] = Touched(
                     incident=Incident(pk=incident_id, organization_id=self.organization_id, status=status)
                 )
         gone = set(wanted) - set(self.touched)
@@ -160,40 +135,27 @@ class Batch:
         """(alert id, incident id) of the alert with this key in an incident believed open."""
         return self.active.get(dedup_key)
 
-    def _lock_open(self, incident_id: int, *, count_occurrence: bool) -> _Touched | None:
+    def _lock_open(self, incident_id: int, *, count_occurrence: bool) -> Touched | None:
         """Lock the incident if it is still open (counting one occurrence on the way if asked)."""
         if incident_id in self.touched:
             if count_occurrence:
                 self._bump(incident_id, occurrences=1)
             return self.touched[incident_id]
         if count_occurrence:
-            row = fetchone(
-                "UPDATE incidents_incident SET alert_occurrences = alert_occurrences + 1, last_alert_at = %s"
-                " WHERE id = %s AND status IN ('triggered', 'acknowledged', 'snoozed') RETURNING id, status",
-                [self.now, incident_id],
-            )
+            row = fetchone(sql.COUNT_OCCURRENCE, [self.now, incident_id])
         else:
-            row = fetchone(
-                "SELECT id, status FROM incidents_incident"
-                " WHERE id = %s AND status IN ('triggered', 'acknowledged', 'snoozed') FOR UPDATE",
-                [incident_id],
-            )
+            row = fetchone(sql.LOCK_OPEN_INCIDENT, [incident_id])
         if row is None:
             # Closed since (resolved by a person, merged): its alerts no longer lead anywhere.
             deactivate_alerts(incident_id)
             return None
-        touched = _Touched(incident=Incident(pk=row[0], organization_id=self.organization_id, status=row[1]))
+        touched = Touched(incident=Incident(pk=row[0], organization_id=self.organization_id, status=row[1]))
         self.touched[incident_id] = touched
         return touched
 
     def _bump(self, incident_id: int, *, total=0, firing=0, occurrences=0) -> None:
         if total or firing or occurrences:
-            execute(
-                "UPDATE incidents_incident SET alerts_total = alerts_total + %s,"
-                " alerts_firing = GREATEST(alerts_firing + %s, 0),"
-                " alert_occurrences = alert_occurrences + %s, last_alert_at = %s WHERE id = %s",
-                [total, firing, occurrences, self.now, incident_id],
-            )
+            execute(sql.BUMP_COUNTERS, [total, firing, occurrences, self.now, incident_id])
 
     # --- incidents -------------------------------------------------------------------------------
     def _incident_key(self, event: AlertEvent) -> tuple[str, str]:
@@ -209,12 +171,7 @@ class Batch:
         window = self.integration.group_window_seconds
         if not window:
             return
-        execute(
-            "UPDATE incidents_incident SET dedup_key = left(dedup_key, 200) || '#' || id::text"
-            " WHERE organization_id = %s AND dedup_key = %s"
-            " AND status IN ('triggered', 'acknowledged', 'snoozed') AND created_at < %s",
-            [self.organization_id, key, self.now - timedelta(seconds=window)],
-        )
+        execute(sql.SEAL_EXPIRED_GROUP, [self.organization_id, key, self.now - timedelta(seconds=window)])
 
     def _new_incident(self, decision: Decision, key: str, group_key: str) -> Incident:
         event = decision.event
@@ -256,7 +213,7 @@ class Batch:
         refresh_timer(incident)
         return incident
 
-    def _upsert_incident(self, decision: Decision) -> tuple[_Touched, bool]:
+    def _upsert_incident(self, decision: Decision) -> tuple[Touched, bool]:
         """The open incident for the event's key, created if there is none; locked either way."""
         key, group_key = self._incident_key(decision.event)
         if key in self.by_key:
@@ -270,7 +227,7 @@ class Batch:
             incident.pk = incident_id
         else:
             incident = Incident(pk=incident_id, organization_id=self.organization_id, status=status)
-        touched = self.touched.setdefault(incident_id, _Touched(incident=incident, created=inserted))
+        touched = self.touched.setdefault(incident_id, Touched(incident=incident, created=inserted))
         self.by_key[key] = incident_id
         return touched, inserted
 
@@ -304,23 +261,14 @@ class Batch:
     def _insert_alert(self, values: dict) -> int:
         return fetchone(insert_sql(Alert, "RETURNING id"), insert_params(Alert(**values)))[0]
 
-    def _fire_in(self, touched: _Touched, event: AlertEvent) -> tuple[str, int, bool] | None:
+    def _fire_in(self, touched: Touched, event: AlertEvent) -> tuple[str, int, bool] | None:
         """Record a firing occurrence of an alert already in the locked incident: (outcome, alert id,
         whether an occurrence was counted), or None when the incident has no such alert.
 
         One statement: the alert's row as it was (consistent: we hold the incident's lock, which every
         writer of its alerts takes first) and the update, skipped for a re-send of the same episode."""
         row = fetchone(
-            "WITH old AS (SELECT id, status, occurrence_key FROM incidents_alert"
-            "   WHERE incident_id = %(incident)s AND dedup_key = %(key)s ORDER BY id DESC LIMIT 1),"
-            " changed AS (UPDATE incidents_alert AS a SET occurrences = a.occurrences + 1,"
-            "   last_seen_at = %(now)s, status = 'firing', resolved_at = NULL, active = true,"
-            "   occurrence_key = CASE WHEN %(occ)s = '' THEN a.occurrence_key ELSE %(occ)s END,"
-            "   raw_payload_id = %(payload)s"
-            "   FROM old WHERE a.id = old.id"
-            "   AND NOT (old.status = 'firing' AND %(occ)s <> '' AND old.occurrence_key = %(occ)s)"
-            "   RETURNING a.id)"
-            " SELECT old.id, old.status, (SELECT count(*) FROM changed) FROM old",
+            sql.FIRE_IN_INCIDENT,
             {
                 "now": self.now,
                 "occ": event.occurrence_key[:64],
@@ -363,11 +311,7 @@ class Batch:
     def _load_standalone(self, keys: list[str]) -> None:
         """The records kept outside incidents (suppressed, or resolved before they fired) of ``keys``."""
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT dedup_key, status, occurrence_key FROM incidents_alert"
-                " WHERE organization_id = %s AND dedup_key = ANY(%s) AND standalone",
-                [self.organization_id, keys],
-            )
+            cursor.execute(sql.STANDALONE_RECORDS, [self.organization_id, keys])
             self.standalone = {key: (status, occurrence) for key, status, occurrence in cursor.fetchall()}
 
     # --- events ----------------------------------------------------------------------------------
@@ -424,7 +368,7 @@ class Batch:
         self._bump(incident_id, total=1, firing=1, occurrences=1)
         return result
 
-    def _fired(self, touched: _Touched, fired, result: EventResult, *, counted_on_lock: bool) -> EventResult:
+    def _fired(self, touched: Touched, fired, result: EventResult, *, counted_on_lock: bool) -> EventResult:
         outcome, alert_id, counted = fired
         if outcome == Result.REFIRED:
             touched.attached.append(result.dedup_key)
@@ -442,10 +386,7 @@ class Batch:
         touched = self._lock_open(found[1], count_occurrence=False) if found else None
         if touched is not None:
             row = fetchone(
-                "UPDATE incidents_alert SET status = 'resolved', resolved_at = %s, last_seen_at = %s,"
-                " raw_payload_id = %s WHERE incident_id = %s AND dedup_key = %s AND status = 'firing'"
-                " RETURNING id",
-                [self.now, self.now, self.payload_id, touched.incident.pk, event.dedup_key],
+                sql.RESOLVE_ALERT, [self.now, self.now, self.payload_id, touched.incident.pk, event.dedup_key]
             )
             result.incident_id = touched.incident.pk
             if row is None:
@@ -464,13 +405,7 @@ class Batch:
         return result
 
     def _has_standalone(self, dedup_key: str) -> bool:
-        return (
-            fetchone(
-                "SELECT 1 FROM incidents_alert WHERE organization_id = %s AND dedup_key = %s AND standalone",
-                [self.organization_id, dedup_key],
-            )
-            is not None
-        )
+        return fetchone(sql.HAS_STANDALONE, [self.organization_id, dedup_key]) is not None
 
     def _acknowledge(self, decision: Decision, result: EventResult) -> EventResult:
         found = self._active_alert(decision.event.dedup_key)
@@ -493,109 +428,4 @@ class Batch:
         span = (integration.heartbeat_period_seconds or 0) + integration.heartbeat_grace_seconds
         Integration.objects.filter(pk=integration.pk).update(
             last_ping_at=self.now, next_check_at=self.now + timedelta(seconds=span)
-        )
-
-    def finish(self, raw: RawBody | None, results: list[EventResult]) -> None:
-        """Store the raw payload, then the state changes and ledger entries. The ledger entries come
-        last: their per-organization lock is held until commit, and every other request of the
-        organization that writes one waits for it."""
-        if raw is not None:
-            payload = RawPayload(
-                id=self.payload_id,
-                organization_id=self.organization_id,
-                integration_id=self.integration.pk,
-                received_at=self.now,
-                result=[r.as_dict() for r in results[:500]] + ([raw.notes] if raw.notes else []),
-                **raw.stored_fields(),
-            )
-            execute(insert_sql(RawPayload, ""), insert_params(payload))
-        created = [touched.incident for touched in self.touched.values() if touched.created]
-        for incident_id, touched in sorted(self.touched.items()):
-            if touched.created:
-                self._record_created(touched)
-            elif touched.attached:
-                record(
-                    actor=self.actor,
-                    verb="incident.alerts_attached",
-                    target=touched.incident,
-                    data={"count": len(touched.attached), "dedup_keys": touched.attached[:MAX_LEDGER_KEYS]},
-                )
-                publish_incident(touched.incident, "incident.alerts_attached")
-            if touched.resolved:
-                self._settle_resolved(incident_id, touched)
-            if touched.acknowledge:
-                self._apply_acknowledge(touched)
-        publish_triggered(self.organization_id, created)
-
-    def _record_created(self, touched: _Touched) -> None:
-        incident = touched.incident
-        record(
-            actor=self.actor,
-            verb="incident.triggered",
-            target=incident,
-            data={
-                "title": incident.title,
-                "severity": incident.severity,
-                "priority": incident.priority,
-                "service": incident.service_id,
-                "team": incident.team_id,
-                "source": incident.source,
-                "dedup_key": incident.dedup_key,
-                "alerts": 1 + len(touched.attached),
-            },
-        )
-
-    def _settle_resolved(self, incident_id: int, touched: _Touched) -> None:
-        # Counted from the rows, not by decrements: merges move alerts between incidents without
-        # adjusting counters, and the decision to resolve must rest on the truth.
-        firing, total = fetchone(
-            "SELECT count(*) FILTER (WHERE status = 'firing'), count(*) FROM incidents_alert"
-            " WHERE incident_id = %s",
-            [incident_id],
-        )
-        execute(
-            "UPDATE incidents_incident SET alerts_firing = %s, alerts_total = %s, last_alert_at = %s"
-            " WHERE id = %s",
-            [firing, total, self.now, incident_id],
-        )
-        if firing == 0 and self.integration.auto_resolve:
-            incident = Incident.objects.get(pk=incident_id)
-            incident_resolve(actor=self.actor, incident=incident, note="All alerts resolved.")
-            deactivate_alerts(incident_id)
-            return
-        record(
-            actor=self.actor,
-            verb="incident.alerts_resolved",
-            target=touched.incident,
-            data={
-                "count": len(touched.resolved),
-                "dedup_keys": touched.resolved[:MAX_LEDGER_KEYS],
-                "still_firing": firing,
-            },
-        )
-        publish_incident(touched.incident, "incident.alerts_resolved")
-
-    def _apply_acknowledge(self, touched: _Touched) -> None:
-        def change(inc, target):
-            fields = _leave_snooze(inc, self.now)
-            inc.status = target
-            inc.acknowledged_at = self.now
-            inc.acknowledged_by = None
-            inc.next_escalation_at = None
-            return [*fields, "status", "acknowledged_at", "acknowledged_by", "next_escalation_at"], {
-                "via": self.integration.kind
-            }
-
-        incident = Incident.objects.get(pk=touched.incident.pk)
-        if incident.status not in OPEN_STATUSES:
-            return
-        # The integration acknowledges on behalf of whoever acted in the source tool; the state
-        # machine decides as for a person (already acknowledged is a no-op).
-        apply_action(
-            actor=self.actor,
-            incident=incident,
-            action="acknowledge",
-            capability=Capability.INCIDENT_CREATE,
-            verb="incident.acknowledged",
-            change=change,
         )

@@ -30,9 +30,9 @@ import time
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
-from incidents.ingest import counters
+from incidents.ingest import counters, settle
+from incidents.ingest.alert_event import AlertEvent, EventAction
 from incidents.ingest.batch import Batch
-from incidents.ingest.events import AlertEvent, EventAction
 from incidents.ingest.maintenance import candidate_windows
 from incidents.ingest.results import EventResult, IngestResult, RawBody, Result
 from incidents.ingest.routing import Decision, Outcome, decide, rules_for
@@ -95,7 +95,7 @@ def ingest(
                 results: list[EventResult | None] = [None] * len(decisions)
                 for index in order:
                     results[index] = batch.handle(decisions[index])
-                batch.finish(raw, results)
+                settle.finish(batch, raw, results)
                 outcome = IngestResult(payload_id=payload_id, results=results)
                 transaction.on_commit(lambda o=outcome: _count(integration.pk, o, now), robust=True)
             return outcome

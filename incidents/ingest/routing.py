@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from incidents.ingest.events import AlertEvent, EventAction
+from incidents.ingest.alert_event import AlertEvent, EventAction
 from incidents.ingest.maintenance import covering_window
 from incidents.ingest.matching import matches
 from incidents.models import Priority, RoutingAction, RoutingRule

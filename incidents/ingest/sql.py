@@ -8,15 +8,15 @@ from django.db import connection
 
 from incidents.models import OPEN_STATUSES
 
-# The statements below spell the open statuses out: the ON CONFLICT predicate must restate the
-# partial unique index's condition word for word for PostgreSQL to infer the index.
-if tuple(s.value for s in OPEN_STATUSES) != ("triggered", "acknowledged", "snoozed"):
-    raise ImportError("OPEN_STATUSES changed: update the SQL of incidents.ingest.sql")
+# The open statuses as a SQL list, built from the model's constant (enum values, never input: hence
+# the S608 waivers below). The ON CONFLICT predicate restates the partial unique index's condition,
+# which the model builds from the same constant, so PostgreSQL infers the index.
+OPEN_IN = "(" + ", ".join(f"'{status.value}'" for status in OPEN_STATUSES) + ")"
 
 
 INCIDENT_UPSERT = (
     "ON CONFLICT (organization_id, dedup_key)"
-    " WHERE status IN ('triggered', 'acknowledged', 'snoozed') AND NOT dedup_key = ''"
+    f" WHERE status IN {OPEN_IN} AND NOT dedup_key = ''"
     # A no-op update: it locks the winner's row and returns it (xmax = 0 only when inserted).
     " DO UPDATE SET dedup_key = EXCLUDED.dedup_key"
     " RETURNING id, (xmax = 0) AS inserted, status"
@@ -48,6 +48,69 @@ STANDALONE_UPSERT = (
 )
 
 
+# --- one request's batch (``incidents.ingest.batch``) -------------------------------------------
+
+# Per dedup key, its latest active alert, the incident holding it and whether that is still open.
+ACTIVE_ALERTS = (
+    "SELECT DISTINCT ON (a.dedup_key) a.dedup_key, a.id, a.incident_id, a.status,"  # noqa: S608
+    f" a.occurrence_key, i.status IN {OPEN_IN}"
+    " FROM incidents_alert a JOIN incidents_incident i ON i.id = a.incident_id"
+    " WHERE a.organization_id = %s AND a.dedup_key = ANY(%s) AND a.active"
+    " ORDER BY a.dedup_key, a.id DESC"
+)
+LOCK_OPEN_INCIDENTS = (
+    f"SELECT id, status FROM incidents_incident WHERE id = ANY(%s) AND status IN {OPEN_IN}"  # noqa: S608
+    " ORDER BY id FOR UPDATE"
+)
+LOCK_OPEN_INCIDENT = (
+    f"SELECT id, status FROM incidents_incident WHERE id = %s AND status IN {OPEN_IN} FOR UPDATE"  # noqa: S608
+)
+# Locks the incident (if still open) and counts one occurrence in the same statement.
+COUNT_OCCURRENCE = (
+    "UPDATE incidents_incident SET alert_occurrences = alert_occurrences + 1, last_alert_at = %s"  # noqa: S608
+    f" WHERE id = %s AND status IN {OPEN_IN} RETURNING id, status"
+)
+BUMP_COUNTERS = (
+    "UPDATE incidents_incident SET alerts_total = alerts_total + %s,"
+    " alerts_firing = GREATEST(alerts_firing + %s, 0),"
+    " alert_occurrences = alert_occurrences + %s, last_alert_at = %s WHERE id = %s"
+)
+# Renames an expired group's key (alerts already in it still find it by their own rows).
+SEAL_EXPIRED_GROUP = (
+    "UPDATE incidents_incident SET dedup_key = left(dedup_key, 200) || '#' || id::text"  # noqa: S608
+    f" WHERE organization_id = %s AND dedup_key = %s AND status IN {OPEN_IN} AND created_at < %s"
+)
+# The alert's row as it was, and its update, skipped for a re-send of the same episode.
+FIRE_IN_INCIDENT = (
+    "WITH old AS (SELECT id, status, occurrence_key FROM incidents_alert"
+    "   WHERE incident_id = %(incident)s AND dedup_key = %(key)s ORDER BY id DESC LIMIT 1),"
+    " changed AS (UPDATE incidents_alert AS a SET occurrences = a.occurrences + 1,"
+    "   last_seen_at = %(now)s, status = 'firing', resolved_at = NULL, active = true,"
+    "   occurrence_key = CASE WHEN %(occ)s = '' THEN a.occurrence_key ELSE %(occ)s END,"
+    "   raw_payload_id = %(payload)s"
+    "   FROM old WHERE a.id = old.id"
+    "   AND NOT (old.status = 'firing' AND %(occ)s <> '' AND old.occurrence_key = %(occ)s)"
+    "   RETURNING a.id)"
+    " SELECT old.id, old.status, (SELECT count(*) FROM changed) FROM old"
+)
+STANDALONE_RECORDS = (
+    "SELECT dedup_key, status, occurrence_key FROM incidents_alert"
+    " WHERE organization_id = %s AND dedup_key = ANY(%s) AND standalone"
+)
+HAS_STANDALONE = "SELECT 1 FROM incidents_alert WHERE organization_id = %s AND dedup_key = %s AND standalone"
+RESOLVE_ALERT = (
+    "UPDATE incidents_alert SET status = 'resolved', resolved_at = %s, last_seen_at = %s,"
+    " raw_payload_id = %s WHERE incident_id = %s AND dedup_key = %s AND status = 'firing'"
+    " RETURNING id"
+)
+COUNT_ALERTS = (
+    "SELECT count(*) FILTER (WHERE status = 'firing'), count(*) FROM incidents_alert WHERE incident_id = %s"
+)
+SET_ALERT_COUNTERS = (
+    "UPDATE incidents_incident SET alerts_firing = %s, alerts_total = %s, last_alert_at = %s WHERE id = %s"
+)
+
+
 def fetchone(sql: str, params) -> tuple | None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -73,10 +136,10 @@ def is_retryable(exc: Exception) -> bool:
 
 REPEAT_SQL = (
     # The incident is locked first (``fired`` reads ``target``), like everywhere else.
-    "WITH target AS (SELECT i.id FROM incidents_incident i"
+    "WITH target AS (SELECT i.id FROM incidents_incident i"  # noqa: S608
     "   WHERE i.id = (SELECT a.incident_id FROM incidents_alert a WHERE a.organization_id = %(org)s"
     "     AND a.dedup_key = %(key)s AND a.active ORDER BY a.id DESC LIMIT 1)"
-    "   AND i.status IN ('triggered', 'acknowledged', 'snoozed') FOR UPDATE),"
+    f"   AND i.status IN {OPEN_IN} FOR UPDATE),"
     " fired AS (UPDATE incidents_alert AS a SET occurrences = a.occurrences + 1, last_seen_at = %(now)s,"
     "   raw_payload_id = %(payload)s FROM target"
     "   WHERE a.incident_id = target.id AND a.dedup_key = %(key)s AND a.status = 'firing'"

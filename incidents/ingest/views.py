@@ -19,8 +19,8 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from incidents.ingest import keys
+from incidents.ingest.alert_event import PayloadError
 from incidents.ingest.conf import ingest_settings
-from incidents.ingest.events import PayloadError
 from incidents.ingest.formats import alertmanager, grafana, heartbeat, pagerduty, webhook
 from incidents.ingest.pipeline import RawBody, ingest
 from incidents.ingest.throttling import throttle_wait

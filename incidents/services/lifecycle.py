@@ -34,7 +34,9 @@ def incident_acknowledge(*, actor: Actor, incident: Incident) -> Incident:
         inc.acknowledged_at = now
         inc.acknowledged_by = actor.user
         inc.next_escalation_at = None
-        return [*fields, "status", "acknowledged_at", "acknowledged_by", "next_escalation_at"], {}
+        # An integration acknowledges for whoever acted in its source tool: the ledger names the tool.
+        via = {"via": actor.integration.kind} if actor.integration is not None else {}
+        return [*fields, "status", "acknowledged_at", "acknowledged_by", "next_escalation_at"], via
 
     return apply_action(
         actor=actor,

@@ -3,7 +3,7 @@ from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
-from incidents import rows
+from incidents import list_rows
 from incidents.sla.policy import next_due, sla_state
 from opsplatform.core.markdown import render_markdown
 
@@ -92,4 +92,4 @@ def select_options(bound_field, empty_label=None):
 
 @register.simple_tag
 def incident_rows(incidents, selectable):
-    return rows.incident_rows(incidents, selectable=bool(selectable))
+    return list_rows.incident_rows(incidents, selectable=bool(selectable))

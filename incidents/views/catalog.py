@@ -1,19 +1,17 @@
-from django.core.exceptions import ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from incidents import services
-from incidents.forms import ServiceForm
+from incidents.forms.incidents import ServiceForm
 from incidents.models import Service
 from incidents.selectors import service_overview, services_for_list
-from opsplatform.core.access import member_required
+from opsplatform.core.access import get_for_read_or_404, get_for_write_or_404, member_required, requires
 from opsplatform.core.capabilities import Capability
-from opsplatform.core.tenancy import get_in_organization_or_404
+from opsplatform.core.forms import act, submit
 
 
-@member_required
+@requires(Capability.SERVICE_VIEW)
 def service_list(request):
-    request.actor.require(Capability.SERVICE_VIEW)
     return render(
         request,
         "incidents/services.html",
@@ -24,11 +22,10 @@ def service_list(request):
     )
 
 
-@member_required
+@requires(Capability.SERVICE_VIEW)
 def service_detail(request, pk):
-    request.actor.require(Capability.SERVICE_VIEW)
-    service = get_in_organization_or_404(
-        Service.objects.select_related("owner_team"), request.organization, pk=pk
+    service = get_for_read_or_404(
+        request, Service.objects.select_related("owner_team"), Capability.SERVICE_VIEW, pk=pk
     )
     return render(
         request,
@@ -53,35 +50,49 @@ def _initial(service: Service) -> dict:
     }
 
 
-@member_required
-def service_edit(request, pk=None):
-    service = None
-    if pk is not None:
-        service = get_in_organization_or_404(Service, request.organization, pk=pk)
-    request.actor.require(Capability.SERVICE_MANAGE, service)
+def _service_form(request, service: Service | None):
     form = ServiceForm(
         request.POST or None,
         organization=request.organization,
         initial=_initial(service) if service else None,
     )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
+    if request.method == "POST":
+
+        def call(data):
             if service is None:
-                service = services.service_create(actor=request.actor, **data)
-            else:
-                service = services.service_update(actor=request.actor, service=service, **data)
-        except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-        else:
-            return redirect("incidents:service_detail", pk=service.pk)
+                return services.service_create(actor=request.actor, **data)
+            return services.service_update(actor=request.actor, service=service, **data)
+
+        done = submit(
+            request,
+            form,
+            call,
+            success="",
+            redirect_to=lambda saved: ("incidents:service_detail", saved.pk),
+        )
+        if done.ok:
+            return done.response
     return render(request, "incidents/service_form.html", {"form": form, "service": service})
+
+
+@requires(Capability.SERVICE_MANAGE)
+def service_new(request):
+    return _service_form(request, None)
+
+
+@member_required
+def service_edit(request, pk):
+    # Object grants count: a member allowed to manage this one service may edit it.
+    return _service_form(request, get_for_write_or_404(request, Service, Capability.SERVICE_MANAGE, pk=pk))
 
 
 @require_POST
 @member_required
 def service_delete(request, pk):
-    service = get_in_organization_or_404(Service, request.organization, pk=pk)
-    services.service_delete(actor=request.actor, service=service)
-    return redirect("incidents:services")
+    service = get_for_write_or_404(request, Service, Capability.SERVICE_MANAGE, pk=pk)
+    return act(
+        request,
+        lambda: services.service_delete(actor=request.actor, service=service),
+        success="",
+        redirect_to="incidents:services",
+    )

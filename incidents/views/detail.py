@@ -4,11 +4,12 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from incidents import forms, services
+from incidents import services
+from incidents.forms import incidents as forms
 from incidents.models import Incident
 from incidents.selectors import incident_timeline, incidents_for_list, related_incidents
 from incidents.state import allowed_actions
-from opsplatform.core.access import member_required
+from opsplatform.core.access import member_required, requires
 from opsplatform.core.capabilities import Capability
 from opsplatform.core.tenancy import get_in_organization_or_404
 
@@ -43,9 +44,8 @@ def _detail_context(request, incident, error=""):
     }
 
 
-@member_required
+@requires(Capability.INCIDENT_VIEW)
 def incident_detail(request, pk):
-    request.actor.require(Capability.INCIDENT_VIEW)
     incident = _incident(request, pk)
     context = _detail_context(request, incident)
     fragment = request.GET.get("fragment")

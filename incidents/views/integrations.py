@@ -1,5 +1,5 @@
 """Pages for integrations (counters, raw payloads, suppressed alerts, routing rules, the webhook mapping
-test console) and maintenance windows. Every write goes through ``incidents.services.integrations``.
+test console) and maintenance windows. Every write goes through ``incidents.ingest.services``.
 
 A new or rotated key is shown once, in the answer to the POST that made it (never stored in clear,
 never put in a redirect or a session), with caching forbidden.
@@ -16,27 +16,31 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
-from incidents.ingest.formats import webhook
-from incidents.ingest.info import ingestion_url, integration_counters
-from incidents.ingest.maintenance import is_active, next_occurrence
-from incidents.integration_forms import (
+from incidents.forms.integrations import (
     IntegrationForm,
     MaintenanceWindowForm,
     MappingTestForm,
     RoutingRuleForm,
 )
-from incidents.models import Alert, Integration, IntegrationKind, MaintenanceWindow, RawPayload, RoutingRule
-from incidents.services import integrations as services
-from opsplatform.core.access import member_required
+from incidents.ingest import services
+from incidents.ingest.formats import webhook
+from incidents.ingest.integration_summary import ingestion_url, integration_counters
+from incidents.ingest.maintenance import is_active, next_occurrence
+from incidents.ingest.services import ROUTING_RULE_FIELDS
+from incidents.models import (
+    OPEN_STATUSES,
+    Alert,
+    Integration,
+    IntegrationKind,
+    MaintenanceWindow,
+    RawPayload,
+    RoutingRule,
+)
+from opsplatform.core.access import get_for_write_or_404, member_required, requires
 from opsplatform.core.capabilities import Capability
-from opsplatform.core.tenancy import get_in_organization_or_404
+from opsplatform.core.forms import act, submit
 
 RECENT = 20
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 def _no_store(response):
@@ -48,9 +52,8 @@ def _no_store(response):
 # --- integrations -------------------------------------------------------------------------------
 
 
-@member_required
+@requires(Capability.INTEGRATION_VIEW)
 def integration_list(request):
-    request.actor.require(Capability.INTEGRATION_VIEW)
     integrations = list(
         Integration.objects.for_organization(request.organization).select_related("service").order_by("name")
     )
@@ -62,10 +65,8 @@ def integration_list(request):
     )
 
 
-def _integration(request, pk) -> Integration:
-    return get_in_organization_or_404(
-        Integration.objects.select_related("service"), request.organization, pk=pk
-    )
+def _integration(request, pk, capability: str) -> Integration:
+    return get_for_write_or_404(request, Integration.objects.select_related("service"), capability, pk=pk)
 
 
 def _detail_context(request, integration, **extra) -> dict:
@@ -83,9 +84,9 @@ def _detail_context(request, integration, **extra) -> dict:
         "suppressed": Alert.objects.filter(integration=integration, suppressed=True)
         .select_related("suppressed_window")
         .order_by("-last_seen_at")[:RECENT],
-        "open_incidents": integration.incidents.filter(
-            status__in=["triggered", "acknowledged", "snoozed"]
-        ).order_by("-created_at")[:RECENT],
+        "open_incidents": integration.incidents.filter(status__in=list(OPEN_STATUSES)).order_by(
+            "-created_at"
+        )[:RECENT],
         "can_manage": request.actor.can(Capability.INTEGRATION_MANAGE),
         "rule_form": RoutingRuleForm(organization=request.organization),
         "test_form": MappingTestForm(
@@ -100,10 +101,9 @@ def _pretty(value) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
 
 
-@member_required
+@requires(Capability.INTEGRATION_VIEW)
 def integration_detail(request, pk):
-    request.actor.require(Capability.INTEGRATION_VIEW)
-    integration = _integration(request, pk)
+    integration = _integration(request, pk, Capability.INTEGRATION_VIEW)
     return render(request, "incidents/integrations/detail.html", _detail_context(request, integration))
 
 
@@ -118,46 +118,50 @@ def _issued(request, issued, verb: str):
     return _no_store(render(request, "incidents/integrations/detail.html", context))
 
 
-@member_required
+@requires(Capability.INTEGRATION_MANAGE)
 def integration_new(request):
-    request.actor.require(Capability.INTEGRATION_MANAGE)
     form = IntegrationForm(request.POST or None, organization=request.organization)
-    if request.method == "POST" and form.is_valid():
-        values = form.service_values()
-        try:
-            issued = services.integration_create(actor=request.actor, **values)
-        except ValidationError as exc:
-            _form_errors(form, exc)
-        else:
-            return _issued(request, issued, "created")
+    if request.method == "POST":
+        done = submit(
+            request,
+            form,
+            lambda data: services.integration_create(actor=request.actor, **form.service_values()),
+            success="",
+            redirect_to=None,  # the answer shows the new key once
+        )
+        if done.ok:
+            return _issued(request, done.result, "created")
     return render(request, "incidents/integrations/form.html", {"form": form, "integration": None})
 
 
 @member_required
 def integration_edit(request, pk):
-    integration = _integration(request, pk)
-    request.actor.require(Capability.INTEGRATION_MANAGE)
+    integration = _integration(request, pk, Capability.INTEGRATION_MANAGE)
     form = IntegrationForm(
         request.POST or None,
         organization=request.organization,
         integration=integration,
         initial=IntegrationForm.initial_for(integration),
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.integration_update(actor=request.actor, integration=integration, **form.service_values())
-        except ValidationError as exc:
-            _form_errors(form, exc)
-        else:
-            messages.success(request, "Integration saved.")
-            return redirect("incidents:integration_detail", pk=integration.pk)
+    if request.method == "POST":
+        done = submit(
+            request,
+            form,
+            lambda data: services.integration_update(
+                actor=request.actor, integration=integration, **form.service_values()
+            ),
+            success="Integration saved.",
+            redirect_to=("incidents:integration_detail", integration.pk),
+        )
+        if done.ok:
+            return done.response
     return render(request, "incidents/integrations/form.html", {"form": form, "integration": integration})
 
 
 @require_POST
 @member_required
 def integration_rotate(request, pk):
-    integration = _integration(request, pk)
+    integration = _integration(request, pk, Capability.INTEGRATION_MANAGE)
     try:
         overlap = int(request.POST.get("overlap_hours", "")) if request.POST.get("overlap_hours") else None
     except ValueError:
@@ -166,7 +170,7 @@ def integration_rotate(request, pk):
         issued = services.integration_rotate_key(
             actor=request.actor, integration=integration, overlap_hours=overlap
         )
-    except ValidationError as exc:
+    except ValidationError as exc:  # not act(): the answer to a rotation renders the new key
         messages.error(request, "; ".join(exc.messages))
         return redirect("incidents:integration_detail", pk=integration.pk)
     return _issued(request, issued, "rotated")
@@ -175,18 +179,21 @@ def integration_rotate(request, pk):
 @require_POST
 @member_required
 def integration_delete(request, pk):
-    integration = _integration(request, pk)
-    services.integration_delete(actor=request.actor, integration=integration)
-    messages.success(request, f"Integration “{integration.name}” deleted; its key no longer works.")
-    return redirect("incidents:integrations")
+    integration = _integration(request, pk, Capability.INTEGRATION_MANAGE)
+    return act(
+        request,
+        lambda: services.integration_delete(actor=request.actor, integration=integration),
+        success=f"Integration “{integration.name}” deleted; its key no longer works.",
+        redirect_to="incidents:integrations",
+        refused_to=("incidents:integration_detail", integration.pk),
+    )
 
 
 @require_POST
-@member_required
+@requires(Capability.INTEGRATION_VIEW)
 def integration_test_mapping(request, pk):
     """The webhook mapping console: how a pasted payload maps, without storing anything (HTMX)."""
-    request.actor.require(Capability.INTEGRATION_VIEW)
-    integration = _integration(request, pk)
+    integration = _integration(request, pk, Capability.INTEGRATION_VIEW)
     form = MappingTestForm(request.POST)
     events, errors = [], []
     if form.is_valid():
@@ -208,38 +215,32 @@ def integration_test_mapping(request, pk):
 
 
 def _rule(request, pk) -> RoutingRule:
-    return get_in_organization_or_404(
-        RoutingRule.objects.select_related("integration"), request.organization, pk=pk
+    return get_for_write_or_404(
+        request, RoutingRule.objects.select_related("integration"), Capability.INTEGRATION_MANAGE, pk=pk
     )
 
 
-def _rule_values(form) -> dict:
-    data = form.cleaned_data
-    return {
-        "name": data["name"],
-        "enabled": data["enabled"],
-        "matchers": data["matchers"],
-        "action": data["action"],
-        "route_service": data["route_service"],
-        "route_team": data["route_team"],
-        "set_severity": data["set_severity"],
-        "set_priority": data["set_priority"],
-        "add_labels": data["add_labels"],
-    }
+def _rule_values(data: dict) -> dict:
+    """The form's values for the service (the position is kept: rules move with their own buttons)."""
+    return {field: data[field] for field in ROUTING_RULE_FIELDS if field != "position"}
 
 
 @member_required
 def rule_new(request, pk):
-    integration = _integration(request, pk)
-    request.actor.require(Capability.INTEGRATION_MANAGE)
+    integration = _integration(request, pk, Capability.INTEGRATION_MANAGE)
     form = RoutingRuleForm(request.POST or None, organization=request.organization)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.routing_rule_create(actor=request.actor, integration=integration, **_rule_values(form))
-        except ValidationError as exc:
-            _form_errors(form, exc)
-        else:
-            return redirect(f"{integration_url(integration)}#rules")
+    if request.method == "POST":
+        done = submit(
+            request,
+            form,
+            lambda data: services.routing_rule_create(
+                actor=request.actor, integration=integration, **_rule_values(data)
+            ),
+            success="",
+            redirect_to=f"{integration_url(integration)}#rules",
+        )
+        if done.ok:
+            return done.response
     return render(
         request,
         "incidents/integrations/rule_form.html",
@@ -254,17 +255,19 @@ def integration_url(integration) -> str:
 @member_required
 def rule_edit(request, pk):
     rule = _rule(request, pk)
-    request.actor.require(Capability.INTEGRATION_MANAGE)
     form = RoutingRuleForm(
         request.POST or None, organization=request.organization, initial=RoutingRuleForm.initial_for(rule)
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.routing_rule_update(actor=request.actor, rule=rule, **_rule_values(form))
-        except ValidationError as exc:
-            _form_errors(form, exc)
-        else:
-            return redirect(f"{integration_url(rule.integration)}#rules")
+    if request.method == "POST":
+        done = submit(
+            request,
+            form,
+            lambda data: services.routing_rule_update(actor=request.actor, rule=rule, **_rule_values(data)),
+            success="",
+            redirect_to=f"{integration_url(rule.integration)}#rules",
+        )
+        if done.ok:
+            return done.response
     return render(
         request,
         "incidents/integrations/rule_form.html",
@@ -276,8 +279,12 @@ def rule_edit(request, pk):
 @member_required
 def rule_delete(request, pk):
     rule = _rule(request, pk)
-    services.routing_rule_delete(actor=request.actor, rule=rule)
-    return redirect(f"{integration_url(rule.integration)}#rules")
+    return act(
+        request,
+        lambda: services.routing_rule_delete(actor=request.actor, rule=rule),
+        success="",
+        redirect_to=f"{integration_url(rule.integration)}#rules",
+    )
 
 
 @require_POST
@@ -306,20 +313,20 @@ def _window_rows(windows, now):
     return [(window, is_active(window, now), next_occurrence(window, now)) for window in windows]
 
 
-@member_required
+@requires(Capability.INTEGRATION_VIEW, post=Capability.INTEGRATION_MANAGE)
 def maintenance_list(request):
-    request.actor.require(Capability.INTEGRATION_VIEW)
     can_manage = request.actor.can(Capability.INTEGRATION_MANAGE)
     form = MaintenanceWindowForm(request.POST or None, organization=request.organization)
     if request.method == "POST":
-        request.actor.require(Capability.INTEGRATION_MANAGE)
-        if form.is_valid():
-            try:
-                window = services.maintenance_window_create(actor=request.actor, **form.service_values())
-            except ValidationError as exc:
-                _form_errors(form, exc)
-            else:
-                return redirect("incidents:maintenance_detail", pk=window.pk)
+        done = submit(
+            request,
+            form,
+            lambda data: services.maintenance_window_create(actor=request.actor, **form.service_values()),
+            success="",
+            redirect_to=lambda window: ("incidents:maintenance_detail", window.pk),
+        )
+        if done.ok:
+            return done.response
     windows = MaintenanceWindow.objects.for_organization(request.organization).select_related("service")
     now = timezone.now()
     return render(
@@ -337,33 +344,32 @@ def maintenance_list(request):
     )
 
 
-def _window(request, pk) -> MaintenanceWindow:
-    return get_in_organization_or_404(
-        MaintenanceWindow.objects.select_related("service"), request.organization, pk=pk
+def _window(request, pk, capability: str) -> MaintenanceWindow:
+    return get_for_write_or_404(
+        request, MaintenanceWindow.objects.select_related("service"), capability, pk=pk
     )
 
 
-@member_required
+@requires(Capability.INTEGRATION_VIEW, post=Capability.INTEGRATION_MANAGE)
 def maintenance_detail(request, pk):
-    request.actor.require(Capability.INTEGRATION_VIEW)
-    window = _window(request, pk)
+    window = _window(request, pk, Capability.INTEGRATION_VIEW)
     form = MaintenanceWindowForm(
         request.POST or None,
         organization=request.organization,
         initial=MaintenanceWindowForm.initial_for(window),
     )
     if request.method == "POST":
-        request.actor.require(Capability.INTEGRATION_MANAGE)
-        if form.is_valid():
-            try:
-                services.maintenance_window_update(
-                    actor=request.actor, window=window, **form.service_values()
-                )
-            except ValidationError as exc:
-                _form_errors(form, exc)
-            else:
-                messages.success(request, "Maintenance window saved.")
-                return redirect("incidents:maintenance_detail", pk=window.pk)
+        done = submit(
+            request,
+            form,
+            lambda data: services.maintenance_window_update(
+                actor=request.actor, window=window, **form.service_values()
+            ),
+            success="Maintenance window saved.",
+            redirect_to=("incidents:maintenance_detail", window.pk),
+        )
+        if done.ok:
+            return done.response
     now = timezone.now()
     return render(
         request,
@@ -384,7 +390,11 @@ def maintenance_detail(request, pk):
 @require_POST
 @member_required
 def maintenance_delete(request, pk):
-    window = _window(request, pk)
-    services.maintenance_window_delete(actor=request.actor, window=window)
-    messages.success(request, f"Maintenance window “{window.name}” deleted.")
-    return redirect("incidents:maintenance")
+    window = _window(request, pk, Capability.INTEGRATION_MANAGE)
+    return act(
+        request,
+        lambda: services.maintenance_window_delete(actor=request.actor, window=window),
+        success=f"Maintenance window “{window.name}” deleted.",
+        redirect_to="incidents:maintenance",
+        refused_to=("incidents:maintenance_detail", window.pk),
+    )

@@ -4,12 +4,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from incidents import services
-from incidents.forms import IncidentCreateForm, IncidentFilterForm
+from incidents.forms.incidents import IncidentCreateForm, IncidentFilterForm
 from incidents.models import Incident, Severity, Status
 from incidents.selectors import filter_incidents, incidents_for_list, status_counts
-from incidents.views.paging import lookahead_page
-from opsplatform.core.access import member_required
+from incidents.views.pagination import lookahead_page
+from opsplatform.core.access import member_required, requires
 from opsplatform.core.capabilities import Capability
+from opsplatform.core.forms import submit
 
 PAGE_SIZE = 50
 
@@ -37,9 +38,8 @@ def _list_context(request):
     }
 
 
-@member_required
+@requires(Capability.INCIDENT_VIEW)
 def incident_list(request):
-    request.actor.require(Capability.INCIDENT_VIEW)
     context = _list_context(request)
     fragment = request.GET.get("fragment") if request.htmx else None
     if fragment == "region":  # a new filter: the region with its new refresh URL
@@ -81,16 +81,17 @@ def incident_bulk(request):
     return redirect(back if back.startswith("/incidents/") else "incidents:list")
 
 
-@member_required
+@requires(Capability.INCIDENT_CREATE)
 def incident_new(request):
-    request.actor.require(Capability.INCIDENT_CREATE)
     form = IncidentCreateForm(request.POST or None, organization=request.organization)
-    if request.method == "POST" and form.is_valid():
-        try:
-            incident = services.incident_create(actor=request.actor, **form.cleaned_data)
-        except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-        else:
-            return redirect("incidents:detail", pk=incident.pk)
+    if request.method == "POST":
+        done = submit(
+            request,
+            form,
+            lambda data: services.incident_create(actor=request.actor, **data),
+            success="",
+            redirect_to=lambda incident: ("incidents:detail", incident.pk),
+        )
+        if done.ok:
+            return done.response
     return render(request, "incidents/new.html", {"form": form})

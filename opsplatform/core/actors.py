@@ -70,7 +70,11 @@ class Actor:
         if self.kind == ActorKind.SYSTEM:
             return True
         if self.kind == ActorKind.INTEGRATION:
-            return capability in (caps.Capability.INCIDENT_CREATE, caps.Capability.INCIDENT_RESOLVE)
+            return capability in (
+                caps.Capability.INCIDENT_CREATE,
+                caps.Capability.INCIDENT_ACKNOWLEDGE,
+                caps.Capability.INCIDENT_RESOLVE,
+            )
         if self.user is None or not self.user.is_active:
             return False
         if caps.role_grants(self.role, capability):

@@ -35,8 +35,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from incidents.ingest.services import integration_create
 from incidents.models import Alert, Incident, Integration, Status
-from incidents.services.integrations import integration_create
 from opsplatform.core.actors import Actor
 from tests.accounts.factories import OrganizationFactory
 from tests.bench.timing import percentile

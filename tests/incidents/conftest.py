@@ -3,7 +3,6 @@ import pytest
 from incidents.services import incident_create
 from opsplatform.core.actors import Actor
 from tests.incidents.factories import ServiceFactory
-from tests.incidents.ingest_payloads import make_integration  # noqa: F401 - fixture of the ingestion tests
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ key and its ``startsAt`` identifies the firing episode (a re-send of the same ep
 
 from __future__ import annotations
 
-from incidents.ingest.events import MAX_DESCRIPTION, MAX_TITLE, AlertEvent, EventAction, severity_from
+from incidents.ingest.alert_event import MAX_DESCRIPTION, MAX_TITLE, AlertEvent, EventAction, severity_from
 from incidents.ingest.formats.common import (
     Checker,
     clean_labels,

@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from incidents.ingest.events import MAX_LABEL_VALUE, MAX_LABELS, MAX_LINKS, PayloadError
+from incidents.ingest.alert_event import MAX_LABEL_VALUE, MAX_LABELS, MAX_LINKS, PayloadError
 
 # Go's zero time: Alertmanager sends it as endsAt of a firing alert.
 _ZERO_TIME_PREFIX = "0001-01-01"

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import time
 
-from incidents.ingest.events import AlertEvent
+from incidents.ingest.alert_event import AlertEvent
 from incidents.ingest.formats.alertmanager import alert_event, check_group
 from incidents.ingest.formats.common import Checker, link
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from incidents.ingest.events import AlertEvent, EventAction
+from incidents.ingest.alert_event import AlertEvent, EventAction
 
 
 def dedup_key(integration) -> str:

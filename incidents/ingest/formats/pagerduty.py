@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from incidents.ingest.events import (
+from incidents.ingest.alert_event import (
     MAX_DEDUP_KEY,
     MAX_DESCRIPTION,
     AlertEvent,

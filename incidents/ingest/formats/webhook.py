@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 
-from incidents.ingest.events import (
+from incidents.ingest.alert_event import (
     MAX_DEDUP_KEY,
     MAX_DESCRIPTION,
     MAX_TITLE,

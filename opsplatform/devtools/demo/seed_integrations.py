@@ -17,10 +17,10 @@ from datetime import time
 
 from django.db import transaction
 
-from incidents.ingest.info import ingestion_url
+from incidents.ingest import services
+from incidents.ingest.integration_summary import ingestion_url
 from incidents.ingest.keys import key_digest
 from incidents.models import Integration, IntegrationKind, MaintenanceWindow, Recurrence, Service
-from incidents.services import integrations as services
 from opsplatform.core.actors import Actor
 
 # (kind, name, default service name, extra settings)

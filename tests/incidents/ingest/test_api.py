@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from audit.models import LedgerEntry
 from incidents.models import Integration, MaintenanceWindow, RoutingRule
-from tests.incidents.ingest_payloads import pd_trigger, post
+from tests.incidents.ingest.payloads import pd_trigger, post
 
 pytestmark = pytest.mark.django_db
 INTEGRATIONS = "/api/v1/integrations/"
@@ -42,6 +42,9 @@ def test_create_by_role_and_the_key_once(api_as, role, status, service):
         listed = api_as(role).get(f"{INTEGRATIONS}{body['id']}/").json()
         assert "key" not in listed and listed["key_prefix"] == body["key"][:10]
         assert LedgerEntry.objects.filter(verb="integration.created").exists()
+    else:  # refused: nothing stored, nothing recorded
+        assert not Integration.objects.filter(name="Prod Alertmanager").exists()
+        assert not LedgerEntry.objects.filter(verb="integration.created").exists()
 
 
 @pytest.mark.parametrize(("role", "status"), [("operator", 200), ("viewer", 403)])
@@ -317,6 +320,8 @@ def test_operators_cannot_change_windows(api_as, service):
         format="json",
     )
     assert response.status_code == 403
+    assert not MaintenanceWindow.objects.exists()
+    assert not LedgerEntry.objects.filter(verb__startswith="maintenance_window.").exists()
 
 
 # --- schema --------------------------------------------------------------------------------------

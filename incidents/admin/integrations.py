@@ -1,14 +1,15 @@
 """Admin for integrations, routing rules, maintenance windows and raw payloads (scoped to the managers'
-organizations). Writes go through ``incidents.services.integrations``; a new or rotated key is shown
+organizations). Writes go through ``incidents.ingest.services``; a new or rotated key is shown
 once, in the admin message that follows the action.
 """
 
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from incidents.ingest.info import ingestion_url, integration_counters
+from incidents.ingest import services
+from incidents.ingest.integration_summary import ingestion_url, integration_counters
+from incidents.ingest.services import MAINTENANCE_WINDOW_FIELDS, ROUTING_RULE_FIELDS
 from incidents.models import Integration, MaintenanceWindow, RawPayload, RoutingRule
-from incidents.services import integrations as services
 from opsplatform.accounts.admin import ServiceErrorsAsMessages
 from opsplatform.accounts.admin_scoping import (
     OrganizationScopedAdmin,
@@ -129,20 +130,8 @@ class RoutingRuleAdmin(ServiceErrorsAsMessages, DeleteThroughServiceMixin, Organ
     list_filter = ["organization", "action", "enabled"]
     search_fields = ["name", "integration__name"]
     list_select_related = ["integration", "route_service"]
-    fields = [
-        "integration",
-        "name",
-        "position",
-        "enabled",
-        "matchers",
-        "action",
-        "route_service",
-        "route_team",
-        "set_severity",
-        "set_priority",
-        "add_labels",
-    ]
-    editable = fields[1:]
+    fields = ["integration", *ROUTING_RULE_FIELDS]
+    editable = ROUTING_RULE_FIELDS
 
     def get_readonly_fields(self, request, obj=None):
         return ["integration"] if obj else []
@@ -180,29 +169,14 @@ class MaintenanceWindowAdmin(ServiceErrorsAsMessages, DeleteThroughServiceMixin,
     list_filter = ["organization", "recurrence", "enabled"]
     search_fields = ["name"]
     list_select_related = ["organization", "service"]
-    fields = [
-        "organization",
-        "name",
-        "service",
-        "matchers",
-        "recurrence",
-        "starts_at",
-        "ends_at",
-        "weekdays",
-        "start_time",
-        "duration_minutes",
-        "time_zone",
-        "enabled",
-    ]
+    fields = ["organization", *MAINTENANCE_WINDOW_FIELDS]
 
     def get_readonly_fields(self, request, obj=None):
         return ["organization"] if obj else []
 
     def save_model(self, request, obj, form, change):
         actor = admin_actor(request, obj.organization)
-        values = {
-            f: form.cleaned_data[f] for f in self.fields if f != "organization" and f in form.cleaned_data
-        }
+        values = {f: form.cleaned_data[f] for f in MAINTENANCE_WINDOW_FIELDS if f in form.cleaned_data}
         if change:
             values = {f: v for f, v in values.items() if f in form.changed_data}
             saved = self.run_service(

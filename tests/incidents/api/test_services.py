@@ -58,6 +58,7 @@ def test_role_matrix(api_as, service, role, name):
     allowed, success = ENDPOINTS[name]
     method, path, body = request_for(name, service)
     api = api_as(role)
+    ledger_before = LedgerEntry.objects.count()
 
     response = getattr(api, method)(path, body, format="json")
 
@@ -65,6 +66,7 @@ def test_role_matrix(api_as, service, role, name):
         assert response.status_code == success, response.content
     else:
         assert_problem(response, 403)
+        assert LedgerEntry.objects.count() == ledger_before
         assert Service.objects.filter(pk=service.pk, tier="tier3").exists()
         assert not Service.objects.filter(name="Search").exists()
 

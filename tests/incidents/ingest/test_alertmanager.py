@@ -2,14 +2,16 @@
 per-alert resolve, out-of-order delivery, truncation, unicode and every bad-input class."""
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
 
 from audit.models import LedgerEntry
+from incidents.ingest.formats.common import parse_timestamp
 from incidents.models import Alert, AlertStatus, Incident, RawPayload, Severity, Status
-from tests.incidents.ingest_payloads import (
+from tests.incidents.ingest.payloads import (
+    AM_GROUP_KEY,
     alertmanager,
     am_alert,
     am_url,
@@ -254,6 +256,27 @@ def test_nanosecond_timestamps_are_read(client, am):
     alert = am_alert("dddd000000000001", starts="2026-03-14T09:26:53.415926535Z")
 
     assert post(client, am_url(key), alertmanager(alert)).status_code == 202
+
+    stored = Alert.objects.get(dedup_key="dddd000000000001")
+    # The raw startsAt names the firing episode, nanoseconds and all.
+    assert stored.occurrence_key == "2026-03-14T09:26:53.415926535Z"
+    assert stored.status == AlertStatus.FIRING and stored.severity == Severity.SEV1
+    assert stored.title == "Checkout error rate above 5% on checkout-7f9c6d-x2k4p"
+    incident = stored.incident
+    # Alertmanager groups: the incident is keyed by its group, the alert by its fingerprint.
+    assert incident.group_key == AM_GROUP_KEY and incident.status == Status.TRIGGERED
+    assert incident.alerts_total == 1 and incident.alerts_firing == 1
+    assert incident.title == stored.title and incident.severity == Severity.SEV1
+    # Parsed, not just accepted: the timestamp lands in the stored result, to the microsecond.
+    result = RawPayload.objects.get().result[0]
+    assert result["dedup_key"] == "dddd000000000001" and result["outcome"] == "created"
+    assert parse_timestamp("2026-03-14T09:26:53.415926535Z") == datetime(
+        2026, 3, 14, 9, 26, 53, 415926, tzinfo=UTC
+    )
+    # The same episode re-sent is recognised as such: nothing is counted twice.
+    assert post(client, am_url(key), alertmanager(alert)).status_code == 202
+    stored.refresh_from_db()
+    assert stored.occurrences == 1 and Incident.objects.count() == 1
 
 
 def test_key_in_a_bearer_header(client, am):

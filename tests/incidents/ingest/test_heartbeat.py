@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from incidents.ingest.tasks import check_heartbeats
 from incidents.models import Incident, Integration, Status
-from tests.incidents.ingest_payloads import heartbeat_url
+from tests.incidents.ingest.payloads import heartbeat_url
 
 pytestmark = pytest.mark.django_db
 

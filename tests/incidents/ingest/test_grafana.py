@@ -8,10 +8,10 @@ import time
 import pytest
 
 from incidents.ingest.formats.grafana import SignatureError, verify_signature
+from incidents.ingest.services import integration_update
 from incidents.models import Alert, Incident, Integration, RawPayload
-from incidents.services.integrations import integration_update
 from opsplatform.core.actors import Actor
-from tests.incidents.ingest_payloads import (
+from tests.incidents.ingest.payloads import (
     am_alert,
     grafana,
     grafana_url,

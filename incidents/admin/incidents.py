@@ -1,7 +1,8 @@
+"""Admin for incidents, alerts, services and SLA policies (scoped to the managers' organizations)."""
+
 from django.contrib import admin
 from django.utils.html import format_html_join
 
-import incidents.admin_integrations  # noqa: F401 - registers the alert-ingestion models
 from incidents import services
 from incidents.models import Alert, Incident, Service, SLAPolicy
 from incidents.selectors import incident_timeline

@@ -5,7 +5,7 @@ import pytest
 from incidents.ingest.formats import webhook
 from incidents.ingest.formats.webhook import render, resolve_pointer, validate_mapping
 from incidents.models import Incident, RawPayload, Severity, Status
-from tests.incidents.ingest_payloads import post, webhook_url
+from tests.incidents.ingest.payloads import post, webhook_url
 
 pytestmark = pytest.mark.django_db
 

@@ -7,6 +7,7 @@ from audit.models import LedgerEntry
 from incidents.models import Incident, Status
 from incidents.services import incident_create
 from opsplatform.core.actors import Actor
+from tests.ledger import entries
 
 ROLES = ["owner", "admin", "manager", "operator", "viewer"]
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -26,10 +27,14 @@ def test_every_member_sees_list_and_detail(client_as, incident, role):
     [("owner", 302), ("admin", 302), ("manager", 302), ("operator", 302), ("viewer", 403)],
 )
 def test_acknowledge_by_role(client_as, incident, role, expected):
+    updated_at = incident.updated_at
     response = client_as(role).post(reverse("incidents:action", args=[incident.pk, "acknowledge"]))
     assert response.status_code == expected
     incident.refresh_from_db()
     assert incident.status == (Status.ACKNOWLEDGED if expected == 302 else Status.TRIGGERED)
+    assert entries("incident.acknowledged", target=incident).count() == (1 if expected == 302 else 0)
+    if expected == 403:  # refused: the row is untouched
+        assert incident.updated_at == updated_at and incident.acknowledged_at is None
 
 
 def test_viewer_sees_no_action_buttons(client_as, incident):
@@ -248,3 +253,4 @@ def test_service_create_by_role(client_as, role, expected):
     from incidents.models import Service
 
     assert Service.objects.filter(name="Search").exists() == (expected == 302)
+    assert entries("service.created").exists() == (expected == 302)

@@ -9,12 +9,12 @@ from django.utils import timezone
 
 from audit.models import LedgerEntry
 from incidents.ingest import counters
+from incidents.ingest.services import integration_rotate_key, integration_update
 from incidents.ingest.tasks import check_heartbeats, purge_raw_payloads
 from incidents.ingest.throttling import throttle_wait
 from incidents.models import Alert, Incident, Integration, RawPayload
-from incidents.services.integrations import integration_rotate_key, integration_update
 from opsplatform.core.actors import Actor
-from tests.incidents.ingest_payloads import (
+from tests.incidents.ingest.payloads import (
     alertmanager,
     am_alert,
     am_url,

@@ -7,7 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from incidents.models import Integration, MaintenanceWindow, RoutingRule
-from tests.incidents.ingest_payloads import pd_trigger, post
+from tests.incidents.ingest.payloads import pd_trigger, post
+from tests.ledger import entries
 
 pytestmark = pytest.mark.django_db
 
@@ -220,6 +221,10 @@ def test_maintenance_pages(client_as, service):
     window.refresh_from_db()
     assert window.starts_at.isoformat() == "2026-07-01T20:00:00+00:00"  # 22:00 CEST
 
+    windows_before = list(MaintenanceWindow.objects.values_list("pk", "name", "starts_at"))
+    ledger_before = entries(prefix="maintenance_window.").count()
     assert client_as("operator").post("/maintenance/", {"name": "x"}).status_code == 403
+    assert list(MaintenanceWindow.objects.values_list("pk", "name", "starts_at")) == windows_before
+    assert entries(prefix="maintenance_window.").count() == ledger_before
     client_as("manager").post(f"/maintenance/{window.pk}/delete/")
     assert not MaintenanceWindow.objects.exists()

@@ -12,12 +12,12 @@ from django.db import connection, connections
 from django.test import Client
 
 from audit.models import LedgerEntry
+from incidents.ingest.services import integration_create
 from incidents.models import Alert, Incident, RawPayload
-from incidents.services.integrations import integration_create
 from opsplatform.core.actors import Actor
 from tests.accounts.factories import OrganizationFactory
 from tests.incidents.factories import ServiceFactory
-from tests.incidents.ingest_payloads import alertmanager, am_alert, am_url, pd_trigger
+from tests.incidents.ingest.payloads import alertmanager, am_alert, am_url, pd_trigger
 
 TRIGGERS = 200
 

@@ -11,11 +11,6 @@
 import copy
 import json
 
-import pytest
-
-from incidents.services.integrations import integration_create
-from opsplatform.core.actors import Actor
-
 AM_GROUP_KEY = '{}/{severity=~"critical|warning"}:{alertname="HighErrorRate", service="payment"}'
 
 _AM_ALERT = {
@@ -147,22 +142,3 @@ def webhook_url(key):
 
 def heartbeat_url(key):
     return f"/api/v1/integrations/{key}/heartbeat/"
-
-
-@pytest.fixture
-def make_integration(org, service):
-    """An integration of ``org`` made by its system actor: ``make_integration("alertmanager")`` →
-    ``(integration, key)``."""
-
-    def make(kind, *, organization=None, name=None, **values):
-        organization = organization or org
-        values.setdefault("service", service if organization == org else None)
-        issued = integration_create(
-            actor=Actor.system("test", organization=organization),
-            name=name or f"{kind} integration",
-            kind=kind,
-            **values,
-        )
-        return issued.integration, issued.key
-
-    return make

@@ -7,7 +7,7 @@ import pytest
 from audit.models import LedgerEntry
 from incidents.models import Alert, Incident, RawPayload, Severity, Status
 from incidents.services import incident_resolve
-from tests.incidents.ingest_payloads import (
+from tests.incidents.ingest.payloads import (
     pd_action,
     pd_trigger,
     post,
@@ -157,7 +157,19 @@ def test_minimal_trigger(client, pd):
         "event_action": "trigger",
         "payload": {"summary": "Ping failed", "source": "db-2", "severity": "warning"},
     }
-    assert post(client, ENQUEUE, body).status_code == 202
+    response = post(client, ENQUEUE, body)
+    assert response.status_code == 202
+
+    # Without a dedup_key one is generated, returned, and the alert and incident carry it.
+    dedup_key = response.json()["dedup_key"]
+    assert dedup_key
+    alert = Alert.objects.get()
+    assert alert.dedup_key == dedup_key and alert.title == "Ping failed" and alert.source == "db-2"
+    assert alert.severity == Severity.SEV3
+    incident = Incident.objects.get()
+    assert alert.incident_id == incident.pk
+    assert incident.dedup_key == dedup_key and incident.title == "Ping failed"
+    assert incident.severity == Severity.SEV3 and incident.status == Status.TRIGGERED
 
 
 # --- invalid events: PagerDuty's 400 body ---------------------------------------------------------

@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from incidents.models import Incident, IntegrationKind, MaintenanceWindow, RoutingRule
 from opsplatform.devtools.demo.seed_integrations import KEYS
-from tests.incidents.ingest_payloads import alertmanager, am_alert, pd_trigger, post
+from tests.incidents.ingest.payloads import alertmanager, am_alert, pd_trigger, post
 
 pytestmark = pytest.mark.django_db
 

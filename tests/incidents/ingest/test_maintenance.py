@@ -8,9 +8,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from incidents.ingest.maintenance import is_active, next_occurrence
+from incidents.ingest.services import maintenance_window_create
 from incidents.models import Alert, Incident, MaintenanceWindow, Recurrence, Status
-from incidents.services.integrations import maintenance_window_create
-from tests.incidents.ingest_payloads import (
+from tests.incidents.ingest.payloads import (
     alertmanager,
     am_alert,
     am_url,

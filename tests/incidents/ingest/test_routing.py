@@ -3,12 +3,12 @@ suppress; matchers on labels, severity, source, title and status with equals, re
 
 import pytest
 
-from incidents.ingest.events import AlertEvent, EventAction
+from incidents.ingest.alert_event import AlertEvent, EventAction
 from incidents.ingest.matching import matches, validate_matchers
+from incidents.ingest.services import routing_rule_create, routing_rules_reorder
 from incidents.models import Alert, Incident, Priority, RawPayload, Severity
-from incidents.services.integrations import routing_rule_create, routing_rules_reorder
 from tests.incidents.factories import ServiceFactory
-from tests.incidents.ingest_payloads import (
+from tests.incidents.ingest.payloads import (
     alertmanager,
     am_alert,
     am_url,

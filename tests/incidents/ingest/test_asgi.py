@@ -11,7 +11,7 @@ from channels.layers import get_channel_layer
 
 from incidents.models import Incident, RawPayload
 from opsplatform.realtime.groups import organization_group
-from tests.incidents.ingest_payloads import alertmanager, am_alert
+from tests.incidents.ingest.payloads import alertmanager, am_alert
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,0 +1,101 @@
+"""What a request leaves behind once its batch has handled every event: the raw payload, the resolves
+and acknowledgements applied, the ledger entries and the realtime events. Runs in the request's
+transaction, after ``Batch.handle``."""
+
+from __future__ import annotations
+
+from audit.services import record
+from incidents.ingest import sql
+from incidents.ingest.batch import Batch, Touched
+from incidents.ingest.results import EventResult, RawBody
+from incidents.ingest.sql import deactivate_alerts, execute, fetchone
+from incidents.models import OPEN_STATUSES, Incident, RawPayload
+from incidents.realtime import publish_incident, publish_triggered
+from incidents.services.lifecycle import incident_acknowledge, incident_resolve
+from opsplatform.core.prepared import insert_params, insert_sql
+
+MAX_LEDGER_KEYS = 20
+
+
+def finish(batch: Batch, raw: RawBody | None, results: list[EventResult]) -> None:
+    """Store the raw payload, then the state changes and ledger entries. The ledger entries come
+    last: their per-organization lock is held until commit, and every other request of the
+    organization that writes one waits for it."""
+    if raw is not None:
+        payload = RawPayload(
+            id=batch.payload_id,
+            organization_id=batch.organization_id,
+            integration_id=batch.integration.pk,
+            received_at=batch.now,
+            result=[r.as_dict() for r in results[:500]] + ([raw.notes] if raw.notes else []),
+            **raw.stored_fields(),
+        )
+        execute(insert_sql(RawPayload, ""), insert_params(payload))
+    created = [touched.incident for touched in batch.touched.values() if touched.created]
+    for incident_id, touched in sorted(batch.touched.items()):
+        if touched.created:
+            _record_created(batch, touched)
+        elif touched.attached:
+            record(
+                actor=batch.actor,
+                verb="incident.alerts_attached",
+                target=touched.incident,
+                data={"count": len(touched.attached), "dedup_keys": touched.attached[:MAX_LEDGER_KEYS]},
+            )
+            publish_incident(touched.incident, "incident.alerts_attached")
+        if touched.resolved:
+            _settle_resolved(batch, incident_id, touched)
+        if touched.acknowledge:
+            _acknowledge(batch, touched)
+    publish_triggered(batch.organization_id, created)
+
+
+def _record_created(batch: Batch, touched: Touched) -> None:
+    incident = touched.incident
+    record(
+        actor=batch.actor,
+        verb="incident.triggered",
+        target=incident,
+        data={
+            "title": incident.title,
+            "severity": incident.severity,
+            "priority": incident.priority,
+            "service": incident.service_id,
+            "team": incident.team_id,
+            "source": incident.source,
+            "dedup_key": incident.dedup_key,
+            "alerts": 1 + len(touched.attached),
+        },
+    )
+
+
+def _settle_resolved(batch: Batch, incident_id: int, touched: Touched) -> None:
+    # Counted from the rows, not by decrements: merges move alerts between incidents without
+    # adjusting counters, and the decision to resolve must rest on the truth.
+    firing, total = fetchone(sql.COUNT_ALERTS, [incident_id])
+    execute(sql.SET_ALERT_COUNTERS, [firing, total, batch.now, incident_id])
+    if firing == 0 and batch.integration.auto_resolve:
+        incident = Incident.objects.get(pk=incident_id)
+        incident_resolve(actor=batch.actor, incident=incident, note="All alerts resolved.")
+        deactivate_alerts(incident_id)
+        return
+    record(
+        actor=batch.actor,
+        verb="incident.alerts_resolved",
+        target=touched.incident,
+        data={
+            "count": len(touched.resolved),
+            "dedup_keys": touched.resolved[:MAX_LEDGER_KEYS],
+            "still_firing": firing,
+        },
+    )
+    publish_incident(touched.incident, "incident.alerts_resolved")
+
+
+def _acknowledge(batch: Batch, touched: Touched) -> None:
+    incident = Incident.objects.get(pk=touched.incident.pk)
+    if incident.status not in OPEN_STATUSES:
+        return
+    # The integration acknowledges on behalf of whoever acted in the source tool; the state machine
+    # decides as for a person (already acknowledged is a no-op).
+    incident_acknowledge(actor=batch.actor, incident=incident)

@@ -1,0 +1,25 @@
+"""Fixtures of the ingestion tests."""
+
+import pytest
+
+from incidents.ingest.services import integration_create
+from opsplatform.core.actors import Actor
+
+
+@pytest.fixture
+def make_integration(org, service):
+    """An integration of ``org`` made by its system actor: ``make_integration("alertmanager")`` →
+    ``(integration, key)``."""
+
+    def make(kind, *, organization=None, name=None, **values):
+        organization = organization or org
+        values.setdefault("service", service if organization == org else None)
+        issued = integration_create(
+            actor=Actor.system("test", organization=organization),
+            name=name or f"{kind} integration",
+            kind=kind,
+            **values,
+        )
+        return issued.integration, issued.key
+
+    return make
