@@ -8,7 +8,7 @@ from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
-from opsplatform.accounts import services
+from opsplatform.accounts import selectors, services
 from opsplatform.accounts.forms import SignUpForm
 from opsplatform.accounts.middleware import SESSION_ORGANIZATION_KEY
 from opsplatform.accounts.views_auth import log_in
@@ -27,7 +27,7 @@ def _accepted(request, invitation):
 @sensitive_post_parameters("password1", "password2")
 @never_cache
 def invitation_accept(request, token):
-    invitation = services.invitation_by_token(token)
+    invitation = selectors.invitation_by_token(token)
     if invitation is None or invitation.status != "pending":
         return render(request, "accounts/invitation_invalid.html", status=404)
     user = request.user

@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from audit.models import LedgerEntry
-from opsplatform.accounts import services
+from opsplatform.accounts import selectors, services
 from opsplatform.accounts.models import ApiToken, Invitation, Membership, Organization, Team
 from opsplatform.core.actors import Actor
 from opsplatform.core.capabilities import Role
@@ -281,7 +281,7 @@ def test_everyone_creates_tokens_and_sees_the_secret_once(client_as, org, users,
     assert response.status_code == 200
     token = ApiToken.objects.get(user=users[role], name="deploy bot")
     secret = response.content.decode().split('id="new-token-secret">')[1].split("<")[0]
-    assert services.api_token_lookup(secret) == token
+    assert selectors.api_token_lookup(secret) == token
     assert token.expires_at is not None
     assert secret not in client.get("/settings/tokens/").content.decode()
     assert ledger("api_token.created", org).filter(target_id=str(token.pk)).exists()
@@ -367,7 +367,7 @@ def test_inviting_needs_member_invite(client_as, org, role, status):
     if status == 200:
         link = response.content.decode().split('id="invite-link">')[1].split("<")[0]
         token = link.rsplit("/invitations/", 1)[1].strip("/")
-        assert services.invitation_by_token(token) == created.get()
+        assert selectors.invitation_by_token(token) == created.get()
         assert ledger("invitation.created", org).count() == 1
 
 

@@ -9,7 +9,7 @@ from django.db import connection
 from django.utils import timezone
 
 from audit.models import LedgerEntry
-from opsplatform.accounts import services
+from opsplatform.accounts import selectors, services
 from opsplatform.accounts.models import ApiToken, Invitation, Membership, Organization, Team
 from opsplatform.core.actors import Actor
 from opsplatform.core.capabilities import Role
@@ -219,7 +219,7 @@ def test_new_invitation_replaces_the_pending_one(org, actor_as):
 
     first.invitation.refresh_from_db()
     assert first.invitation.status == "revoked"
-    assert services.invitation_by_token(second.token).status == "pending"
+    assert selectors.invitation_by_token(second.token).status == "pending"
 
 
 @pytest.mark.django_db
@@ -259,7 +259,7 @@ def test_invitation_for_another_address_cannot_be_accepted(org, actor_as):
 
     with pytest.raises(ValidationError, match="another e-mail address"):
         services.invitation_accept(token=issued.token, user=UserFactory(email="wrong@example.test"))
-    assert services.invitation_by_token(issued.token).status == "pending"
+    assert selectors.invitation_by_token(issued.token).status == "pending"
 
 
 @pytest.mark.django_db
@@ -282,7 +282,7 @@ def test_revoking_needs_member_invite(org, actor_as):
 
     with pytest.raises(PermissionDenied):
         services.invitation_revoke(actor=actor_as("manager"), invitation=issued.invitation)
-    assert services.invitation_by_token(issued.token).status == "pending"
+    assert selectors.invitation_by_token(issued.token).status == "pending"
 
 
 # --- API tokens ---------------------------------------------------------------------------------
@@ -297,15 +297,15 @@ def test_token_create_lookup_and_revoke(org, users, actor_as):
     assert issued.secret.startswith(services.TOKEN_PREFIX)
     assert token.key_hash == services.digest(issued.secret)
     assert not ApiToken.objects.filter(key_hash__contains=issued.secret[5:]).exists()
-    assert services.api_token_lookup(issued.secret) == token
-    assert services.api_token_lookup(issued.secret + "x") is None
+    assert selectors.api_token_lookup(issued.secret) == token
+    assert selectors.api_token_lookup(issued.secret + "x") is None
     assert ledger("api_token.created", organization=org).get().data == {"name": "deploy", "role": ""}
 
     services.api_token_revoke(actor=actor_as("operator"), token=token)
 
     token.refresh_from_db()
     assert token.revoked_at is not None
-    assert services.api_token_lookup(issued.secret) is None
+    assert selectors.api_token_lookup(issued.secret) is None
     assert ledger("api_token.revoked", organization=org).count() == 1
 
 
@@ -318,8 +318,8 @@ def test_expired_token_and_inactive_owner_are_not_found(org, users, actor_as):
     users["viewer"].is_active = False
     users["viewer"].save(update_fields=["is_active"])
 
-    assert services.api_token_lookup(expired.secret) is None
-    assert services.api_token_lookup(inactive.secret) is None
+    assert selectors.api_token_lookup(expired.secret) is None
+    assert selectors.api_token_lookup(inactive.secret) is None
 
 
 @pytest.mark.django_db
