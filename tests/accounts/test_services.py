@@ -46,6 +46,8 @@ def test_organization_create_makes_the_creator_owner(db):
 def test_organization_update_needs_organization_manage_and_records_changes(org, actor_as):
     with pytest.raises(PermissionDenied):
         services.organization_update(actor=actor_as("manager"), organization=org, name="Nope")
+    assert Organization.objects.get(pk=org.pk).name == "Acme"
+    assert not ledger("organization.updated").exists()
 
     services.organization_update(actor=actor_as("admin"), organization=org, name="Acme Corp", time_zone="UTC")
 
@@ -180,6 +182,7 @@ def test_admin_cannot_remove_an_owner(org, users, actor_as):
     with pytest.raises(PermissionDenied):
         services.membership_remove(actor=actor_as("admin"), membership=membership(org, users["owner"]))
     assert Membership.objects.filter(organization=org, user=users["owner"]).exists()
+    assert not ledger("member.removed").exists()
 
 
 # --- invitations --------------------------------------------------------------------------------
@@ -210,6 +213,7 @@ def test_invitation_role_ceiling(org, actor_as, actor_role, role):
     with pytest.raises(PermissionDenied):
         services.invitation_create(actor=actor_as(actor_role), email="x@example.test", role=role)
     assert not Invitation.objects.exists()
+    assert not ledger("invitation.created").exists()
 
 
 @pytest.mark.django_db
@@ -283,6 +287,7 @@ def test_revoking_needs_member_invite(org, actor_as):
     with pytest.raises(PermissionDenied):
         services.invitation_revoke(actor=actor_as("manager"), invitation=issued.invitation)
     assert selectors.invitation_by_token(issued.token).status == "pending"
+    assert not ledger("invitation.revoked").exists()
 
 
 # --- API tokens ---------------------------------------------------------------------------------
@@ -337,6 +342,7 @@ def test_revoking_someone_elses_token_needs_token_manage(org, actor_as, role, al
 
     token.refresh_from_db()
     assert (token.revoked_at is not None) is allowed
+    assert ledger("api_token.revoked").exists() is allowed
 
 
 @pytest.mark.django_db
@@ -385,6 +391,7 @@ def test_team_writes_need_team_manage(org, team, actor_as):
     with pytest.raises(PermissionDenied):
         services.team_delete(actor=actor_as("viewer"), team=team)
     assert Team.objects.get(pk=team.pk).name == "Payments"
+    assert not entries(prefix="team.").exists()
 
 
 @pytest.mark.django_db
@@ -416,6 +423,9 @@ def test_setting_the_same_members_writes_nothing(org, users, team, actor_as):
 def test_profile_changes_are_self_service_only(org, users, actor_as):
     with pytest.raises(PermissionDenied):
         services.user_update_profile(actor=actor_as("owner"), user=users["viewer"], display_name="Hijacked")
+    users["viewer"].refresh_from_db()
+    assert users["viewer"].display_name != "Hijacked"
+    assert not ledger("user.profile_updated").exists()
 
     services.user_update_profile(actor=actor_as("viewer"), user=users["viewer"], display_name="Vee")
 
