@@ -4,7 +4,6 @@ import json
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
@@ -12,6 +11,7 @@ from django.views.decorators.http import require_safe
 from audit.forms import LedgerFilterForm
 from audit.models import LedgerEntry
 from audit.selectors import ledger_entries
+from opsplatform.core.access import requires
 from opsplatform.core.capabilities import Capability
 
 PAGE_SIZE = 50
@@ -69,10 +69,9 @@ def _url(request, **position) -> str:
     return f"{request.path}?{query}" if query else request.path
 
 
-@login_required
 @require_safe
+@requires(Capability.AUDIT_VIEW)
 def audit_log(request):
-    request.actor.require(Capability.AUDIT_VIEW)
     form = LedgerFilterForm(request.GET, organization=request.organization)
     page = None
     if form.is_valid():

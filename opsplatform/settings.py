@@ -178,7 +178,7 @@ AXES_RESET_ON_SUCCESS = True
 # A lock ends a fixed time after it began: failures during the lock do not extend it, so someone
 # hammering a victim's username cannot keep them out for good.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-AXES_LOCKOUT_CALLABLE = "opsplatform.accounts.views_auth.lockout_response"
+AXES_LOCKOUT_CALLABLE = "opsplatform.accounts.views.auth.lockout_response"
 AXES_VERBOSE = False
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
 

@@ -5,7 +5,7 @@ Every write goes through ``opsplatform.accounts.services``; these views only sha
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
@@ -14,12 +14,10 @@ from opsplatform.accounts import services
 from opsplatform.accounts.models import ApiToken, Invitation, Membership, Organization, Team, User
 from opsplatform.accounts.selectors import organizations_of
 from opsplatform.api import account_serializers as s
-from opsplatform.api.viewsets import ActorViewMixin, TenantViewSetMixin, service_errors
+from opsplatform.api.viewsets import ActorViewMixin, IssuesSecretMixin, TenantViewSetMixin, service_errors
 from opsplatform.core.actors import ActorKind
 from opsplatform.core.capabilities import Capability
 
-# Responses that carry a secret must not be kept by any cache between us and the client.
-NO_STORE = {"Cache-Control": "no-store"}
 ID_PATTERN = r"[0-9]+"
 
 
@@ -157,8 +155,8 @@ class TeamViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
     retrieve=extend_schema(summary="Retrieve a member"),
     partial_update=extend_schema(
         summary="Change a member's role",
-        description="Requires `member.manage`; making or unmaking an owner requires `member.manage_owners`. "
-        "Nobody grants a role above their own, and the last owner cannot be demoted.",
+        description="Making or unmaking an owner also needs `member.manage_owners`. Nobody grants a role "
+        "above their own, and the last owner cannot be demoted.",
         request=s.MembershipRoleSerializer,
         responses=s.MembershipSerializer,
     ),
@@ -216,13 +214,14 @@ class MemberViewSet(
     create=extend_schema(
         summary="Invite someone",
         description="Creates an invitation (replacing a pending one for the same address). The response "
-        "carries the one-time `accept_url`; it is never shown again. Requires `member.invite`, and the "
-        "role may not be above the inviter's.",
+        "carries the one-time `accept_url`; it is never shown again. The role may not be above the "
+        "inviter's.",
         responses={201: s.IssuedInvitationSerializer},
     ),
     destroy=extend_schema(summary="Revoke an invitation"),
 )
 class InvitationViewSet(
+    IssuesSecretMixin,
     TenantViewSetMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -243,14 +242,13 @@ class InvitationViewSet(
         "revoke": Capability.MEMBER_INVITE,
     }
 
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        with service_errors():
-            issued = services.invitation_create(actor=self.actor, **serializer.validated_data)
-        context = {**self.get_serializer_context(), "accept_url": settings.SITE_URL + issued.path}
-        data = s.IssuedInvitationSerializer(issued.invitation, context=context).data
-        return Response(data, status=status.HTTP_201_CREATED, headers=NO_STORE)
+    issued_serializer_class = s.IssuedInvitationSerializer
+
+    def issue(self, *, actor, data):
+        return services.invitation_create(actor=actor, **data)
+
+    def issued_parts(self, issued):
+        return issued.invitation, {"accept_url": settings.SITE_URL + issued.path}
 
     def service_destroy(self, *, actor, instance):
         services.invitation_revoke(actor=actor, invitation=instance)
@@ -294,6 +292,7 @@ class InvitationViewSet(
     ),
 )
 class ApiTokenViewSet(
+    IssuesSecretMixin,
     TenantViewSetMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -323,20 +322,17 @@ class ApiTokenViewSet(
             queryset = queryset.filter(user=actor.user)
         return queryset
 
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        actor = self.actor
-        data = dict(serializer.validated_data)
+    issued_serializer_class = s.IssuedApiTokenSerializer
+
+    def issue(self, *, actor, data):
         if not data.get("role") and actor.token is not None and actor.token.role:
             # A token cut down to a role mints tokens no stronger than itself; an empty role would
             # mean "as strong as the owner".
             data["role"] = actor.role
-        with service_errors():
-            issued = services.api_token_create(actor=actor, **data)
-        context = {**self.get_serializer_context(), "secret": issued.secret}
-        data = s.IssuedApiTokenSerializer(issued.token, context=context).data
-        return Response(data, status=status.HTTP_201_CREATED, headers=NO_STORE)
+        return services.api_token_create(actor=actor, **data)
+
+    def issued_parts(self, issued):
+        return issued.token, {"secret": issued.secret}
 
     def service_destroy(self, *, actor, instance):
         services.api_token_revoke(actor=actor, token=instance)

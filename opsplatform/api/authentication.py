@@ -13,8 +13,8 @@ from rest_framework.authentication import BaseAuthentication, SessionAuthenticat
 
 from opsplatform.accounts.middleware import SESSION_ORGANIZATION_KEY
 from opsplatform.accounts.models import ApiToken
-from opsplatform.accounts.selectors import memberships_of
-from opsplatform.accounts.services import api_token_lookup, api_token_touch
+from opsplatform.accounts.selectors import api_token_lookup, memberships_of
+from opsplatform.accounts.services import api_token_touch
 from opsplatform.core.actors import Actor
 
 KEYWORD = "Bearer"

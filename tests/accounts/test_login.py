@@ -15,7 +15,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 import opsplatform.settings as production_settings
 from audit.models import LedgerEntry
-from opsplatform.accounts.views_auth import lockout_response
+from opsplatform.accounts.views.auth import lockout_response
 from tests.accounts.factories import PASSWORD, UserFactory
 
 LOGIN_URL = "/accounts/login/"

@@ -9,7 +9,7 @@ from django.db import connection
 from django.utils import timezone
 
 from audit.models import LedgerEntry
-from opsplatform.accounts import services
+from opsplatform.accounts import selectors, services
 from opsplatform.accounts.models import ApiToken, Invitation, Membership, Organization, Team
 from opsplatform.core.actors import Actor
 from opsplatform.core.capabilities import Role
@@ -46,6 +46,8 @@ def test_organization_create_makes_the_creator_owner(db):
 def test_organization_update_needs_organization_manage_and_records_changes(org, actor_as):
     with pytest.raises(PermissionDenied):
         services.organization_update(actor=actor_as("manager"), organization=org, name="Nope")
+    assert Organization.objects.get(pk=org.pk).name == "Acme"
+    assert not ledger("organization.updated").exists()
 
     services.organization_update(actor=actor_as("admin"), organization=org, name="Acme Corp", time_zone="UTC")
 
@@ -180,6 +182,7 @@ def test_admin_cannot_remove_an_owner(org, users, actor_as):
     with pytest.raises(PermissionDenied):
         services.membership_remove(actor=actor_as("admin"), membership=membership(org, users["owner"]))
     assert Membership.objects.filter(organization=org, user=users["owner"]).exists()
+    assert not ledger("member.removed").exists()
 
 
 # --- invitations --------------------------------------------------------------------------------
@@ -210,6 +213,7 @@ def test_invitation_role_ceiling(org, actor_as, actor_role, role):
     with pytest.raises(PermissionDenied):
         services.invitation_create(actor=actor_as(actor_role), email="x@example.test", role=role)
     assert not Invitation.objects.exists()
+    assert not ledger("invitation.created").exists()
 
 
 @pytest.mark.django_db
@@ -219,7 +223,7 @@ def test_new_invitation_replaces_the_pending_one(org, actor_as):
 
     first.invitation.refresh_from_db()
     assert first.invitation.status == "revoked"
-    assert services.invitation_by_token(second.token).status == "pending"
+    assert selectors.invitation_by_token(second.token).status == "pending"
 
 
 @pytest.mark.django_db
@@ -259,7 +263,7 @@ def test_invitation_for_another_address_cannot_be_accepted(org, actor_as):
 
     with pytest.raises(ValidationError, match="another e-mail address"):
         services.invitation_accept(token=issued.token, user=UserFactory(email="wrong@example.test"))
-    assert services.invitation_by_token(issued.token).status == "pending"
+    assert selectors.invitation_by_token(issued.token).status == "pending"
 
 
 @pytest.mark.django_db
@@ -282,7 +286,8 @@ def test_revoking_needs_member_invite(org, actor_as):
 
     with pytest.raises(PermissionDenied):
         services.invitation_revoke(actor=actor_as("manager"), invitation=issued.invitation)
-    assert services.invitation_by_token(issued.token).status == "pending"
+    assert selectors.invitation_by_token(issued.token).status == "pending"
+    assert not ledger("invitation.revoked").exists()
 
 
 # --- API tokens ---------------------------------------------------------------------------------
@@ -297,15 +302,15 @@ def test_token_create_lookup_and_revoke(org, users, actor_as):
     assert issued.secret.startswith(services.TOKEN_PREFIX)
     assert token.key_hash == services.digest(issued.secret)
     assert not ApiToken.objects.filter(key_hash__contains=issued.secret[5:]).exists()
-    assert services.api_token_lookup(issued.secret) == token
-    assert services.api_token_lookup(issued.secret + "x") is None
+    assert selectors.api_token_lookup(issued.secret) == token
+    assert selectors.api_token_lookup(issued.secret + "x") is None
     assert ledger("api_token.created", organization=org).get().data == {"name": "deploy", "role": ""}
 
     services.api_token_revoke(actor=actor_as("operator"), token=token)
 
     token.refresh_from_db()
     assert token.revoked_at is not None
-    assert services.api_token_lookup(issued.secret) is None
+    assert selectors.api_token_lookup(issued.secret) is None
     assert ledger("api_token.revoked", organization=org).count() == 1
 
 
@@ -318,8 +323,8 @@ def test_expired_token_and_inactive_owner_are_not_found(org, users, actor_as):
     users["viewer"].is_active = False
     users["viewer"].save(update_fields=["is_active"])
 
-    assert services.api_token_lookup(expired.secret) is None
-    assert services.api_token_lookup(inactive.secret) is None
+    assert selectors.api_token_lookup(expired.secret) is None
+    assert selectors.api_token_lookup(inactive.secret) is None
 
 
 @pytest.mark.django_db
@@ -337,6 +342,7 @@ def test_revoking_someone_elses_token_needs_token_manage(org, actor_as, role, al
 
     token.refresh_from_db()
     assert (token.revoked_at is not None) is allowed
+    assert ledger("api_token.revoked").exists() is allowed
 
 
 @pytest.mark.django_db
@@ -385,6 +391,7 @@ def test_team_writes_need_team_manage(org, team, actor_as):
     with pytest.raises(PermissionDenied):
         services.team_delete(actor=actor_as("viewer"), team=team)
     assert Team.objects.get(pk=team.pk).name == "Payments"
+    assert not entries(prefix="team.").exists()
 
 
 @pytest.mark.django_db
@@ -416,6 +423,9 @@ def test_setting_the_same_members_writes_nothing(org, users, team, actor_as):
 def test_profile_changes_are_self_service_only(org, users, actor_as):
     with pytest.raises(PermissionDenied):
         services.user_update_profile(actor=actor_as("owner"), user=users["viewer"], display_name="Hijacked")
+    users["viewer"].refresh_from_db()
+    assert users["viewer"].display_name != "Hijacked"
+    assert not ledger("user.profile_updated").exists()
 
     services.user_update_profile(actor=actor_as("viewer"), user=users["viewer"], display_name="Vee")
 

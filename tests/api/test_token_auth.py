@@ -10,10 +10,11 @@ from rest_framework.test import APIClient
 
 from audit.models import LedgerEntry
 from opsplatform.accounts import services as account_services
-from opsplatform.accounts.models import ApiToken, Membership, Team
+from opsplatform.accounts.models import ApiToken, Invitation, Membership, Team
 from opsplatform.core.capabilities import Role
 from opsplatform.core.object_grants import grant_object_capability
 from tests.accounts.factories import MembershipFactory, TeamFactory
+from tests.ledger import entries
 
 PROBLEM = "application/problem+json"
 CURRENT = "/api/v1/organizations/current/"
@@ -145,6 +146,8 @@ class TestTokenScope:
         assert Team.objects.filter(pk=team.pk).exists()
         org.refresh_from_db()
         assert org.name == "Acme"
+        assert not entries(prefix="team.").exists()
+        assert not entries("organization.updated").exists()
 
     def test_ceiling_token_cannot_mint_a_stronger_token(self, actor_as):
         api = bearer(capped_token(actor_as, "owner", Role.VIEWER))
@@ -162,6 +165,9 @@ class TestTokenScope:
         )
         assert explicit.status_code == 400
         assert json.loads(explicit.content)["errors"][0]["field"] == "role"
+        assert not Team.objects.filter(name="x").exists()
+        assert not ApiToken.objects.filter(name="escape 2").exists()
+        assert not entries("team.created").exists()
 
     def test_token_of_a_demoted_creator_loses_power(self, token_for, users, org, actor_as):
         secret = token_for("admin")
@@ -176,6 +182,7 @@ class TestTokenScope:
         assert api.post("/api/v1/teams/", {"name": "After"}, format="json").status_code == 403
         assert api.get("/api/v1/teams/").status_code == 200
         assert not Team.objects.filter(name="After").exists()
+        assert entries("team.created").count() == 1
 
     def test_token_of_someone_no_longer_a_member_is_refused_everything(self, token_for, users, org, team):
         secret = token_for("manager")
@@ -187,6 +194,9 @@ class TestTokenScope:
         assert api.get("/api/v1/teams/").status_code == 403
         assert api.get(f"/api/v1/teams/{team.pk}/").status_code == 403
         assert api.patch(f"/api/v1/teams/{team.pk}/", {"name": "x"}, format="json").status_code == 403
+        team.refresh_from_db()
+        assert team.name == "Payments"
+        assert not entries("team.updated", target=team).exists()
 
     def test_removing_a_member_revokes_their_tokens(self, token_for, users, org, actor_as):
         secret = token_for("operator")
@@ -213,6 +223,7 @@ class TestTokenScope:
         )
         granted.refresh_from_db()
         assert granted.description == "a"
+        assert entries("team.updated", target=granted).count() == 1
 
 
 @pytest.mark.django_db
@@ -263,6 +274,7 @@ class TestSession:
         assert response["Content-Type"] == PROBLEM
         assert "CSRF" in json.loads(response.content)["detail"]
         assert not Team.objects.filter(name="No token").exists()
+        assert not entries("team.created").exists()
 
     def test_session_writes_with_csrf(self, session_api):
         csrf = "a" * 32
@@ -292,6 +304,7 @@ class TestSession:
         assert response.status_code == 403
         org.refresh_from_db()
         assert org.name == "Acme"
+        assert not entries("organization.updated").exists()
 
     def test_a_person_without_an_organization_is_refused(self, user_factory):
         api = APIClient()
@@ -308,6 +321,8 @@ class TestSession:
         api.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for('viewer')}")
 
         assert api.post("/api/v1/teams/", {"name": "x"}, format="json").status_code == 403
+        assert not Team.objects.filter(name="x").exists()
+        assert not entries("team.created").exists()
 
 
 @pytest.mark.django_db
@@ -321,6 +336,8 @@ class TestForcedAuthentication:
         assert api.get(CURRENT).json()["slug"] == org.slug
         assert api.post("/api/v1/teams/", {"name": "Forced"}, format="json").status_code == 201
         assert api.post("/api/v1/invitations/", {"email": "x@example.test"}, format="json").status_code == 403
+        assert not Invitation.objects.filter(email="x@example.test").exists()
+        assert not entries("invitation.created").exists()
 
     def test_forced_token_keeps_its_ceiling(self, users, actor_as):
         secret = capped_token(actor_as, "owner", Role.VIEWER)
@@ -328,3 +345,5 @@ class TestForcedAuthentication:
         api.force_authenticate(user=users["owner"], token=token_of(secret))
 
         assert api.post("/api/v1/teams/", {"name": "Forced"}, format="json").status_code == 403
+        assert not Team.objects.filter(name="Forced").exists()
+        assert not entries("team.created").exists()

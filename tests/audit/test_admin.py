@@ -62,6 +62,7 @@ def test_own_entry_detail_is_read_only(staff_as, entries):
     client = staff_as("manager")
 
     page = client.get(change_url(entry))
+    count_before = LedgerEntry.objects.count()
     post = client.post(change_url(entry), {"verb": "forged"})
 
     assert page.status_code == 200
@@ -71,6 +72,7 @@ def test_own_entry_detail_is_read_only(staff_as, entries):
     assert post.status_code == 403
     entry.refresh_from_db()
     assert entry.verb == "team.updated"
+    assert LedgerEntry.objects.count() == count_before
 
 
 @pytest.mark.django_db
@@ -91,6 +93,7 @@ def test_no_add_or_delete(staff_as, entries):
     client = staff_as("owner")
     entry = entries["own"]
 
+    count_before = LedgerEntry.objects.count()
     add = client.get(f"{CHANGELIST}add/")
     delete_page = client.get(f"{CHANGELIST}{entry.pk}/delete/")
     delete = client.post(f"{CHANGELIST}{entry.pk}/delete/", {"post": "yes"})
@@ -99,6 +102,7 @@ def test_no_add_or_delete(staff_as, entries):
     assert delete_page.status_code == 403
     assert delete.status_code == 403
     assert LedgerEntry.objects.filter(pk=entry.pk).exists()
+    assert LedgerEntry.objects.count() == count_before
 
 
 @pytest.mark.django_db

@@ -9,7 +9,6 @@ from django.contrib.auth import authenticate
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,10 +23,10 @@ from django_otp import user_has_device
 
 from opsplatform.accounts import two_factor
 from opsplatform.accounts.forms import CodeForm, LoginForm, SetupCodeForm
-from opsplatform.accounts.views import safe_next_url
+from opsplatform.accounts.views.helpers import safe_next_url
 from opsplatform.core import ledger
 from opsplatform.core.actors import Actor, ActorKind
-from opsplatform.core.forms import add_service_errors
+from opsplatform.core.forms import submit
 
 LOGIN_FAILED = (
     "Sign-in failed. Check your username and password. After repeated failures sign-in pauses "
@@ -105,10 +104,11 @@ def logout_view(request):
     return redirect("accounts:login")
 
 
-def _complete_second_factor(request, device) -> None:
+def _complete_second_factor(request, device):
     otp_login(request, device)
     # A new session key once the session holds more privilege, like after the password.
     request.session.cycle_key()
+    return device
 
 
 @sensitive_post_parameters("code")
@@ -122,14 +122,18 @@ def two_factor_verify(request):
     if not user_has_device(user, confirmed=True):
         return redirect(next_url or "accounts:dashboard")
     form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            device = two_factor.second_factor_verify(user=user, code=form.cleaned_data["code"])
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            _complete_second_factor(request, device)
-            return redirect(next_url or "accounts:dashboard")
+    if request.method == "POST":
+        done = submit(
+            request,
+            form,
+            lambda data: _complete_second_factor(
+                request, two_factor.second_factor_verify(user=user, code=data["code"])
+            ),
+            success="",
+            redirect_to=next_url or "accounts:dashboard",
+        )
+        if done.ok:
+            return done.response
     return render(request, "accounts/two_factor_verify.html", {"form": form, "next": next_url})
 
 
@@ -146,14 +150,16 @@ def two_factor_setup(request):
         return redirect(_with_next("accounts:two_factor_verify", next_url))
     device = two_factor.totp_enroll(user=user)
     form = SetupCodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            enrollment = two_factor.totp_confirm(user=user, device=device, code=form.cleaned_data["code"])
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
+    if request.method == "POST":
+
+        def confirm(data):
+            enrollment = two_factor.totp_confirm(user=user, device=device, code=data["code"])
             _complete_second_factor(request, enrollment.device)
-            return render_backup_codes(request, enrollment.backup_codes, next_url, first_time=True)
+            return enrollment
+
+        done = submit(request, form, confirm, success="", redirect_to=None)
+        if done.ok:
+            return render_backup_codes(request, done.result.backup_codes, next_url, first_time=True)
     context = {
         "form": form,
         "next": next_url,

@@ -5,7 +5,6 @@ services refuse what the page would not offer (a forced POST gets 403).
 """
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -14,9 +13,10 @@ from django.views.decorators.http import require_POST
 from opsplatform.accounts import services
 from opsplatform.accounts.forms import InviteForm, RoleForm, roles_up_to
 from opsplatform.accounts.models import Invitation, Membership
-from opsplatform.accounts.views import is_htmx, organization_required
+from opsplatform.accounts.views.helpers import attempt, is_htmx, organization_required
+from opsplatform.core.access import get_for_write_or_404, requires
 from opsplatform.core.capabilities import Capability, Role
-from opsplatform.core.forms import add_service_errors, first_error
+from opsplatform.core.forms import submit
 from opsplatform.core.tenancy import get_in_organization_or_404
 
 
@@ -69,54 +69,57 @@ def _render_members(request, *, invite_form=None, issued=None, status=200):
 
 @never_cache
 @organization_required
+@requires(Capability.MEMBER_VIEW)
 def members(request):
-    request.actor.require(Capability.MEMBER_VIEW)
     return _render_members(request)
 
 
 @require_POST
 @organization_required
+@requires(Capability.MEMBER_INVITE)
 def member_invite(request):
-    actor = request.actor
-    actor.require(Capability.MEMBER_INVITE)
-    form = InviteForm(request.POST, actor_role=actor.role)
-    if not form.is_valid():
-        return _render_members(request, invite_form=form)
-    try:
-        issued = services.invitation_create(
-            actor=actor, email=form.cleaned_data["email"], role=form.cleaned_data["role"]
-        )
-    except ValidationError as exc:
-        add_service_errors(form, exc)
-        return _render_members(request, invite_form=form)
-    return _render_members(request, issued=issued)
-
-
-@require_POST
-@organization_required
-def member_role(request, pk):
-    membership = get_in_organization_or_404(
-        Membership.objects.select_related("user"), request.organization, pk=pk
+    form = InviteForm(request.POST, actor_role=request.actor.role)
+    done = submit(
+        request,
+        form,
+        lambda data: services.invitation_create(actor=request.actor, **data),
+        success="",
+        redirect_to=None,  # the invitation link is shown on this response only
     )
-    request.actor.require(Capability.MEMBER_MANAGE)
-    form = RoleForm(request.POST)
-    error = ""
-    if not form.is_valid():
-        error = "Choose a valid role."
-    else:
-        try:
-            membership = services.membership_change_role(
-                actor=request.actor, membership=membership, role=form.cleaned_data["role"]
-            )
-        except ValidationError as exc:
-            error = first_error(exc)
+    if done.ok:
+        return _render_members(request, issued=done.result)
+    return _render_members(request, invite_form=form)
+
+
+def _row_outcome(request, membership, error: str, success: str):
+    """An HTMX request gets its row back (with the refusal in place); a plain one a flash message."""
     if is_htmx(request):
         return render(request, "accounts/_member_row.html", _row_context(request, membership, error))
     if error:
         messages.error(request, error)
     else:
-        messages.success(request, f"{membership.user} is now {membership.get_role_display().lower()}.")
+        messages.success(request, success)
     return redirect("accounts:members")
+
+
+@require_POST
+@organization_required
+def member_role(request, pk):
+    membership = get_for_write_or_404(
+        request, Membership.objects.select_related("user"), Capability.MEMBER_MANAGE, pk=pk
+    )
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        return _row_outcome(request, membership, "Choose a valid role.", "")
+    changed, error = attempt(
+        lambda: services.membership_change_role(
+            actor=request.actor, membership=membership, role=form.cleaned_data["role"]
+        )
+    )
+    membership = changed or membership
+    return _row_outcome(
+        request, membership, error, f"{membership.user} is now {membership.get_role_display().lower()}."
+    )
 
 
 @require_POST
@@ -125,15 +128,10 @@ def member_remove(request, pk):
     membership = get_in_organization_or_404(
         Membership.objects.select_related("user"), request.organization, pk=pk
     )
-    try:
-        services.membership_remove(actor=request.actor, membership=membership)
-    except ValidationError as exc:
-        if is_htmx(request):
-            return render(
-                request, "accounts/_member_row.html", _row_context(request, membership, first_error(exc))
-            )
-        messages.error(request, first_error(exc))
-        return redirect("accounts:members")
+    # Leaving needs no capability; removing someone else is checked by the service.
+    _, error = attempt(lambda: services.membership_remove(actor=request.actor, membership=membership))
+    if error:
+        return _row_outcome(request, membership, error, "")
     if is_htmx(request):
         return HttpResponse("")  # the row swaps itself out
     messages.success(request, f"{membership.user} was removed.")
@@ -143,7 +141,7 @@ def member_remove(request, pk):
 @require_POST
 @organization_required
 def invitation_revoke(request, pk):
-    invitation = get_in_organization_or_404(Invitation, request.organization, pk=pk)
+    invitation = get_for_write_or_404(request, Invitation, Capability.MEMBER_INVITE, pk=pk)
     services.invitation_revoke(actor=request.actor, invitation=invitation)
     if is_htmx(request):
         return HttpResponse("")

@@ -1,7 +1,6 @@
 """API token pages: everyone manages their own tokens; ``token.manage`` sees the organization's."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -9,9 +8,10 @@ from django.views.decorators.http import require_POST
 from opsplatform.accounts import services
 from opsplatform.accounts.forms import TokenCreateForm
 from opsplatform.accounts.models import ApiToken
-from opsplatform.accounts.views import is_htmx, organization_required
+from opsplatform.accounts.views.helpers import attempt, is_htmx, organization_required
+from opsplatform.core.access import requires
 from opsplatform.core.capabilities import Capability
-from opsplatform.core.forms import add_service_errors, first_error
+from opsplatform.core.forms import submit
 from opsplatform.core.tenancy import get_in_organization_or_404
 
 
@@ -24,22 +24,23 @@ def _visible_tokens(request):
 
 @never_cache
 @organization_required
+@requires(Capability.TOKEN_CREATE)
 def tokens(request):
     actor = request.actor
-    actor.require(Capability.TOKEN_CREATE)
     form = TokenCreateForm(request.POST or None, actor_role=actor.role)
     issued = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            issued = services.api_token_create(
-                actor=actor,
-                name=form.cleaned_data["name"],
-                role=form.cleaned_data["role"],
-                expires_at=form.expires_at(),
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
+    if request.method == "POST":
+        done = submit(
+            request,
+            form,
+            lambda data: services.api_token_create(
+                actor=actor, name=data["name"], role=data["role"], expires_at=form.expires_at()
+            ),
+            success="",
+            redirect_to=None,  # the secret is shown on this response only
+        )
+        if done.ok:
+            issued = done.result
             form = TokenCreateForm(actor_role=actor.role)
     context = {
         "form": form,
@@ -56,12 +57,10 @@ def tokens(request):
 @require_POST
 @organization_required
 def token_revoke(request, pk):
+    # Revoking your own token needs nothing more; another's needs token.manage (the service checks).
     token = get_in_organization_or_404(ApiToken.objects.select_related("user"), request.organization, pk=pk)
-    error = ""
-    try:
-        token = services.api_token_revoke(actor=request.actor, token=token)
-    except ValidationError as exc:
-        error = first_error(exc)
+    revoked, error = attempt(lambda: services.api_token_revoke(actor=request.actor, token=token))
+    token = revoked or token
     if is_htmx(request):
         context = {"token": token, "manage_all": request.actor.can(Capability.TOKEN_MANAGE), "error": error}
         return render(request, "accounts/_token_row.html", context)

@@ -1,0 +1,59 @@
+"""A person's own account. It belongs to no organization: these entries go on the platform chain."""
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from opsplatform.accounts.models import User
+from opsplatform.core import ledger
+from opsplatform.core.actors import Actor, ActorKind
+
+
+def _require_self(actor: Actor, user: User) -> Actor:
+    """The actor as the account holder on the platform chain (the ledger falls back to the actor's
+    organization when none is given, and these entries belong to no organization)."""
+    if actor.user is None or actor.user.pk != user.pk:
+        raise PermissionDenied("Only the account holder can change this account.")
+    return Actor(kind=ActorKind.USER, organization=None, user=actor.user)
+
+
+@transaction.atomic
+def user_update_profile(*, actor: Actor, user: User, **changes) -> User:
+    actor = _require_self(actor, user)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    unknown = set(changes) - {"display_name", "email", "time_zone"}
+    if unknown:
+        raise ValidationError(dict.fromkeys(unknown, "This field cannot be changed."))
+    if "email" in changes:
+        changes["email"] = changes["email"].strip().lower()
+        if User.objects.filter(email__iexact=changes["email"]).exclude(pk=user.pk).exists():
+            raise ValidationError({"email": "Another account already uses this e-mail address."})
+    changed = {k: v for k, v in changes.items() if getattr(user, k) != v}
+    if not changed:
+        return user
+    for key, value in changed.items():
+        setattr(user, key, value)
+    user.full_clean(exclude=["password"])
+    user.save(update_fields=list(changed))
+    ledger.record(
+        actor=actor,
+        verb="user.profile_updated",
+        target=user,
+        data={"fields": sorted(changed)},
+        organization=None,
+    )
+    return user
+
+
+@transaction.atomic
+def user_change_password(*, actor: Actor, user: User, password: str) -> User:
+    actor = _require_self(actor, user)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from exc
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    ledger.record(actor=actor, verb="user.password_changed", target=user, data={}, organization=None)
+    return user
