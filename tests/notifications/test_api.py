@@ -9,9 +9,9 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 
 from audit.models import LedgerEntry
-from notifications.engine import run_escalation_tick
+from notifications.escalation import run_escalation_tick
 from notifications.models import Channel, EscalationPolicy, Notification, Schedule, ServiceEscalation
-from notifications.services.channels import channel_secrets
+from notifications.selectors import channel_secrets
 from tests.notifications.factories import make_channel, make_policy, make_schedule, step
 
 pytestmark = pytest.mark.django_db

@@ -10,8 +10,10 @@ from django.db import connection
 from django.utils import timezone
 
 from incidents.services import incident_resolve
-from notifications.delivery import DeliveryStats, _claim, _finish, backoff, run_delivery_tick
-from notifications.engine import run_escalation_tick
+from notifications.delivery import DeliveryStats, backoff, run_delivery_tick
+from notifications.delivery.claim import claim_due
+from notifications.delivery.outcome import record_outcomes
+from notifications.escalation import run_escalation_tick
 from notifications.models import AttemptOutcome, Channel, Notification, NotificationStatus
 from notifications.senders import SendResult
 from notifications.services.outbox import notification_resend
@@ -158,7 +160,7 @@ def test_a_lost_worker_is_taken_over_after_its_lease(webhook, open_incident, rec
     t0 = row.next_attempt_at
 
     # A worker claims the row, then dies before sending or recording anything.
-    _, claimed, _ = _claim(t0, 10, DeliveryStats())
+    _, claimed, _ = claim_due(t0, 10, DeliveryStats())
     assert [r.pk for r in claimed] == [row.pk]
     row.refresh_from_db()
     assert row.status == NotificationStatus.SENDING
@@ -180,10 +182,10 @@ def test_a_late_result_from_a_replaced_worker_is_dropped(webhook, open_incident,
     settings.NOTIFICATION_SENDING_LEASE_SECONDS = 60
     _, row = escalate(open_incident)
     t0 = row.next_attempt_at
-    _, [old_claim], _ = _claim(t0, 10, DeliveryStats())
+    _, [old_claim], _ = claim_due(t0, 10, DeliveryStats())
     run_delivery_tick(now=t0 + timedelta(seconds=61))  # another worker took over and delivered
     late = SendResult(notification_id=row.pk, attempt=1, ok=False, started_at=t0, duration_ms=5, error="boom")
-    _finish([(old_claim, late, None)], t0, DeliveryStats())
+    record_outcomes([(old_claim, late, None)], t0, DeliveryStats())
     row.refresh_from_db()
     assert row.status == NotificationStatus.SENT
 

@@ -19,7 +19,7 @@ from incidents.services import (
 )
 from notifications import oncall
 from notifications.delivery import run_delivery_tick
-from notifications.engine import run_escalation_tick
+from notifications.escalation import run_escalation_tick
 from notifications.models import (
     ContactKind,
     ContactMethod,

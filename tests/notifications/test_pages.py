@@ -10,8 +10,8 @@ from django.core import mail
 from django.utils import timezone
 
 from audit.models import LedgerEntry
-from notifications.engine import run_escalation_tick
-from notifications.messages import ack_token
+from notifications.escalation import run_escalation_tick
+from notifications.ack_links import ack_token
 from notifications.models import (
     Channel,
     ContactMethod,
@@ -23,7 +23,7 @@ from notifications.models import (
     ShiftSwap,
     TeamEscalation,
 )
-from notifications.services.contacts import verification_code
+from notifications.selectors import verification_code
 from notifications.tasks import send_verification
 from tests.notifications.factories import make_channel, make_policy, make_schedule, step
 

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from audit.models import LedgerEntry
 from notifications.delivery import run_delivery_tick
-from notifications.engine import run_escalation_tick
-from notifications.messages import read_ack_token
+from notifications.escalation import run_escalation_tick
+from notifications.ack_links import read_ack_token
 from notifications.models import (
     ContactKind,
     ContactMethod,
@@ -23,11 +23,8 @@ from notifications.models import (
     NotificationRule,
     NotificationStatus,
 )
-from notifications.services.contacts import (
-    contact_method_add,
-    contact_method_send_verification,
-    verification_code,
-)
+from notifications.selectors import verification_code
+from notifications.services.contacts import contact_method_add, contact_method_send_verification
 from notifications.tasks import send_verification
 from opsplatform.core import http
 from tests.notifications.factories import make_channel, make_policy, step

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from audit.models import LedgerEntry
 from incidents.models import Service
-from notifications.engine import run_escalation_tick
+from notifications.escalation import run_escalation_tick
 from notifications.models import (
     Channel,
     ContactMethod,
@@ -24,7 +24,7 @@ from notifications.models import (
 from notifications.services import channels as channel_services
 from notifications.services import contacts as contact_services
 from notifications.services import schedules as schedule_services
-from notifications.services.channels import channel_secrets
+from notifications.selectors import channel_secrets, verification_code
 from opsplatform.accounts.models import Organization, User
 from opsplatform.core.crypto import DecryptionError
 from tests.notifications.factories import make_channel, make_policy, make_schedule, step
@@ -102,7 +102,7 @@ def test_verification_codes_are_rate_limited_and_renewed(actor_as, users, org):
     contact = contact_services.contact_method_send_verification(
         actor=actor_as("operator"), contact=issued.contact
     )
-    first = contact_services.verification_code(contact)
+    first = verification_code(contact)
     with pytest.raises(ValidationError, match="less than a minute"):
         contact_services.contact_method_send_verification(actor=actor_as("operator"), contact=contact)
     ContactMethod.objects.filter(pk=contact.pk).update(
