@@ -1,4 +1,5 @@
-"""Admin for managers, scoped to their organizations (``opsplatform.accounts.admin_scoping``).
+"""On-call and notifications in the admin, for managers, scoped to their organizations
+(``opsplatform.accounts.admin_scoping``).
 
 Rows are read-only here: schedules, policies and channels are edited on their pages, where forms
 and services validate them. What the admin can change goes through the same services as actions

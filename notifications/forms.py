@@ -1,4 +1,5 @@
-"""Forms of the paging pages. They validate shape only; services do every write and the real checks.
+"""Forms of the On-call and notifications pages. They validate shape only; services do every write
+and the real checks.
 
 Date-times on schedule forms are entered in the team's time zone: views bind and validate them inside
 ``timezone.override(team zone)`` (see ``views.schedules``), which is also how Django reports a time

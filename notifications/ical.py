@@ -1,5 +1,6 @@
-"""iCalendar (RFC 5545) rendering of on-call shifts. Times are written in UTC (``…Z``): every
-calendar application converts them to its viewer's zone, and no VTIMEZONE block can go stale."""
+"""On-call and notifications: iCalendar (RFC 5545) rendering of on-call shifts. Times are written in
+UTC (``…Z``): every calendar application converts them to its viewer's zone, and no VTIMEZONE block
+can go stale."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Addresses as they may appear in pages, the ledger and logs: enough to recognize, not to use."""
+"""On-call and notifications: addresses as they may appear in pages, the ledger and logs, enough to
+recognize and not to use."""
 
 from urllib.parse import urlsplit
 

@@ -1,4 +1,5 @@
-"""Who is on call, at any instant and over any range, computed from a schedule's rules.
+"""On-call and notifications: who is on call, at any instant and over any range, computed from a
+schedule's rules.
 
 Everything is returned in UTC; the rules are read on the team's wall clock with ``zoneinfo``:
 
@@ -13,7 +14,7 @@ Everything is returned in UTC; the rules are read on the team's wall clock with 
   overrides (the latest created wins where overrides overlap).
 
 The computation is pure: :func:`snapshot` reads a schedule once, and the functions below work on
-that snapshot, so the escalation engine can evaluate many incidents against one read.
+that snapshot, so the escalation tick can evaluate many incidents against one read.
 """
 
 from __future__ import annotations

@@ -1,20 +1,25 @@
-"""Reads of the paging app: on-call overviews, the schedule timeline, policies and deliveries."""
+"""Reads of On-call and notifications: on-call overviews, the schedule timeline, calendar feeds,
+policies, deliveries, and the opened secrets of channels and contact methods (for the senders).
+"""
 
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from incidents.models import Incident, Service
 from notifications import oncall
 from notifications.models import (
     CalendarFeed,
     Channel,
+    ContactMethod,
     EscalationPolicy,
     EscalationStep,
     Notification,
@@ -27,7 +32,9 @@ from notifications.models import (
     StepTarget,
     TeamEscalation,
 )
-from opsplatform.accounts.models import Team, User
+from opsplatform.accounts.models import Membership, Team, User
+from opsplatform.accounts.services import digest
+from opsplatform.core import crypto
 
 TIMELINE_DAYS = 14
 
@@ -149,6 +156,33 @@ def upcoming_swaps(schedule: Schedule, at: datetime | None = None) -> QuerySet[S
     )
 
 
+# --- calendar feeds -----------------------------------------------------------------------------
+
+
+def calendar_feed_by_token(token: str) -> CalendarFeed | None:
+    """The live feed behind a secret URL, or None (unknown, revoked and out-of-reach look the same)."""
+    if not token.startswith(CalendarFeed.TOKEN_PREFIX) or len(token) > 100:
+        return None
+    feed = (
+        CalendarFeed.objects.select_related("organization", "schedule__team", "user")
+        .filter(token_hash=digest(token))
+        .first()
+    )
+    if feed is None or not feed.is_active:
+        return None
+    # The feed is seen with its holder's eyes (the person of a personal feed, else whoever made
+    # it): once they leave the organization or are deactivated, its schedules are out of reach.
+    holder_id = feed.user_id or feed.created_by_id
+    if (
+        holder_id is None
+        or not Membership.objects.filter(
+            organization=feed.organization, user_id=holder_id, user__is_active=True
+        ).exists()
+    ):
+        return None
+    return feed
+
+
 def active_feeds(organization, *, schedule=None, user=None) -> QuerySet[CalendarFeed]:
     feeds = CalendarFeed.objects.for_organization(organization).filter(revoked_at__isnull=True)
     if schedule is not None:
@@ -191,6 +225,41 @@ def policy_services(policy: EscalationPolicy) -> list[Service]:
 def policy_default_teams(policy: EscalationPolicy) -> list[Team]:
     ids = TeamEscalation.objects.filter(policy=policy).values("team_id")
     return list(Team.objects.filter(pk__in=ids).order_by("name"))
+
+
+# --- channels and contact methods: what the senders need ---------------------------------------
+
+
+def channel_secrets(channel: Channel) -> dict:
+    """The channel's secrets, opened. For its sender and for the service that re-seals them; never
+    logged, never rendered."""
+    if not channel.secrets_encrypted:
+        return {}
+    return json.loads(crypto.decrypt(channel.secrets_encrypted, context=channel.secret_context))
+
+
+def contact_secret(contact: ContactMethod) -> str:
+    """A webhook contact method's signing secret, opened (empty for other kinds)."""
+    if not contact.secret_encrypted:
+        return ""
+    return crypto.decrypt(contact.secret_encrypted, context=contact.secret_context)
+
+
+def carrier_channel(organization_id: int, kinds) -> Channel | None:
+    """The organization's active channel of one of ``kinds`` that carries personal contact methods
+    (Slack mentions, text messages, calls): the preferred kind first, then the oldest."""
+    kinds = list(kinds)
+    channels = list(Channel.objects.filter(organization_id=organization_id, kind__in=kinds, is_active=True))
+    channels.sort(key=lambda c: (kinds.index(c.kind), c.created_at, c.pk))
+    return channels[0] if channels else None
+
+
+def verification_code(contact: ContactMethod, nonce: str | None = None) -> str:
+    """The code pending for ``contact`` (under ``nonce``, default the current one). Codes are not
+    stored: an HMAC of the contact's id and the nonce, so the sender recomputes it from ids alone."""
+    nonce = contact.verification_nonce if nonce is None else nonce
+    mac = salted_hmac("notifications.contact-verification", f"{contact.pk}:{nonce}").hexdigest()
+    return f"{int(mac[:12], 16) % 1_000_000:06d}"
 
 
 # --- deliveries ---------------------------------------------------------------------------------

@@ -1,3 +1,5 @@
+"""On-call and notifications pages (``/oncall/…``, ``/settings/notifications/…``, ``/ack/…``)."""
+
 from django.urls import path
 
 from notifications.views import ack, calendar, channels, contacts, deliveries, policies, schedules

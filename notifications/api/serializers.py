@@ -1,4 +1,5 @@
-"""Shapes of schedules, escalation policies, channels and notifications in the REST API.
+"""On-call and notifications in the REST API: the shapes of schedules, escalation policies, channels
+and notifications.
 
 Ids that point at other objects are resolved inside the caller's organization only: another
 tenant's id reads exactly like an id that does not exist. Channel secrets are write-only.
@@ -20,7 +21,7 @@ from notifications.models import (
     ScheduleOverride,
     TargetKind,
 )
-from notifications.services.escalation import MAX_DELAY_MINUTES, MAX_REPEAT, MAX_STEPS, MAX_TARGETS
+from notifications.services.policies import MAX_DELAY_MINUTES, MAX_REPEAT, MAX_STEPS, MAX_TARGETS
 from opsplatform.accounts.models import Team, User
 from opsplatform.api.serializers import StrictModelSerializer, StrictSerializer
 

@@ -1,4 +1,4 @@
-"""The paging app's part of ``/api/v1/`` (mounted by ``opsplatform/urls.py``)."""
+"""On-call and notifications' part of ``/api/v1/`` (mounted by ``opsplatform/urls.py``)."""
 
 from rest_framework.routers import SimpleRouter
 

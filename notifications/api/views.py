@@ -1,4 +1,5 @@
-"""``/api/v1/schedules/``, ``/escalation-policies/``, ``/channels/`` and ``/notifications/``.
+"""On-call and notifications in the REST API: ``/api/v1/schedules/``, ``/escalation-policies/``,
+``/channels/`` and ``/notifications/``.
 
 Every write is a service call (``notifications.services``); these views shape input and output.
 """
@@ -28,15 +29,15 @@ from notifications.models import (
     Schedule,
 )
 from notifications.services import channels as channel_services
-from notifications.services import escalation as escalation_services
+from notifications.services import overrides as override_services
+from notifications.services import policies as policy_services
 from notifications.services import schedules as schedule_services
 from notifications.services.outbox import notification_resend
 from opsplatform.api.pagination import TimeOrderedCursorPagination
-from opsplatform.api.viewsets import TenantCrudViewSet, TenantViewSetMixin, service_errors
+from opsplatform.api.viewsets import IssuesSecretMixin, TenantCrudViewSet, TenantViewSetMixin, service_errors
 from opsplatform.core.capabilities import Capability
 
 ID_PATTERN = r"[0-9]+"
-NO_STORE = {"Cache-Control": "no-store"}
 MAX_GAP_WINDOW_HOURS = 24 * 31
 
 
@@ -198,8 +199,11 @@ class ScheduleViewSet(TenantCrudViewSet):
         serializer = s.OverrideSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         with service_errors():
-            override = schedule_services.override_create(
-                actor=self.actor, schedule=schedule, **serializer.validated_data
+            override = override_services.cover_create(
+                actor=self.actor,
+                schedule=schedule,
+                kind=override_services.OVERRIDE,
+                **serializer.validated_data,
             )
         return Response(s.OverrideSerializer(override).data, status=status.HTTP_201_CREATED)
 
@@ -209,7 +213,7 @@ class ScheduleViewSet(TenantCrudViewSet):
 
 def _specs(steps):
     return [
-        escalation_services.StepSpec(
+        policy_services.StepSpec(
             delay_minutes=step["delay_minutes"],
             round_robin=step.get("round_robin", False),
             targets=step["targets"],
@@ -259,9 +263,9 @@ class EscalationPolicyViewSet(TenantCrudViewSet):
         services_ = data.pop("services", None)
         teams = data.pop("default_for_teams", None)
         steps = _specs(data.pop("steps", []))
-        policy = escalation_services.policy_create(actor=actor, steps=steps, **data)
+        policy = policy_services.policy_create(actor=actor, steps=steps, **data)
         if services_ is not None or teams is not None:
-            escalation_services.policy_attach(
+            policy_services.policy_attach(
                 actor=actor, policy=policy, services=services_, default_for_teams=teams
             )
         return self.get_queryset().get(pk=policy.pk)
@@ -271,17 +275,17 @@ class EscalationPolicyViewSet(TenantCrudViewSet):
         services_ = data.pop("services", None)
         teams = data.pop("default_for_teams", None)
         steps = data.pop("steps", None)
-        policy = escalation_services.policy_update(
+        policy = policy_services.policy_update(
             actor=actor, policy=instance, steps=_specs(steps) if steps is not None else None, **data
         )
         if services_ is not None or teams is not None:
-            escalation_services.policy_attach(
+            policy_services.policy_attach(
                 actor=actor, policy=policy, services=services_, default_for_teams=teams
             )
         return self.get_queryset().get(pk=policy.pk)
 
     def service_destroy(self, *, actor, instance):
-        escalation_services.policy_delete(actor=actor, policy=instance)
+        policy_services.policy_delete(actor=actor, policy=instance)
 
 
 # --- channels -----------------------------------------------------------------------------------
@@ -308,7 +312,7 @@ class EscalationPolicyViewSet(TenantCrudViewSet):
         responses={204: OpenApiResponse(description="Deleted.")},
     ),
 )
-class ChannelViewSet(TenantCrudViewSet):
+class ChannelViewSet(IssuesSecretMixin, TenantCrudViewSet):
     queryset = Channel.objects.all()
     serializer_class = s.ChannelSerializer
     update_serializer_class = s.ChannelUpdateSerializer
@@ -325,15 +329,13 @@ class ChannelViewSet(TenantCrudViewSet):
         "rotate_secret": Capability.CHANNEL_MANAGE,
     }
 
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        with service_errors():
-            issued = channel_services.channel_create(actor=self.actor, **serializer.validated_data)
-        body = s.IssuedChannelSerializer(
-            issued.channel, context={"signing_secret": issued.signing_secret}
-        ).data
-        return Response(body, status=status.HTTP_201_CREATED, headers=NO_STORE)
+    issued_serializer_class = s.IssuedChannelSerializer
+
+    def issue(self, *, actor, data):
+        return channel_services.channel_create(actor=actor, **data)
+
+    def issued_parts(self, issued):
+        return issued.channel, {"signing_secret": issued.signing_secret}
 
     def service_update(self, *, actor, instance, data):
         return channel_services.channel_update(actor=actor, channel=instance, **data)
@@ -352,10 +354,7 @@ class ChannelViewSet(TenantCrudViewSet):
         channel = self.get_object()
         with service_errors():
             issued = channel_services.channel_rotate_signing_secret(actor=self.actor, channel=channel)
-        body = s.IssuedChannelSerializer(
-            issued.channel, context={"signing_secret": issued.signing_secret}
-        ).data
-        return Response(body, headers=NO_STORE)
+        return self.issued(issued)
 
 
 # --- notifications ------------------------------------------------------------------------------

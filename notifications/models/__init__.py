@@ -1,4 +1,4 @@
-"""Paging models, one module per concern.
+"""On-call and notifications models, one module per concern.
 
 * ``contacts``: a person's contact methods and personal notification rules (person-owned: they follow
   the person into every organization, like the profile's time zone).

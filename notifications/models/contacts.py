@@ -30,7 +30,7 @@ class ContactMethod(models.Model):
     address = models.CharField(max_length=500)
     label = models.CharField(max_length=100, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)
-    # The pending code is derived from this nonce (see services.contacts), so no code is stored.
+    # The pending code is derived from this nonce (see selectors.verification_code), so no code is stored.
     verification_nonce = models.CharField(max_length=32, blank=True)
     verification_sent_at = models.DateTimeField(null=True, blank=True)
     verification_attempts = models.PositiveSmallIntegerField(default=0)
@@ -54,6 +54,11 @@ class ContactMethod(models.Model):
     @property
     def masked_address(self) -> str:
         return mask_address(self.kind, self.address)
+
+    @property
+    def secret_context(self) -> str:
+        """What the signing secret is sealed under: a ciphertext copied to another row does not open."""
+        return f"contact:{self.user_id}:{self.pk}"
 
 
 class NotificationRule(models.Model):

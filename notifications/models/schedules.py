@@ -123,6 +123,9 @@ class CalendarFeed(TenantModel):
     """A secret iCal URL: one schedule's shifts, or one person's shifts across the organization's
     schedules. Only the digest of the secret is kept; the URL is shown once and can be revoked."""
 
+    # Every feed token starts with this: a token-shaped string of another kind is refused unread.
+    TOKEN_PREFIX = "ocal_"
+
     schedule = models.ForeignKey(
         Schedule, null=True, blank=True, on_delete=models.CASCADE, related_name="calendar_feeds"
     )

@@ -1,26 +1,41 @@
-"""One outgoing request, its sending, and its outcome."""
+"""On-call and notifications: the one interface every medium's sender implements, the request it
+prepares, and the outcome of sending it.
+
+Each medium has one sender class (``email``, ``slack``, ``teams``, ``webhook``, ``twilio``), the way
+Healthchecks gives each channel kind a transport with its own ``notify()``. Ours works in two halves,
+because the delivery worker sends from a thread pool that must not touch the database:
+
+* ``prepare(outgoing, message)`` (the worker's main thread) fills in one request from the message
+  and what the sender was built with: addresses, and secrets the sender opened itself when the
+  worker handed it the channel or contact method (``for_channel`` / ``for_contact``).
+* ``transmit(outgoing)`` (a sender thread, no database) makes that request and reports the outcome.
+
+``send(outgoing)`` runs ``transmit`` with timing and turns the outcome into a :class:`SendResult`.
+"""
 
 from __future__ import annotations
 
 import re
-import smtplib
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
-import httpx
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage
 from django.utils import timezone
 
-from opsplatform.core import http
+from notifications.incident_message import IncidentMessage
 
 # Errors end up in the ledger and on pages: never a URL (a Slack or Teams webhook URL is a credential).
 _URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://\S+")
-_RETRYABLE_STATUS = {408, 409, 425, 429}
 
 
 def clean_error(text: str, limit: int = 300) -> str:
     return _URL.sub("[url]", " ".join(str(text).split()))[:limit]
+
+
+class CannotSend(Exception):
+    """Nothing can be sent for this notification; the message says why (it ends up on the row)."""
 
 
 @dataclass
@@ -41,6 +56,8 @@ class Outgoing:
     retryable: bool = False
     # the organization channel this request goes through (its health is updated with the outcome)
     channel_id: int | None = None
+    # who makes the request (set by Sender.prepare)
+    sender: Sender | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -55,67 +72,54 @@ class SendResult:
     retryable: bool = False
 
 
-def _http(outgoing: Outgoing) -> tuple[bool, int | None, str, bool]:
-    try:
-        response = http.request(
-            outgoing.method,
-            outgoing.url,
-            content=outgoing.content,
-            headers=outgoing.headers,
-            auth=outgoing.auth,
-        )
-    except http.OutboundRefused as exc:
-        return False, None, clean_error(exc), False
-    except httpx.TimeoutException as exc:
-        return False, None, clean_error(f"timed out ({type(exc).__name__})"), True
-    except httpx.HTTPError as exc:
-        return False, None, clean_error(f"{type(exc).__name__}: {exc}"), True
-    except ValueError as exc:  # a URL the client refuses outright
-        return False, None, clean_error(exc), False
-    code = response.status_code
-    if 200 <= code < 300:
-        return True, code, "", False
-    body = clean_error(response.text, 200) if response.content else ""
-    retryable = code >= 500 or code in _RETRYABLE_STATUS
-    return False, code, f"HTTP {code}{': ' + body if body else ''}", retryable
+class Outcome(NamedTuple):
+    ok: bool
+    status_code: int | None = None
+    error: str = ""
+    retryable: bool = False
 
 
-def _email(outgoing: Outgoing) -> tuple[bool, int | None, str, bool]:
-    try:
-        with get_connection() as connection:
-            outgoing.email.connection = connection
-            outgoing.email.send(fail_silently=False)
-    except smtplib.SMTPRecipientsRefused as exc:
-        return False, None, clean_error(f"recipient refused: {exc}"), False
-    except smtplib.SMTPResponseException as exc:
-        # 4xx is the server saying "later"; 5xx is final.
-        return (
-            False,
-            exc.smtp_code,
-            clean_error(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}"),
-            exc.smtp_code < 500,
-        )
-    except (smtplib.SMTPException, OSError) as exc:  # OSError covers refused connections and timeouts
-        return False, None, clean_error(f"{type(exc).__name__}: {exc}"), True
-    return True, None, "", False
+class Sender:
+    """One medium. Subclasses implement ``build`` (the request) and ``transmit`` (making it)."""
+
+    #: the message carries a one-click acknowledge link
+    with_ack_link: bool = False
+    #: the message is posted where others read it too, so its acknowledge link names nobody
+    shared_room: bool = False
+
+    def prepare(self, outgoing: Outgoing, message: IncidentMessage) -> Outgoing:
+        """The request that says ``message`` through this sender, ready for :func:`send`."""
+        outgoing.sender = self
+        return self.build(outgoing, message)
+
+    def build(self, outgoing: Outgoing, message: IncidentMessage) -> Outgoing:
+        raise NotImplementedError(f"{type(self).__name__} must implement build()")
+
+    def transmit(self, outgoing: Outgoing) -> Outcome:
+        raise NotImplementedError(f"{type(self).__name__} must implement transmit()")
+
+
+def failed(outgoing: Outgoing, error: str) -> Outgoing:
+    """``outgoing`` marked as failed before sending: nothing goes out, and retrying will not help."""
+    outgoing.error = error
+    outgoing.retryable = False
+    return outgoing
 
 
 def send(outgoing: Outgoing) -> SendResult:
     started_at = timezone.now()
     start = time.perf_counter()
-    if outgoing.error:
-        ok, code, error, retryable = False, None, outgoing.error, outgoing.retryable
-    elif outgoing.email is not None:
-        ok, code, error, retryable = _email(outgoing)
+    if outgoing.error or outgoing.sender is None:
+        outcome = Outcome(False, None, outgoing.error or "nothing was prepared to send", outgoing.retryable)
     else:
-        ok, code, error, retryable = _http(outgoing)
+        outcome = outgoing.sender.transmit(outgoing)
     return SendResult(
         notification_id=outgoing.notification_id,
         attempt=outgoing.attempt,
-        ok=ok,
+        ok=outcome.ok,
         started_at=started_at,
         duration_ms=int((time.perf_counter() - start) * 1000),
-        status_code=code,
-        error=error,
-        retryable=retryable,
+        status_code=outcome.status_code,
+        error=outcome.error,
+        retryable=outcome.retryable,
     )

@@ -1,1 +1,1 @@
-"""Every write of the paging app goes through these functions (see each module)."""
+"""On-call and notifications: every write goes through these functions (see each module)."""

@@ -1,9 +1,10 @@
-"""Writes to an organization's delivery channels, and the one place their secrets are opened.
+"""On-call and notifications: writes to an organization's delivery channels, and the one place their
+secrets are sealed.
 
 Secrets (webhook URLs, signing secrets, Twilio auth tokens) are sealed with AES-GCM
 (``opsplatform.core.crypto``) under a context bound to the row, returned to the caller once when they are
 generated here (the webhook signing secret) and never again; the ledger records which fields
-changed, not their values.
+changed, not their values. Only the senders open them again (``selectors.channel_secrets``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from audit.services import record
 from notifications.masking import mask_url
 from notifications.models import Channel, ChannelKind, StepTarget
 from notifications.models.channels import TWILIO_KINDS
+from notifications.selectors import channel_secrets
 from opsplatform.core import crypto, http
 from opsplatform.core.actors import Actor
 from opsplatform.core.capabilities import Capability
@@ -84,13 +86,6 @@ def _seal(channel: Channel, values: dict) -> None:
     channel.secrets_encrypted = (
         crypto.encrypt(json.dumps(values), context=channel.secret_context) if values else ""
     )
-
-
-def channel_secrets(channel: Channel) -> dict:
-    """The channel's secrets, opened. For the delivery worker only; never logged, never rendered."""
-    if not channel.secrets_encrypted:
-        return {}
-    return json.loads(crypto.decrypt(channel.secrets_encrypted, context=channel.secret_context))
 
 
 def _hint(kind: str, secrets_: dict, config: dict) -> str:
@@ -265,12 +260,3 @@ def channel_delete(*, actor: Actor, channel: Channel) -> None:
         actor=actor, verb="channel.deleted", target=channel, data={"name": channel.name, "kind": channel.kind}
     )
     channel.delete()
-
-
-def carrier_channel(organization_id: int, kinds) -> Channel | None:
-    """The organization's active channel of one of ``kinds`` that carries personal contact methods
-    (Slack mentions, text messages, calls): the preferred kind first, then the oldest."""
-    kinds = list(kinds)
-    channels = list(Channel.objects.filter(organization_id=organization_id, kind__in=kinds, is_active=True))
-    channels.sort(key=lambda c: (kinds.index(c.kind), c.created_at, c.pk))
-    return channels[0] if channels else None

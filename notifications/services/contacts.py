@@ -1,4 +1,5 @@
-"""A person's contact methods, their verification, and personal notification rules.
+"""On-call and notifications: a person's contact methods, their verification, and personal
+notification rules.
 
 These belong to the person, not to an organization: only the account holder changes them, and their
 ledger entries go on the platform chain with masked addresses (the ledger is immutable; a full phone
@@ -20,12 +21,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.crypto import constant_time_compare
 
 from audit.services import record
-from notifications.kicks import enqueue_verification
+from notifications.enqueue_after_commit import enqueue_verification
 from notifications.models import ContactKind, ContactMethod, NotificationRule
 from notifications.models.contacts import VERIFIED_KINDS
+from notifications.selectors import verification_code
 from notifications.services.channels import SIGNING_SECRET_PREFIX, validate_phone, validate_url
 from opsplatform.core import crypto
 from opsplatform.core.actors import Actor, ActorKind
@@ -48,18 +50,6 @@ def _as_owner(actor: Actor, user) -> Actor:
     if actor.user is None or actor.user.pk != user.pk:
         raise PermissionDenied("Only the account holder can change their contact methods.")
     return Actor(kind=ActorKind.USER, organization=None, user=actor.user)
-
-
-def verification_code(contact: ContactMethod, nonce: str | None = None) -> str:
-    nonce = contact.verification_nonce if nonce is None else nonce
-    digest = salted_hmac("notifications.contact-verification", f"{contact.pk}:{nonce}").hexdigest()
-    return f"{int(digest[:12], 16) % 1_000_000:06d}"
-
-
-def contact_secret(contact: ContactMethod) -> str:
-    if not contact.secret_encrypted:
-        return ""
-    return crypto.decrypt(contact.secret_encrypted, context=f"contact:{contact.user_id}:{contact.pk}")
 
 
 def _clean_address(kind: str, address: str) -> str:
@@ -104,7 +94,7 @@ def contact_method_add(*, actor: Actor, user, kind: str, address: str, label: st
     signing_secret = ""
     if kind == ContactKind.WEBHOOK:
         signing_secret = SIGNING_SECRET_PREFIX + secrets.token_urlsafe(32)
-        contact.secret_encrypted = crypto.encrypt(signing_secret, context=f"contact:{user.pk}:{contact.pk}")
+        contact.secret_encrypted = crypto.encrypt(signing_secret, context=contact.secret_context)
         contact.save(update_fields=["secret_encrypted"])
     record(
         actor=owner,

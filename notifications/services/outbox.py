@@ -1,4 +1,4 @@
-"""Operator actions on the delivery outbox."""
+"""On-call and notifications: operator actions on the delivery outbox (resending a dead letter)."""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from audit.services import record
 from incidents.realtime import publish_incident
-from notifications.kicks import kick_delivery
+from notifications.enqueue_after_commit import kick_delivery
 from notifications.models import Notification, NotificationStatus
 from opsplatform.core.actors import Actor
 from opsplatform.core.capabilities import Capability

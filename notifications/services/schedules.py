@@ -1,48 +1,33 @@
-"""Writes to schedules, layers, overrides, swaps and calendar feeds.
+"""On-call and notifications: writes to schedules and their layers (rotations).
 
-Each function checks the actor's capability, writes in one transaction and records its ledger entry
-in that transaction. Overrides and swaps may also be made by the people they concern (covering for a
-colleague is an everyday act, not a management one); everything else needs ``schedule.manage``.
+Each function checks the actor's capability (``schedule.manage``), writes in one transaction and
+records its ledger entry in that transaction. Overrides and swaps are in ``overrides``, calendar feeds
+in ``calendar_feeds``.
 """
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from audit.services import record
-from notifications.models import (
-    CalendarFeed,
-    LayerParticipant,
-    RotationKind,
-    Schedule,
-    ScheduleLayer,
-    ScheduleOverride,
-    ShiftSwap,
-    StepTarget,
-)
+from notifications.models import LayerParticipant, RotationKind, Schedule, ScheduleLayer, StepTarget
 from opsplatform.accounts.models import Membership, Team
-from opsplatform.accounts.services import digest
 from opsplatform.core.actors import Actor
 from opsplatform.core.capabilities import Capability
 
 MAX_LAYERS = 10
 MAX_PARTICIPANTS = 100
-MAX_OVERRIDE_SPAN = timedelta(days=90)
-FEED_PREFIX = "ocal_"
 
 
-def _require_same_org(actor: Actor, obj, field: str) -> None:
+def require_same_org(actor: Actor, obj, field: str) -> None:
     if obj is not None and obj.organization_id != getattr(actor.organization, "pk", None):
         raise ValidationError({field: "Not found."})
 
 
-def _members(organization, users, field: str) -> list:
+def require_members(organization, users, field: str) -> list:
     users = list(users)
     ids = set(
         Membership.objects.filter(organization=organization, user__in=users).values_list("user_id", flat=True)
@@ -59,7 +44,7 @@ def _members(organization, users, field: str) -> list:
 @transaction.atomic
 def schedule_create(*, actor: Actor, team: Team, name: str, description: str = "") -> Schedule:
     actor.require(Capability.SCHEDULE_MANAGE)
-    _require_same_org(actor, team, "team")
+    require_same_org(actor, team, "team")
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": "A schedule needs a name."})
@@ -80,7 +65,7 @@ def schedule_update(*, actor: Actor, schedule: Schedule, **changes) -> Schedule:
     if unknown:
         raise ValidationError(dict.fromkeys(unknown, "This field cannot be changed."))
     if "team" in changes:
-        _require_same_org(actor, changes["team"], "team")
+        require_same_org(actor, changes["team"], "team")
     if "name" in changes:
         changes["name"] = (changes["name"] or "").strip()
         if not changes["name"]:
@@ -203,7 +188,7 @@ def layer_save(
         handoff_time=handoff_time,
     )
     restrictions = clean_restrictions(restrictions)
-    participants = _members(actor.organization, participants, "participants")
+    participants = require_members(actor.organization, participants, "participants")
     if not participants:
         raise ValidationError({"participants": "A layer needs at least one participant."})
     if len(participants) > MAX_PARTICIPANTS:
@@ -259,218 +244,3 @@ def layer_delete(*, actor: Actor, layer: ScheduleLayer) -> None:
         data={"layer": layer.pk, "name": layer.name},
     )
     layer.delete()
-
-
-# --- overrides and swaps ------------------------------------------------------------------------
-
-
-def _validate_range(starts_at, ends_at) -> None:
-    if starts_at is None or ends_at is None:
-        raise ValidationError({"starts_at": "A start and an end are required."})
-    if timezone.is_naive(starts_at) or timezone.is_naive(ends_at):
-        raise ValidationError({"starts_at": "Times need a time zone."})
-    if ends_at <= starts_at:
-        raise ValidationError({"ends_at": "The end must be after the start."})
-    if ends_at - starts_at > MAX_OVERRIDE_SPAN:
-        raise ValidationError({"ends_at": "At most 90 days at once."})
-
-
-def _may_change_own_cover(actor: Actor, schedule: Schedule, people) -> bool:
-    """Members of the schedule's team arrange cover among themselves without the manage capability."""
-    if actor.can(Capability.SCHEDULE_MANAGE):
-        return True
-    if actor.user is None or not actor.can(Capability.INCIDENT_ACKNOWLEDGE):
-        return False
-    involved = {p.pk for p in people if p is not None}
-    return actor.user.pk in involved and schedule.team.members.filter(pk=actor.user.pk).exists()
-
-
-@transaction.atomic
-def override_create(
-    *,
-    actor: Actor,
-    schedule: Schedule,
-    user,
-    starts_at: datetime,
-    ends_at: datetime,
-    replaces=None,
-    note: str = "",
-) -> ScheduleOverride:
-    _require_same_org(actor, schedule, "schedule")
-    if not _may_change_own_cover(actor, schedule, [user, replaces]):
-        raise PermissionDenied(f"Missing capability {Capability.SCHEDULE_MANAGE}.")
-    _validate_range(starts_at, ends_at)
-    _members(actor.organization, [u for u in (user, replaces) if u is not None], "user")
-    if replaces is not None and replaces.pk == user.pk:
-        raise ValidationError({"replaces": "Someone cannot cover for themselves."})
-    override = ScheduleOverride.objects.create(
-        organization=actor.organization,
-        schedule=schedule,
-        user=user,
-        replaces=replaces,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        note=(note or "")[:200],
-        created_by=actor.user,
-    )
-    record(
-        actor=actor,
-        verb="schedule.override_created",
-        target=schedule,
-        data={
-            "override": override.pk,
-            "user": user.username,
-            "replaces": replaces.username if replaces else None,
-            "starts_at": starts_at.isoformat(),
-            "ends_at": ends_at.isoformat(),
-        },
-    )
-    return override
-
-
-@transaction.atomic
-def override_delete(*, actor: Actor, override: ScheduleOverride) -> None:
-    override = ScheduleOverride.objects.select_related("schedule__team", "user", "replaces").get(
-        pk=override.pk, organization=actor.organization
-    )
-    if not _may_change_own_cover(actor, override.schedule, [override.user, override.replaces]):
-        raise PermissionDenied(f"Missing capability {Capability.SCHEDULE_MANAGE}.")
-    record(
-        actor=actor,
-        verb="schedule.override_removed",
-        target=override.schedule,
-        data={"override": override.pk, "user": override.user.username},
-    )
-    override.delete()
-
-
-@transaction.atomic
-def swap_create(
-    *,
-    actor: Actor,
-    schedule: Schedule,
-    first_user,
-    second_user,
-    starts_at: datetime,
-    ends_at: datetime,
-    note: str = "",
-) -> ShiftSwap:
-    _require_same_org(actor, schedule, "schedule")
-    if not _may_change_own_cover(actor, schedule, [first_user, second_user]):
-        raise PermissionDenied(f"Missing capability {Capability.SCHEDULE_MANAGE}.")
-    _validate_range(starts_at, ends_at)
-    if first_user.pk == second_user.pk:
-        raise ValidationError({"second_user": "A swap needs two different people."})
-    _members(actor.organization, [first_user, second_user], "first_user")
-    swap = ShiftSwap.objects.create(
-        organization=actor.organization,
-        schedule=schedule,
-        first_user=first_user,
-        second_user=second_user,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        note=(note or "")[:200],
-        created_by=actor.user,
-    )
-    record(
-        actor=actor,
-        verb="schedule.swap_created",
-        target=schedule,
-        data={
-            "swap": swap.pk,
-            "first_user": first_user.username,
-            "second_user": second_user.username,
-            "starts_at": starts_at.isoformat(),
-            "ends_at": ends_at.isoformat(),
-        },
-    )
-    return swap
-
-
-@transaction.atomic
-def swap_delete(*, actor: Actor, swap: ShiftSwap) -> None:
-    swap = ShiftSwap.objects.select_related("schedule__team", "first_user", "second_user").get(
-        pk=swap.pk, organization=actor.organization
-    )
-    if not _may_change_own_cover(actor, swap.schedule, [swap.first_user, swap.second_user]):
-        raise PermissionDenied(f"Missing capability {Capability.SCHEDULE_MANAGE}.")
-    record(actor=actor, verb="schedule.swap_removed", target=swap.schedule, data={"swap": swap.pk})
-    swap.delete()
-
-
-# --- calendar feeds -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class IssuedFeed:
-    feed: CalendarFeed
-    token: str  # shown once
-
-    @property
-    def path(self) -> str:
-        return f"/oncall/calendar/{self.token}.ics"
-
-
-@transaction.atomic
-def calendar_feed_create(*, actor: Actor, schedule: Schedule | None = None, user=None) -> IssuedFeed:
-    """A secret feed of one schedule (anyone who may see schedules) or of the actor's own shifts."""
-    if (schedule is None) == (user is None):
-        raise ValidationError({"feed": "A feed is of one schedule or of one person."})
-    actor.require(Capability.TEAM_VIEW)
-    if schedule is not None:
-        _require_same_org(actor, schedule, "schedule")
-    elif actor.user is None or actor.user.pk != user.pk:
-        raise PermissionDenied("A personal feed can only be made by its owner.")
-    token = FEED_PREFIX + secrets.token_urlsafe(24)
-    feed = CalendarFeed.objects.create(
-        organization=actor.organization,
-        schedule=schedule,
-        user=user,
-        token_hash=digest(token),
-        prefix=token[: len(FEED_PREFIX) + 6],
-        created_by=actor.user,
-    )
-    record(
-        actor=actor,
-        verb="calendar_feed.created",
-        target=feed,
-        data={"schedule": schedule.pk if schedule else None, "user": user.username if user else None},
-    )
-    return IssuedFeed(feed=feed, token=token)
-
-
-@transaction.atomic
-def calendar_feed_revoke(*, actor: Actor, feed: CalendarFeed) -> CalendarFeed:
-    feed = CalendarFeed.objects.select_for_update().get(pk=feed.pk, organization=actor.organization)
-    own = actor.user is not None and actor.user.pk in (feed.created_by_id, feed.user_id)
-    if not own:
-        actor.require(Capability.SCHEDULE_MANAGE)
-    if feed.revoked_at:
-        return feed
-    feed.revoked_at = timezone.now()
-    feed.save(update_fields=["revoked_at"])
-    record(actor=actor, verb="calendar_feed.revoked", target=feed, data={"prefix": feed.prefix})
-    return feed
-
-
-def calendar_feed_by_token(token: str) -> CalendarFeed | None:
-    if not token.startswith(FEED_PREFIX) or len(token) > 100:
-        return None
-    feed = (
-        CalendarFeed.objects.select_related("organization", "schedule__team", "user")
-        .filter(token_hash=digest(token))
-        .first()
-    )
-    if feed is None or not feed.is_active:
-        return None
-    # The feed is seen with its holder's eyes (the person of a personal feed, else whoever made
-    # it): once they leave the organization or are deactivated, its schedules are out of reach.
-    holder_id = feed.user_id or feed.created_by_id
-    if (
-        holder_id is None
-        or not Membership.objects.filter(
-            organization=feed.organization, user_id=holder_id, user__is_active=True
-        ).exists()
-    ):
-        return None
-    return feed

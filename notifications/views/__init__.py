@@ -1,1 +1,1 @@
-"""The paging pages, one module per area."""
+"""On-call and notifications pages, one module per area."""

@@ -1,5 +1,5 @@
-"""One-click acknowledge from a notification: a signed, expiring link opens a confirmation page, and
-only its POST acknowledges (link scanners in mail systems fetch GETs).
+"""On-call and notifications: one-click acknowledge from a notification. A signed, expiring link
+opens a confirmation page, and only its POST acknowledges (link scanners in mail systems fetch GETs).
 
 A link sent to a person acts as that person, signed in or not, as long as they are still a member
 allowed to acknowledge. A link posted to a channel names nobody: whoever follows it signs in.
@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 
 from incidents.models import Incident
 from incidents.services import incident_acknowledge
-from notifications.messages import read_ack_token
+from notifications.ack_links import read_ack_token
 from opsplatform.accounts.models import Membership, User
 from opsplatform.core.actors import Actor
 

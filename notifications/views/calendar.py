@@ -1,4 +1,5 @@
-"""iCal feeds (RFC 5545) at secret URLs: one schedule's shifts or one person's, eight weeks ahead."""
+"""On-call and notifications: iCal feeds (RFC 5545) at secret URLs, one schedule's shifts or one
+person's, eight weeks ahead."""
 
 from datetime import timedelta
 
@@ -7,7 +8,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from notifications.ical import render_calendar, schedule_events, user_events
-from notifications.services.schedules import calendar_feed_by_token
+from notifications.selectors import calendar_feed_by_token
 
 
 @require_GET

@@ -1,4 +1,5 @@
-"""Channel pages. Secrets go in through these forms and never come back out."""
+"""On-call and notifications pages for channels. Secrets go in through these forms and never come
+back out."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError

@@ -1,8 +1,12 @@
-"""The person's notification settings: contact methods, their verification, rules, personal feed."""
+"""On-call and notifications pages for the person's own settings: contact methods, their verification,
+personal notification rules and the personal calendar feed.
+
+These belong to the person, not to an organization: they need a signed-in user only, and somebody
+else's contact method or rule answers 404 like a missing one.
+"""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -11,13 +15,13 @@ from notifications import selectors
 from notifications.forms import CodeForm, ContactForm, RuleForm
 from notifications.models import ContactMethod, NotificationRule
 from notifications.services import contacts as services
-from notifications.services.schedules import calendar_feed_create
-from opsplatform.core.access import member_required
-from opsplatform.core.forms import add_service_errors, first_error
+from notifications.services.calendar_feeds import calendar_feed_create
+from opsplatform.core.access import requires
+from opsplatform.core.capabilities import Capability
+from opsplatform.core.forms import act, submit
 
 
 def _own_contact(request, pk) -> ContactMethod:
-    # Somebody else's contact method answers 404 like a missing one.
     return get_object_or_404(ContactMethod, pk=pk, user=request.user)
 
 
@@ -36,46 +40,55 @@ def _render(request, *, form=None, rule_form=None, issued_secret="", issued_feed
     return render(request, "notifications/settings.html", context, status=status)
 
 
+def _added_message(issued) -> str:
+    contact = issued.contact
+    if contact.is_verified:
+        return "Contact method added."
+    return f"We sent a code to {contact.masked_address}; enter it below."
+
+
 @never_cache
 @login_required
 def notification_settings(request):
     if request.method != "POST":
         return _render(request)
+
+    def add(data):
+        issued = services.contact_method_add(actor=request.actor, user=request.user, **data)
+        if not issued.contact.is_verified:
+            services.contact_method_send_verification(
+                actor=request.actor, contact=issued.contact, organization=request.organization
+            )
+        return issued
+
     form = ContactForm(request.POST)
-    if form.is_valid():
-        try:
-            issued = services.contact_method_add(actor=request.actor, user=request.user, **form.cleaned_data)
-            contact = issued.contact
-            if not contact.is_verified:
-                services.contact_method_send_verification(
-                    actor=request.actor, contact=contact, organization=request.organization
-                )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            if contact.is_verified:
-                messages.success(request, "Contact method added.")
-            else:
-                messages.success(request, f"We sent a code to {contact.masked_address}; enter it below.")
-            if issued.signing_secret:
-                return _render(request, issued_secret=issued.signing_secret)
-            return redirect("notifications:settings")
-    return _render(request, form=form, status=400)
+    done = submit(
+        request,
+        form,
+        add,
+        success=_added_message,
+        # A webhook contact's signing secret is shown on this response only.
+        redirect_to=lambda issued: None if issued.signing_secret else "notifications:settings",
+    )
+    if done.response:
+        return done.response
+    if done.ok:
+        return _render(request, issued_secret=done.result.signing_secret)
+    return _render(request, form=form, status=done.status)
 
 
 @require_POST
 @login_required
 def contact_send_code(request, pk):
     contact = _own_contact(request, pk)
-    try:
-        services.contact_method_send_verification(
+    return act(
+        request,
+        lambda: services.contact_method_send_verification(
             actor=request.actor, contact=contact, organization=request.organization
-        )
-    except ValidationError as exc:
-        messages.error(request, first_error(exc))
-    else:
-        messages.success(request, f"A new code is on its way to {contact.masked_address}.")
-    return redirect("notifications:settings")
+        ),
+        success=f"A new code is on its way to {contact.masked_address}.",
+        redirect_to="notifications:settings",
+    )
 
 
 @require_POST
@@ -86,55 +99,59 @@ def contact_verify(request, pk):
     if not form.is_valid():
         messages.error(request, "Enter the six-digit code.")
         return redirect("notifications:settings")
-    try:
-        services.contact_method_verify(actor=request.actor, contact=contact, code=form.cleaned_data["code"])
-    except ValidationError as exc:
-        messages.error(request, first_error(exc))
-    else:
-        messages.success(request, f"{contact.masked_address} is verified.")
-    return redirect("notifications:settings")
+    return act(
+        request,
+        lambda: services.contact_method_verify(
+            actor=request.actor, contact=contact, code=form.cleaned_data["code"]
+        ),
+        success=f"{contact.masked_address} is verified.",
+        redirect_to="notifications:settings",
+    )
 
 
 @require_POST
 @login_required
 def contact_delete(request, pk):
     contact = _own_contact(request, pk)
-    services.contact_method_delete(actor=request.actor, contact=contact)
-    messages.success(request, "Contact method removed.")
-    return redirect("notifications:settings")
+    return act(
+        request,
+        lambda: services.contact_method_delete(actor=request.actor, contact=contact),
+        success="Contact method removed.",
+        redirect_to="notifications:settings",
+    )
 
 
 @require_POST
 @login_required
 def rule_add(request):
     form = RuleForm(request.POST, user=request.user)
-    if form.is_valid():
-        try:
-            services.notification_rule_add(
-                actor=request.actor,
-                contact=form.cleaned_data["contact_method"],
-                delay_minutes=form.cleaned_data["delay_minutes"],
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, "Rule added.")
-            return redirect("notifications:settings")
-    return _render(request, rule_form=form, status=400)
+    done = submit(
+        request,
+        form,
+        lambda data: services.notification_rule_add(
+            actor=request.actor, contact=data["contact_method"], delay_minutes=data["delay_minutes"]
+        ),
+        success="Rule added.",
+        redirect_to="notifications:settings",
+    )
+    return done.response or _render(request, rule_form=form, status=done.status)
 
 
 @require_POST
 @login_required
 def rule_delete(request, pk):
     rule = get_object_or_404(NotificationRule, pk=pk, user=request.user)
-    services.notification_rule_delete(actor=request.actor, rule=rule)
-    messages.success(request, "Rule removed.")
-    return redirect("notifications:settings")
+    return act(
+        request,
+        lambda: services.notification_rule_delete(actor=request.actor, rule=rule),
+        success="Rule removed.",
+        redirect_to="notifications:settings",
+    )
 
 
 @never_cache
 @require_POST
-@member_required
+@requires(Capability.TEAM_VIEW)
 def personal_feed_create(request):
     issued = calendar_feed_create(actor=request.actor, user=request.user)
     return _render(request, issued_feed=request.build_absolute_uri(issued.path))

@@ -1,45 +1,45 @@
-"""Escalation policy pages: list and create, detail with steps, attachment to services and teams."""
+"""On-call and notifications pages for escalation policies: list and create, detail with steps, and
+where a policy is used (services, team defaults)."""
 
-from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from notifications import selectors
 from notifications.forms import AttachForm, PolicyForm, StepForm
 from notifications.models import EscalationPolicy, EscalationStep
-from notifications.services import escalation as services
-from opsplatform.core.access import member_required
+from notifications.services import policies as services
+from opsplatform.core.access import get_for_write_or_404, requires
 from opsplatform.core.capabilities import Capability
-from opsplatform.core.forms import add_service_errors, first_error
-from opsplatform.core.tenancy import get_in_organization_or_404
+from opsplatform.core.forms import act, submit
 
 
-def _policy(request, pk) -> EscalationPolicy:
+def _policy(request, pk, capability) -> EscalationPolicy:
     queryset = selectors.policy_with_steps(EscalationPolicy.objects.select_related("team"))
-    return get_in_organization_or_404(queryset, request.organization, pk=pk)
+    return get_for_write_or_404(request, queryset, capability, pk=pk)
 
 
-@member_required
+def _to_detail(policy):
+    return ("notifications:policy_detail", policy.pk)
+
+
+@requires(Capability.TEAM_VIEW, post=Capability.ESCALATION_MANAGE)
 def policy_list(request):
-    actor = request.actor
-    actor.require(Capability.TEAM_VIEW)
     form = PolicyForm(organization=request.organization)
     if request.method == "POST":
-        actor.require(Capability.ESCALATION_MANAGE)
         form = PolicyForm(request.POST, organization=request.organization)
-        if form.is_valid():
-            try:
-                policy = services.policy_create(actor=actor, **form.cleaned_data)
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(request, f"Policy “{policy.name}” created. Add its first step.")
-                return redirect("notifications:policy_detail", pk=policy.pk)
+        done = submit(
+            request,
+            form,
+            lambda data: services.policy_create(actor=request.actor, **data),
+            success=lambda policy: f"Policy “{policy.name}” created. Add its first step.",
+            redirect_to=_to_detail,
+        )
+        if done.response:
+            return done.response
     context = {
         "policies": selectors.policies_for_list(request.organization),
         "form": form,
-        "can_manage": actor.can(Capability.ESCALATION_MANAGE),
+        "can_manage": request.actor.can(Capability.ESCALATION_MANAGE),
     }
     return render(request, "notifications/policy_list.html", context)
 
@@ -68,85 +68,81 @@ def _detail(request, policy, *, form=None, step_form=None, attach_form=None, sta
     return render(request, "notifications/policy_detail.html", context, status=status)
 
 
-@member_required
+@requires(Capability.TEAM_VIEW, post=Capability.ESCALATION_MANAGE)
 def policy_detail(request, pk):
-    actor = request.actor
-    actor.require(Capability.TEAM_VIEW)
-    policy = _policy(request, pk)
     if request.method != "POST":
-        return _detail(request, policy)
-    actor.require(Capability.ESCALATION_MANAGE)
+        return _detail(request, _policy(request, pk, Capability.TEAM_VIEW))
+    policy = _policy(request, pk, Capability.ESCALATION_MANAGE)
     form = PolicyForm(request.POST, organization=request.organization)
-    if form.is_valid():
-        try:
-            services.policy_update(actor=actor, policy=policy, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, "Policy saved.")
-            return redirect("notifications:policy_detail", pk=policy.pk)
-    return _detail(request, policy, form=form, status=400)
+    done = submit(
+        request,
+        form,
+        lambda data: services.policy_update(actor=request.actor, policy=policy, **data),
+        success="Policy saved.",
+        redirect_to=_to_detail(policy),
+    )
+    return done.response or _detail(request, policy, form=form, status=done.status)
 
 
 @require_POST
-@member_required
+@requires(Capability.ESCALATION_MANAGE)
 def step_add(request, pk):
-    request.actor.require(Capability.ESCALATION_MANAGE)
-    policy = _policy(request, pk)
+    policy = _policy(request, pk, Capability.ESCALATION_MANAGE)
     form = StepForm(request.POST, organization=request.organization)
-    if form.is_valid():
-        spec = services.StepSpec(
-            delay_minutes=form.cleaned_data["delay_minutes"],
-            round_robin=form.cleaned_data["round_robin"],
-            targets=form.targets(),
-        )
-        try:
-            services.step_append(actor=request.actor, policy=policy, spec=spec)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, "Step added.")
-            return redirect("notifications:policy_detail", pk=policy.pk)
-    return _detail(request, policy, step_form=form, status=400)
+    done = submit(
+        request,
+        form,
+        lambda data: services.step_append(
+            actor=request.actor,
+            policy=policy,
+            spec=services.StepSpec(
+                delay_minutes=data["delay_minutes"], round_robin=data["round_robin"], targets=form.targets()
+            ),
+        ),
+        success="Step added.",
+        redirect_to=_to_detail(policy),
+    )
+    return done.response or _detail(request, policy, step_form=form, status=done.status)
 
 
 @require_POST
-@member_required
+@requires(Capability.ESCALATION_MANAGE)
 def step_delete(request, pk, step_pk):
-    request.actor.require(Capability.ESCALATION_MANAGE)
-    policy = _policy(request, pk)
-    step = get_in_organization_or_404(EscalationStep, request.organization, pk=step_pk, policy=policy)
-    services.step_remove(actor=request.actor, step=step)
-    messages.success(request, "Step removed.")
-    return redirect("notifications:policy_detail", pk=policy.pk)
+    policy = _policy(request, pk, Capability.ESCALATION_MANAGE)
+    step = get_for_write_or_404(
+        request, EscalationStep, Capability.ESCALATION_MANAGE, pk=step_pk, policy=policy
+    )
+    return act(
+        request,
+        lambda: services.step_remove(actor=request.actor, step=step),
+        success="Step removed.",
+        redirect_to=_to_detail(policy),
+    )
 
 
 @require_POST
-@member_required
+@requires(Capability.ESCALATION_MANAGE)
 def policy_attach(request, pk):
-    request.actor.require(Capability.ESCALATION_MANAGE)
-    policy = _policy(request, pk)
+    policy = _policy(request, pk, Capability.ESCALATION_MANAGE)
     form = AttachForm(request.POST, organization=request.organization)
-    if form.is_valid():
-        try:
-            services.policy_attach(actor=request.actor, policy=policy, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, "Services and team defaults saved.")
-            return redirect("notifications:policy_detail", pk=policy.pk)
-    return _detail(request, policy, attach_form=form, status=400)
+    done = submit(
+        request,
+        form,
+        lambda data: services.policy_attach(actor=request.actor, policy=policy, **data),
+        success="Services and team defaults saved.",
+        redirect_to=_to_detail(policy),
+    )
+    return done.response or _detail(request, policy, attach_form=form, status=done.status)
 
 
 @require_POST
-@member_required
+@requires(Capability.ESCALATION_MANAGE)
 def policy_delete(request, pk):
-    request.actor.require(Capability.ESCALATION_MANAGE)
-    policy = _policy(request, pk)
-    try:
-        services.policy_delete(actor=request.actor, policy=policy)
-    except ValidationError as exc:
-        messages.error(request, first_error(exc))
-        return redirect("notifications:policy_detail", pk=policy.pk)
-    messages.success(request, f"Policy “{policy.name}” deleted.")
-    return redirect("notifications:policy_list")
+    policy = _policy(request, pk, Capability.ESCALATION_MANAGE)
+    return act(
+        request,
+        lambda: services.policy_delete(actor=request.actor, policy=policy),
+        success=f"Policy “{policy.name}” deleted.",
+        redirect_to="notifications:policy_list",
+        refused_to=_to_detail(policy),
+    )

@@ -1,49 +1,43 @@
-"""Schedule pages: list with who is on call, detail with the two-week timeline, layers, overrides,
-swaps and calendar feeds."""
+"""On-call and notifications pages for schedules: the list with who is on call, the detail with the
+two-week timeline, layers, overrides, swaps and calendar feeds."""
 
 from zoneinfo import ZoneInfo
 
-from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from notifications import selectors
 from notifications.forms import LayerForm, OverrideForm, ScheduleForm, SwapForm, members_of
 from notifications.models import CalendarFeed, Schedule, ScheduleLayer, ScheduleOverride, ShiftSwap
+from notifications.services import calendar_feeds, overrides
 from notifications.services import schedules as services
-from opsplatform.core.access import member_required
+from opsplatform.core.access import get_for_read_or_404, get_for_write_or_404, requires
 from opsplatform.core.capabilities import Capability
-from opsplatform.core.forms import add_service_errors, first_error
-from opsplatform.core.tenancy import get_in_organization_or_404
+from opsplatform.core.forms import act, submit
+
+SCHEDULES = Schedule.objects.select_related("team")
 
 
-def _schedule(request, pk) -> Schedule:
-    return get_in_organization_or_404(Schedule.objects.select_related("team"), request.organization, pk=pk)
-
-
-@member_required
+@requires(Capability.TEAM_VIEW, post=Capability.SCHEDULE_MANAGE)
 def schedule_list(request):
-    actor = request.actor
-    actor.require(Capability.TEAM_VIEW)
     form = ScheduleForm(organization=request.organization)
     if request.method == "POST":
-        actor.require(Capability.SCHEDULE_MANAGE)
         form = ScheduleForm(request.POST, organization=request.organization)
-        if form.is_valid():
-            try:
-                schedule = services.schedule_create(actor=actor, **form.cleaned_data)
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(request, f"Schedule “{schedule.name}” created. Add a layer to fill it.")
-                return redirect("notifications:schedule_detail", pk=schedule.pk)
+        done = submit(
+            request,
+            form,
+            lambda data: services.schedule_create(actor=request.actor, **data),
+            success=lambda schedule: f"Schedule “{schedule.name}” created. Add a layer to fill it.",
+            redirect_to=lambda schedule: ("notifications:schedule_detail", schedule.pk),
+        )
+        if done.response:
+            return done.response
     schedules = list(selectors.schedules_for_list(request.organization))
     context = {
         "summaries": selectors.oncall_summaries(schedules),
         "form": form,
-        "can_manage": actor.can(Capability.SCHEDULE_MANAGE),
+        "can_manage": request.actor.can(Capability.SCHEDULE_MANAGE),
     }
     return render(request, "notifications/schedule_list.html", context)
 
@@ -73,56 +67,51 @@ def _detail_context(request, schedule, *, override_form=None, swap_form=None, is
     }
 
 
-@member_required
+@requires(Capability.TEAM_VIEW)
 def schedule_detail(request, pk):
-    request.actor.require(Capability.TEAM_VIEW)
-    schedule = _schedule(request, pk)
+    schedule = get_for_read_or_404(request, SCHEDULES, Capability.TEAM_VIEW, pk=pk)
     return render(request, "notifications/schedule_detail.html", _detail_context(request, schedule))
 
 
-@member_required
+@requires(Capability.SCHEDULE_MANAGE)
 def schedule_edit(request, pk):
-    actor = request.actor
-    actor.require(Capability.SCHEDULE_MANAGE)
-    schedule = _schedule(request, pk)
+    schedule = get_for_write_or_404(request, SCHEDULES, Capability.SCHEDULE_MANAGE, pk=pk)
     initial = {"name": schedule.name, "team": schedule.team, "description": schedule.description}
     form = ScheduleForm(initial=initial, organization=request.organization)
     if request.method == "POST":
         form = ScheduleForm(request.POST, organization=request.organization)
-        if form.is_valid():
-            try:
-                services.schedule_update(actor=actor, schedule=schedule, **form.cleaned_data)
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(request, "Schedule saved.")
-                return redirect("notifications:schedule_detail", pk=schedule.pk)
+        done = submit(
+            request,
+            form,
+            lambda data: services.schedule_update(actor=request.actor, schedule=schedule, **data),
+            success="Schedule saved.",
+            redirect_to=("notifications:schedule_detail", schedule.pk),
+        )
+        if done.response:
+            return done.response
     return render(request, "notifications/schedule_edit.html", {"schedule": schedule, "form": form})
 
 
 @require_POST
-@member_required
+@requires(Capability.SCHEDULE_MANAGE)
 def schedule_delete(request, pk):
-    request.actor.require(Capability.SCHEDULE_MANAGE)
-    schedule = _schedule(request, pk)
-    try:
-        services.schedule_delete(actor=request.actor, schedule=schedule)
-    except ValidationError as exc:
-        messages.error(request, first_error(exc))
-        return redirect("notifications:schedule_detail", pk=schedule.pk)
-    messages.success(request, f"Schedule “{schedule.name}” deleted.")
-    return redirect("notifications:schedule_list")
+    schedule = get_for_write_or_404(request, SCHEDULES, Capability.SCHEDULE_MANAGE, pk=pk)
+    return act(
+        request,
+        lambda: services.schedule_delete(actor=request.actor, schedule=schedule),
+        success=f"Schedule “{schedule.name}” deleted.",
+        redirect_to="notifications:schedule_list",
+        refused_to=("notifications:schedule_detail", schedule.pk),
+    )
 
 
-@member_required
+@requires(Capability.SCHEDULE_MANAGE)
 def layer_edit(request, pk, layer_pk=None):
-    actor = request.actor
-    actor.require(Capability.SCHEDULE_MANAGE)
-    schedule = _schedule(request, pk)
+    schedule = get_for_write_or_404(request, SCHEDULES, Capability.SCHEDULE_MANAGE, pk=pk)
     layer = None
     if layer_pk is not None:
-        layer = get_in_organization_or_404(
-            ScheduleLayer, request.organization, pk=layer_pk, schedule=schedule
+        layer = get_for_write_or_404(
+            request, ScheduleLayer, Capability.SCHEDULE_MANAGE, pk=layer_pk, schedule=schedule
         )
     if layer is not None:
         initial = LayerForm.initial_for(layer)
@@ -131,27 +120,27 @@ def layer_edit(request, pk, layer_pk=None):
     form = LayerForm(initial=initial, organization=request.organization)
     if request.method == "POST":
         form = LayerForm(request.POST, organization=request.organization)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                services.layer_save(
-                    actor=actor,
-                    schedule=schedule,
-                    layer=layer,
-                    name=data["name"],
-                    rotation=data["rotation"],
-                    shift_hours=data["shift_hours"],
-                    start_date=data["start_date"],
-                    handoff_time=data["handoff_time"],
-                    participants=data["participants"],
-                    priority=data["priority"],
-                    restrictions=form.restrictions(),
-                )
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(request, "Layer saved.")
-                return redirect("notifications:schedule_detail", pk=schedule.pk)
+        done = submit(
+            request,
+            form,
+            lambda data: services.layer_save(
+                actor=request.actor,
+                schedule=schedule,
+                layer=layer,
+                name=data["name"],
+                rotation=data["rotation"],
+                shift_hours=data["shift_hours"],
+                start_date=data["start_date"],
+                handoff_time=data["handoff_time"],
+                participants=data["participants"],
+                priority=data["priority"],
+                restrictions=form.restrictions(),
+            ),
+            success="Layer saved.",
+            redirect_to=("notifications:schedule_detail", schedule.pk),
+        )
+        if done.response:
+            return done.response
     context = {
         "schedule": schedule,
         "layer": layer,
@@ -162,92 +151,103 @@ def layer_edit(request, pk, layer_pk=None):
 
 
 @require_POST
-@member_required
+@requires(Capability.SCHEDULE_MANAGE)
 def layer_delete(request, pk, layer_pk):
-    request.actor.require(Capability.SCHEDULE_MANAGE)
-    schedule = _schedule(request, pk)
-    layer = get_in_organization_or_404(ScheduleLayer, request.organization, pk=layer_pk, schedule=schedule)
-    services.layer_delete(actor=request.actor, layer=layer)
-    messages.success(request, f"Layer “{layer.name}” removed.")
-    return redirect("notifications:schedule_detail", pk=schedule.pk)
+    schedule = get_for_write_or_404(request, SCHEDULES, Capability.SCHEDULE_MANAGE, pk=pk)
+    layer = get_for_write_or_404(
+        request, ScheduleLayer, Capability.SCHEDULE_MANAGE, pk=layer_pk, schedule=schedule
+    )
+    return act(
+        request,
+        lambda: services.layer_delete(actor=request.actor, layer=layer),
+        success=f"Layer “{layer.name}” removed.",
+        redirect_to=("notifications:schedule_detail", schedule.pk),
+    )
 
 
-def _bound_in_team_zone(form_class, request, schedule):
-    """Bind and validate a form whose date-times are the team's wall-clock times."""
+# Overrides and swaps: the service decides who may arrange them (managers, or the team members they
+# concern), so these pages only need the schedule to be visible.
+
+
+def _cover_create(request, pk, *, kind, form_class, success):
+    schedule = get_for_read_or_404(request, SCHEDULES, Capability.TEAM_VIEW, pk=pk)
+    # Date-times on these forms are the team's wall-clock times.
     form = form_class(request.POST, organization=request.organization)
     with timezone.override(ZoneInfo(schedule.team.time_zone)):
         form.is_valid()
-    return form
+    done = submit(
+        request,
+        form,
+        lambda data: overrides.cover_create(actor=request.actor, schedule=schedule, kind=kind, **data),
+        success=success,
+        redirect_to=("notifications:schedule_detail", schedule.pk),
+    )
+    if done.response:
+        return done.response
+    context = _detail_context(request, schedule, **{f"{kind}_form": form})
+    return render(request, "notifications/schedule_detail.html", context, status=done.status)
+
+
+def _cover_delete(request, model, pk, *, success):
+    cover = get_for_read_or_404(request, model, Capability.TEAM_VIEW, pk=pk)
+    return act(
+        request,
+        lambda: overrides.cover_delete(actor=request.actor, cover=cover),
+        success=success,
+        redirect_to=("notifications:schedule_detail", cover.schedule_id),
+    )
 
 
 @require_POST
-@member_required
+@requires(Capability.TEAM_VIEW)
 def override_create(request, pk):
-    schedule = _schedule(request, pk)
-    form = _bound_in_team_zone(OverrideForm, request, schedule)
-    if form.is_valid():
-        try:
-            services.override_create(actor=request.actor, schedule=schedule, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, f"{form.cleaned_data['user'].username} is on call for that time.")
-            return redirect("notifications:schedule_detail", pk=schedule.pk)
-    context = _detail_context(request, schedule, override_form=form)
-    return render(request, "notifications/schedule_detail.html", context, status=400)
+    return _cover_create(
+        request,
+        pk,
+        kind=overrides.OVERRIDE,
+        form_class=OverrideForm,
+        success=lambda override: f"{override.user.username} is on call for that time.",
+    )
 
 
 @require_POST
-@member_required
+@requires(Capability.TEAM_VIEW)
 def override_delete(request, pk):
-    override = get_in_organization_or_404(ScheduleOverride, request.organization, pk=pk)
-    services.override_delete(actor=request.actor, override=override)
-    messages.success(request, "Override removed.")
-    return redirect("notifications:schedule_detail", pk=override.schedule_id)
+    return _cover_delete(request, ScheduleOverride, pk, success="Override removed.")
 
 
 @require_POST
-@member_required
+@requires(Capability.TEAM_VIEW)
 def swap_create(request, pk):
-    schedule = _schedule(request, pk)
-    form = _bound_in_team_zone(SwapForm, request, schedule)
-    if form.is_valid():
-        try:
-            services.swap_create(actor=request.actor, schedule=schedule, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, "Swap recorded.")
-            return redirect("notifications:schedule_detail", pk=schedule.pk)
-    context = _detail_context(request, schedule, swap_form=form)
-    return render(request, "notifications/schedule_detail.html", context, status=400)
+    return _cover_create(request, pk, kind=overrides.SWAP, form_class=SwapForm, success="Swap recorded.")
 
 
 @require_POST
-@member_required
+@requires(Capability.TEAM_VIEW)
 def swap_delete(request, pk):
-    swap = get_in_organization_or_404(ShiftSwap, request.organization, pk=pk)
-    services.swap_delete(actor=request.actor, swap=swap)
-    messages.success(request, "Swap removed.")
-    return redirect("notifications:schedule_detail", pk=swap.schedule_id)
+    return _cover_delete(request, ShiftSwap, pk, success="Swap removed.")
 
 
 @require_POST
-@member_required
+@requires(Capability.TEAM_VIEW)
 def schedule_feed_create(request, pk):
-    schedule = _schedule(request, pk)
-    issued = services.calendar_feed_create(actor=request.actor, schedule=schedule)
+    schedule = get_for_read_or_404(request, SCHEDULES, Capability.TEAM_VIEW, pk=pk)
+    issued = calendar_feeds.calendar_feed_create(actor=request.actor, schedule=schedule)
     # The secret URL is shown on this response only: render rather than redirect.
     context = _detail_context(request, schedule, issued_feed=request.build_absolute_uri(issued.path))
     return render(request, "notifications/schedule_detail.html", context)
 
 
 @require_POST
-@member_required
+@requires(Capability.TEAM_VIEW)
 def feed_revoke(request, pk):
-    feed = get_in_organization_or_404(CalendarFeed, request.organization, pk=pk)
-    services.calendar_feed_revoke(actor=request.actor, feed=feed)
-    messages.success(request, f"Calendar feed {feed.prefix}… revoked; calendars using it stop updating.")
-    if feed.schedule_id:
-        return redirect("notifications:schedule_detail", pk=feed.schedule_id)
-    return redirect("notifications:settings")
+    # Its maker or its person may revoke a feed; anyone else needs schedule.manage (the service checks).
+    feed = get_for_read_or_404(request, CalendarFeed, Capability.TEAM_VIEW, pk=pk)
+    return act(
+        request,
+        lambda: calendar_feeds.calendar_feed_revoke(actor=request.actor, feed=feed),
+        success=f"Calendar feed {feed.prefix}… revoked; calendars using it stop updating.",
+        redirect_to=("notifications:schedule_detail", feed.schedule_id)
+        if feed.schedule_id
+        else "notifications:settings",
+    )

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from incidents.services import incident_create
 from notifications.delivery import run_delivery_tick
-from notifications.engine import run_escalation_tick
+from notifications.escalation import run_escalation_tick
 from opsplatform.core.actors import Actor
 from tests.accounts.factories import PASSWORD
 from tests.incidents.factories import ServiceFactory

@@ -3,7 +3,7 @@
 from datetime import date, time
 
 from notifications.services import channels as channel_services
-from notifications.services import escalation as escalation_services
+from notifications.services import policies as policy_services
 from notifications.services import schedules as schedule_services
 from opsplatform.core.actors import Actor
 
@@ -34,15 +34,15 @@ def make_channel(org, *, kind="webhook", name=None, **fields):
 
 
 def step(*targets, delay=5, round_robin=False):
-    return escalation_services.StepSpec(delay_minutes=delay, round_robin=round_robin, targets=list(targets))
+    return policy_services.StepSpec(delay_minutes=delay, round_robin=round_robin, targets=list(targets))
 
 
 def make_policy(org, *steps, name="Paging", repeat_count=0, services=(), teams=()):
-    policy = escalation_services.policy_create(
+    policy = policy_services.policy_create(
         actor=system(org), name=name, repeat_count=repeat_count, steps=list(steps)
     )
     if services or teams:
-        escalation_services.policy_attach(
+        policy_services.policy_attach(
             actor=system(org), policy=policy, services=list(services), default_for_teams=list(teams)
         )
     return policy

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from notifications.models import CalendarFeed
-from notifications.services.schedules import calendar_feed_create, calendar_feed_revoke
+from notifications.services.calendar_feeds import calendar_feed_create, calendar_feed_revoke
 from opsplatform.accounts.models import Membership, User
 from tests.notifications.factories import make_schedule
 

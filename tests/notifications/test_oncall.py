@@ -11,7 +11,7 @@ import pytest
 
 from notifications import oncall
 from notifications.oncall import LayerRules, OverrideRule, Restriction, ScheduleSnapshot, SwapRule
-from notifications.services import schedules as schedule_services
+from notifications.services import overrides as override_services
 from tests.notifications.factories import make_schedule, system
 
 ALICE, BOB, CAROL, DAVE = 1, 2, 3, 4
@@ -294,9 +294,10 @@ def test_snapshot_reads_layers_overrides_and_swaps(org, team, users):
             }
         ],
     )
-    schedule_services.override_create(
+    override_services.cover_create(
         actor=system(org),
         schedule=schedule,
+        kind=override_services.OVERRIDE,
         user=users["admin"],
         replaces=users["manager"],
         starts_at=utc(2025, 3, 9, 0),

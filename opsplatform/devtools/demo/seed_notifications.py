@@ -1,5 +1,6 @@
-"""Paging for a demo organization: a webhook channel, an on-call schedule of the demo people, and an
-escalation policy on every demo service whose first step pages whoever is on call and the webhook.
+"""On-call and notifications for a demo organization: a webhook channel, an on-call schedule of the
+demo people, and an escalation policy on every demo service whose first step pages whoever is on call
+and the webhook.
 
 Idempotent: each piece is created once (looked up by name). The webhook's URL comes from
 ``DEMO_WEBHOOK_URL`` when set (point it at a request bin to watch signed deliveries arrive); without
@@ -17,7 +18,7 @@ from django.utils import timezone
 from incidents.models import Service
 from notifications.models import Channel, ChannelKind, EscalationPolicy, Schedule
 from notifications.services import channels as channel_services
-from notifications.services import escalation as escalation_services
+from notifications.services import policies as policy_services
 from notifications.services import schedules as schedule_services
 from opsplatform.accounts.models import Team
 from opsplatform.core.actors import Actor
@@ -71,16 +72,16 @@ def seed_notifications(org, people: dict) -> None:
         )
     if not EscalationPolicy.objects.filter(organization=org, name=POLICY_NAME).exists():
         steps = [
-            escalation_services.StepSpec(
+            policy_services.StepSpec(
                 delay_minutes=10, targets=[("schedule", schedule), ("channel", channel)]
             ),
-            escalation_services.StepSpec(delay_minutes=15, targets=[("team", teams[0])]),
-            escalation_services.StepSpec(delay_minutes=30, targets=[("user", people["owner"])]),
+            policy_services.StepSpec(delay_minutes=15, targets=[("team", teams[0])]),
+            policy_services.StepSpec(delay_minutes=30, targets=[("user", people["owner"])]),
         ]
-        policy = escalation_services.policy_create(
+        policy = policy_services.policy_create(
             actor=system, name=POLICY_NAME, team=teams[0], repeat_count=1, steps=steps
         )
-        escalation_services.policy_attach(
+        policy_services.policy_attach(
             actor=system,
             policy=policy,
             services=list(Service.objects.filter(organization=org)),

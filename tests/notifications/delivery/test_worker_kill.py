@@ -16,7 +16,7 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from notifications.engine import idempotency_key
+from notifications.escalation import idempotency_key
 from notifications.models import AttemptOutcome, Medium, Notification, NotificationStatus
 from opsplatform.celery import app as celery_app
 from tests.notifications.factories import make_channel

@@ -1,4 +1,5 @@
-"""Template helpers of the paging pages, and the deliveries panel the incident page includes."""
+"""On-call and notifications template tags (`{% load oncall %}`): helpers of the on-call pages, and the
+deliveries panel the incident page includes."""
 
 from django import template
 

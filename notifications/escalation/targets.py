@@ -1,42 +1,24 @@
-"""The escalation engine: one beat tick that pages people when an incident's timer falls due.
+"""On-call and notifications: who an escalation step pages, and the outbox rows that says so.
 
-The timer is ``incidents_incident.next_escalation_at``; the position is ``escalation_step`` (the next
-step to run; ``len(steps)`` once the last one ran, ``len(steps) + 1`` once the policy is exhausted)
-and ``escalation_cycle`` (how many times the policy has started over). A tick:
-
-1. claims due incidents with ``SELECT … FOR UPDATE SKIP LOCKED`` (a second tick running at the same
-   time skips them and takes others; nobody waits),
-2. runs the current step: resolves its targets to people and channels, and writes one outbox row per
-   (recipient, contact method or channel) with ``INSERT … ON CONFLICT DO NOTHING`` on the unique
-   idempotency key,
-3. moves the position on and sets the next due time, and records the step in the ledger,
-
-all in one transaction: the step, its outbox rows and the timer commit together or not at all.
-
-Fencing: the idempotency key contains the incident's ``escalation_epoch`` (bumped by every human
-change of the escalation: acknowledge, escalate now, reopen, snooze), the cycle and the step. Work
-done twice under one epoch (a retried task, a duplicate tick that somehow got the same row) inserts
-nothing twice; work under a newer epoch is new work. Acknowledge and resolve clear the timer, so the
-engine never sees those incidents again; "escalate now" sets the timer to now, so the next step runs
-at the next tick instead of after its delay.
+A step's targets (people, schedules, teams, channels) become the members paged now (whoever is on
+call in a schedule at the tick, every member of a team, only current members of the organization)
+and the organization's active channels; each person becomes one row per personal notification rule
+(or their account address), each channel one row (one per number for Twilio). The reads are shared
+by every incident of a tick's batch (:class:`BatchReads`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
-from audit.services import record_many
-from incidents.models import Incident, Status
-from incidents.realtime import publish_incidents_after_commit
+from incidents.models import Incident
 from notifications import oncall
 from notifications.masking import mask_email, mask_phone
 from notifications.models import (
@@ -55,10 +37,6 @@ from notifications.models import (
 from notifications.models.channels import TWILIO_KINDS
 from opsplatform.accounts.models import Membership, Team, User
 
-logger = logging.getLogger(__name__)
-
-BATCH_SIZE = 100
-
 CONTACT_MEDIUM = {
     ContactKind.EMAIL: Medium.EMAIL,
     ContactKind.SMS: Medium.SMS,
@@ -76,31 +54,18 @@ CHANNEL_MEDIUM = {
 }
 
 
-@dataclass
-class TickResult:
-    incidents: int = 0
-    steps: int = 0
-    notifications: int = 0
-
-    def __iadd__(self, other: TickResult) -> TickResult:
-        self.incidents += other.incidents
-        self.steps += other.steps
-        self.notifications += other.notifications
-        return self
-
-
 def idempotency_key(*parts) -> str:
     return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()
 
 
 @dataclass
-class _PolicyPlan:
+class PolicyPlan:
     policy: EscalationPolicy
     steps: list[EscalationStep]
 
 
 @dataclass
-class _Delivery:
+class PersonalDelivery:
     """What one user is sent when a step pages them: (contact method or None, delay minutes)."""
 
     contact: object | None
@@ -108,18 +73,18 @@ class _Delivery:
 
 
 @dataclass
-class _Context:
+class BatchReads:
     """Reads shared by every incident of one batch: the same policy, schedule or person is looked up
     once, however many incidents page them."""
 
     now: datetime
-    policies: dict[int, _PolicyPlan | None] = field(default_factory=dict)
+    policies: dict[int, PolicyPlan | None] = field(default_factory=dict)
     service_policy: dict[int, int] = field(default_factory=dict)
     team_policy: dict[int, int] = field(default_factory=dict)
     oncall: dict[int, int | None] = field(default_factory=dict)
     team_members: dict[int, list[int]] = field(default_factory=dict)
     org_members: dict[int, set[int]] = field(default_factory=dict)
-    plans: dict[int, list[_Delivery]] = field(default_factory=dict)
+    plans: dict[int, list[PersonalDelivery]] = field(default_factory=dict)
     users: dict[int, User] = field(default_factory=dict)
 
     def preload(self, incidents: list[Incident]) -> None:
@@ -141,7 +106,7 @@ class _Context:
             ):
                 steps[step.policy_id].append(step)
             for policy in EscalationPolicy.objects.filter(pk__in=policy_ids):
-                self.policies[policy.pk] = _PolicyPlan(policy, steps[policy.pk])
+                self.policies[policy.pk] = PolicyPlan(policy, steps[policy.pk])
 
     @staticmethod
     def _team_id(incident: Incident) -> int | None:
@@ -149,7 +114,7 @@ class _Context:
             return incident.team_id
         return incident.service.owner_team_id if incident.service_id and incident.service else None
 
-    def plan_for(self, incident: Incident) -> _PolicyPlan | None:
+    def plan_for(self, incident: Incident) -> PolicyPlan | None:
         policy_id = self.service_policy.get(incident.service_id) if incident.service_id else None
         if policy_id is None:
             team_id = self._team_id(incident)
@@ -189,12 +154,12 @@ class _Context:
             .order_by("delay_minutes", "id")
         )
         for rule in rules:
-            self.plans[rule.user_id].append(_Delivery(rule.contact_method, rule.delay_minutes))
+            self.plans[rule.user_id].append(PersonalDelivery(rule.contact_method, rule.delay_minutes))
         for uid in missing:
             user = self.users.get(uid)
             # Nobody goes unpaged for want of rules: their account address, at once.
             if user is not None and not self.plans[uid] and user.email:
-                self.plans[uid].append(_Delivery(None, 0))
+                self.plans[uid].append(PersonalDelivery(None, 0))
 
 
 def _advance_rr(step: EscalationStep) -> int:
@@ -208,7 +173,7 @@ def _advance_rr(step: EscalationStep) -> int:
         return cursor.fetchone()[0]
 
 
-def _candidates(step: EscalationStep, incident: Incident, ctx: _Context) -> list[tuple[str, object]]:
+def _candidates(step: EscalationStep, incident: Incident, ctx: BatchReads) -> list[tuple[str, object]]:
     """The step's targets expanded to ("user", id) / ("channel", Channel), in target order, de-duplicated."""
     members = ctx.members_of_org(incident.organization_id)
     seen, result = set(), []
@@ -234,8 +199,8 @@ def _candidates(step: EscalationStep, incident: Incident, ctx: _Context) -> list
     return result
 
 
-def _rows_for_step(
-    incident: Incident, plan: _PolicyPlan, index: int, cycle: int, ctx: _Context
+def rows_for_step(
+    incident: Incident, plan: PolicyPlan, index: int, cycle: int, ctx: BatchReads
 ) -> tuple[list[Notification], dict]:
     step = plan.steps[index]
     candidates = _candidates(step, incident, ctx)
@@ -307,121 +272,3 @@ def _rows_for_step(
         "round_robin": step.round_robin,
     }
     return rows, summary
-
-
-def _clear(incident: Incident) -> None:
-    incident.next_escalation_at = None
-
-
-def _advance(incident: Incident, ctx: _Context, rows: list[Notification], events: list) -> int:
-    """Run what is due for one locked incident; returns the number of steps run (0 or 1).
-
-    Ledger entries are collected in ``events`` and written at the end of the batch (see _tick_batch).
-    """
-    if incident.status != Status.TRIGGERED:
-        # Acknowledged, snoozed or resolved incidents have no timer; one left behind is stale.
-        _clear(incident)
-        return 0
-    plan = ctx.plan_for(incident)
-    if plan is None or not plan.steps:
-        _clear(incident)
-        events.append((incident, "escalation.no_policy", {"service": incident.service_id}))
-        return 0
-    count = len(plan.steps)
-    index, cycle = incident.escalation_step, incident.escalation_cycle
-    if index == count:
-        if cycle < plan.policy.repeat_count:
-            index, cycle = 0, cycle + 1
-        else:
-            incident.escalation_step = count + 1
-            _clear(incident)
-            data = {"policy": plan.policy.name, "cycles": cycle + 1}
-            events.append((incident, "escalation.exhausted", data))
-            return 0
-    manual_after_end = index > count
-    if manual_after_end:
-        # Someone pressed "escalate now" after the policy ran out: page its last level again.
-        index = count - 1
-    new_rows, summary = _rows_for_step(incident, plan, index, cycle, ctx)
-    rows.extend(new_rows)
-    step = plan.steps[index]
-    if manual_after_end:
-        _clear(incident)
-    else:
-        incident.escalation_step = index + 1
-        incident.escalation_cycle = cycle
-        incident.next_escalation_at = ctx.now + timedelta(minutes=step.delay_minutes)
-    summary["next_at"] = incident.next_escalation_at.isoformat() if incident.next_escalation_at else None
-    events.append((incident, "escalation.step_executed", summary))
-    return 1
-
-
-def _save_positions(incidents: list[Incident]) -> None:
-    """One UPDATE … FROM (VALUES …) for the batch (Django's bulk_update builds a CASE per column,
-    several times slower at a few hundred rows)."""
-    table = Incident._meta.db_table
-    values = ", ".join(["(%s, %s::timestamptz, %s, %s)"] * len(incidents))
-    params = []
-    for incident in incidents:
-        params += [
-            incident.pk,
-            incident.next_escalation_at,
-            incident.escalation_step,
-            incident.escalation_cycle,
-        ]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} AS i SET next_escalation_at = v.due, escalation_step = v.step, "  # noqa: S608
-            f"escalation_cycle = v.cycle FROM (VALUES {values}) AS v(id, due, step, cycle) WHERE i.id = v.id",
-            params,
-        )
-
-
-def _tick_batch(now: datetime, batch_size: int) -> tuple[TickResult, int]:
-    result = TickResult()
-    with transaction.atomic():
-        incidents = list(
-            Incident.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("service", "organization")
-            .filter(next_escalation_at__lte=now)
-            .order_by("next_escalation_at")[:batch_size]
-        )
-        if not incidents:
-            return result, 0
-        ctx = _Context(now=now)
-        ctx.preload(incidents)
-        rows: list[Notification] = []
-        events: list = []
-        for incident in incidents:
-            result.steps += _advance(incident, ctx, rows, events)
-        if rows:
-            written = timezone.now()
-            for row in rows:
-                row.created_at = row.updated_at = written
-            # ON CONFLICT DO NOTHING on the idempotency key: the fence against running a step twice.
-            Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-        _save_positions(incidents)
-        # The ledger last: each organization's chain is locked from its first entry until commit,
-        # so everything else is done before taking that lock.
-        record_many(job="escalation", entries=events)
-        publish_incidents_after_commit((incident, verb) for incident, verb, _ in events)
-        result.incidents = len(incidents)
-        result.notifications = len(rows)
-    return result, len(incidents)
-
-
-def run_escalation_tick(
-    *, now: datetime | None = None, batch_size: int = BATCH_SIZE, time_budget: float = 30.0
-) -> TickResult:
-    """Run every step that is due at ``now`` (default: the wall clock, re-read per batch).
-
-    Safe to run concurrently and twice: each batch is its own transaction over rows locked with
-    SKIP LOCKED, so overlapping ticks split the due incidents between them.
-    """
-    total = TickResult()
-    deadline = time.monotonic() + time_budget
-    while True:
-        result, claimed = _tick_batch(now or timezone.now(), batch_size)
-        total += result
-        if claimed < batch_size or time.monotonic() > deadline:
-            return total

@@ -1,4 +1,5 @@
-"""Writes to escalation policies, their steps, and where they are attached (services, team defaults)."""
+"""On-call and notifications: writes to escalation policies, their steps, and where they are attached
+(services, team defaults)."""
 
 from __future__ import annotations
 
@@ -229,7 +230,8 @@ def step_remove(*, actor: Actor, step: EscalationStep) -> None:
     step = EscalationStep.objects.get(pk=step.pk, policy=policy)
     position = step.position
     step.delete()
-    # Close the hole: positions stay 0..n-1, so the engine's step index means the same step.
+    # Close the hole: positions stay 0..n-1, so the escalation tick's step index means the
+    # same step.
     for later in policy.steps.filter(position__gt=position).order_by("position"):
         later.position -= 1
         later.save(update_fields=["position"])

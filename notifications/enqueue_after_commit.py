@@ -1,8 +1,10 @@
-"""Enqueue follow-up work once the transaction that made it necessary has committed.
+"""On-call and notifications: Celery tasks enqueued once the transaction that made them necessary
+has committed (a delivery tick after a resend, the verification code of a contact method).
 
-Tasks are sent by name, so services do not import the task module (which imports the engine and the
-delivery worker); the beat ticks would pick the work up anyway, these only save the wait. A broker
-outage must not fail the request whose change already committed: errors are logged and swallowed.
+Tasks are sent by name, so services do not import the task module (which imports the escalation tick
+and the delivery worker); the beat ticks would pick the work up anyway, these only save the wait. A
+broker outage must not fail the request whose change already committed: errors are logged and
+swallowed.
 """
 
 import logging

@@ -1,0 +1,139 @@
+"""On-call and notifications: the claim phase of a delivery tick. Due outbox rows are taken under a
+lease and a claim token; rows no longer needed are cancelled; rows a dead worker left ``sending``
+past their lease are taken over, their lost attempt recorded."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from incidents.models import Status
+from notifications.delivery.batch import DeliveryStats, LedgerBatch, save_rows
+from notifications.models import AttemptOutcome, Notification, NotificationAttempt, NotificationStatus
+
+LOST_ERROR = "the worker stopped while this attempt was in flight; it may or may not have arrived"
+
+# The locking SELECT runs once, in a CTE: a sub-select under "WHERE id IN (…)" may be re-run by the
+# planner (a nested-loop semi-join), and every run with SKIP LOCKED and LIMIT can pick other rows.
+_CLAIM_SQL = """
+WITH due AS (
+    SELECT id FROM {table}
+     WHERE status IN ('pending', 'failed') AND next_attempt_at <= %s
+     ORDER BY next_attempt_at, id
+     LIMIT %s
+       FOR UPDATE SKIP LOCKED
+)
+UPDATE {table} AS n
+   SET status = 'sending', attempts = n.attempts + 1, lease_until = %s, claim_token = %s, updated_at = %s
+  FROM due
+ WHERE n.id = due.id
+RETURNING n.id
+"""
+
+
+def claim_due(
+    now: datetime, batch_size: int, stats: DeliveryStats
+) -> tuple[uuid.UUID, list[Notification], int]:
+    """Claim up to ``batch_size`` due rows: (claim token, rows to send, rows claimed).
+
+    One conditional UPDATE over ``SELECT … FOR UPDATE SKIP LOCKED`` marks them ``sending`` with a
+    lease and this claim's token, so concurrent ticks take disjoint rows and nobody waits.
+    """
+    token = uuid.uuid4()
+    lease_until = now + timedelta(seconds=settings.NOTIFICATION_SENDING_LEASE_SECONDS)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _CLAIM_SQL.format(table=Notification._meta.db_table),
+                [now, batch_size, lease_until, token, now],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+        if not ids:
+            return token, [], 0
+        rows = list(
+            Notification.objects.select_related(
+                "incident__organization",
+                "incident__service",
+                "incident__team",
+                "channel",
+                "contact_method",
+                "recipient",
+            )
+            .filter(pk__in=ids)
+            .order_by("next_attempt_at", "id")
+        )
+        unneeded = [row for row in rows if _no_longer_needed(row)]
+        if unneeded:
+            ledger = LedgerBatch()
+            for row in unneeded:
+                row.status = NotificationStatus.CANCELLED
+                row.attempts -= 1  # claimed, never tried
+                row.next_attempt_at = row.lease_until = row.claim_token = None
+                stats.cancelled += 1
+                ledger.record(row, "notification.cancelled", {"reason": f"incident {row.incident.status}"})
+            save_rows(unneeded, ["status", "attempts", "next_attempt_at", "lease_until", "claim_token"])
+            ledger.flush()
+    claimed = [row for row in rows if row.status == NotificationStatus.SENDING]
+    stats.claimed += len(claimed)
+    return token, claimed, len(ids)
+
+
+def reclaim_lost(now: datetime, stats: DeliveryStats) -> None:
+    """Rows left ``sending`` past their lease belong to a worker that died mid-request. Record that
+    attempt as lost (it may or may not have arrived) and make the row due again, or dead-letter it
+    when that was its last attempt."""
+    with transaction.atomic():
+        rows = list(
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("incident__organization")
+            .filter(status=NotificationStatus.SENDING, lease_until__lte=now)
+            .order_by("lease_until")[:500]
+        )
+        if not rows:
+            return
+        ledger = LedgerBatch()
+        attempts = []
+        for row in rows:
+            stats.lost += 1
+            attempts.append(
+                NotificationAttempt(
+                    organization_id=row.organization_id,
+                    notification=row,
+                    number=row.attempts,
+                    started_at=row.updated_at,
+                    outcome=AttemptOutcome.LOST,
+                    error=LOST_ERROR,
+                )
+            )
+            row.last_error = LOST_ERROR
+            row.updated_at = now
+            if row.attempts >= row.max_attempts:
+                _dead_letter(row, ledger, stats, LOST_ERROR)
+            else:
+                row.status = NotificationStatus.FAILED
+                row.next_attempt_at = now
+                row.lease_until = row.claim_token = None
+        NotificationAttempt.objects.bulk_create(attempts, ignore_conflicts=True)
+        save_rows(
+            rows, ["status", "next_attempt_at", "lease_until", "claim_token", "last_error", "updated_at"]
+        )
+        ledger.flush()
+
+
+def _no_longer_needed(row: Notification) -> bool:
+    if row.resend_count:
+        return False  # an operator asked for it explicitly
+    status = row.incident.status
+    if status == Status.RESOLVED:
+        return True
+    return row.conditional and status != Status.TRIGGERED
+
+
+def _dead_letter(row: Notification, ledger: LedgerBatch, stats: DeliveryStats, error: str) -> None:
+    row.status = NotificationStatus.DEAD
+    row.next_attempt_at = row.lease_until = row.claim_token = None
+    stats.dead += 1
+    ledger.record(row, "notification.dead_lettered", {"attempts": row.attempts, "error": error})

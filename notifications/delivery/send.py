@@ -1,0 +1,74 @@
+"""On-call and notifications: the send phase of a delivery tick, up to the thread pool. Each claimed
+row is handed to the sender of its medium, which prepares one request (``senders.send`` then makes it
+in a sender thread).
+
+A row that cannot be prepared (its channel disabled or removed, no organization channel to carry a
+personal contact method, credentials that do not open) fails on its own: the rest of the batch goes.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from notifications import senders
+from notifications.incident_message import build_message
+from notifications.models import Channel, Medium, Notification
+from notifications.selectors import carrier_channel
+from notifications.senders import CannotSend, EmailSender, Outgoing, Sender, failed
+from opsplatform.core.crypto import DecryptionError
+
+logger = logging.getLogger(__name__)
+
+
+class Carriers:
+    """The organization channels that carry personal contact methods, looked up once per tick."""
+
+    def __init__(self):
+        self._cache = {}
+
+    def get(self, organization_id: int, kinds: tuple) -> Channel | None:
+        key = (organization_id, kinds)
+        if key not in self._cache:
+            self._cache[key] = carrier_channel(organization_id, kinds)
+        return self._cache[key]
+
+
+def _sender_for(row: Notification, outgoing: Outgoing, carriers: Carriers) -> Sender:
+    """The sender that reaches the row's channel, contact method or account address; the channel
+    the request goes through is noted on ``outgoing`` (its health follows the outcome)."""
+    if row.channel_id:
+        channel = row.channel
+        if not channel.is_active:
+            raise CannotSend(f"channel {channel.name} is disabled")
+        outgoing.channel_id = channel.pk
+        return senders.for_channel(channel, to=row.target_address)
+    if row.contact_method_id:
+        contact = row.contact_method
+        carrier = None
+        if contact.kind in senders.CARRIER_KINDS:
+            carrier = carriers.get(row.organization_id, senders.CARRIER_KINDS[contact.kind])
+            if carrier is not None:
+                outgoing.channel_id = carrier.pk
+        recipient = row.recipient.username if row.recipient_id else None
+        return senders.for_contact(contact, carrier=carrier, recipient=recipient)
+    if row.recipient_id and row.medium == Medium.EMAIL and row.recipient.email:
+        return EmailSender([row.recipient.email])
+    raise CannotSend("the channel or contact method of this notification was removed")
+
+
+def prepare(row: Notification, carriers: Carriers) -> Outgoing:
+    """The request for one claimed row, or the row's failure (never an exception)."""
+    outgoing = Outgoing(notification_id=row.pk, attempt=row.attempts, medium=row.medium)
+    try:
+        sender = _sender_for(row, outgoing, carriers)
+        message = build_message(
+            row, row.incident, with_ack_link=sender.with_ack_link, shared_room=sender.shared_room
+        )
+        return sender.prepare(outgoing, message)
+    except CannotSend as exc:
+        return failed(outgoing, str(exc))
+    except DecryptionError:
+        return failed(outgoing, "the channel's credentials cannot be opened with this deployment's key")
+    except (KeyError, ValueError) as exc:
+        logger.warning("notification %s cannot be prepared: %s", row.pk, type(exc).__name__)
+        return failed(outgoing, "the channel's configuration is incomplete")

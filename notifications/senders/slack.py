@@ -1,0 +1,70 @@
+"""On-call and notifications: Slack, through an incoming webhook (its URL is the credential).
+
+An organization's Slack channel posts the incident; a person's Slack contact method is a mention
+(``<@U…>``) posted through the organization's Slack channel, a room others read too, so that
+message's acknowledge link names nobody and whoever follows it signs in.
+"""
+
+from __future__ import annotations
+
+from notifications.incident_message import IncidentMessage
+from notifications.selectors import channel_secrets
+from notifications.senders.base import Outgoing
+from notifications.senders.http_sender import HttpSender, delivery_headers
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class SlackSender(HttpSender):
+    with_ack_link = True
+
+    def __init__(self, url: str, mention: str = ""):
+        self.url = url
+        self.mention = mention
+        self.shared_room = bool(mention)
+
+    @classmethod
+    def for_channel(cls, channel, *, mention: str = "", **_) -> SlackSender:
+        return cls(channel_secrets(channel)["url"], mention=mention)
+
+    def build(self, outgoing: Outgoing, message: IncidentMessage) -> Outgoing:
+        prefix = f"<@{self.mention}> " if self.mention else ""
+        title = f"<{message.url}|#{message.incident_id} {_escape(message.title)}>"
+        buttons = [
+            {"type": "button", "text": {"type": "plain_text", "text": "Open incident"}, "url": message.url}
+        ]
+        if message.ack_url:
+            buttons.insert(
+                0,
+                {
+                    "type": "button",
+                    "style": "primary",
+                    "text": {"type": "plain_text", "text": "Acknowledge"},
+                    "url": message.ack_url,
+                },
+            )
+        body = {
+            "text": prefix + message.summary,
+            "blocks": [
+                {
+                    "type": "section",
+                    "text": {"type": "mrkdwn", "text": f"{prefix}*{message.severity.upper()}* {title}"},
+                },
+                {
+                    "type": "context",
+                    "elements": [
+                        {
+                            "type": "mrkdwn",
+                            "text": _escape(
+                                f"{message.status} · {message.service or 'no service'} · "
+                                f"step {message.step + 1}, round {message.cycle + 1}"
+                            ),
+                        }
+                    ],
+                },
+                {"type": "actions", "elements": buttons},
+            ],
+        }
+        return self.json_request(outgoing, self.url, body, delivery_headers(message, outgoing.attempt))

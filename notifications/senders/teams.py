@@ -1,0 +1,55 @@
+"""On-call and notifications: Microsoft Teams, through an incoming webhook (its URL is the
+credential), as an Adaptive Card. No acknowledge link: the channel is a shared room."""
+
+from __future__ import annotations
+
+from notifications.incident_message import IncidentMessage
+from notifications.selectors import channel_secrets
+from notifications.senders.base import Outgoing
+from notifications.senders.http_sender import HttpSender, delivery_headers
+
+
+class TeamsSender(HttpSender):
+    def __init__(self, url: str):
+        self.url = url
+
+    @classmethod
+    def for_channel(cls, channel, **_) -> TeamsSender:
+        return cls(channel_secrets(channel)["url"])
+
+    def build(self, outgoing: Outgoing, message: IncidentMessage) -> Outgoing:
+        actions = [{"type": "Action.OpenUrl", "title": "Open incident", "url": message.url}]
+        if message.ack_url:
+            actions.insert(0, {"type": "Action.OpenUrl", "title": "Acknowledge", "url": message.ack_url})
+        card = {
+            "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+            "type": "AdaptiveCard",
+            "version": "1.4",
+            "body": [
+                {
+                    "type": "TextBlock",
+                    "size": "Medium",
+                    "weight": "Bolder",
+                    "wrap": True,
+                    "text": f"{message.severity.upper()} #{message.incident_id} {message.title}",
+                },
+                {
+                    "type": "FactSet",
+                    "facts": [
+                        {"title": "Status", "value": message.status},
+                        {"title": "Service", "value": message.service or "—"},
+                        {
+                            "title": "Escalation",
+                            "value": f"step {message.step + 1}, round {message.cycle + 1}",
+                        },
+                    ],
+                },
+            ],
+            "actions": actions,
+        }
+        body = {
+            "type": "message",
+            "summary": message.summary,
+            "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive", "content": card}],
+        }
+        return self.json_request(outgoing, self.url, body, delivery_headers(message, outgoing.attempt))

@@ -1,0 +1,152 @@
+"""On-call and notifications: cover arranged on a schedule, its overrides and swaps.
+
+An override puts someone on call for a time range (covering for one person only, with ``replaces``);
+a swap has two people trade places for a time range. Both are made and removed by the same two
+functions, :func:`cover_create` and :func:`cover_delete`, told apart by ``kind``. Besides holders of
+``schedule.manage``, the people a cover concerns may arrange it themselves when they are on the
+schedule's team: covering for a colleague is an everyday act, not a management one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import record
+from notifications.models import Schedule, ScheduleOverride, ShiftSwap
+from notifications.services.schedules import require_members, require_same_org
+from opsplatform.core.actors import Actor
+from opsplatform.core.capabilities import Capability
+
+MAX_OVERRIDE_SPAN = timedelta(days=90)
+OVERRIDE = "override"
+SWAP = "swap"
+
+
+@dataclass(frozen=True)
+class _CoverKind:
+    model: type[ScheduleOverride] | type[ShiftSwap]
+    #: the two people's fields: who is on call, and the other (optional for an override)
+    people: tuple[str, str]
+    other_required: bool
+    #: the error when both are the same person (on the second field)
+    same_person: str
+    #: fields named in the ledger entry of a removal
+    named_on_removal: tuple[str, ...]
+
+
+KINDS = {
+    OVERRIDE: _CoverKind(
+        model=ScheduleOverride,
+        people=("user", "replaces"),
+        other_required=False,
+        same_person="Someone cannot cover for themselves.",
+        named_on_removal=("user",),
+    ),
+    SWAP: _CoverKind(
+        model=ShiftSwap,
+        people=("first_user", "second_user"),
+        other_required=True,
+        same_person="A swap needs two different people.",
+        named_on_removal=(),
+    ),
+}
+
+
+def _validate_range(starts_at, ends_at) -> None:
+    if starts_at is None or ends_at is None:
+        raise ValidationError({"starts_at": "A start and an end are required."})
+    if timezone.is_naive(starts_at) or timezone.is_naive(ends_at):
+        raise ValidationError({"starts_at": "Times need a time zone."})
+    if ends_at <= starts_at:
+        raise ValidationError({"ends_at": "The end must be after the start."})
+    if ends_at - starts_at > MAX_OVERRIDE_SPAN:
+        raise ValidationError({"ends_at": "At most 90 days at once."})
+
+
+def _may_change_own_cover(actor: Actor, schedule: Schedule, people) -> bool:
+    """Members of the schedule's team arrange cover among themselves without the manage capability."""
+    if actor.can(Capability.SCHEDULE_MANAGE):
+        return True
+    if actor.user is None or not actor.can(Capability.INCIDENT_ACKNOWLEDGE):
+        return False
+    involved = {p.pk for p in people if p is not None}
+    return actor.user.pk in involved and schedule.team.members.filter(pk=actor.user.pk).exists()
+
+
+def _username(user) -> str | None:
+    return user.username if user is not None else None
+
+
+@transaction.atomic
+def cover_create(
+    *,
+    actor: Actor,
+    schedule: Schedule,
+    kind: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    note: str = "",
+    **people,
+) -> ScheduleOverride | ShiftSwap:
+    """An override (``kind="override"``, people ``user`` and optionally ``replaces``) or a swap
+    (``kind="swap"``, people ``first_user`` and ``second_user``) on ``schedule``."""
+    spec = KINDS[kind]
+    unknown = set(people) - set(spec.people)
+    if unknown:
+        raise TypeError(f"a {kind} has no {', '.join(sorted(unknown))}")
+    first, second = spec.people
+    on_call, other = people[first], people.get(second)
+    require_same_org(actor, schedule, "schedule")
+    if not _may_change_own_cover(actor, schedule, [on_call, other]):
+        raise PermissionDenied(f"Missing capability {Capability.SCHEDULE_MANAGE}.")
+    _validate_range(starts_at, ends_at)
+    if spec.other_required and other is None:
+        raise ValidationError({second: "Pick the second person."})
+    if other is not None and other.pk == on_call.pk:
+        raise ValidationError({second: spec.same_person})
+    require_members(actor.organization, [u for u in (on_call, other) if u is not None], first)
+    cover = spec.model.objects.create(
+        organization=actor.organization,
+        schedule=schedule,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        note=(note or "")[:200],
+        created_by=actor.user,
+        **{first: on_call, second: other},
+    )
+    record(
+        actor=actor,
+        verb=f"schedule.{kind}_created",
+        target=schedule,
+        data={
+            kind: cover.pk,
+            first: _username(on_call),
+            second: _username(other),
+            "starts_at": starts_at.isoformat(),
+            "ends_at": ends_at.isoformat(),
+        },
+    )
+    return cover
+
+
+@transaction.atomic
+def cover_delete(*, actor: Actor, cover: ScheduleOverride | ShiftSwap) -> None:
+    """Remove an override or a swap (the same people may remove it as may make it)."""
+    kind = OVERRIDE if isinstance(cover, ScheduleOverride) else SWAP
+    spec = KINDS[kind]
+    cover = spec.model.objects.select_related("schedule__team", *spec.people).get(
+        pk=cover.pk, organization=actor.organization
+    )
+    people = [getattr(cover, field) for field in spec.people]
+    if not _may_change_own_cover(actor, cover.schedule, people):
+        raise PermissionDenied(f"Missing capability {Capability.SCHEDULE_MANAGE}.")
+    named = {field: getattr(cover, field).username for field in spec.named_on_removal}
+    record(
+        actor=actor, verb=f"schedule.{kind}_removed", target=cover.schedule, data={kind: cover.pk, **named}
+    )
+    cover.delete()

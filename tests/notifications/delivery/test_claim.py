@@ -1,0 +1,89 @@
+"""Claiming outbox rows: a lost worker's lease is taken over, rows no longer needed are cancelled, and
+concurrent ticks never send a row twice."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from incidents.services import incident_resolve
+from notifications.delivery import DeliveryStats, run_delivery_tick
+from notifications.delivery.claim import claim_due
+from notifications.escalation import run_escalation_tick
+from notifications.models import AttemptOutcome, Notification, NotificationStatus
+from tests.notifications.factories import make_channel, make_policy, step
+from tests.notifications.ticks import escalate
+
+pytestmark = [pytest.mark.usefixtures("allow_loopback", "fast_retries")]
+
+
+@pytest.mark.django_db
+def test_a_lost_worker_is_taken_over_after_its_lease(webhook, open_incident, receiver, settings):
+    settings.NOTIFICATION_SENDING_LEASE_SECONDS = 60
+    _, row = escalate(open_incident)
+    t0 = row.next_attempt_at
+
+    # A worker claims the row, then dies before sending or recording anything.
+    _, claimed, _ = claim_due(t0, 10, DeliveryStats())
+    assert [r.pk for r in claimed] == [row.pk]
+    row.refresh_from_db()
+    assert row.status == NotificationStatus.SENDING
+    # Within the lease nobody touches it.
+    assert run_delivery_tick(now=t0 + timedelta(seconds=30)).claimed == 0
+    stats = run_delivery_tick(now=t0 + timedelta(seconds=61))
+    assert (stats.lost, stats.sent) == (1, 1)
+    row.refresh_from_db()
+    assert row.status == NotificationStatus.SENT and row.attempts == 2
+    assert [(a.number, a.outcome) for a in row.attempt_log.order_by("number")] == [
+        (1, AttemptOutcome.LOST),
+        (2, AttemptOutcome.SENT),
+    ]
+    assert len(receiver.requests) == 1
+
+
+@pytest.mark.django_db
+def test_resolved_incidents_are_not_paged(webhook, open_incident, receiver, actor_as):
+    incident, row = escalate(open_incident)
+    incident_resolve(actor=actor_as("operator"), incident=incident)
+    stats = run_delivery_tick(now=row.next_attempt_at)
+    row.refresh_from_db()
+    assert row.status == NotificationStatus.CANCELLED and stats.cancelled == 1
+    assert receiver.requests == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_delivery_ticks_never_send_a_row_twice(org, service, receiver, open_incident):
+    channels = [
+        make_channel(org, kind="webhook", name=f"hook {n}", url=receiver.url(f"/hook/{n}")).channel
+        for n in range(6)
+    ]
+    make_policy(org, step(*[("channel", c) for c in channels]), services=[service])
+    for n in range(10):
+        incident = open_incident(title=f"Incident {n}")
+        run_escalation_tick(now=incident.next_escalation_at)
+    assert Notification.objects.count() == 60
+    receiver.delay = 0.01
+    now = timezone.now()
+    barrier = threading.Barrier(3)
+    errors = []
+
+    def tick():
+        try:
+            barrier.wait()
+            run_delivery_tick(now=now, batch_size=7, concurrency=4)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=tick) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    keys = [r.headers["x-opsplatform-delivery"] for r in receiver.requests]
+    assert len(keys) == len(set(keys)) == 60
+    assert set(Notification.objects.values_list("status", flat=True)) == {NotificationStatus.SENT}
