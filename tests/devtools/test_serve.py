@@ -50,7 +50,11 @@ def _tcp_sockets(port: int, state: str) -> set[int]:
 
 def _socket_inodes(pid: int) -> set[int]:
     inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:  # the process exited since it was listed (the killed worker, say)
+        return inodes
+    for fd in fds:
         try:
             target = os.readlink(fd)
         except OSError:
