@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 
+from opsplatform.core.logging import logging_config
 from opsplatform.devtools import devservices
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -289,38 +290,7 @@ INVITATION_TTL = timedelta(days=env.int("INVITATION_TTL_DAYS", default=7))
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {
-        "request_id": {"()": "opsplatform.core.logging.RequestIdFilter"},
-        "redact": {"()": "opsplatform.core.logging.RedactSecretsFilter"},
-    },
-    "formatters": {
-        "json": {
-            "()": "opsplatform.core.logging.RedactingJsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        }
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "json",
-            "filters": ["request_id", "redact"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        "axes": {"level": "WARNING"},
-        # The ASGI server's own handlers would write request paths (which can carry a key or a
-        # token) unredacted: its loggers go through ours instead. Levels stay the server's choice.
-        "uvicorn": {"handlers": ["console"], "propagate": False},
-        "uvicorn.error": {"handlers": ["console"], "propagate": False},
-        "uvicorn.access": {"handlers": ["console"], "propagate": False},
-    },
-}
+LOGGING = logging_config(LOG_LEVEL)
 INCIDENT_REOPEN_WINDOW = timedelta(hours=env.int("INCIDENT_REOPEN_WINDOW_HOURS", default=72))
 
 # Static beat entries only: per-object timers live in database columns, claimed by these ticks.

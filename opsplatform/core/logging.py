@@ -73,3 +73,43 @@ class RedactingJsonFormatter(JsonFormatter):
 
     def format(self, record):
         return redact(super().format(record))
+
+
+def logging_config(level: str) -> dict:
+    """The ``LOGGING`` setting: JSON lines on stderr, each with its request id, secrets redacted."""
+
+    def through_console():
+        return {"handlers": ["console"], "propagate": False}
+
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {
+            "request_id": {"()": "opsplatform.core.logging.RequestIdFilter"},
+            "redact": {"()": "opsplatform.core.logging.RedactSecretsFilter"},
+        },
+        "formatters": {
+            "json": {
+                "()": "opsplatform.core.logging.RedactingJsonFormatter",
+                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            }
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "filters": ["request_id", "redact"],
+            }
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            "django.db.backends": {"level": "WARNING"},
+            "axes": {"level": "WARNING"},
+            # The ASGI server's own handlers would write request paths (which can carry a key or a
+            # token) unredacted: its loggers go through ours instead. Levels stay the server's choice.
+            "uvicorn": through_console(),
+            "uvicorn.error": through_console(),
+            "uvicorn.access": through_console(),
+        },
+    }

@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]  # the repository root
 STOP_TIMEOUT_SECONDS = 15
 SEED_TIMEOUT_SECONDS = 120
 POLL_SECONDS = 0.2

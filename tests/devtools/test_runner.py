@@ -83,3 +83,12 @@ def test_a_child_that_cannot_start_stops_the_platform_with_an_error(tmp_path):
     assert "flaky cannot start" in output
     assert output.count("restarted flaky") == 4  # five starts in all, then it gives up
     assert "all processes stopped" in output
+
+
+def test_the_runner_and_the_embedded_services_work_from_the_repository_root():
+    from opsplatform.devtools import devservices, runner
+
+    # Children start in this directory (manage.py, python -m opsplatform...), and var/ lives here.
+    assert (runner.BASE_DIR / "manage.py").is_file()
+    assert devservices.BASE_DIR == runner.BASE_DIR == BASE_DIR
+    assert devservices.VAR_DIR == BASE_DIR / "var"
