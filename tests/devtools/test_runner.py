@@ -8,6 +8,8 @@ import textwrap
 import time
 from pathlib import Path
 
+from opsplatform.devtools import devservices, runner
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 SCRIPT = textwrap.dedent(
@@ -86,8 +88,6 @@ def test_a_child_that_cannot_start_stops_the_platform_with_an_error(tmp_path):
 
 
 def test_the_runner_and_the_embedded_services_work_from_the_repository_root():
-    from opsplatform.devtools import devservices, runner
-
     # Children start in this directory (manage.py, python -m opsplatform...), and var/ lives here.
     assert (runner.BASE_DIR / "manage.py").is_file()
     assert devservices.BASE_DIR == runner.BASE_DIR == BASE_DIR

@@ -33,6 +33,8 @@ ROWS = 150
 CONCURRENCY = 4
 WORKER_ENV = {
     "NOTIFICATION_SENDING_LEASE_SECONDS": "3",
+    # The lease must outlast a send (checked at start-up): sends to the loopback receiver are quick.
+    "OUTBOUND_TOTAL_TIMEOUT": "1",
     "NOTIFICATION_DELIVERY_CONCURRENCY": str(CONCURRENCY),
     "NOTIFICATION_DELIVERY_BATCH": "10",
     "NOTIFICATION_RETRY_BASE_SECONDS": "1",
