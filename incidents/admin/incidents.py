@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.utils.html import format_html_join
 
 from incidents import services
+from incidents.admin.selection import StrictSelection
 from incidents.models import Alert, Incident, Service, SLAPolicy
 from incidents.selectors import incident_timeline
 from incidents.services.sla import sla_policy_delete, sla_policy_save
@@ -12,7 +13,7 @@ from opsplatform.accounts.admin_scoping import OrganizationScopedAdmin, ReadOnly
 
 
 @admin.register(Service)
-class ServiceAdmin(ServiceErrorsAsMessages, OrganizationScopedAdmin):
+class ServiceAdmin(StrictSelection, ServiceErrorsAsMessages, OrganizationScopedAdmin):
     list_display = ["name", "organization", "tier", "owner_team", "default_severity", "in_maintenance"]
     list_filter = ["organization", "tier", "in_maintenance", "default_severity"]
     search_fields = ["name", "slug", "description"]
@@ -61,7 +62,7 @@ class ServiceAdmin(ServiceErrorsAsMessages, OrganizationScopedAdmin):
 
 
 @admin.register(Incident)
-class IncidentAdmin(ServiceErrorsAsMessages, ReadOnlyScopedAdmin):
+class IncidentAdmin(StrictSelection, ServiceErrorsAsMessages, ReadOnlyScopedAdmin):
     """Read-only rows; state changes are admin actions that call the same services as the pages."""
 
     list_display = ["id", "title", "organization", "status", "severity", "priority", "service", "created_at"]
@@ -106,7 +107,7 @@ class IncidentAdmin(ServiceErrorsAsMessages, ReadOnlyScopedAdmin):
 
 
 @admin.register(SLAPolicy)
-class SLAPolicyAdmin(ServiceErrorsAsMessages, OrganizationScopedAdmin):
+class SLAPolicyAdmin(StrictSelection, ServiceErrorsAsMessages, OrganizationScopedAdmin):
     list_display = [
         "name",
         "organization",
@@ -135,7 +136,7 @@ class SLAPolicyAdmin(ServiceErrorsAsMessages, OrganizationScopedAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(ReadOnlyScopedAdmin):
+class AlertAdmin(StrictSelection, ReadOnlyScopedAdmin):
     list_display = ["title", "organization", "status", "severity", "occurrences", "last_seen_at", "incident"]
     list_filter = ["organization", "status", "severity"]
     search_fields = ["title", "dedup_key", "group_key"]

@@ -6,6 +6,7 @@ once, in the admin message that follows the action.
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
+from incidents.admin.selection import StrictSelection
 from incidents.ingest import services
 from incidents.ingest.integration_summary import ingestion_url, integration_counters
 from incidents.ingest.services import MAINTENANCE_WINDOW_FIELDS, ROUTING_RULE_FIELDS
@@ -39,7 +40,9 @@ class DeleteThroughServiceMixin:
 
 
 @admin.register(Integration)
-class IntegrationAdmin(ServiceErrorsAsMessages, DeleteThroughServiceMixin, OrganizationScopedAdmin):
+class IntegrationAdmin(
+    StrictSelection, ServiceErrorsAsMessages, DeleteThroughServiceMixin, OrganizationScopedAdmin
+):
     list_display = ["name", "organization", "kind", "service", "enabled", "received", "last_received_at"]
     list_filter = ["organization", "kind", "enabled"]
     search_fields = ["name", "key_prefix"]
@@ -125,7 +128,9 @@ class IntegrationAdmin(ServiceErrorsAsMessages, DeleteThroughServiceMixin, Organ
 
 
 @admin.register(RoutingRule)
-class RoutingRuleAdmin(ServiceErrorsAsMessages, DeleteThroughServiceMixin, OrganizationScopedAdmin):
+class RoutingRuleAdmin(
+    StrictSelection, ServiceErrorsAsMessages, DeleteThroughServiceMixin, OrganizationScopedAdmin
+):
     list_display = ["name", "integration", "position", "action", "route_service", "set_severity", "enabled"]
     list_filter = ["organization", "action", "enabled"]
     search_fields = ["name", "integration__name"]
@@ -164,7 +169,9 @@ class RoutingRuleAdmin(ServiceErrorsAsMessages, DeleteThroughServiceMixin, Organ
 
 
 @admin.register(MaintenanceWindow)
-class MaintenanceWindowAdmin(ServiceErrorsAsMessages, DeleteThroughServiceMixin, OrganizationScopedAdmin):
+class MaintenanceWindowAdmin(
+    StrictSelection, ServiceErrorsAsMessages, DeleteThroughServiceMixin, OrganizationScopedAdmin
+):
     list_display = ["name", "organization", "service", "recurrence", "starts_at", "ends_at", "enabled"]
     list_filter = ["organization", "recurrence", "enabled"]
     search_fields = ["name"]
@@ -199,7 +206,7 @@ class MaintenanceWindowAdmin(ServiceErrorsAsMessages, DeleteThroughServiceMixin,
 
 
 @admin.register(RawPayload)
-class RawPayloadAdmin(ReadOnlyScopedAdmin):
+class RawPayloadAdmin(StrictSelection, ReadOnlyScopedAdmin):
     list_display = ["received_at", "integration", "organization", "size", "truncated"]
     list_filter = ["organization", "truncated"]
     list_select_related = ["integration", "organization"]

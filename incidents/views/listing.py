@@ -5,6 +5,7 @@ from django.views.decorators.http import require_POST
 
 from incidents import services
 from incidents.forms.incidents import IncidentCreateForm, IncidentFilterForm
+from incidents.ids import parse_id
 from incidents.models import Incident, Severity, Status
 from incidents.selectors import filter_incidents, incidents_for_list, status_counts
 from incidents.views.pagination import lookahead_page
@@ -62,7 +63,8 @@ def incident_bulk(request):
     if action is None:
         messages.error(request, "Choose acknowledge or resolve.")
         return redirect(request.POST.get("back") or "incidents:list")
-    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()][:500]
+    # Anything that is not an id is ignored, like an unknown id: the answer names what was done.
+    ids = [pk for pk in map(parse_id, request.POST.getlist("ids")) if pk is not None][:500]
     done, refused = 0, []
     incidents = Incident.objects.for_organization(request.organization).filter(pk__in=ids)
     for incident in incidents:
