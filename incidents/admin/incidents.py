@@ -1,6 +1,7 @@
 """Admin for incidents, alerts, services and SLA policies (scoped to the managers' organizations)."""
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.utils.html import format_html_join
 
 from incidents import services
@@ -75,7 +76,13 @@ class IncidentAdmin(StrictSelection, ServiceErrorsAsMessages, ReadOnlyScopedAdmi
     exclude = ["assignees", "responders"]
 
     def has_change_permission(self, request, obj=None):
-        return self._allowed(request, obj)  # actions need it; every field stays read-only
+        # The list may run the actions (each a service call); a single row's page is view-only, so
+        # its Save cannot write the whole row behind the services' back (no ledger entry, and it
+        # would put back whatever another request changed meanwhile).
+        return obj is None and self._allowed(request)
+
+    def save_model(self, request, obj, form, change):
+        raise PermissionDenied("Incidents change through their actions, not by saving the row.")
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields] + ["timeline"]
