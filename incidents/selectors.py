@@ -7,6 +7,7 @@ from django.db.models import Avg, Count, F, Q, QuerySet
 from django.utils import timezone
 
 from audit.models import LedgerEntry
+from incidents.ids import parse_id
 from incidents.models import OPEN_STATUSES, Incident, Service, Severity, Status
 
 SORTS = {
@@ -63,8 +64,9 @@ def filter_incidents(
     q = (q or "").strip()
     if q:
         text = Q(title__icontains=q) | Q(dedup_key=q)
-        if q.lstrip("#").isdigit():
-            text |= Q(pk=int(q.lstrip("#")))
+        pk = parse_id(q.removeprefix("#"))
+        if pk is not None:
+            text |= Q(pk=pk)
         queryset = queryset.filter(text)
     return queryset.order_by(*SORTS.get(sort or "newest", SORTS["newest"]))
 

@@ -1,9 +1,11 @@
 """Admin for incidents, alerts, services and SLA policies (scoped to the managers' organizations)."""
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.utils.html import format_html_join
 
 from incidents import services
+from incidents.admin.selection import StrictSelection
 from incidents.models import Alert, Incident, Service, SLAPolicy
 from incidents.selectors import incident_timeline
 from incidents.services.sla import sla_policy_delete, sla_policy_save
@@ -12,7 +14,7 @@ from opsplatform.accounts.admin_scoping import OrganizationScopedAdmin, ReadOnly
 
 
 @admin.register(Service)
-class ServiceAdmin(ServiceErrorsAsMessages, OrganizationScopedAdmin):
+class ServiceAdmin(StrictSelection, ServiceErrorsAsMessages, OrganizationScopedAdmin):
     list_display = ["name", "organization", "tier", "owner_team", "default_severity", "in_maintenance"]
     list_filter = ["organization", "tier", "in_maintenance", "default_severity"]
     search_fields = ["name", "slug", "description"]
@@ -61,7 +63,7 @@ class ServiceAdmin(ServiceErrorsAsMessages, OrganizationScopedAdmin):
 
 
 @admin.register(Incident)
-class IncidentAdmin(ServiceErrorsAsMessages, ReadOnlyScopedAdmin):
+class IncidentAdmin(StrictSelection, ServiceErrorsAsMessages, ReadOnlyScopedAdmin):
     """Read-only rows; state changes are admin actions that call the same services as the pages."""
 
     list_display = ["id", "title", "organization", "status", "severity", "priority", "service", "created_at"]
@@ -74,7 +76,13 @@ class IncidentAdmin(ServiceErrorsAsMessages, ReadOnlyScopedAdmin):
     exclude = ["assignees", "responders"]
 
     def has_change_permission(self, request, obj=None):
-        return self._allowed(request, obj)  # actions need it; every field stays read-only
+        # The list may run the actions (each a service call); a single row's page is view-only, so
+        # its Save cannot write the whole row behind the services' back (no ledger entry, and it
+        # would put back whatever another request changed meanwhile).
+        return obj is None and self._allowed(request)
+
+    def save_model(self, request, obj, form, change):
+        raise PermissionDenied("Incidents change through their actions, not by saving the row.")
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields] + ["timeline"]
@@ -106,7 +114,7 @@ class IncidentAdmin(ServiceErrorsAsMessages, ReadOnlyScopedAdmin):
 
 
 @admin.register(SLAPolicy)
-class SLAPolicyAdmin(ServiceErrorsAsMessages, OrganizationScopedAdmin):
+class SLAPolicyAdmin(StrictSelection, ServiceErrorsAsMessages, OrganizationScopedAdmin):
     list_display = [
         "name",
         "organization",
@@ -135,7 +143,7 @@ class SLAPolicyAdmin(ServiceErrorsAsMessages, OrganizationScopedAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(ReadOnlyScopedAdmin):
+class AlertAdmin(StrictSelection, ReadOnlyScopedAdmin):
     list_display = ["title", "organization", "status", "severity", "occurrences", "last_seen_at", "incident"]
     list_filter = ["organization", "status", "severity"]
     search_fields = ["title", "dedup_key", "group_key"]

@@ -1,11 +1,15 @@
 """Admin for integrations, routing rules, maintenance windows and raw payloads (scoped to the managers'
 organizations). Writes go through ``incidents.ingest.services``; a new or rotated key is shown
-once, in the admin message that follows the action.
+once, on the page that answers the request, never in a message (messages travel in a cookie).
 """
 
-from django.contrib import admin, messages
+from django.contrib import admin
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django.utils.html import format_html
 
+from incidents.admin.selection import StrictSelection
 from incidents.ingest import services
 from incidents.ingest.integration_summary import ingestion_url, integration_counters
 from incidents.ingest.services import MAINTENANCE_WINDOW_FIELDS, ROUTING_RULE_FIELDS
@@ -39,7 +43,9 @@ class DeleteThroughServiceMixin:
 
 
 @admin.register(Integration)
-class IntegrationAdmin(ServiceErrorsAsMessages, DeleteThroughServiceMixin, OrganizationScopedAdmin):
+class IntegrationAdmin(
+    StrictSelection, ServiceErrorsAsMessages, DeleteThroughServiceMixin, OrganizationScopedAdmin
+):
     list_display = ["name", "organization", "kind", "service", "enabled", "received", "last_received_at"]
     list_filter = ["organization", "kind", "enabled"]
     search_fields = ["name", "key_prefix"]
@@ -72,13 +78,32 @@ class IntegrationAdmin(ServiceErrorsAsMessages, DeleteThroughServiceMixin, Organ
             c["last_received_at"] or "never",
         )
 
-    def _show_key(self, request, issued, verb: str) -> None:
-        self.message_user(
-            request,
-            f"{verb} “{issued.integration.name}”. Its key, shown this once: {issued.key} "
-            f"(URL: {ingestion_url(issued.integration.kind, issued.key)})",
-            level=messages.WARNING,
-        )
+    def _keys_page(self, request, issued: list, verb: str):
+        rows = [
+            {
+                "issued": item,
+                "url": ingestion_url(item.integration.kind, item.key),
+                "change_url": reverse("admin:incidents_integration_change", args=[item.integration.pk]),
+            }
+            for item in issued
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "verb": verb,
+            "issued": issued,
+            "rows": rows,
+            "list_url": reverse("admin:incidents_integration_changelist"),
+        }
+        response = render(request, "incidents/admin/issued_keys.html", context)
+        patch_cache_control(response, no_store=True, private=True)
+        return response
+
+    def response_add(self, request, obj, post_url_continue=None):
+        issued = getattr(request, "_issued_integration_keys", None)
+        if issued:
+            return self._keys_page(request, issued, "Created")
+        return super().response_add(request, obj, post_url_continue)
 
     def save_model(self, request, obj, form, change):
         actor = admin_actor(request, obj.organization)
@@ -99,7 +124,7 @@ class IntegrationAdmin(ServiceErrorsAsMessages, DeleteThroughServiceMixin, Organ
             )
             saved = issued.integration if issued else None
             if issued:
-                self._show_key(request, issued, "Created")
+                request._issued_integration_keys = [issued]  # shown by response_add
         if saved is not None:
             obj.pk = saved.pk
 
@@ -113,19 +138,23 @@ class IntegrationAdmin(ServiceErrorsAsMessages, DeleteThroughServiceMixin, Organ
 
     @admin.action(description="Rotate the key of the selected integrations (old key works 24 h)")
     def rotate_key(self, request, queryset):
+        issued = []
         for integration in queryset:
-            issued = self.run_service(
+            done = self.run_service(
                 request,
                 lambda i=integration: services.integration_rotate_key(
                     actor=admin_actor(request, i.organization), integration=i
                 ),
             )
-            if issued:
-                self._show_key(request, issued, "Rotated")
+            if done:
+                issued.append(done)
+        return self._keys_page(request, issued, "Rotated") if issued else None
 
 
 @admin.register(RoutingRule)
-class RoutingRuleAdmin(ServiceErrorsAsMessages, DeleteThroughServiceMixin, OrganizationScopedAdmin):
+class RoutingRuleAdmin(
+    StrictSelection, ServiceErrorsAsMessages, DeleteThroughServiceMixin, OrganizationScopedAdmin
+):
     list_display = ["name", "integration", "position", "action", "route_service", "set_severity", "enabled"]
     list_filter = ["organization", "action", "enabled"]
     search_fields = ["name", "integration__name"]
@@ -164,7 +193,9 @@ class RoutingRuleAdmin(ServiceErrorsAsMessages, DeleteThroughServiceMixin, Organ
 
 
 @admin.register(MaintenanceWindow)
-class MaintenanceWindowAdmin(ServiceErrorsAsMessages, DeleteThroughServiceMixin, OrganizationScopedAdmin):
+class MaintenanceWindowAdmin(
+    StrictSelection, ServiceErrorsAsMessages, DeleteThroughServiceMixin, OrganizationScopedAdmin
+):
     list_display = ["name", "organization", "service", "recurrence", "starts_at", "ends_at", "enabled"]
     list_filter = ["organization", "recurrence", "enabled"]
     search_fields = ["name"]
@@ -199,7 +230,7 @@ class MaintenanceWindowAdmin(ServiceErrorsAsMessages, DeleteThroughServiceMixin,
 
 
 @admin.register(RawPayload)
-class RawPayloadAdmin(ReadOnlyScopedAdmin):
+class RawPayloadAdmin(StrictSelection, ReadOnlyScopedAdmin):
     list_display = ["received_at", "integration", "organization", "size", "truncated"]
     list_filter = ["organization", "truncated"]
     list_select_related = ["integration", "organization"]

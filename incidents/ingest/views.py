@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 from django.conf import settings
 from django.http import JsonResponse
@@ -67,6 +68,29 @@ def _strip_nul(value):
     return value
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate_at(value, path: str = "") -> str | None:
+    """Where the document holds a lone surrogate, or None. JSON's \\u escapes can spell one; it is
+    not Unicode text, so it can be neither encoded nor stored. json.loads joins valid pairs into
+    one character, so every surrogate code point left in a string is a lone one."""
+    stack = [(value, path)]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, str):
+            if _SURROGATE.search(node):
+                return where or "/"
+        elif isinstance(node, list):
+            stack.extend((item, f"{where}/{index}") for index, item in enumerate(node))
+        elif isinstance(node, dict):
+            for key, item in node.items():
+                if _SURROGATE.search(key):
+                    return where or "/"
+                stack.append((item, f"{where}/{key}"))
+    return None
+
+
 def _too_deep(value, limit: int) -> bool:
     """Whether containers nest deeper than ``limit`` (walks containers only: scalars cost nothing)."""
     if not isinstance(value, dict | list):
@@ -101,6 +125,13 @@ def _parse_json(body: bytes):
         raise BadRequest(400, f"JSON parse error: {exc}") from exc
     if _too_deep(data, MAX_JSON_DEPTH):
         raise BadRequest(400, f"The JSON document is nested deeper than {MAX_JSON_DEPTH} levels.")
+    # Escapes are the only way a surrogate gets in (the body is valid UTF-8): look only then.
+    if "\\u" in text and (where := _lone_surrogate_at(data)) is not None:
+        raise BadRequest(
+            400,
+            f"The JSON document holds a lone surrogate (an unpaired \\uD800-\\uDFFF escape) at {where}; "
+            "it is not Unicode text.",
+        )
     if "\\u0000" in text:
         data = _strip_nul(data)
     return data

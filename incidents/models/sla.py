@@ -1,6 +1,8 @@
 from datetime import time
+from zoneinfo import ZoneInfo
 
 from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -11,6 +13,28 @@ from opsplatform.core.tenancy import TenantModel
 
 def _weekdays():
     return [0, 1, 2, 3, 4]
+
+
+def is_time_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (KeyError, ValueError):  # unknown name (ZoneInfoNotFoundError is a KeyError), or a path
+        return False
+    return True
+
+
+def policy_errors(policy) -> dict[str, str]:
+    """What would make the policy's arithmetic fail for every incident it matches. Checked on every
+    save; the readers still guard against rows stored before this check existed."""
+    errors = {}
+    if policy.time_zone and not is_time_zone(policy.time_zone):
+        errors["time_zone"] = f"“{policy.time_zone}” is not a known time zone (e.g. Europe/Berlin)."
+    days = policy.business_days or []
+    if any(not 0 <= day <= 6 for day in days):
+        errors["business_days"] = "Working days are 0 (Monday) to 6 (Sunday)."
+    elif policy.calendar == Calendar.BUSINESS_HOURS and not days:
+        errors["business_days"] = "Pick at least one working day."
+    return errors
 
 
 class SLAPolicy(TenantModel):
@@ -55,3 +79,8 @@ class SLAPolicy(TenantModel):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        super().clean()
+        if errors := policy_errors(self):
+            raise ValidationError(errors)

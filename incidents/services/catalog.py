@@ -1,5 +1,8 @@
+import hashlib
+import unicodedata
+
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from audit.services import record
@@ -49,14 +52,36 @@ def _ledger_view(values: dict) -> dict:
     return {k: getattr(v, "pk", v) for k, v in values.items()}
 
 
+def service_slug(name: str) -> str:
+    """A valid, stable slug for any name. An ASCII name keeps its readable slug ("Payments API" →
+    "payments-api"). Any other name gets what ASCII it has plus a digest of the whole name: slugify
+    drops other scripts and accents, so "日本" would be empty (against the slug pattern) and "Café"
+    would collide with "Cafe". The digest is of the case-folded, normalized name, so the same name
+    twice is still a duplicate, like two ASCII names differing only in case."""
+    name = name.strip()
+    readable = slugify(name)[:80].strip("-")
+    if name.isascii() and readable:
+        return readable
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    digest = hashlib.sha256(folded.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"{readable[:69].strip('-') or 'service'}-{digest}"
+
+
 @transaction.atomic
 def service_create(*, actor: Actor, name: str, **values) -> Service:
     actor.require(Capability.SERVICE_MANAGE)
     _validate(actor.organization, {"name": name, **values})
-    slug = slugify(name)[:80]
+    slug = service_slug(name)
+    duplicate = ValidationError({"name": "A service with this name already exists."})
     if Service.objects.filter(organization=actor.organization, slug=slug).exists():
-        raise ValidationError({"name": "A service with this name already exists."})
-    service = Service.objects.create(organization=actor.organization, name=name.strip(), slug=slug, **values)
+        raise duplicate
+    try:
+        with transaction.atomic():  # the same name created concurrently: the unique constraint decides
+            service = Service.objects.create(
+                organization=actor.organization, name=name.strip(), slug=slug, **values
+            )
+    except IntegrityError:
+        raise duplicate from None
     record(actor=actor, verb="service.created", target=service, data=_ledger_view({"name": name, **values}))
     return service
 

@@ -4,9 +4,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 from django.utils import timezone
 
-from incidents.models import Incident, Status
+from incidents.models import OPEN_STATUSES, Incident, Status
 from incidents.services.base import apply_action
 from incidents.sla.policy import shift_for_pause
 from incidents.state import TransitionError
@@ -126,6 +127,33 @@ def incident_unsnooze(*, actor: Actor, incident: Incident) -> Incident:
     )
 
 
+class DedupKeyHeld(TransitionError):
+    """Another open incident holds the dedup key: only one may be open per key (a partial unique
+    index), so this one cannot reopen. ``holder`` is that incident, for the answer to link."""
+
+    def __init__(self, incident: Incident, holder: Incident):
+        self.holder = holder
+        super().__init__(
+            f"Cannot reopen: incident #{holder.pk} is open with the same dedup key "
+            f"({incident.dedup_key!r}); its alerts go there. Resolve it first, or work on #{holder.pk}.",
+            code="dedup_key_held",
+        )
+
+
+def _open_holder(incident: Incident) -> Incident | None:
+    if not incident.dedup_key:
+        return None
+    return (
+        Incident.objects.filter(
+            organization_id=incident.organization_id,
+            dedup_key=incident.dedup_key,
+            status__in=list(OPEN_STATUSES),
+        )
+        .exclude(pk=incident.pk)
+        .first()
+    )
+
+
 def incident_reopen(*, actor: Actor, incident: Incident) -> Incident:
     def change(inc, target):
         now = timezone.now()
@@ -135,19 +163,28 @@ def incident_reopen(*, actor: Actor, incident: Incident) -> Incident:
             )
         if inc.resolved_at and now - inc.resolved_at > settings.INCIDENT_REOPEN_WINDOW:
             raise TransitionError("This incident was resolved too long ago to reopen; open a new one.")
+        if holder := _open_holder(inc):
+            raise DedupKeyHeld(inc, holder)
         inc.resolved_at = None
         inc.resolved_by = None
         inc.escalation_step = 0
         return [*_retrigger(inc, now), "resolved_at", "resolved_by", "escalation_step"], {}
 
-    return apply_action(
-        actor=actor,
-        incident=incident,
-        action="reopen",
-        capability=Capability.INCIDENT_RESOLVE,
-        verb="incident.reopened",
-        change=change,
-    )
+    try:
+        return apply_action(
+            actor=actor,
+            incident=incident,
+            action="reopen",
+            capability=Capability.INCIDENT_RESOLVE,
+            verb="incident.reopened",
+            change=change,
+        )
+    except IntegrityError:
+        # An alert opened the holder between the check above and the save (apply_action's
+        # transaction rolled back): the same answer as when the check sees it.
+        if holder := _open_holder(incident):
+            raise DedupKeyHeld(incident, holder) from None
+        raise
 
 
 def incident_escalate(*, actor: Actor, incident: Incident) -> Incident:

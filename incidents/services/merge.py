@@ -6,6 +6,7 @@ from audit.services import record
 from incidents.models import Alert, Incident, Status
 from incidents.realtime import publish_incident
 from incidents.services.base import ensure_same_organization
+from incidents.sla.policy import refresh_timer
 from incidents.state import check
 from opsplatform.core.actors import Actor
 from opsplatform.core.capabilities import Capability
@@ -44,6 +45,7 @@ def incident_merge(*, actor: Actor, target: Incident, source: Incident) -> Incid
     source.updated_at = now
     source.save(
         update_fields=[
+            *refresh_timer(source),  # its SLA clocks stop: a merged incident never breaches
             "status",
             "resolved_at",
             "resolved_by",

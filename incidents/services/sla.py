@@ -34,8 +34,6 @@ def sla_policy_save(*, actor: Actor, policy: SLAPolicy) -> SLAPolicy:
         raise ValidationError({"organization": "Not found."})
     if policy.service_id and policy.service.organization_id != policy.organization_id:
         raise ValidationError({"service": "Not found."})
-    if policy.calendar == "business_hours" and not policy.business_days:
-        raise ValidationError({"business_days": "Pick at least one working day."})
     creating = policy.pk is None
     policy.full_clean()
     policy.save()

@@ -1,11 +1,18 @@
 """Choosing an incident's SLA policy, laying out its due times, and pausing them while snoozed."""
 
+import logging
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from incidents.models import Calendar, Incident, SLAPolicy, SLAState, Status
 from incidents.sla.calendar import AlwaysCalendar, BusinessCalendar
 from opsplatform.core.prepared import fetchone_prepared, model_from_row, select_columns
+
+logger = logging.getLogger(__name__)
+
+
+class PolicyUnusable(Exception):
+    """The policy (or the team time zone it falls back to) cannot lay out a clock."""
 
 
 @lru_cache(maxsize=1)
@@ -35,11 +42,25 @@ def calendar_for(policy: SLAPolicy, incident: Incident):
     if policy.calendar == Calendar.ALWAYS:
         return AlwaysCalendar()
     zone = policy.time_zone or (incident.team.time_zone if incident.team_id else "") or "UTC"
-    return BusinessCalendar(
-        tz=ZoneInfo(zone),
-        start=policy.business_start,
-        end=policy.business_end,
-        days=frozenset(policy.business_days),
+    try:
+        tz = ZoneInfo(zone)
+    except (KeyError, ValueError) as exc:  # ZoneInfoNotFoundError is a KeyError
+        raise PolicyUnusable(f"unknown time zone {zone!r}") from exc
+    days = frozenset(policy.business_days or ())
+    if not days or not days <= set(range(7)):
+        raise PolicyUnusable(f"no usable working days {sorted(days)!r}")
+    return BusinessCalendar(tz=tz, start=policy.business_start, end=policy.business_end, days=days)
+
+
+def _unusable(policy: SLAPolicy, incident: Incident, exc: Exception) -> None:
+    # Policies are checked on save, but a row stored before that check (or a team's time zone)
+    # must not fail every page, API call and ingestion that touches a matching incident.
+    logger.warning(
+        "SLA policy %s cannot be applied to incident %s (%s); the incident runs without an SLA",
+        policy.pk,
+        incident.pk,
+        exc,
+        extra={"sla_policy_id": policy.pk, "organization_id": incident.organization_id},
     )
 
 
@@ -54,13 +75,22 @@ def apply_policy(incident: Incident, *, start=None) -> list[str]:
         incident.ack_due_at = incident.ack_warn_at = incident.resolve_due_at = incident.resolve_warn_at = None
         return SLA_FIELDS
     start = start or incident.created_at
-    cal = calendar_for(policy, incident)
     ratio = policy.warning_percent / 100
     ack, resolve = policy.ack_target_minutes * 60, policy.resolve_target_minutes * 60
-    incident.ack_due_at = cal.add(start, ack)
-    incident.ack_warn_at = cal.add(start, ack * ratio)
-    incident.resolve_due_at = cal.add(start, resolve)
-    incident.resolve_warn_at = cal.add(start, resolve * ratio)
+    try:
+        cal = calendar_for(policy, incident)
+        due = [
+            cal.add(start, ack),
+            cal.add(start, ack * ratio),
+            cal.add(start, resolve),
+            cal.add(start, resolve * ratio),
+        ]
+    except (PolicyUnusable, ValueError, OverflowError) as exc:  # add(): no working time, or past year 9999
+        _unusable(policy, incident, exc)
+        incident.sla_policy = None
+        incident.ack_due_at = incident.ack_warn_at = incident.resolve_due_at = incident.resolve_warn_at = None
+        return SLA_FIELDS
+    incident.ack_due_at, incident.ack_warn_at, incident.resolve_due_at, incident.resolve_warn_at = due
     return SLA_FIELDS
 
 
@@ -70,7 +100,11 @@ def shift_for_pause(incident: Incident, *, paused_from, paused_to) -> list[str]:
     policy = incident.sla_policy
     if policy is None or not policy.pause_while_snoozed or paused_from is None:
         return []
-    cal = calendar_for(policy, incident)
+    try:
+        cal = calendar_for(policy, incident)
+    except PolicyUnusable as exc:
+        _unusable(policy, incident, exc)
+        return []  # the clocks keep their instants: the snoozed time counts
     changed = []
     pending = {
         "ack_warn_at": incident.ack_warned_at is None,
@@ -82,24 +116,30 @@ def shift_for_pause(incident: Incident, *, paused_from, paused_to) -> list[str]:
         due = getattr(incident, field)
         if due is None or not is_pending or due <= paused_from:
             continue
-        left = cal.between(paused_from, due)
-        setattr(incident, field, cal.add(paused_to, left))
+        try:
+            shifted = cal.add(paused_to, cal.between(paused_from, due))
+        except (ValueError, OverflowError) as exc:
+            _unusable(policy, incident, exc)
+            continue
+        setattr(incident, field, shifted)
         changed.append(field)
     return changed
 
 
-# (instant field, marker field, what stops this clock)
+# (instant field, marker field, what stops this clock). Resolving stops the acknowledgement clock
+# too: an incident resolved (or merged away) without an acknowledgement must not breach later.
 CLOCKS = [
-    ("ack_warn_at", "ack_warned_at", "acknowledged_at"),
-    ("ack_due_at", "ack_breached_at", "acknowledged_at"),
-    ("resolve_warn_at", "resolve_warned_at", "resolved_at"),
-    ("resolve_due_at", "resolve_breached_at", "resolved_at"),
+    ("ack_warn_at", "ack_warned_at", ("acknowledged_at", "resolved_at")),
+    ("ack_due_at", "ack_breached_at", ("acknowledged_at", "resolved_at")),
+    ("resolve_warn_at", "resolve_warned_at", ("resolved_at",)),
+    ("resolve_due_at", "resolve_breached_at", ("resolved_at",)),
 ]
 
 
 def pending_clocks(incident: Incident):
-    for instant, marker, stopper in CLOCKS:
-        if getattr(incident, instant) and not getattr(incident, marker) and not getattr(incident, stopper):
+    for instant, marker, stoppers in CLOCKS:
+        stopped = any(getattr(incident, stopper) for stopper in stoppers)
+        if getattr(incident, instant) and not getattr(incident, marker) and not stopped:
             yield instant, marker
 
 

@@ -2,12 +2,15 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from incidents import services
 from incidents.forms import incidents as forms
 from incidents.models import Incident
 from incidents.selectors import incident_timeline, incidents_for_list, related_incidents
+from incidents.services.lifecycle import DedupKeyHeld
 from incidents.state import allowed_actions
 from opsplatform.core.access import member_required, requires
 from opsplatform.core.capabilities import Capability
@@ -123,6 +126,9 @@ def incident_action(request, pk, action):
     else:
         try:
             call(request.actor, incident, form)
+        except DedupKeyHeld as exc:
+            holder_url = reverse("incidents:detail", args=[exc.holder.pk])
+            error = format_html('{} <a href="{}">Open #{}</a>', exc.messages[0], holder_url, exc.holder.pk)
         except ValidationError as exc:
             error = "; ".join(exc.messages)
     if request.htmx:

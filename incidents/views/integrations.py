@@ -22,6 +22,7 @@ from incidents.forms.integrations import (
     MappingTestForm,
     RoutingRuleForm,
 )
+from incidents.ids import parse_id
 from incidents.ingest import services
 from incidents.ingest.formats import webhook
 from incidents.ingest.integration_summary import ingestion_url, integration_counters
@@ -162,10 +163,9 @@ def integration_edit(request, pk):
 @member_required
 def integration_rotate(request, pk):
     integration = _integration(request, pk, Capability.INTEGRATION_MANAGE)
-    try:
-        overlap = int(request.POST.get("overlap_hours", "")) if request.POST.get("overlap_hours") else None
-    except ValueError:
-        overlap = -1
+    raw = request.POST.get("overlap_hours", "")
+    # Not a number: -1, which the service refuses with its own message.
+    overlap = (-1 if (parsed := parse_id(raw)) is None else parsed) if raw else None
     try:
         issued = services.integration_rotate_key(
             actor=request.actor, integration=integration, overlap_hours=overlap

@@ -1,10 +1,12 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from incidents import services
 from incidents.forms.incidents import IncidentCreateForm, IncidentFilterForm
+from incidents.ids import parse_id
 from incidents.models import Incident, Severity, Status
 from incidents.selectors import filter_incidents, incidents_for_list, status_counts
 from incidents.views.pagination import lookahead_page
@@ -61,8 +63,9 @@ def incident_bulk(request):
     action = BULK_ACTIONS.get(request.POST.get("action", ""))
     if action is None:
         messages.error(request, "Choose acknowledge or resolve.")
-        return redirect(request.POST.get("back") or "incidents:list")
-    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()][:500]
+        return _back_to_list(request)
+    # Anything that is not an id is ignored, like an unknown id: the answer names what was done.
+    ids = [pk for pk in map(parse_id, request.POST.getlist("ids")) if pk is not None][:500]
     done, refused = 0, []
     incidents = Incident.objects.for_organization(request.organization).filter(pk__in=ids)
     for incident in incidents:
@@ -77,8 +80,15 @@ def incident_bulk(request):
         messages.error(request, line)
     if not ids:
         messages.warning(request, "Select incidents first.")
+    return _back_to_list(request)
+
+
+def _back_to_list(request):
+    """Back to the list the form was posted from (its filters kept), and only ever to a page of
+    this site: ``back`` is client input, and "//evil.example/incidents/" starts with a slash too."""
     back = request.POST.get("back", "")
-    return redirect(back if back.startswith("/incidents/") else "incidents:list")
+    safe = url_has_allowed_host_and_scheme(back, allowed_hosts=None, require_https=request.is_secure())
+    return redirect(back if safe and back.startswith("/incidents/") else "incidents:list")
 
 
 @requires(Capability.INCIDENT_CREATE)

@@ -77,3 +77,15 @@ def test_service_saved_in_admin_writes_ledger(staff_as, org, team):
 def test_incident_rows_cannot_be_deleted_in_admin(staff_as, incident):
     staff_as("manager").post(f"/admin/incidents/incident/{incident.pk}/delete/", {"post": "yes"})
     assert Incident.objects.filter(pk=incident.pk).exists()
+
+
+def test_incident_change_page_cannot_save_the_row(staff_as, incident):
+    client = staff_as("manager")
+    assert client.get(f"/admin/incidents/incident/{incident.pk}/change/").status_code == 200
+    before = Incident.objects.filter(pk=incident.pk).values().get()
+    response = client.post(f"/admin/incidents/incident/{incident.pk}/change/", {"_save": "Save"})
+    assert response.status_code == 403
+    assert Incident.objects.filter(pk=incident.pk).values().get() == before
+    assert (
+        LedgerEntry.objects.filter(target_id=str(incident.pk)).exclude(verb="incident.triggered").count() == 0
+    )

@@ -120,7 +120,10 @@ def parse_timestamp(raw: str) -> datetime | bool | None:
         return False
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # "9999-12-31T23:59:59-23:00" is past the last instant a datetime holds
+        return False
 
 
 def clean_labels(*sources: dict | None) -> dict[str, str]:

@@ -254,3 +254,23 @@ def test_service_create_by_role(client_as, role, expected):
 
     assert Service.objects.filter(name="Search").exists() == (expected == 302)
     assert entries("service.created").exists() == (expected == 302)
+
+
+@pytest.mark.parametrize("action", ["acknowledge", "nonsense"])
+@pytest.mark.parametrize("back", ["https://evil.example/", "//evil.example/incidents/", "/\\evil.example"])
+def test_bulk_never_redirects_off_site(client_as, incident, action, back):
+    response = client_as("operator").post(
+        reverse("incidents:bulk"), {"action": action, "ids": [incident.pk], "back": back}
+    )
+    assert response.status_code == 302
+    assert response.url == reverse("incidents:list")
+    incident.refresh_from_db()
+    acknowledged = action == "acknowledge"
+    assert incident.status == (Status.ACKNOWLEDGED if acknowledged else Status.TRIGGERED)
+    assert entries("incident.acknowledged", target=incident).count() == int(acknowledged)
+
+
+def test_bulk_returns_to_the_filtered_list(client_as, incident):
+    back = reverse("incidents:list") + "?status=triggered"
+    response = client_as("operator").post(reverse("incidents:bulk"), {"action": "nonsense", "back": back})
+    assert response.url == back
