@@ -35,7 +35,19 @@ def _requested_organization_id(scope) -> int | None:
     values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("organization")
     if not values:
         return None
-    return int(values[0]) if values[0].isdigit() and len(values[0]) < 19 else -1
+    return parse_id(values[0])
+
+
+def parse_id(value: str) -> int:
+    """A row id from untrusted text, or -1 (which no row has).
+
+    ``str.isdigit`` alone is not enough: "²" passes it and then fails ``int()``, and the
+    Arabic-Indic digit one (U+0661) is read by ``int()`` as 1; only ASCII digits are an id. Under 19
+    digits keeps it within a bigint.
+    """
+    if value.isascii() and value.isdigit() and len(value) < 19:
+        return int(value)
+    return -1
 
 
 @database_sync_to_async

@@ -119,8 +119,14 @@ async def test_requesting_another_organization_is_closed_4403(socket, session_of
     assert await closed_with(communicator) == CLOSE_FORBIDDEN
 
 
-async def test_malformed_organization_parameter_is_closed_4403(socket, session_of, users):
-    communicator = socket(await session_of(users["owner"]), query="organization=acme")
+# Unicode digits pass str.isdigit() but not int() ("²"), or int() reads them as a number
+# (U+0661, Arabic-Indic one); a number past bigint would fail in the database. Each names no
+# organization: refused, never a crash.
+@pytest.mark.parametrize(
+    "value", ["acme", "%C2%B2", "%D9%A1", "%EF%BC%91", "99999999999999999999", "-1", "1.0"]
+)
+async def test_malformed_organization_parameter_is_closed_4403(socket, session_of, users, value):
+    communicator = socket(await session_of(users["owner"]), query=f"organization={value}")
 
     assert await closed_with(communicator) == CLOSE_FORBIDDEN
 
