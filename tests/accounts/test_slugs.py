@@ -6,6 +6,7 @@ from django.core.validators import validate_slug
 
 from opsplatform.accounts import services
 from opsplatform.accounts.models import Organization, Team
+from opsplatform.core.actors import Actor
 from tests.accounts.factories import UserFactory
 from tests.ledger import entries
 
@@ -62,8 +63,6 @@ def test_the_same_team_name_twice_is_refused(org, actor_as, team):
 
 
 def test_team_slugs_are_per_organization(org, other_org, actor_as, outsider):
-    from opsplatform.core.actors import Actor
-
     services.team_create(actor=actor_as("manager"), name="运维")
     foreign = services.team_create(actor=Actor.for_member(outsider, other_org), name="运维")
 
