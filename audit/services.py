@@ -10,7 +10,11 @@ from audit.hashing import GENESIS_HASH, entry_digest, normalize_data
 from audit.models import LedgerEntry
 from opsplatform.core.actors import Actor
 from opsplatform.core.prepared import fetchone_prepared, insert_params, insert_sql
-from opsplatform.realtime.groups import organization_group, publish_after_commit
+from opsplatform.realtime.groups import (
+    organization_group,
+    publish_after_commit,
+    recheck_access_after_commit,
+)
 
 # Advisory-lock namespace for "the chain of organization N": keeps it apart from other lock users.
 _CHAIN_LOCK_NAMESPACE = zlib.crc32(b"opsplatform.core.ledger") & 0x7FFFFFFF
@@ -52,9 +56,15 @@ def record(
     target_id: str = "",
     data: dict | None = None,
     organization=ACTORS_ORGANIZATION,
+    recheck_access_of: int | None = None,
 ) -> LedgerEntry:
     """Append one entry to the organization's chain (``actor.organization`` unless given;
-    ``organization=None`` is the platform chain)."""
+    ``organization=None`` is the platform chain).
+
+    ``recheck_access_of`` names the person (user id) whose access this change may have ended: after
+    commit, each of their live sockets re-checks it. Accounts sit below the realtime layer and
+    reach it only through this port, with the entry that records the change.
+    """
     if organization is ACTORS_ORGANIZATION:
         organization = actor.organization
     org_id = organization.pk if organization is not None else None
@@ -85,6 +95,10 @@ def record(
     entry = LedgerEntry(**fields, entry_hash=entry_digest(**fields))
     (entry.pk,) = fetchone_prepared(insert_sql(LedgerEntry, "RETURNING id"), insert_params(entry))
     entry._state.adding, entry._state.db = False, connection.alias
+    if recheck_access_of is not None:
+        # Registered before the entry's own push: on-commit callbacks run in order, so the
+        # person's sockets re-check (and a removed member's close) before this entry goes out.
+        recheck_access_after_commit(recheck_access_of)
     if org_id is not None:
         publish_after_commit(
             organization_group(org_id),

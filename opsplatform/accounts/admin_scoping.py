@@ -58,7 +58,9 @@ class OrganizationListFilter(admin.SimpleListFilter):
         value = self.value()
         if value == self.PLATFORM:
             return queryset.filter(organization__isnull=True)
-        if value and value.isdigit():
+        # ASCII digits only ("²" passes isdigit() and breaks int()), and within a bigint: a
+        # hand-edited URL must not turn the change list into a server error.
+        if value and value.isascii() and value.isdigit() and len(value) < 19:
             return queryset.filter(organization_id=int(value))
         return queryset
 

@@ -57,7 +57,9 @@ def normalize_code(code: str) -> str:
 
 
 def _is_totp_shaped(code: str) -> bool:
-    return len(code) == 6 and code.isdigit()
+    # ASCII only: "²" is a digit to isdigit() but not to the TOTP check, so such a code is tried
+    # against the backup codes (and fails there) instead of counting as an authenticator attempt.
+    return len(code) == 6 and code.isascii() and code.isdigit()
 
 
 def _throttled_message(until: datetime | None) -> str:

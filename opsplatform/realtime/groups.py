@@ -19,6 +19,29 @@ def object_group(kind: str, object_id) -> str:
     return f"{kind}.{object_id}"
 
 
+def person_group(user_id) -> str:
+    """Every socket of one person joins it, whatever it listens to: the way to reach them all."""
+    return f"access.user.{user_id}"
+
+
+def recheck_access_after_commit(user_id) -> None:
+    """Once the transaction commits, make every socket of the person re-check its access (and close
+    if it is gone): after a removal, a role change, a deactivation, a logout or a new password.
+
+    Sockets check at connect; without this, a removed member would keep hearing their old
+    organization for as long as the browser tab stays open.
+    """
+    message = {"type": "realtime.recheck"}
+
+    def send():
+        layer = get_channel_layer()
+        if layer is not None:
+            async_to_sync(layer.group_send)(person_group(user_id), message)
+
+    # robust: like every push, a Redis hiccup must not fail the committed change.
+    transaction.on_commit(send, robust=True)
+
+
 def _send(group: str, event: dict) -> None:
     layer = get_channel_layer()
     if layer is not None:

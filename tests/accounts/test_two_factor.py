@@ -248,6 +248,21 @@ def test_a_mistyped_backup_code_does_not_throttle_the_authenticator(client, user
     assert response.status_code == 302
 
 
+@pytest.mark.parametrize("code", ["²²²²²²", "\u0661\u0662\u0663\u0664\u0665\u0666"])
+def test_unicode_digits_are_not_an_authenticator_code(client, users, code):
+    # Arabic-Indic 1-6 would be read by int() as 123456: only ASCII digits are tried as a TOTP code.
+    user = users["operator"]
+    device = enrolled(user).device
+    password_login(client, user)
+
+    response = client.post(VERIFY, {"code": code})
+
+    assert response.status_code == 200
+    device.refresh_from_db()
+    assert device.throttling_failure_count == 0
+    assert not ledger("auth.2fa_verified").exists()
+
+
 # --- organization policy ------------------------------------------------------------------------
 
 

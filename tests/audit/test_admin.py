@@ -143,3 +143,12 @@ def test_filters_and_search_stay_scoped(staff_as, entries, other_org):
     assert list(by_foreign_org.context["cl"].result_list) == []
     assert list(search.context["cl"].result_list) == []
     assert list(by_verb.context["cl"].result_list) == [entries["own"]]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["²", "\u0661", "99999999999999999999"])
+def test_malformed_organization_filter_is_ignored_not_a_crash(staff_as, entries, value):
+    response = staff_as("manager").get(CHANGELIST, {"organization": value})
+
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == [entries["own"]]

@@ -16,7 +16,7 @@ from opsplatform.accounts.services.invitations import (
 )
 from opsplatform.accounts.services.members import membership_change_role, membership_remove
 from opsplatform.accounts.services.organizations import organization_create, organization_update
-from opsplatform.accounts.services.people import user_change_password, user_update_profile
+from opsplatform.accounts.services.people import user_change_password, user_set_active, user_update_profile
 from opsplatform.accounts.services.teams import team_create, team_delete, team_set_members, team_update
 from opsplatform.accounts.services.tokens import (
     IssuedToken,
@@ -46,5 +46,6 @@ __all__ = [
     "team_set_members",
     "team_update",
     "user_change_password",
+    "user_set_active",
     "user_update_profile",
 ]

@@ -45,6 +45,8 @@ def membership_change_role(*, actor: Actor, membership: Membership, role: str) -
         verb="member.role_changed",
         target=membership,
         data={"user": membership.user.username, "from": previous, "to": role},
+        # Their live sockets follow the new role (a demoted manager stops hearing the ledger).
+        recheck_access_of=membership.user_id,
     )
     return membership
 
@@ -71,5 +73,6 @@ def membership_remove(*, actor: Actor, membership: Membership) -> None:
         verb="member.removed",
         target=membership,
         data={"user": user.username, "role": membership.role},
+        recheck_access_of=user.pk,  # their live sockets of this organization close
     )
     membership.delete()

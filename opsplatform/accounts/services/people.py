@@ -55,5 +55,41 @@ def user_change_password(*, actor: Actor, user: User, password: str) -> User:
         raise ValidationError({"password": exc.messages}) from exc
     user.set_password(password)
     user.save(update_fields=["password"])
-    ledger.record(actor=actor, verb="user.password_changed", target=user, data={}, organization=None)
+    # A new password ends the person's other sessions (their stored hash no longer matches), and
+    # with them those sessions' live sockets.
+    ledger.record(
+        actor=actor,
+        verb="user.password_changed",
+        target=user,
+        data={},
+        organization=None,
+        recheck_access_of=user.pk,
+    )
+    return user
+
+
+@transaction.atomic
+def user_set_active(*, actor: Actor, user: User, is_active: bool) -> User:
+    """Deactivate (or reactivate) an account: platform staff only (``is_superuser``), never oneself.
+
+    A deactivated person's sessions, tokens and live sockets all stop working at once: sessions and
+    tokens are refused for an inactive user, and the sockets re-check after commit.
+    """
+    if actor.user is None or not actor.user.is_active or not actor.user.is_superuser:
+        raise PermissionDenied("Only platform administrators can deactivate accounts.")
+    if actor.user.pk == user.pk and not is_active:
+        raise ValidationError({"is_active": "You cannot deactivate your own account."})
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.is_active == is_active:
+        return user
+    user.is_active = is_active
+    user.save(update_fields=["is_active"])
+    ledger.record(
+        actor=Actor(kind=ActorKind.USER, organization=None, user=actor.user),
+        verb="user.activated" if is_active else "user.deactivated",
+        target=user,
+        data={"user": user.username},
+        organization=None,
+        recheck_access_of=user.pk,
+    )
     return user

@@ -4,9 +4,9 @@ import zoneinfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.text import slugify
 
-from opsplatform.accounts.models import Membership, Team
+from opsplatform.accounts.models import Membership, Organization, Team
+from opsplatform.accounts.services.slugs import unique_slug
 from opsplatform.core import ledger
 from opsplatform.core.actors import Actor
 from opsplatform.core.capabilities import Capability
@@ -25,12 +25,20 @@ def _validate_time_zone(name: str) -> None:
 def team_create(
     *, actor: Actor, name: str, description: str = "", time_zone: str = "UTC", slug: str = ""
 ) -> Team:
+    """``slug`` defaults to one made from the name (see ``unique_slug``): any name in any script works."""
     actor.require(Capability.TEAM_MANAGE)
-    slug = slug or slugify(name)[:80]
-    if not slug:
+    name = name.strip()
+    if not name:
         raise ValidationError({"name": "A team needs a name."})
-    if Team.objects.filter(organization=actor.organization, slug=slug).exists():
+    # One team creation at a time per organization: the name check and the slug choice below
+    # would otherwise race into a duplicate or the unique constraint (a server error).
+    Organization.objects.select_for_update().filter(pk=actor.organization.pk).first()
+    teams = Team.objects.filter(organization=actor.organization)
+    if teams.filter(name__iexact=name).exists():
         raise ValidationError({"name": "A team with this name already exists."})
+    if slug and teams.filter(slug=slug).exists():
+        raise ValidationError({"slug": "A team with this slug already exists."})
+    slug = slug or unique_slug(name, queryset=teams, fallback="team")
     _validate_time_zone(time_zone)
     team = Team(
         organization=actor.organization, name=name, slug=slug, description=description, time_zone=time_zone

@@ -24,7 +24,16 @@ class IssuedToken:
 def api_token_create(
     *, actor: Actor, name: str, role: str = "", expires_at=None, secret: str | None = None
 ) -> IssuedToken:
-    """``secret`` is only passed by the demo seeder, whose documented demo token must be stable."""
+    """Issue a token; ``secret`` is only passed by the demo seeder, whose documented demo token
+    must be stable.
+
+    A token never outlives the token that created it. When the actor is an expiring token, no
+    ``expires_at`` (None) means "as long as allowed" and is capped to the parent's expiry: what a
+    client that never thought about expiry wants, and the page's "Never" has no other safe reading.
+    An explicit ``expires_at`` later than the parent's is a request we cannot honour, so it is
+    refused on ``expires_at`` rather than silently shortened. (A past expiry is the callers' check:
+    the API refuses it, the page offers none, and tests use it to make an expired token.)
+    """
     actor.require(Capability.TOKEN_CREATE)
     if actor.user is None:
         raise PermissionDenied("Only a person can own an API token.")
@@ -37,6 +46,7 @@ def api_token_create(
         raise ValidationError({"role": "A token cannot hold a role above its creator's."})
     if not name.strip():
         raise ValidationError({"name": "A token needs a name."})
+    expires_at = _bounded_expiry(actor, expires_at)
     secret = secret or TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         organization=actor.organization,
@@ -51,6 +61,18 @@ def api_token_create(
         actor=actor, verb="api_token.created", target=token, data={"name": token.name, "role": role}
     )
     return IssuedToken(token=token, secret=secret)
+
+
+def _bounded_expiry(actor: Actor, expires_at):
+    ceiling = actor.token.expires_at if actor.token is not None else None
+    if ceiling is None:
+        return expires_at
+    if expires_at is None:
+        return ceiling
+    if expires_at > ceiling:
+        limit = ceiling.isoformat()
+        raise ValidationError({"expires_at": f"A token cannot outlive the token that creates it ({limit})."})
+    return expires_at
 
 
 @transaction.atomic

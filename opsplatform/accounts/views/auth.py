@@ -100,7 +100,20 @@ def login_view(request):
 
 @require_POST
 def logout_view(request):
-    auth_logout(request)
+    user = request.user
+    with transaction.atomic():
+        auth_logout(request)
+        if user.is_authenticated:
+            # The ledger entry also makes this session's live sockets re-check after commit: the
+            # session is gone, so they close; the person's other sessions keep theirs.
+            ledger.record(
+                actor=Actor(kind=ActorKind.USER, organization=None, user=user),
+                verb="auth.logout",
+                target=user,
+                data={},
+                organization=None,
+                recheck_access_of=user.pk,
+            )
     return redirect("accounts:login")
 
 
