@@ -126,6 +126,7 @@ class StrictFieldsMixin:
                     unknown[name] = [ErrorDetail("This field is read-only.", code="read_only")]
                 else:
                     unknown[name] = [ErrorDetail("Unknown field.", code="unknown_field")]
+        unknown.update(self._missing_in_nested_patch(data, unknown))
         if unknown and any(
             error.code == "unstorable_text" for errors in unknown.values() for error in errors
         ):
@@ -141,6 +142,18 @@ class StrictFieldsMixin:
         if unknown:
             raise serializers.ValidationError(unknown)
         return value
+
+    def _missing_in_nested_patch(self, data, known: dict) -> dict:
+        """DRF lets a PATCH skip required fields at every depth, but a nested object sent in a
+        PATCH (a runbook link, an escalation step) replaces the old one whole: its required fields
+        stay required, or ``validate()`` meets a half object (a KeyError, a 500)."""
+        if not isinstance(data, Mapping) or self.parent is None or not getattr(self.root, "partial", False):
+            return {}
+        return {
+            name: [ErrorDetail("This field is required.", code="required")]
+            for name, field in self.fields.items()
+            if field.required and not field.read_only and name not in data and name not in known
+        }
 
 
 class StrictSerializer(StrictFieldsMixin, serializers.Serializer):

@@ -132,3 +132,18 @@ class TestLedgerTimeFilters:
         response = owner_api.get("/api/v1/ledger/", {"until": value})
 
         assert response.status_code == 200, response.content
+
+
+@pytest.mark.django_db
+class TestNestedObjectsInAPatchAreWhole:
+    def test_a_runbook_link_without_its_url(self, owner_api, org):
+        service = ServiceFactory(organization=org, runbook_links=[])
+
+        response = owner_api.patch(
+            f"/api/v1/services/{service.pk}/", {"runbook_links": [{"title": "t"}]}, format="json"
+        )
+
+        assert response.status_code == 400, response.content
+        assert "runbook_links" in field_errors(response)
+        service.refresh_from_db()
+        assert service.runbook_links == []
