@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 
 from audit.models import LedgerEntry
+from opsplatform.api.filters import ApiFilterSet, BoundedIsoDateTimeFilter
 from opsplatform.api.pagination import TimeOrderedCursorPagination
 from opsplatform.api.serializers import StrictModelSerializer
 from opsplatform.api.viewsets import TenantViewSetMixin
@@ -34,7 +35,7 @@ class LedgerEntrySerializer(StrictModelSerializer):
         read_only_fields = fields
 
 
-class LedgerEntryFilter(filters.FilterSet):
+class LedgerEntryFilter(ApiFilterSet):
     actor_type = filters.ChoiceFilter(choices=ActorKind.choices, help_text="Kind of actor.")
     actor_id = filters.CharFilter(help_text="Id of the user, API token, integration, or the system job name.")
     verb = filters.CharFilter(help_text="Exact verb, e.g. `member.role_changed`.")
@@ -43,10 +44,10 @@ class LedgerEntryFilter(filters.FilterSet):
     )
     target_type = filters.CharFilter(help_text="`app_label.model` of the target, e.g. `accounts.team`.")
     target_id = filters.CharFilter(help_text="Primary key of the target.")
-    since = filters.IsoDateTimeFilter(
+    since = BoundedIsoDateTimeFilter(
         field_name="created_at", lookup_expr="gte", help_text="Entries at or after this ISO 8601 time."
     )
-    until = filters.IsoDateTimeFilter(
+    until = BoundedIsoDateTimeFilter(
         field_name="created_at", lookup_expr="lt", help_text="Entries before this ISO 8601 time."
     )
 

@@ -1,4 +1,5 @@
 import json
+import math
 
 from django.conf import settings
 from rest_framework.exceptions import ParseError
@@ -13,6 +14,14 @@ MAX_JSON_DEPTH = 32
 
 def _reject_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    # 1e400 parses to infinity, which no field can use: an id lookup overflows, jsonb refuses it.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:32]} is out of range")
+    return value
 
 
 def _depth_exceeds(value, limit: int) -> bool:
@@ -48,7 +57,7 @@ class BoundedJSONParser(JSONParser):
         except UnicodeDecodeError as exc:
             raise ParseError("The request body is not valid UTF-8.") from exc
         try:
-            data = json.loads(text, parse_constant=_reject_constant)
+            data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
         except RecursionError as exc:
             raise ParseError("The JSON document is nested too deeply.") from exc
         except ValueError as exc:

@@ -1,5 +1,6 @@
 """The OpenAPI schema documents every account endpoint, and the docs page works offline."""
 
+import json
 import re
 
 import pytest
@@ -109,3 +110,38 @@ def test_every_operation_states_the_capability_its_view_enforces(schema):
         operation = schema["paths"][url][method]
         assert f"Requires `{capability}`" in operation.get("description", ""), (url, method)
         assert operation["description"].count("Requires `") == 1, (url, method)
+
+
+def test_every_operation_with_query_parameters_documents_400(schema):
+    for url, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if any(parameter["in"] == "query" for parameter in operation.get("parameters", [])):
+                assert "400" in operation["responses"], (method, url)
+            if "{" in url:
+                assert "404" in operation["responses"], (method, url)
+            if method == "delete":
+                assert "400" in operation["responses"], (method, url)
+
+
+def test_actions_answering_plain_lists_are_not_documented_as_pages(schema):
+    reorder = schema["paths"]["/api/v1/integrations/{id}/rule-order/"]["post"]
+    overrides = schema["paths"]["/api/v1/schedules/{id}/overrides/"]["get"]
+
+    for operation in (reorder, overrides):
+        assert operation["responses"]["200"]["content"]["application/json"]["schema"]["type"] == "array"
+        assert not [
+            p for p in operation.get("parameters", []) if p["name"] in ("page", "page_size", "ordering")
+        ]
+
+
+def test_times_of_day_are_documented_without_an_offset(schema):
+    assert '"format": "time"' not in json.dumps(schema)
+    start = schema["components"]["schemas"]["MaintenanceWindow"]["properties"]["start_time"]
+    assert re.fullmatch(start["pattern"], "09:30")
+    assert not re.fullmatch(start["pattern"], "09:30:00Z")
+
+
+def test_page_size_is_documented_with_its_bounds(schema):
+    for url in ("/api/v1/teams/", "/api/v1/ledger/"):
+        (page_size,) = [p for p in schema["paths"][url]["get"]["parameters"] if p["name"] == "page_size"]
+        assert page_size["schema"] == {"type": "integer", "minimum": 1, "maximum": 200}
