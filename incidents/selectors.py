@@ -7,8 +7,8 @@ from django.db.models import Avg, Count, F, Q, QuerySet
 from django.utils import timezone
 
 from audit.models import LedgerEntry
-from incidents.ids import parse_id
 from incidents.models import OPEN_STATUSES, Incident, Service, Severity, Status
+from opsplatform.core.ids import parse_id
 
 SORTS = {
     "newest": ("-created_at", "-id"),

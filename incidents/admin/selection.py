@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.admin import helpers
 from django.http import HttpResponseRedirect
 
-from incidents.ids import parse_id
+from opsplatform.core.ids import parse_id
 
 
 class StrictSelection:

@@ -13,7 +13,6 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from incidents.api import integration_serializers as s
-from incidents.ids import parse_id
 from incidents.ingest import services
 from incidents.ingest.formats import webhook
 from incidents.models import Alert, Integration, MaintenanceWindow, RawPayload, RoutingRule
@@ -22,20 +21,6 @@ from opsplatform.api.viewsets import IssuesSecretMixin, TenantCrudViewSet, servi
 from opsplatform.core.capabilities import Capability
 
 ID_PATTERN = r"[0-9]+"
-
-
-class StrictIdFilters:
-    """Checks the ``list_id_filters`` before the shared base reads them: it tests them with
-    ``str.isdigit()``, which "²" passes and ``int()`` refuses (a 500). Redundant once the base uses
-    ASCII digits only."""
-
-    def get_queryset(self):
-        if getattr(self, "action", None) == "list":
-            for param in self.list_id_filters:
-                value = self.request.query_params.get(param)
-                if value is not None and parse_id(value) is None:
-                    raise ValidationError({param: ["An id."]})
-        return super().get_queryset()
 
 
 class RawPayloadPagination(TimeOrderedCursorPagination):
@@ -215,7 +200,7 @@ class IntegrationViewSet(IssuesSecretMixin, TenantCrudViewSet):
         responses={204: OpenApiResponse(description="Deleted.")},
     ),
 )
-class RoutingRuleViewSet(StrictIdFilters, TenantCrudViewSet):
+class RoutingRuleViewSet(TenantCrudViewSet):
     queryset = RoutingRule.objects.select_related("integration")
     serializer_class = s.RoutingRuleSerializer
     update_serializer_class = s.RoutingRuleUpdateSerializer
@@ -267,7 +252,7 @@ class RoutingRuleViewSet(StrictIdFilters, TenantCrudViewSet):
         responses={204: OpenApiResponse(description="Deleted.")},
     ),
 )
-class MaintenanceWindowViewSet(StrictIdFilters, TenantCrudViewSet):
+class MaintenanceWindowViewSet(TenantCrudViewSet):
     queryset = MaintenanceWindow.objects.select_related("service").annotate(
         suppressed_count=Count("suppressed_alerts")
     )

@@ -23,7 +23,12 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from opsplatform.api.pagination import MAX_PAGE_SIZE, TimeOrderedCursorPagination
+from opsplatform.api.pagination import (
+    MAX_PAGE_SIZE,
+    TimeOrderedCursorPagination,
+    page_size_from,
+    page_size_parameter,
+)
 
 INVALID_CURSOR = "Invalid cursor: restart from the first page."
 
@@ -74,12 +79,8 @@ class KeysetPagination(BasePagination):
         return rows
 
     def get_page_size(self, request) -> int:
-        # Like the project's other paginators: a missing or unusable page_size means the default.
-        try:
-            size = int(request.query_params[self.page_size_query_param])
-        except (KeyError, ValueError):
-            return api_settings.PAGE_SIZE
-        return min(size, self.max_page_size) if size > 0 else api_settings.PAGE_SIZE
+        # The rule of every list (docs/api.md): absent means the default, anything else is a 400.
+        return page_size_from(request, default=api_settings.PAGE_SIZE, maximum=self.max_page_size)
 
     @staticmethod
     def _ordering_of(queryset) -> list[str]:
@@ -195,14 +196,7 @@ class KeysetPagination(BasePagination):
                 "description": "The opaque cursor of a `next` or `previous` link.",
                 "schema": {"type": "string"},
             },
-            {
-                "name": self.page_size_query_param,
-                "required": False,
-                "in": "query",
-                "description": f"Rows per page (default {api_settings.PAGE_SIZE}, "
-                f"at most {self.max_page_size}).",
-                "schema": {"type": "integer"},
-            },
+            page_size_parameter(self.max_page_size),
         ]
 
 

@@ -22,7 +22,6 @@ from incidents.forms.integrations import (
     MappingTestForm,
     RoutingRuleForm,
 )
-from incidents.ids import parse_id
 from incidents.ingest import services
 from incidents.ingest.formats import webhook
 from incidents.ingest.integration_summary import ingestion_url, integration_counters
@@ -40,6 +39,7 @@ from incidents.models import (
 from opsplatform.core.access import get_for_write_or_404, member_required, requires
 from opsplatform.core.capabilities import Capability
 from opsplatform.core.forms import act, submit
+from opsplatform.core.ids import parse_id
 
 RECENT = 20
 

@@ -6,13 +6,13 @@ from django.views.decorators.http import require_POST
 
 from incidents import services
 from incidents.forms.incidents import IncidentCreateForm, IncidentFilterForm
-from incidents.ids import parse_id
 from incidents.models import Incident, Severity, Status
 from incidents.selectors import filter_incidents, incidents_for_list, status_counts
 from incidents.views.pagination import lookahead_page
 from opsplatform.core.access import member_required, requires
 from opsplatform.core.capabilities import Capability
 from opsplatform.core.forms import submit
+from opsplatform.core.ids import parse_id
 
 PAGE_SIZE = 50
 

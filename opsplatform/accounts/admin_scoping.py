@@ -12,6 +12,7 @@ from django.core.exceptions import FieldDoesNotExist
 from opsplatform.accounts.models import Membership, Organization
 from opsplatform.core.actors import Actor
 from opsplatform.core.capabilities import Role
+from opsplatform.core.ids import parse_id
 
 MANAGING_ROLES = (Role.OWNER, Role.ADMIN, Role.MANAGER)
 
@@ -58,10 +59,10 @@ class OrganizationListFilter(admin.SimpleListFilter):
         value = self.value()
         if value == self.PLATFORM:
             return queryset.filter(organization__isnull=True)
-        # ASCII digits only ("²" passes isdigit() and breaks int()), and within a bigint: a
-        # hand-edited URL must not turn the change list into a server error.
-        if value and value.isascii() and value.isdigit() and len(value) < 19:
-            return queryset.filter(organization_id=int(value))
+        # A hand-edited URL ("²", a number past bigint) must not turn the list into a server error.
+        organization_id = parse_id(value)
+        if organization_id is not None:
+            return queryset.filter(organization_id=organization_id)
         return queryset
 
 

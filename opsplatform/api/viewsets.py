@@ -33,6 +33,7 @@ from rest_framework.response import Response
 from opsplatform.api.authentication import request_actor
 from opsplatform.api.problems import django_validation_detail
 from opsplatform.core.actors import Actor
+from opsplatform.core.ids import parse_id
 
 
 def validation_error_from_django(exc: DjangoValidationError, field_map: dict | None = None):
@@ -143,9 +144,10 @@ class TenantCrudViewSet(
             value = self.request.query_params.get(param)
             if value is None:
                 continue
-            if not value.isdigit():
+            row_id = parse_id(value)
+            if row_id is None:
                 raise exceptions.ValidationError({param: ["An id."]})
-            queryset = queryset.filter(**{field: int(value)})
+            queryset = queryset.filter(**{field: row_id})
         return queryset
 
 

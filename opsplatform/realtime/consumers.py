@@ -20,6 +20,7 @@ from django_otp.models import Device
 from opsplatform.accounts.middleware import SESSION_ORGANIZATION_KEY, two_factor_required
 from opsplatform.accounts.selectors import memberships_of
 from opsplatform.core.capabilities import Capability, role_grants
+from opsplatform.core.ids import parse_id
 from opsplatform.realtime.groups import organization_group, person_group
 
 # Application close codes (4000-4999), mirroring HTTP 401 and 403.
@@ -42,19 +43,8 @@ def _requested_organization_id(scope) -> int | None:
     values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("organization")
     if not values:
         return None
-    return parse_id(values[0])
-
-
-def parse_id(value: str) -> int:
-    """A row id from untrusted text, or -1 (which no row has).
-
-    ``str.isdigit`` alone is not enough: "²" passes it and then fails ``int()``, and the
-    Arabic-Indic digit one (U+0661) is read by ``int()`` as 1; only ASCII digits are an id. Under 19
-    digits keeps it within a bigint.
-    """
-    if value.isascii() and value.isdigit() and len(value) < 19:
-        return int(value)
-    return -1
+    parsed = parse_id(values[0])
+    return -1 if parsed is None else parsed
 
 
 def _resolve_sync(user, session, requested_id):

@@ -3,8 +3,8 @@ admin surface of the app answers such input with a 4xx (or ignores the bad filte
 
 import pytest
 
-from incidents.ids import parse_id
 from incidents.models import Status
+from opsplatform.core.ids import parse_id
 from tests.incidents.api.helpers import assert_problem
 from tests.incidents.test_admin import staff_as  # noqa: F401  (fixture)
 from tests.ledger import entries
