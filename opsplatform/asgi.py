@@ -20,6 +20,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from opsplatform.core.asgi_body import CappedBody  # noqa: E402
 from opsplatform.core.pooled_asgi import IngestionHandler  # noqa: E402
 from opsplatform.routing import websocket_urlpatterns  # noqa: E402
 
@@ -31,8 +32,12 @@ INGESTION_PATH = re.compile(
 ingestion_app = IngestionHandler(threads=settings.INGEST_THREADS, middleware=settings.INGEST_MIDDLEWARE)
 
 
+# Pages and the API get their body capped before Django spools it (ingestion caps its own).
+pages_app = CappedBody(django_asgi_app)
+
+
 async def http_app(scope, receive, send):
-    app = ingestion_app if INGESTION_PATH.match(scope.get("path", "")) else django_asgi_app
+    app = ingestion_app if INGESTION_PATH.match(scope.get("path", "")) else pages_app
     await app(scope, receive, send)
 
 

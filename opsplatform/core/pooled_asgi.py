@@ -27,6 +27,8 @@ from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.base import BaseHandler
 from django.urls import set_script_prefix
 
+from opsplatform.core.asgi_body import read_capped_body
+
 
 class IngestionHandler(ASGIHandler):
     def __init__(self, *, threads: int, middleware: list[str]):
@@ -44,27 +46,11 @@ class IngestionHandler(ASGIHandler):
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             raise ValueError(f"IngestionHandler serves http only, not {scope['type']}")
-        body = await self._read_body(receive, limit=settings.API_MAX_BODY_BYTES)
+        body = await read_capped_body(receive, limit=settings.API_MAX_BODY_BYTES)
         if body is None:
             return  # the client went away before its request was complete: nothing was accepted
         response = await self._respond_in_thread(scope, body)
         await self.send_response(response, send)
-
-    @staticmethod
-    async def _read_body(receive, *, limit: int) -> bytes | None:
-        """The body, of which at most ``limit + 1`` bytes are kept: enough for the view to answer 413
-        for an oversized body that declared no length, without holding all of it."""
-        chunks, kept = [], 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return None
-            chunk = message.get("body", b"")
-            if chunk and kept <= limit:
-                chunks.append(chunk[: limit + 1 - kept])
-                kept += len(chunks[-1])
-            if not message.get("more_body", False):
-                return b"".join(chunks)
 
     def _respond(self, scope, body: bytes):
         set_script_prefix(get_script_prefix(scope))
