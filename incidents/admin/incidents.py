@@ -1,7 +1,6 @@
 """Admin for incidents, alerts, services and SLA policies (scoped to the managers' organizations)."""
 
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
 from django.utils.html import format_html_join
 
 from incidents import services
@@ -10,7 +9,12 @@ from incidents.models import Alert, Incident, Service, SLAPolicy
 from incidents.selectors import incident_timeline
 from incidents.services.sla import sla_policy_delete, sla_policy_save
 from opsplatform.accounts.admin import ServiceErrorsAsMessages
-from opsplatform.accounts.admin_scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin, admin_actor
+from opsplatform.accounts.admin_scoping import (
+    ActionsOnlyScopedAdmin,
+    OrganizationScopedAdmin,
+    ReadOnlyScopedAdmin,
+    admin_actor,
+)
 
 
 @admin.register(Service)
@@ -63,7 +67,7 @@ class ServiceAdmin(StrictSelection, ServiceErrorsAsMessages, OrganizationScopedA
 
 
 @admin.register(Incident)
-class IncidentAdmin(StrictSelection, ServiceErrorsAsMessages, ReadOnlyScopedAdmin):
+class IncidentAdmin(StrictSelection, ServiceErrorsAsMessages, ActionsOnlyScopedAdmin):
     """Read-only rows; state changes are admin actions that call the same services as the pages."""
 
     list_display = ["id", "title", "organization", "status", "severity", "priority", "service", "created_at"]
@@ -74,15 +78,6 @@ class IncidentAdmin(StrictSelection, ServiceErrorsAsMessages, ReadOnlyScopedAdmi
     readonly_fields = ["timeline"]
     actions = ["acknowledge", "resolve"]
     exclude = ["assignees", "responders"]
-
-    def has_change_permission(self, request, obj=None):
-        # The list may run the actions (each a service call); a single row's page is view-only, so
-        # its Save cannot write the whole row behind the services' back (no ledger entry, and it
-        # would put back whatever another request changed meanwhile).
-        return obj is None and self._allowed(request)
-
-    def save_model(self, request, obj, form, change):
-        raise PermissionDenied("Incidents change through their actions, not by saving the row.")
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields] + ["timeline"]

@@ -4,8 +4,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from opsplatform.accounts import services
 from opsplatform.accounts.admin_scoping import (
+    ActionsOnlyScopedAdmin,
     OrganizationScopedAdmin,
-    ReadOnlyScopedAdmin,
     admin_actor,
     managed_organization_ids,
 )
@@ -151,16 +151,12 @@ class TeamAdmin(ServiceErrorsAsMessages, OrganizationScopedAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(ServiceErrorsAsMessages, ReadOnlyScopedAdmin):
+class InvitationAdmin(ServiceErrorsAsMessages, ActionsOnlyScopedAdmin):
     list_display = ["email", "organization", "role", "status", "created_at", "expires_at"]
     list_filter = ["role", "organization"]
     search_fields = ["email"]
     exclude = ["token_hash"]
     actions = ["revoke"]
-
-    def has_change_permission(self, request, obj=None):
-        # Needed for actions to show; every field stays read-only.
-        return self._allowed(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields if f.name != "token_hash"]
@@ -177,7 +173,7 @@ class InvitationAdmin(ServiceErrorsAsMessages, ReadOnlyScopedAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(ServiceErrorsAsMessages, ReadOnlyScopedAdmin):
+class ApiTokenAdmin(ServiceErrorsAsMessages, ActionsOnlyScopedAdmin):
     list_display = [
         "name",
         "prefix",
@@ -192,9 +188,6 @@ class ApiTokenAdmin(ServiceErrorsAsMessages, ReadOnlyScopedAdmin):
     search_fields = ["name", "prefix", "user__username"]
     exclude = ["key_hash"]
     actions = ["revoke"]
-
-    def has_change_permission(self, request, obj=None):
-        return self._allowed(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields if f.name != "key_hash"]

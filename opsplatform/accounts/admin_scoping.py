@@ -7,7 +7,7 @@ admin never skips a permission check or a ledger entry.
 """
 
 from django.contrib import admin
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 
 from opsplatform.accounts.models import Membership, Organization
 from opsplatform.core.actors import Actor
@@ -143,3 +143,18 @@ class ReadOnlyScopedAdmin(OrganizationScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ActionsOnlyScopedAdmin(ReadOnlyScopedAdmin):
+    """Rows that change only through list actions (each a service call with its ledger entry).
+
+    The change list may run the actions; a single row's page is view-only, so its Save can never
+    write the whole row behind the services' back (no ledger entry, and it would put back whatever
+    another request changed meanwhile).
+    """
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and self._allowed(request)
+
+    def save_model(self, request, obj, form, change):
+        raise PermissionDenied(f"{obj._meta.verbose_name_plural} change through their actions only.")
