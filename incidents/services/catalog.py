@@ -9,6 +9,7 @@ from audit.services import record
 from incidents.models import Service, Severity, Tier
 from opsplatform.core.actors import Actor
 from opsplatform.core.capabilities import Capability
+from opsplatform.core.changes import apply_changes
 
 FIELDS = {
     "name",
@@ -91,11 +92,9 @@ def service_update(*, actor: Actor, service: Service, **values) -> Service:
     actor.require(Capability.SERVICE_MANAGE, service)
     _validate(service.organization, values)
     service = Service.objects.select_for_update().get(pk=service.pk)
-    changed = {k: v for k, v in values.items() if getattr(service, k) != v}
+    changed = apply_changes(service, values)
     if not changed:
         return service
-    for key, value in changed.items():
-        setattr(service, key, value)
     service.save(update_fields=list(changed))
     record(actor=actor, verb="service.updated", target=service, data={"changes": _ledger_view(changed)})
     return service

@@ -29,7 +29,7 @@ from incidents.ingest.services import integration_create, maintenance_window_cre
 from incidents.services.catalog import service_create
 from incidents.services.create import incident_create
 from notifications.services.channels import channel_create
-from notifications.services.escalation import policy_create
+from notifications.services.policies import policy_create
 from notifications.services.schedules import schedule_create
 from opsplatform.accounts import services as account_services
 from tests.api.fuzz_exclusions import known_exclusion

@@ -13,6 +13,7 @@ from incidents.ingest.services.scoping import check_same_organization
 from incidents.models import MaintenanceWindow, Recurrence
 from opsplatform.core.actors import Actor
 from opsplatform.core.capabilities import Capability
+from opsplatform.core.changes import apply_changes, refuse_unknown
 
 # What a caller may set on a window, in display order: the API serializer and the admin list the same.
 MAINTENANCE_WINDOW_FIELDS = (
@@ -80,9 +81,7 @@ def _window_view(window: MaintenanceWindow) -> dict:
 @transaction.atomic
 def maintenance_window_create(*, actor: Actor, name: str, **values) -> MaintenanceWindow:
     actor.require(Capability.INTEGRATION_MANAGE)
-    unknown = set(values) - set(MAINTENANCE_WINDOW_FIELDS)
-    if unknown:
-        raise ValidationError(dict.fromkeys(unknown, "Unknown field."))
+    refuse_unknown(values, MAINTENANCE_WINDOW_FIELDS, "Unknown field.")
     window = MaintenanceWindow(
         organization=actor.organization, name=(name or "").strip(), created_by=actor.user, **values
     )
@@ -99,15 +98,11 @@ def maintenance_window_update(*, actor: Actor, window: MaintenanceWindow, **valu
     actor.require(Capability.INTEGRATION_MANAGE)
     if window.organization_id != actor.organization.pk:
         raise ValidationError({"window": "Not found."})
-    unknown = set(values) - set(MAINTENANCE_WINDOW_FIELDS)
-    if unknown:
-        raise ValidationError(dict.fromkeys(unknown, "Unknown field."))
+    refuse_unknown(values, MAINTENANCE_WINDOW_FIELDS, "Unknown field.")
     locked = MaintenanceWindow.objects.select_for_update().get(pk=window.pk)
-    changed = {k: v for k, v in values.items() if getattr(locked, k) != v}
+    changed = apply_changes(locked, values)
     if not changed:
         return locked
-    for key, value in changed.items():
-        setattr(locked, key, value)
     _validate_window(locked.organization, locked)
     locked.save(update_fields=list(changed))
     record(

@@ -9,6 +9,7 @@ from opsplatform.accounts.services.slugs import unique_slug
 from opsplatform.core import ledger
 from opsplatform.core.actors import Actor
 from opsplatform.core.capabilities import Capability, Role
+from opsplatform.core.changes import apply_changes, refuse_unknown
 
 _SLUG_TAKEN = "An organization with this slug already exists."
 
@@ -58,15 +59,10 @@ def organization_update(*, actor: Actor, organization: Organization, **changes) 
         raise PermissionDenied("You can only change your own organization.")
     actor.require(Capability.ORGANIZATION_MANAGE)
     org = Organization.objects.select_for_update().get(pk=organization.pk)
-    allowed = {"name", "time_zone", "require_2fa_for_admins"}
-    unknown = set(changes) - allowed
-    if unknown:
-        raise ValidationError(dict.fromkeys(unknown, "This field cannot be changed."))
-    changed = {k: v for k, v in changes.items() if getattr(org, k) != v}
+    refuse_unknown(changes, {"name", "time_zone", "require_2fa_for_admins"})
+    changed = apply_changes(org, changes)
     if not changed:
         return org
-    for key, value in changed.items():
-        setattr(org, key, value)
     org.full_clean()
     org.save(update_fields=list(changed))
     ledger.record(actor=actor, verb="organization.updated", target=org, data={"changes": changed})

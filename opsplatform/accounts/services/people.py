@@ -7,6 +7,7 @@ from django.db import transaction
 from opsplatform.accounts.models import User
 from opsplatform.core import ledger
 from opsplatform.core.actors import Actor, ActorKind
+from opsplatform.core.changes import apply_changes, refuse_unknown
 
 
 def _require_self(actor: Actor, user: User) -> Actor:
@@ -21,18 +22,14 @@ def _require_self(actor: Actor, user: User) -> Actor:
 def user_update_profile(*, actor: Actor, user: User, **changes) -> User:
     actor = _require_self(actor, user)
     user = User.objects.select_for_update().get(pk=user.pk)
-    unknown = set(changes) - {"display_name", "email", "time_zone"}
-    if unknown:
-        raise ValidationError(dict.fromkeys(unknown, "This field cannot be changed."))
+    refuse_unknown(changes, {"display_name", "email", "time_zone"})
     if "email" in changes:
         changes["email"] = changes["email"].strip().lower()
         if User.objects.filter(email__iexact=changes["email"]).exclude(pk=user.pk).exists():
             raise ValidationError({"email": "Another account already uses this e-mail address."})
-    changed = {k: v for k, v in changes.items() if getattr(user, k) != v}
+    changed = apply_changes(user, changes)
     if not changed:
         return user
-    for key, value in changed.items():
-        setattr(user, key, value)
     user.full_clean(exclude=["password"])
     user.save(update_fields=list(changed))
     ledger.record(

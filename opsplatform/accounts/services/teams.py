@@ -10,6 +10,7 @@ from opsplatform.accounts.services.slugs import unique_slug
 from opsplatform.core import ledger
 from opsplatform.core.actors import Actor
 from opsplatform.core.capabilities import Capability
+from opsplatform.core.changes import apply_changes, refuse_unknown
 
 _TEAM_FIELDS = {"name", "description", "time_zone"}
 
@@ -53,16 +54,12 @@ def team_create(
 def team_update(*, actor: Actor, team: Team, **changes) -> Team:
     actor.require(Capability.TEAM_MANAGE, team)
     team = Team.objects.select_for_update().get(pk=team.pk)
-    unknown = set(changes) - _TEAM_FIELDS
-    if unknown:
-        raise ValidationError(dict.fromkeys(unknown, "This field cannot be changed."))
+    refuse_unknown(changes, _TEAM_FIELDS)
     if "time_zone" in changes:
         _validate_time_zone(changes["time_zone"])
-    changed = {k: v for k, v in changes.items() if getattr(team, k) != v}
+    changed = apply_changes(team, changes)
     if not changed:
         return team
-    for key, value in changed.items():
-        setattr(team, key, value)
     team.full_clean()
     team.save(update_fields=list(changed))
     ledger.record(actor=actor, verb="team.updated", target=team, data={"changes": changed})
