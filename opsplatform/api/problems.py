@@ -20,12 +20,13 @@ field paths (``steps.0.name``).
 
 import logging
 import math
+import sys
 from http import HTTPStatus
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.template import TemplateDoesNotExist, loader
 from rest_framework import exceptions
@@ -94,6 +95,10 @@ _TITLES = {
 class ProblemJSONRenderer(JSONRenderer):
     media_type = PROBLEM_CONTENT_TYPE
     format = "problem+json"
+
+
+# A database that cannot be reached (down, restarting, out of connections), as Django reports it.
+DATABASE_UNREACHABLE = (OperationalError, InterfaceError)
 
 
 def is_api_path(path: str) -> bool:
@@ -288,7 +293,21 @@ def handler404(request, exception=None):
     return _page(request, "404.html", 404, "Page not found.")
 
 
+# How long a client should wait before retrying a request that failed on an unreachable database.
+OUTAGE_RETRY_AFTER_SECONDS = 5
+
+
 def handler500(request):
+    if isinstance(sys.exc_info()[1], DATABASE_UNREACHABLE):
+        # Nothing was made durable: say so in the way clients retry on (Alertmanager and PagerDuty
+        # clients retry a 503 after Retry-After), not as a bug.
+        headers = {"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)}
+        if is_api_path(request.path):
+            detail = "The database is unreachable; nothing was stored. Retry shortly."
+            return problem_response(request, 503, detail=detail, headers=headers)
+        response = _page(request, "500.html", 503, "Temporarily unavailable.", with_request=False)
+        response["Retry-After"] = headers["Retry-After"]
+        return response
     if is_api_path(request.path):
         return problem_response(request, 500, detail="An unexpected error occurred; it has been logged.")
     return _page(request, "500.html", 500, "Server error.", with_request=False)
