@@ -31,6 +31,24 @@ from notifications.models import RotationKind, Schedule
 
 DEFAULT_NEXT_HORIZON = timedelta(days=60)
 
+# The instants schedules are computed over, and the dates their rules may hold. Wide enough for any
+# real rotation, narrow enough that a shift or a search window after them stays a valid datetime
+# (one at year 9999 overflows); the services refuse rules outside them, reads skip stored ones.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+# Real UTC offsets run from -12:00 to +14:00; anything else is a typo, not a zone.
+MAX_OFFSET_WEST = timedelta(hours=-12)
+MAX_OFFSET_EAST = timedelta(hours=14)
+
+
+def in_range(instant: datetime) -> bool:
+    """``instant`` (aware) is one schedules can be asked about: in [EARLIEST, LATEST), with an offset
+    some place on Earth uses."""
+    offset = instant.utcoffset()
+    if offset is None or not MAX_OFFSET_WEST <= offset <= MAX_OFFSET_EAST:
+        return False
+    return EARLIEST <= instant < LATEST
+
 
 @dataclass(frozen=True)
 class Segment:
