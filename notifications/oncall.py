@@ -36,6 +36,9 @@ DEFAULT_NEXT_HORIZON = timedelta(days=60)
 # (one at year 9999 overflows); the services refuse rules outside them, reads skip stored ones.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+FIRST_DATE = EARLIEST.date()
+LAST_DATE = LATEST.date() - timedelta(days=1)
+MAX_SHIFT_HOURS = 24 * 28
 # Real UTC offsets run from -12:00 to +14:00; anything else is a typo, not a zone.
 MAX_OFFSET_WEST = timedelta(hours=-12)
 MAX_OFFSET_EAST = timedelta(hours=14)
@@ -141,6 +144,20 @@ def parse_restrictions(raw) -> tuple[Restriction, ...]:
     return tuple(result)
 
 
+def _computable(layer) -> bool:
+    """A stored layer whose rules the computation can follow. The services refuse the others; rows
+    stored before they did are left out of every read rather than breaking it (invariant 14)."""
+    if not FIRST_DATE <= layer.start_date <= LAST_DATE:
+        return False
+    if layer.rotation == RotationKind.CUSTOM and not 1 <= (layer.shift_hours or 24) <= MAX_SHIFT_HOURS:
+        return False
+    try:
+        parse_restrictions(layer.restrictions)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return False
+    return True
+
+
 def snapshot(
     schedule: Schedule, start: datetime | None = None, end: datetime | None = None
 ) -> ScheduleSnapshot:
@@ -148,6 +165,8 @@ def snapshot(
     range), in a fixed number of queries."""
     layers = []
     for layer in schedule.layers.prefetch_related("participants").order_by("priority", "id"):
+        if not _computable(layer):
+            continue
         layers.append(
             LayerRules(
                 id=layer.pk,

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import record
+from notifications import oncall
 from notifications.models import Schedule, ScheduleOverride, ShiftSwap
 from notifications.services.schedules import require_members, require_same_org
 from opsplatform.core.actors import Actor
@@ -62,8 +63,12 @@ def _validate_range(starts_at, ends_at) -> None:
         raise ValidationError({"starts_at": "A start and an end are required."})
     if timezone.is_naive(starts_at) or timezone.is_naive(ends_at):
         raise ValidationError({"starts_at": "Times need a time zone."})
+    if not oncall.in_range(starts_at):
+        raise ValidationError({"starts_at": "A time from 1970 to 2199."})
     if ends_at <= starts_at:
         raise ValidationError({"ends_at": "The end must be after the start."})
+    if ends_at > oncall.LATEST:
+        raise ValidationError({"ends_at": "A time from 1970 to 2199."})
     if ends_at - starts_at > MAX_OVERRIDE_SPAN:
         raise ValidationError({"ends_at": "At most 90 days at once."})
 
