@@ -361,12 +361,20 @@ NOTIFICATION_DELIVERY_TICK_BUDGET_SECONDS = env.float(
 )
 # One-click acknowledge links in e-mail and Slack messages stop working after this long.
 ACK_LINK_MAX_AGE = timedelta(hours=env.int("ACK_LINK_MAX_AGE_HOURS", default=24))
+# Verification codes (texts and calls cost money) each person, and an organization's members
+# together, may ask for per hour; deleting and re-adding a contact method does not reset them.
+NOTIFICATION_VERIFICATIONS_PER_USER_HOUR = env.int("NOTIFICATION_VERIFICATIONS_PER_USER_HOUR", default=5)
+NOTIFICATION_VERIFICATIONS_PER_ORGANIZATION_HOUR = env.int(
+    "NOTIFICATION_VERIFICATIONS_PER_ORGANIZATION_HOUR", default=50
+)
 # Twilio's REST API; only tests and on-premises gateways speaking Twilio's API change it.
 TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com").rstrip("/")
 _AT_LEAST_ONE = (
     "NOTIFICATION_MAX_ATTEMPTS",
     "NOTIFICATION_DELIVERY_CONCURRENCY",
     "NOTIFICATION_DELIVERY_BATCH",
+    "NOTIFICATION_VERIFICATIONS_PER_USER_HOUR",
+    "NOTIFICATION_VERIFICATIONS_PER_ORGANIZATION_HOUR",
 )
 for _name in _AT_LEAST_ONE:
     if globals()[_name] < 1:
