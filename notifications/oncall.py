@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from notifications.models import RotationKind, Schedule
+from notifications.models import CoverStatus, RotationKind, Schedule
 
 DEFAULT_NEXT_HORIZON = timedelta(days=60)
 
@@ -180,8 +180,9 @@ def snapshot(
                 restrictions=parse_restrictions(layer.restrictions),
             )
         )
-    overrides = schedule.overrides.order_by("created_at", "id")
-    swaps = schedule.swaps.order_by("created_at", "id")
+    # A proposed cover changes nobody's shifts until the person it gives them to accepts it.
+    overrides = schedule.overrides.filter(status=CoverStatus.ACTIVE).order_by("created_at", "id")
+    swaps = schedule.swaps.filter(status=CoverStatus.ACTIVE).order_by("created_at", "id")
     if start is not None and end is not None:
         overrides = overrides.filter(ends_at__gt=start, starts_at__lt=end)
         swaps = swaps.filter(ends_at__gt=start, starts_at__lt=end)
