@@ -354,6 +354,12 @@ if NOTIFICATION_SENDING_LEASE_SECONDS <= 2 * OUTBOUND_TOTAL_TIMEOUT:
     )
 NOTIFICATION_DELIVERY_CONCURRENCY = env.int("NOTIFICATION_DELIVERY_CONCURRENCY", default=32)
 NOTIFICATION_DELIVERY_BATCH = env.int("NOTIFICATION_DELIVERY_BATCH", default=100)
+# Requests one delivery tick has in flight to one host at a time (a slow receiver takes no more of
+# its threads); rows for a host at the limit go back to the outbox for this many seconds, untried.
+NOTIFICATION_DELIVERY_PER_DESTINATION = env.int("NOTIFICATION_DELIVERY_PER_DESTINATION", default=16)
+NOTIFICATION_BUSY_DESTINATION_DEFER_SECONDS = env.float(
+    "NOTIFICATION_BUSY_DESTINATION_DEFER_SECONDS", default=2.0
+)
 # A delivery tick hands its worker back after this long even with a backlog (the next beat or kick
 # goes on). Where the same workers run the escalation tick, this bounds how long one can wait.
 NOTIFICATION_DELIVERY_TICK_BUDGET_SECONDS = env.float(
@@ -373,6 +379,7 @@ _AT_LEAST_ONE = (
     "NOTIFICATION_MAX_ATTEMPTS",
     "NOTIFICATION_DELIVERY_CONCURRENCY",
     "NOTIFICATION_DELIVERY_BATCH",
+    "NOTIFICATION_DELIVERY_PER_DESTINATION",
     "NOTIFICATION_VERIFICATIONS_PER_USER_HOUR",
     "NOTIFICATION_VERIFICATIONS_PER_ORGANIZATION_HOUR",
 )
