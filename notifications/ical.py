@@ -37,6 +37,8 @@ def _escape(text: str) -> str:
         .replace(",", "\\,")
         .replace("\r\n", "\\n")
         .replace("\n", "\\n")
+        # A lone CR ends a content line for some readers: a name could add its own properties.
+        .replace("\r", "\\n")
     )
 
 

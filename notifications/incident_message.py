@@ -35,7 +35,10 @@ class IncidentMessage:
 
     @property
     def subject(self) -> str:
-        return f"[{self.severity.upper()}] #{self.incident_id} {self.title}"
+        # A header: titles may hold newlines (multi-line alert summaries), which would end the header
+        # (the mailer refuses them; a laxer one would let a title add its own headers). Every run of
+        # whitespace, line breaks and Unicode separators included, becomes one space.
+        return f"[{self.severity.upper()}] #{self.incident_id} {' '.join(self.title.split())}"
 
     @property
     def summary(self) -> str:

@@ -27,9 +27,30 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from notifications.models import RotationKind, Schedule
+from notifications.models import CoverStatus, RotationKind, Schedule
 
 DEFAULT_NEXT_HORIZON = timedelta(days=60)
+
+# The instants schedules are computed over, and the dates their rules may hold. Wide enough for any
+# real rotation, narrow enough that a shift or a search window after them stays a valid datetime
+# (one at year 9999 overflows); the services refuse rules outside them, reads skip stored ones.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+FIRST_DATE = EARLIEST.date()
+LAST_DATE = LATEST.date() - timedelta(days=1)
+MAX_SHIFT_HOURS = 24 * 28
+# Real UTC offsets run from -12:00 to +14:00; anything else is a typo, not a zone.
+MAX_OFFSET_WEST = timedelta(hours=-12)
+MAX_OFFSET_EAST = timedelta(hours=14)
+
+
+def in_range(instant: datetime) -> bool:
+    """``instant`` (aware) is one schedules can be asked about: in [EARLIEST, LATEST), with an offset
+    some place on Earth uses."""
+    offset = instant.utcoffset()
+    if offset is None or not MAX_OFFSET_WEST <= offset <= MAX_OFFSET_EAST:
+        return False
+    return EARLIEST <= instant < LATEST
 
 
 @dataclass(frozen=True)
@@ -123,6 +144,20 @@ def parse_restrictions(raw) -> tuple[Restriction, ...]:
     return tuple(result)
 
 
+def _computable(layer) -> bool:
+    """A stored layer whose rules the computation can follow. The services refuse the others; rows
+    stored before they did are left out of every read rather than breaking it (invariant 14)."""
+    if not FIRST_DATE <= layer.start_date <= LAST_DATE:
+        return False
+    if layer.rotation == RotationKind.CUSTOM and not 1 <= (layer.shift_hours or 24) <= MAX_SHIFT_HOURS:
+        return False
+    try:
+        parse_restrictions(layer.restrictions)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return False
+    return True
+
+
 def snapshot(
     schedule: Schedule, start: datetime | None = None, end: datetime | None = None
 ) -> ScheduleSnapshot:
@@ -130,6 +165,8 @@ def snapshot(
     range), in a fixed number of queries."""
     layers = []
     for layer in schedule.layers.prefetch_related("participants").order_by("priority", "id"):
+        if not _computable(layer):
+            continue
         layers.append(
             LayerRules(
                 id=layer.pk,
@@ -143,8 +180,9 @@ def snapshot(
                 restrictions=parse_restrictions(layer.restrictions),
             )
         )
-    overrides = schedule.overrides.order_by("created_at", "id")
-    swaps = schedule.swaps.order_by("created_at", "id")
+    # A proposed cover changes nobody's shifts until the person it gives them to accepts it.
+    overrides = schedule.overrides.filter(status=CoverStatus.ACTIVE).order_by("created_at", "id")
+    swaps = schedule.swaps.filter(status=CoverStatus.ACTIVE).order_by("created_at", "id")
     if start is not None and end is not None:
         overrides = overrides.filter(ends_at__gt=start, starts_at__lt=end)
         swaps = swaps.filter(ends_at__gt=start, starts_at__lt=end)

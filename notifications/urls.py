@@ -19,8 +19,10 @@ urlpatterns = [
     ),
     path("oncall/schedules/<int:pk>/overrides/", schedules.override_create, name="override_create"),
     path("oncall/overrides/<int:pk>/delete/", schedules.override_delete, name="override_delete"),
+    path("oncall/overrides/<int:pk>/accept/", schedules.override_accept, name="override_accept"),
     path("oncall/schedules/<int:pk>/swaps/", schedules.swap_create, name="swap_create"),
     path("oncall/swaps/<int:pk>/delete/", schedules.swap_delete, name="swap_delete"),
+    path("oncall/swaps/<int:pk>/accept/", schedules.swap_accept, name="swap_accept"),
     path("oncall/schedules/<int:pk>/feed/", schedules.schedule_feed_create, name="schedule_feed_create"),
     path("oncall/feeds/<int:pk>/revoke/", schedules.feed_revoke, name="feed_revoke"),
     # Calendar feeds: a secret URL, no session (calendar applications fetch it)

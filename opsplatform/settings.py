@@ -354,6 +354,12 @@ if NOTIFICATION_SENDING_LEASE_SECONDS <= 2 * OUTBOUND_TOTAL_TIMEOUT:
     )
 NOTIFICATION_DELIVERY_CONCURRENCY = env.int("NOTIFICATION_DELIVERY_CONCURRENCY", default=32)
 NOTIFICATION_DELIVERY_BATCH = env.int("NOTIFICATION_DELIVERY_BATCH", default=100)
+# Requests one delivery tick has in flight to one host at a time (a slow receiver takes no more of
+# its threads); rows for a host at the limit go back to the outbox for this many seconds, untried.
+NOTIFICATION_DELIVERY_PER_DESTINATION = env.int("NOTIFICATION_DELIVERY_PER_DESTINATION", default=16)
+NOTIFICATION_BUSY_DESTINATION_DEFER_SECONDS = env.float(
+    "NOTIFICATION_BUSY_DESTINATION_DEFER_SECONDS", default=2.0
+)
 # A delivery tick hands its worker back after this long even with a backlog (the next beat or kick
 # goes on). Where the same workers run the escalation tick, this bounds how long one can wait.
 NOTIFICATION_DELIVERY_TICK_BUDGET_SECONDS = env.float(
@@ -361,12 +367,21 @@ NOTIFICATION_DELIVERY_TICK_BUDGET_SECONDS = env.float(
 )
 # One-click acknowledge links in e-mail and Slack messages stop working after this long.
 ACK_LINK_MAX_AGE = timedelta(hours=env.int("ACK_LINK_MAX_AGE_HOURS", default=24))
+# Verification codes (texts and calls cost money) each person, and an organization's members
+# together, may ask for per hour; deleting and re-adding a contact method does not reset them.
+NOTIFICATION_VERIFICATIONS_PER_USER_HOUR = env.int("NOTIFICATION_VERIFICATIONS_PER_USER_HOUR", default=5)
+NOTIFICATION_VERIFICATIONS_PER_ORGANIZATION_HOUR = env.int(
+    "NOTIFICATION_VERIFICATIONS_PER_ORGANIZATION_HOUR", default=50
+)
 # Twilio's REST API; only tests and on-premises gateways speaking Twilio's API change it.
 TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com").rstrip("/")
 _AT_LEAST_ONE = (
     "NOTIFICATION_MAX_ATTEMPTS",
     "NOTIFICATION_DELIVERY_CONCURRENCY",
     "NOTIFICATION_DELIVERY_BATCH",
+    "NOTIFICATION_DELIVERY_PER_DESTINATION",
+    "NOTIFICATION_VERIFICATIONS_PER_USER_HOUR",
+    "NOTIFICATION_VERIFICATIONS_PER_ORGANIZATION_HOUR",
 )
 for _name in _AT_LEAST_ONE:
     if globals()[_name] < 1:

@@ -132,8 +132,9 @@ class OverrideSerializer(StrictModelSerializer):
 
     class Meta:
         model = ScheduleOverride
-        fields = ["id", "user", "replaces", "starts_at", "ends_at", "note", "created_at"]
-        read_only_fields = ["id", "created_at"]
+        fields = ["id", "user", "replaces", "starts_at", "ends_at", "note", "status", "created_at"]
+        # "proposed" until the person it puts on call accepts it (see services.overrides).
+        read_only_fields = ["id", "status", "created_at"]
 
 
 # --- escalation policies ------------------------------------------------------------------------

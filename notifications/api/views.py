@@ -44,6 +44,24 @@ MAX_GAP_WINDOW_HOURS = 24 * 31
 # --- schedules ----------------------------------------------------------------------------------
 
 
+def _instant(raw: str):
+    """``?at=``: an aware ISO 8601 instant schedules can be asked about, or a 400 naming ``at``.
+    parse_datetime raises for a well-formed impossible value (Feb 30, offset +25:00) and returns
+    None for a malformed one; both are the caller's mistake."""
+    message = (
+        "An ISO 8601 date-time with a UTC offset between -12:00 and +14:00, from 1970 to 2199, "
+        "e.g. 2025-03-30T01:30:00Z."
+    )
+    try:
+        # A "+" in a query string arrives as a space when the client did not encode it.
+        parsed = parse_datetime(raw.replace(" ", "+"))
+    except ValueError:
+        parsed = None
+    if parsed is None or timezone.is_naive(parsed) or not oncall.in_range(parsed):
+        raise ValidationError({"at": [message]})
+    return parsed
+
+
 def _segment(segment, users):
     if segment is None:
         return None
@@ -149,12 +167,7 @@ class ScheduleViewSet(TenantCrudViewSet):
         at = timezone.now()
         raw = request.query_params.get("at")
         if raw:
-            parsed = parse_datetime(raw.replace(" ", "+"))
-            if parsed is None or timezone.is_naive(parsed):
-                raise ValidationError(
-                    {"at": ["An ISO 8601 date-time with a UTC offset, e.g. 2025-03-30T01:30:00Z."]}
-                )
-            at = parsed
+            at = _instant(raw)
         try:
             window = int(request.query_params.get("window_hours", 24 * 14))
         except ValueError as exc:

@@ -137,3 +137,16 @@ def _dead_letter(row: Notification, ledger: LedgerBatch, stats: DeliveryStats, e
     row.next_attempt_at = row.lease_until = row.claim_token = None
     stats.dead += 1
     ledger.record(row, "notification.dead_lettered", {"attempts": row.attempts, "error": error})
+
+
+def release(rows: list[Notification], until: datetime) -> None:
+    """Give claimed rows back untried, due again at ``until`` (their destination is busy). The
+    attempt the claim counted is taken back; fenced by the claim token like an outcome."""
+    for row in rows:
+        row.claim_token_was = row.claim_token
+        row.attempts -= 1
+        row.status = NotificationStatus.FAILED if row.attempts else NotificationStatus.PENDING
+        row.next_attempt_at = until
+        row.lease_until = row.claim_token = None
+    with transaction.atomic():
+        save_rows(rows, ["status", "attempts", "next_attempt_at", "lease_until", "claim_token"], fenced=True)

@@ -15,6 +15,7 @@ from notifications.incident_message import build_message
 from notifications.models import Channel, Medium, Notification
 from notifications.selectors import carrier_channel
 from notifications.senders import CannotSend, EmailSender, Outgoing, Sender, failed
+from notifications.senders.base import clean_error
 from opsplatform.core.crypto import DecryptionError
 
 logger = logging.getLogger(__name__)
@@ -72,3 +73,6 @@ def prepare(row: Notification, carriers: Carriers) -> Outgoing:
     except (KeyError, ValueError) as exc:
         logger.warning("notification %s cannot be prepared: %s", row.pk, type(exc).__name__)
         return failed(outgoing, "the channel's configuration is incomplete")
+    except Exception as exc:  # one row's failure must never reach the others (inv. 13)
+        logger.warning("notification %s cannot be prepared: %s", row.pk, type(exc).__name__)
+        return failed(outgoing, clean_error(f"cannot be prepared: {type(exc).__name__}: {exc}"))

@@ -4,19 +4,32 @@ the package docstring for the phases and what a crash between them leaves behind
 from __future__ import annotations
 
 import time
+from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from datetime import datetime
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.utils import timezone
 
 from notifications.delivery.batch import DeliveryStats
-from notifications.delivery.claim import claim_due, reclaim_lost
+from notifications.delivery.claim import claim_due, reclaim_lost, release
 from notifications.delivery.outcome import record_outcomes
 from notifications.delivery.send import Carriers, prepare
-from notifications.senders import send
+from notifications.senders import Outgoing, send
 
 FINISH_GATHER_SECONDS = 0.025
+
+
+def destination(outgoing: Outgoing) -> str:
+    """Where a request goes, for the per-destination limit: the host and port of an HTTP request,
+    the mail server for e-mail; "" for a row that failed in preparation (nothing is sent)."""
+    if outgoing.error or outgoing.sender is None:
+        return ""
+    if outgoing.email is not None:
+        return "smtp"
+    parts = urlsplit(outgoing.url)
+    return f"{(parts.hostname or '').lower()}:{parts.port or parts.scheme}"
 
 
 def run_delivery_tick(
@@ -31,7 +44,9 @@ def run_delivery_tick(
 
     A pipeline, not batches: rows are claimed only when a sender thread is free for them, and each
     finished request is recorded at once. So at any moment at most ``concurrency`` rows are in the
-    state whose outcome a crash would leave unknown, and one slow receiver does not hold up the rest.
+    state whose outcome a crash would leave unknown. One host gets at most
+    ``NOTIFICATION_DELIVERY_PER_DESTINATION`` of them; rows for a host at that limit go back to the
+    outbox untried for a moment, so a slow receiver never holds up the others.
     """
     batch_size = batch_size or settings.NOTIFICATION_DELIVERY_BATCH
     concurrency = concurrency or settings.NOTIFICATION_DELIVERY_CONCURRENCY
@@ -42,18 +57,39 @@ def run_delivery_tick(
     deadline = time.monotonic() + time_budget
     carriers = Carriers()
     in_flight: dict = {}
-    drained = False
+    # Requests in flight per destination: a slow host gets at most this many of the pool's threads.
+    per_host: Counter = Counter()
+    per_destination = settings.NOTIFICATION_DELIVERY_PER_DESTINATION
+    drained = waiting_for_slot = False
     reclaim_lost(now or timezone.now(), stats)
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="delivery") as pool:
         while True:
             free = concurrency - len(in_flight)
-            if not drained and free >= min(min_claim, concurrency) and time.monotonic() < deadline:
+            claim_now = not drained and not waiting_for_slot and free >= min(min_claim, concurrency)
+            if claim_now and time.monotonic() < deadline:
                 want = min(free, batch_size)
                 _, rows, examined = claim_due(now or timezone.now(), want, stats)
                 drained = examined < want
+                busy = []
                 for row in rows:
                     outgoing = prepare(row, carriers)
-                    in_flight[pool.submit(send, outgoing)] = (row, outgoing.channel_id)
+                    where = destination(outgoing)
+                    if where and per_host[where] >= per_destination:
+                        busy.append(row)
+                        continue
+                    per_host[where] += 1
+                    in_flight[pool.submit(send, outgoing)] = (row, outgoing.channel_id, where)
+                # Everything claimed was for busy hosts: claim again once a request finishes,
+                # rather than churning through that host's whole backlog meanwhile.
+                waiting_for_slot = bool(rows) and len(busy) == len(rows)
+                if busy:
+                    # Back to the outbox untried, for a later claim: holding them here would take
+                    # this worker's slots from every other destination while the busy one is slow.
+                    release(
+                        busy,
+                        (now or timezone.now())
+                        + timedelta(seconds=settings.NOTIFICATION_BUSY_DESTINATION_DEFER_SECONDS),
+                    )
             if not in_flight:
                 if drained or time.monotonic() >= deadline:
                     return stats
@@ -65,8 +101,10 @@ def run_delivery_tick(
                 more, _ = wait(set(in_flight) - done, timeout=FINISH_GATHER_SECONDS)
                 done |= more
             if done:
+                waiting_for_slot = False
                 finished = []
                 for future in done:
-                    row, channel_id = in_flight.pop(future)
+                    row, channel_id, where = in_flight.pop(future)
+                    per_host[where] -= 1
                     finished.append((row, future.result(), channel_id))
                 record_outcomes(finished, now or timezone.now(), stats)

@@ -53,6 +53,10 @@ def _advance(incident: Incident, ctx: BatchReads, rows: list[Notification], even
         return 0
     count = len(plan.steps)
     index, cycle = incident.escalation_step, incident.escalation_cycle
+    if index == 0 and cycle > 0:
+        # Only a reopen stores this (it resets the step, not the round; this tick always stores the
+        # step after the one it ran, and policy edits never store it): the escalation starts over.
+        cycle = 0
     if index == count:
         if cycle < plan.policy.repeat_count:
             index, cycle = 0, cycle + 1

@@ -27,6 +27,7 @@ from notifications.models.outbox import (
 )
 from notifications.models.schedules import (
     CalendarFeed,
+    CoverStatus,
     LayerParticipant,
     RotationKind,
     Schedule,
@@ -42,6 +43,7 @@ __all__ = [
     "ChannelKind",
     "ContactKind",
     "ContactMethod",
+    "CoverStatus",
     "EscalationPolicy",
     "EscalationStep",
     "LayerParticipant",

@@ -70,6 +70,12 @@ class LayerParticipant(TenantModel):
         ]
 
 
+class CoverStatus(models.TextChoices):
+    # Made by a member for someone else: it changes nothing until that person accepts it.
+    PROPOSED = "proposed", "Proposed"
+    ACTIVE = "active", "Active"
+
+
 class ScheduleOverride(TenantModel):
     """``user`` is on call from ``starts_at`` to ``ends_at``. With ``replaces``, only while that person
     would have been (someone covers for someone); without, for the whole range."""
@@ -86,6 +92,7 @@ class ScheduleOverride(TenantModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=CoverStatus.choices, default=CoverStatus.ACTIVE)
 
     class Meta:
         ordering = ["starts_at", "id"]
@@ -109,6 +116,7 @@ class ShiftSwap(TenantModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=CoverStatus.choices, default=CoverStatus.ACTIVE)
 
     class Meta:
         ordering = ["starts_at", "id"]

@@ -15,6 +15,7 @@ because the delivery worker sends from a thread pool that must not touch the dat
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ from django.core.mail import EmailMessage
 from django.utils import timezone
 
 from notifications.incident_message import IncidentMessage
+
+logger = logging.getLogger(__name__)
 
 # Errors end up in the ledger and on pages: never a URL (a Slack or Teams webhook URL is a credential).
 _URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://\S+")
@@ -112,7 +115,13 @@ def send(outgoing: Outgoing) -> SendResult:
     if outgoing.error or outgoing.sender is None:
         outcome = Outcome(False, None, outgoing.error or "nothing was prepared to send", outgoing.retryable)
     else:
-        outcome = outgoing.sender.transmit(outgoing)
+        try:
+            outcome = outgoing.sender.transmit(outgoing)
+        except Exception as exc:  # one row's failure must never reach the others (inv. 13)
+            # A library raising on this row's content (a header the mailer refuses, an address it
+            # cannot parse) would do the same on every retry: the row fails for good, with the reason.
+            logger.warning("notification %s: send raised %s", outgoing.notification_id, type(exc).__name__)
+            outcome = Outcome(False, None, clean_error(f"{type(exc).__name__}: {exc}"), False)
     return SendResult(
         notification_id=outgoing.notification_id,
         attempt=outgoing.attempt,

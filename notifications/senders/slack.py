@@ -14,6 +14,8 @@ from notifications.senders.http_sender import HttpSender, delivery_headers
 
 
 def _escape(text: str) -> str:
+    """Slack's mrkdwn control sequences (``<!channel>``, ``<@U…>``, ``<url|label>``) all need ``<``;
+    escaping its three characters turns anything a title carries into plain text."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -46,7 +48,8 @@ class SlackSender(HttpSender):
                 },
             )
         body = {
-            "text": prefix + message.summary,
+            # The notification text is parsed as mrkdwn too (it is what the push notification shows).
+            "text": prefix + _escape(message.summary),
             "blocks": [
                 {
                     "type": "section",

@@ -3,10 +3,24 @@ credential), as an Adaptive Card. No acknowledge link: the channel is a shared r
 
 from __future__ import annotations
 
+import re
+
 from notifications.incident_message import IncidentMessage
 from notifications.selectors import channel_secrets
 from notifications.senders.base import Outgoing
 from notifications.senders.http_sender import HttpSender, delivery_headers
+
+# Adaptive Card text is markdown and Teams also renders some HTML (``<at>`` mentions among it): a
+# title with ``[Acknowledge](https://…)`` would plant a link. Links, emphasis and code need one of
+# these; lists and headings need a line start, which folding line breaks takes away.
+_MARKDOWN = re.compile(r"([\\`*_\[\]()~])")
+
+
+def escape_card_text(text: str) -> str:
+    """``text`` shown as typed in an Adaptive Card TextBlock or fact: HTML's three characters as
+    entities, line breaks folded, then every markdown character behind a backslash."""
+    text = " ".join(text.split()).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN.sub(r"\\\1", text)
 
 
 class TeamsSender(HttpSender):
@@ -31,13 +45,14 @@ class TeamsSender(HttpSender):
                     "size": "Medium",
                     "weight": "Bolder",
                     "wrap": True,
-                    "text": f"{message.severity.upper()} #{message.incident_id} {message.title}",
+                    "text": f"{message.severity.upper()} #{message.incident_id} "
+                    + escape_card_text(message.title),
                 },
                 {
                     "type": "FactSet",
                     "facts": [
                         {"title": "Status", "value": message.status},
-                        {"title": "Service", "value": message.service or "—"},
+                        {"title": "Service", "value": escape_card_text(message.service or "—")},
                         {
                             "title": "Escalation",
                             "value": f"step {message.step + 1}, round {message.cycle + 1}",

@@ -29,6 +29,7 @@ from notifications.models import ContactKind, ContactMethod, NotificationRule
 from notifications.models.contacts import VERIFIED_KINDS
 from notifications.selectors import verification_code
 from notifications.services.channels import SIGNING_SECRET_PREFIX, validate_phone, validate_url
+from notifications.services.verification_limits import take_verification
 from opsplatform.core import crypto
 from opsplatform.core.actors import Actor, ActorKind
 
@@ -124,6 +125,8 @@ def contact_method_send_verification(
         raise ValidationError(
             {"contact": "Text messages and calls go through an organization's Twilio channel."}
         )
+    # Last check before sending: a refused request must not count, and a counted one is sent.
+    take_verification(user_id=contact.user_id, organization_id=organization.pk if organization else None)
     contact.verification_nonce = secrets.token_hex(16)
     contact.verification_sent_at = now
     contact.verification_attempts = 0

@@ -1,10 +1,16 @@
 """On-call and notifications: cover arranged on a schedule, its overrides and swaps.
 
 An override puts someone on call for a time range (covering for one person only, with ``replaces``);
-a swap has two people trade places for a time range. Both are made and removed by the same two
-functions, :func:`cover_create` and :func:`cover_delete`, told apart by ``kind``. Besides holders of
-``schedule.manage``, the people a cover concerns may arrange it themselves when they are on the
-schedule's team: covering for a colleague is an everyday act, not a management one.
+a swap has two people trade places for a time range. Both are made and removed by the same functions,
+:func:`cover_create`, :func:`cover_accept` and :func:`cover_delete`, told apart by ``kind``.
+
+Who may be given shifts: only members of the schedule's team whose role can acknowledge incidents
+(anyone else would be paged for incidents they cannot act on). Who arranges it: holders of
+``schedule.manage`` directly; the people a cover concerns themselves when they are on the team
+(covering for a colleague is an everyday act, not a management one). But a member cannot hand shifts
+to somebody else on their own: a cover that gives shifts to anyone but its author is ``proposed``
+and changes nobody's shifts until that person accepts it (:func:`cover_accept`); either side may
+withdraw or decline it with :func:`cover_delete`.
 """
 
 from __future__ import annotations
@@ -17,10 +23,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import record
-from notifications.models import Schedule, ScheduleOverride, ShiftSwap
+from notifications import oncall
+from notifications.models import CoverStatus, Schedule, ScheduleOverride, ShiftSwap
 from notifications.services.schedules import require_members, require_same_org
+from opsplatform.accounts.models import Membership
 from opsplatform.core.actors import Actor
-from opsplatform.core.capabilities import Capability
+from opsplatform.core.capabilities import Capability, role_grants
 
 MAX_OVERRIDE_SPAN = timedelta(days=90)
 OVERRIDE = "override"
@@ -37,6 +45,8 @@ class _CoverKind:
     same_person: str
     #: fields named in the ledger entry of a removal
     named_on_removal: tuple[str, ...]
+    #: the people who end up on call for shifts that were not theirs
+    takers: tuple[str, ...]
 
 
 KINDS = {
@@ -46,6 +56,7 @@ KINDS = {
         other_required=False,
         same_person="Someone cannot cover for themselves.",
         named_on_removal=("user",),
+        takers=("user",),
     ),
     SWAP: _CoverKind(
         model=ShiftSwap,
@@ -53,6 +64,7 @@ KINDS = {
         other_required=True,
         same_person="A swap needs two different people.",
         named_on_removal=(),
+        takers=("first_user", "second_user"),
     ),
 }
 
@@ -62,8 +74,12 @@ def _validate_range(starts_at, ends_at) -> None:
         raise ValidationError({"starts_at": "A start and an end are required."})
     if timezone.is_naive(starts_at) or timezone.is_naive(ends_at):
         raise ValidationError({"starts_at": "Times need a time zone."})
+    if not oncall.in_range(starts_at):
+        raise ValidationError({"starts_at": "A time from 1970 to 2199."})
     if ends_at <= starts_at:
         raise ValidationError({"ends_at": "The end must be after the start."})
+    if ends_at > oncall.LATEST:
+        raise ValidationError({"ends_at": "A time from 1970 to 2199."})
     if ends_at - starts_at > MAX_OVERRIDE_SPAN:
         raise ValidationError({"ends_at": "At most 90 days at once."})
 
@@ -76,6 +92,32 @@ def _may_change_own_cover(actor: Actor, schedule: Schedule, people) -> bool:
         return False
     involved = {p.pk for p in people if p is not None}
     return actor.user.pk in involved and schedule.team.members.filter(pk=actor.user.pk).exists()
+
+
+def _require_takers(schedule: Schedule, people: dict) -> None:
+    """Everyone given shifts is on the schedule's team and may acknowledge what they are paged for."""
+    team = schedule.team
+    members = set(team.members.values_list("pk", flat=True))
+    roles = dict(
+        Membership.objects.filter(
+            organization_id=schedule.organization_id, user__in=list(people.values())
+        ).values_list("user_id", "role")
+    )
+    for field, user in people.items():
+        if user.pk not in members or not role_grants(roles.get(user.pk), Capability.INCIDENT_ACKNOWLEDGE):
+            raise ValidationError(
+                {
+                    field: f"{user.username} cannot take shifts: only members of {team.name} who can "
+                    "acknowledge incidents can."
+                }
+            )
+
+
+def _needs_consent(actor: Actor, takers: dict) -> bool:
+    """A member (not a manager) giving shifts to anyone but themselves needs that person's yes."""
+    if actor.can(Capability.SCHEDULE_MANAGE):
+        return False
+    return any(user.pk != actor.user.pk for user in takers.values())
 
 
 def _username(user) -> str | None:
@@ -110,7 +152,11 @@ def cover_create(
     if other is not None and other.pk == on_call.pk:
         raise ValidationError({second: spec.same_person})
     require_members(actor.organization, [u for u in (on_call, other) if u is not None], first)
+    takers = {field: people[field] for field in spec.takers if people.get(field) is not None}
+    _require_takers(schedule, takers)
+    status = CoverStatus.PROPOSED if _needs_consent(actor, takers) else CoverStatus.ACTIVE
     cover = spec.model.objects.create(
+        status=status,
         organization=actor.organization,
         schedule=schedule,
         starts_at=starts_at,
@@ -129,8 +175,34 @@ def cover_create(
             second: _username(other),
             "starts_at": starts_at.isoformat(),
             "ends_at": ends_at.isoformat(),
+            **({"status": status} if status == CoverStatus.PROPOSED else {}),
         },
     )
+    return cover
+
+
+@transaction.atomic
+def cover_accept(*, actor: Actor, cover: ScheduleOverride | ShiftSwap) -> ScheduleOverride | ShiftSwap:
+    """The person a proposed cover gives shifts to agrees: from now on it applies. Accepting an
+    active cover again changes nothing."""
+    kind = OVERRIDE if isinstance(cover, ScheduleOverride) else SWAP
+    spec = KINDS[kind]
+    cover = (
+        spec.model.objects.select_for_update(of=("self",))
+        .select_related("schedule__team", *spec.people)
+        .get(pk=cover.pk, organization=actor.organization)
+    )
+    if cover.status == CoverStatus.ACTIVE:
+        return cover
+    asked = {getattr(cover, f).pk for f in spec.takers if getattr(cover, f) is not None}
+    asked.discard(cover.created_by_id)
+    if actor.user is None or actor.user.pk not in asked:
+        raise PermissionDenied("Only the person this cover gives shifts to can accept it.")
+    # They may have left the team or lost the role since it was proposed.
+    _require_takers(cover.schedule, {f: getattr(cover, f) for f in spec.takers if getattr(cover, f)})
+    cover.status = CoverStatus.ACTIVE
+    cover.save(update_fields=["status"])
+    record(actor=actor, verb=f"schedule.{kind}_accepted", target=cover.schedule, data={kind: cover.pk})
     return cover
 
 

@@ -1,5 +1,12 @@
 """On-call and notifications: writes to escalation policies, their steps, and where they are attached
-(services, team defaults)."""
+(services, team defaults).
+
+Editing the steps of a policy that incidents are escalating on moves those escalations with it
+(``notifications.escalation.edits``): replacing the steps continues each at the same position, or
+at the end of its round when that position is gone (the remaining rounds still run); removing a step
+keeps the next step by identity, or goes on with the one after it when the next step was removed;
+appending one changes no position. See docs/paging.md.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import record
+from notifications.escalation import edits
 from notifications.models import (
     Channel,
     EscalationPolicy,
@@ -179,7 +187,9 @@ def policy_update(*, actor: Actor, policy: EscalationPolicy, steps: list[StepSpe
     if steps is not None:
         steps = list(steps)
         _validate_steps(actor, steps)
+        before = policy.steps.count()
         _write_steps(actor, policy, steps)
+        edits.reposition(policy, before, len(steps), edits.same_position)
         data["steps"] = describe_steps(steps)
     if not changed and steps is None:
         return policy
@@ -210,6 +220,7 @@ def step_append(*, actor: Actor, policy: EscalationPolicy, spec: StepSpec) -> Es
         StepTarget(organization=actor.organization, step=step, position=index, kind=kind, **{kind: obj})
         for index, (kind, obj) in enumerate(dict.fromkeys(spec.targets, None))
     )
+    edits.reposition(policy, count, count + 1, edits.same_position)
     policy.updated_at = timezone.now()
     policy.save(update_fields=["updated_at"])
     record(
@@ -229,12 +240,14 @@ def step_remove(*, actor: Actor, step: EscalationStep) -> None:
     )
     step = EscalationStep.objects.get(pk=step.pk, policy=policy)
     position = step.position
+    before = policy.steps.count()
     step.delete()
     # Close the hole: positions stay 0..n-1, so the escalation tick's step index means the
     # same step.
     for later in policy.steps.filter(position__gt=position).order_by("position"):
         later.position -= 1
         later.save(update_fields=["position"])
+    edits.reposition(policy, before, before - 1, edits.step_removed_at(position))
     policy.updated_at = timezone.now()
     policy.save(update_fields=["updated_at"])
     record(actor=actor, verb="escalation_policy.step_removed", target=policy, data={"position": position + 1})

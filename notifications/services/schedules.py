@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from audit.services import record
+from notifications import oncall
 from notifications.models import LayerParticipant, RotationKind, Schedule, ScheduleLayer, StepTarget
 from opsplatform.accounts.models import Membership, Team
 from opsplatform.core.actors import Actor
@@ -155,6 +156,9 @@ def _validate_layer(*, name, rotation, shift_hours, start_date, handoff_time) ->
         errors["shift_hours"] = "A custom rotation needs a shift length between 1 and 672 hours."
     if not isinstance(start_date, date) or isinstance(start_date, datetime):
         errors["start_date"] = "A date is required."
+    elif not oncall.FIRST_DATE <= start_date <= oncall.LAST_DATE:
+        # Shifts are computed from this date on: one near the end of time overflows every read.
+        errors["start_date"] = f"A date from {oncall.FIRST_DATE} to {oncall.LAST_DATE}."
     if not isinstance(handoff_time, time):
         errors["handoff_time"] = "A time is required."
     if errors:

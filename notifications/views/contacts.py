@@ -7,6 +7,7 @@ else's contact method or rule answers 404 like a missing one.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -53,7 +54,9 @@ def notification_settings(request):
     if request.method != "POST":
         return _render(request)
 
+    @transaction.atomic
     def add(data):
+        # One transaction: a code refused (too many this hour) leaves no half-added contact behind.
         issued = services.contact_method_add(actor=request.actor, user=request.user, **data)
         if not issued.contact.is_verified:
             services.contact_method_send_verification(

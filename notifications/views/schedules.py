@@ -210,6 +210,28 @@ def override_create(request, pk):
     )
 
 
+def _cover_accept(request, model, pk):
+    cover = get_for_read_or_404(request, model, Capability.TEAM_VIEW, pk=pk)
+    return act(
+        request,
+        lambda: overrides.cover_accept(actor=request.actor, cover=cover),
+        success="Accepted: the shifts are yours.",
+        redirect_to=("notifications:schedule_detail", cover.schedule_id),
+    )
+
+
+@require_POST
+@requires(Capability.TEAM_VIEW)
+def override_accept(request, pk):
+    return _cover_accept(request, ScheduleOverride, pk)
+
+
+@require_POST
+@requires(Capability.TEAM_VIEW)
+def swap_accept(request, pk):
+    return _cover_accept(request, ShiftSwap, pk)
+
+
 @require_POST
 @requires(Capability.TEAM_VIEW)
 def override_delete(request, pk):

@@ -60,6 +60,7 @@ def local_input(instant) -> str:
 
 def test_schedule_override_policy_and_live_delivery(live_server_url, browser, org, users, team):
     service = ServiceFactory(organization=org, name="Payments API", slug="payments-api", owner_team=team)
+    team.members.add(users["admin"])  # the admin takes an override: only team members take shifts
     page = browser.new_context().new_page()
     login(page, live_server_url, "admin")
 

@@ -160,3 +160,34 @@ def verify_signature(secret: str, headers: dict, body: bytes, tolerance: int = 3
         return False
     expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(signature, f"v1={expected}")
+
+
+@contextlib.contextmanager
+def trickle_receiver(interval: float = 2.0, length: int = 100):
+    """An HTTP receiver that records each request, then answers 200 one body byte every ``interval``
+    seconds: a slow peer that never stalls long enough for a read timeout to fire."""
+    ref = [None]
+
+    class Handler(_handler(ref)):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            ref[0].record(Received(self.command, self.path, dict(self.headers), body, time.time()))
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.send_response(200)
+                self.send_header("Content-Length", str(length))
+                self.end_headers()
+                for _ in range(length):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(interval)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    ref[0] = Receiver(server=server)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield ref[0]
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -281,6 +281,7 @@ def test_user_shifts_merge_adjacent_segments():
 
 @pytest.mark.django_db
 def test_snapshot_reads_layers_overrides_and_swaps(org, team, users):
+    team.members.add(users["admin"])  # takes an override below
     team.time_zone = "America/New_York"
     team.save(update_fields=["time_zone"])
     schedule = make_schedule(

@@ -87,3 +87,18 @@ def test_secrets_are_encrypted_at_rest_and_never_logged(org, service, open_incid
     ledger = LedgerEntry.objects.filter(target_id=str(incident.pk)).values_list("data", flat=True)
     assert "xoxsecretvalue" not in json.dumps(list(ledger))
     assert all("xoxsecretvalue" not in n.last_error for n in Notification.objects.all())
+
+
+HOSTILE = "<!channel> db down <https://evil.example/ack|Acknowledge> & more"
+
+
+def test_the_title_cannot_ping_the_room_or_plant_a_link(org, service, open_incident, receiver):
+    channel = make_channel(org, kind="slack", url=receiver.url("/slack")).channel
+    make_policy(org, step(("channel", channel)), services=[service])
+    page(open_incident, title=HOSTILE)
+    body = receiver.wait_for(1)[0].json()
+    escaped = "&lt;!channel&gt; db down &lt;https://evil.example/ack|Acknowledge&gt; &amp; more"
+    # Both the notification text and the block are mrkdwn: neither may carry a control sequence.
+    for text in (body["text"], body["blocks"][0]["text"]["text"]):
+        assert escaped in text
+        assert "<!channel>" not in text and "<https://evil.example" not in text

@@ -22,6 +22,7 @@ KINDS = [
 
 @pytest.fixture
 def rota(org, team, users):
+    team.members.add(users["admin"])  # admin takes shifts here: on the team, able to acknowledge
     return make_schedule(org, team, layers=[{"participants": [users["operator"], users["manager"]]}])
 
 

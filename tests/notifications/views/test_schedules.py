@@ -122,6 +122,7 @@ def test_operators_change_no_schedule_or_layer(client_as, schedule, team, url, d
 
 
 def test_override_from_the_page_in_the_team_time_zone(client_as, schedule, users, team):
+    team.members.add(users["admin"])  # only team members who can acknowledge take shifts
     team.time_zone = "Europe/Berlin"
     team.save(update_fields=["time_zone"])
     tomorrow = (timezone.now() + timedelta(days=1)).astimezone(ZoneInfo("Europe/Berlin")).date()

@@ -1,0 +1,82 @@
+"""One slow destination does not hold up the others: a delivery tick sends at most
+NOTIFICATION_DELIVERY_PER_DESTINATION requests to one host at a time; rows for a host that is
+already busy go back to the outbox for a moment (no attempt spent) instead of taking the worker's
+other slots."""
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+from django.utils import timezone
+
+from audit.models import LedgerEntry
+from notifications.delivery import run_delivery_tick
+from notifications.escalation import run_escalation_tick
+from notifications.models import Notification, NotificationAttempt, NotificationStatus
+from tests.incidents.factories import ServiceFactory
+from tests.notifications.factories import make_channel, make_policy, step
+from tests.notifications.peers import trickle_receiver
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.timeout(60),
+    pytest.mark.usefixtures("allow_loopback"),
+]
+
+
+@pytest.fixture
+def slow():
+    with trickle_receiver(interval=2.0) as peer:
+        yield peer
+
+
+@override_settings(OUTBOUND_TOTAL_TIMEOUT=6, NOTIFICATION_DELIVERY_PER_DESTINATION=1)
+def test_a_slow_receiver_does_not_delay_a_healthy_one(org, team, service, open_incident, slow, receiver):
+    slow_hook = make_channel(org, kind="webhook", name="Slow", url=slow.url("/slow")).channel
+    make_policy(org, step(("channel", slow_hook)), services=[service])
+    healthy_service = ServiceFactory(organization=org, name="Healthy", slug="healthy", owner_team=team)
+    fast_hook = make_channel(org, kind="webhook", name="Fast", url=receiver.url("/fast")).channel
+    make_policy(org, step(("channel", fast_hook)), name="Fast paging", services=[healthy_service])
+    for n in range(3):
+        open_incident(title=f"Slow {n}", dedup_key=f"slow-{n}")
+    healthy = open_incident(title="Healthy", service=healthy_service, dedup_key="healthy")
+    now = timezone.now()
+    run_escalation_tick(now=now)
+
+    started = time.monotonic()
+    done = threading.Event()
+
+    def tick():
+        try:
+            run_delivery_tick(now=now, concurrency=3, time_budget=2)
+        finally:
+            connection.close()
+            done.set()
+
+    worker = threading.Thread(target=tick)
+    worker.start()
+    arrived = receiver.wait_for(1, timeout=4)
+    assert time.monotonic() - started < 4
+    assert arrived[0].json()["incident"]["id"] == healthy.pk
+    worker.join(timeout=30)
+    assert done.is_set()
+
+    # One request at a time went to the slow host; the other two rows wait in the outbox, untried.
+    assert len(slow.requests) == 1
+    rows = Notification.objects.filter(channel=slow_hook)
+    tried = [r for r in rows if r.attempts]
+    waiting = [r for r in rows if not r.attempts]
+    assert len(tried) == 1 and tried[0].status == NotificationStatus.FAILED  # its deadline ran out
+    assert len(waiting) == 2
+    assert all(r.status == NotificationStatus.PENDING and r.next_attempt_at > now for r in waiting)
+    assert NotificationAttempt.objects.filter(notification__in=waiting).count() == 0
+    assert not LedgerEntry.objects.filter(
+        verb__startswith="notification.", target_id__in=[str(r.incident_id) for r in waiting]
+    ).exists()
+    assert Notification.objects.get(channel=fast_hook).status == NotificationStatus.SENT
+
+    # They go out later, one at a time, never twice at once.
+    assert all(r.next_attempt_at <= now + timedelta(seconds=30) for r in waiting)
