@@ -14,13 +14,10 @@ from notifications.models import Channel, EscalationPolicy, Notification, Notifi
 from notifications.services.channels import channel_update
 from notifications.services.outbox import notification_resend
 from opsplatform.accounts.admin import ServiceErrorsAsMessages
-from opsplatform.accounts.admin_scoping import ReadOnlyScopedAdmin, admin_actor
+from opsplatform.accounts.admin_scoping import ActionsOnlyScopedAdmin, admin_actor
 
 
-class _ActionsAdmin(ServiceErrorsAsMessages, ReadOnlyScopedAdmin):
-    def has_change_permission(self, request, obj=None):
-        return self._allowed(request, obj)  # admin actions need it; every field stays read-only
-
+class _ActionsAdmin(ServiceErrorsAsMessages, ActionsOnlyScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         return list(self.fields or []) or [f.name for f in self.model._meta.fields]
 

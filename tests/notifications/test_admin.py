@@ -72,3 +72,18 @@ def test_admin_pages_render(client, staff_manager, org, team, users, service, op
         "notification": Notification.objects.first(),
     }[model]
     assert client.get(f"/admin/notifications/{model}/{first.pk}/change/").status_code == 200
+
+
+def test_a_rows_page_is_view_only_and_its_save_writes_nothing(client, staff_manager, org):
+    channel = make_channel(org, kind="email", name="Mine", recipients=["a@example.test"]).channel
+    client.force_login(staff_manager)
+    url = f"/admin/notifications/channel/{channel.pk}/change/"
+    ledger_before = LedgerEntry.objects.count()
+
+    assert client.get(url).status_code == 200
+    saved = client.post(url, {"name": "Renamed", "is_active": ""})
+
+    assert saved.status_code == 403
+    channel.refresh_from_db()
+    assert (channel.name, channel.is_active) == ("Mine", True)
+    assert LedgerEntry.objects.count() == ledger_before
