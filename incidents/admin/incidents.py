@@ -39,18 +39,15 @@ class ServiceAdmin(StrictSelection, ServiceErrorsAsMessages, OrganizationScopedA
 
     def save_model(self, request, obj, form, change):
         actor = admin_actor(request, obj.organization)
-        values = {f: form.cleaned_data[f] for f in self.fields if f not in ("organization", "name")}
+        values = self.form_values(form, [f for f in self.fields if f != "organization"], change)
         if change:
-            values = {f: v for f, v in values.items() if f in form.changed_data}
-            if "name" in form.changed_data:
-                values["name"] = form.cleaned_data["name"]
             saved = self.run_service(
                 request, lambda: services.service_update(actor=actor, service=obj, **values)
             )
         else:
             saved = self.run_service(
                 request,
-                lambda: services.service_create(actor=actor, name=form.cleaned_data["name"], **values),
+                lambda: services.service_create(actor=actor, **values),
             )
         if saved is not None:
             obj.pk = saved.pk

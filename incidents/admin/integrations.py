@@ -107,20 +107,15 @@ class IntegrationAdmin(
 
     def save_model(self, request, obj, form, change):
         actor = admin_actor(request, obj.organization)
-        values = {f: form.cleaned_data[f] for f in INTEGRATION_SETTINGS if f in form.cleaned_data}
+        values = self.form_values(form, [*INTEGRATION_SETTINGS, "name"], change)
         if change:
-            values = {f: v for f, v in values.items() if f in form.changed_data}
-            if "name" in form.changed_data:
-                values["name"] = form.cleaned_data["name"]
             saved = self.run_service(
                 request, lambda: services.integration_update(actor=actor, integration=obj, **values)
             )
         else:
             issued = self.run_service(
                 request,
-                lambda: services.integration_create(
-                    actor=actor, name=form.cleaned_data["name"], kind=form.cleaned_data["kind"], **values
-                ),
+                lambda: services.integration_create(actor=actor, kind=form.cleaned_data["kind"], **values),
             )
             saved = issued.integration if issued else None
             if issued:
@@ -168,9 +163,8 @@ class RoutingRuleAdmin(
     def save_model(self, request, obj, form, change):
         integration = obj.integration
         actor = admin_actor(request, integration.organization)
-        values = {f: form.cleaned_data[f] for f in self.editable if f in form.cleaned_data}
+        values = self.form_values(form, self.editable, change)
         if change:
-            values = {f: v for f, v in values.items() if f in form.changed_data}
             saved = self.run_service(
                 request, lambda: services.routing_rule_update(actor=actor, rule=obj, **values)
             )
@@ -207,9 +201,8 @@ class MaintenanceWindowAdmin(
 
     def save_model(self, request, obj, form, change):
         actor = admin_actor(request, obj.organization)
-        values = {f: form.cleaned_data[f] for f in MAINTENANCE_WINDOW_FIELDS if f in form.cleaned_data}
+        values = self.form_values(form, MAINTENANCE_WINDOW_FIELDS, change)
         if change:
-            values = {f: v for f, v in values.items() if f in form.changed_data}
             saved = self.run_service(
                 request, lambda: services.maintenance_window_update(actor=actor, window=obj, **values)
             )

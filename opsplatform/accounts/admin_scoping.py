@@ -120,6 +120,13 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return self._allowed(request, obj)
 
+    @staticmethod
+    def form_values(form, fields, change: bool) -> dict:
+        """What a Save hands its service: the cleaned values of ``fields``; on a change, only those
+        the person changed (a service records exactly what changed)."""
+        values = {f: form.cleaned_data[f] for f in fields if f in form.cleaned_data}
+        return {f: v for f, v in values.items() if f in form.changed_data} if change else values
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         """Every choice of an organization, or of something that belongs to one (a service, team,
         integration…), comes from the organizations this user manages: a dropdown must not list
