@@ -10,6 +10,7 @@ from opsplatform.accounts.admin_scoping import (
     managed_organization_ids,
 )
 from opsplatform.accounts.models import ApiToken, Invitation, Membership, Organization, Team, User
+from opsplatform.core.actors import Actor
 
 
 class ServiceErrorsAsMessages:
@@ -230,6 +231,22 @@ class UserAdmin(BaseUserAdmin):
 
     def has_change_permission(self, request, obj=None):
         return request.user.is_superuser
+
+    def save_model(self, request, obj, form, change):
+        """Activation goes through its service: the ledger records it and the person's open
+        websockets re-check their access at once. The rest of the form saves as Django's admin does."""
+        if not (change and "is_active" in form.changed_data):
+            return super().save_model(request, obj, form, change)
+        wanted = obj.is_active
+        obj.is_active = not wanted
+        super().save_model(request, obj, form, change)
+        try:
+            services.user_set_active(actor=Actor.for_member(request.user, None), user=obj, is_active=wanted)
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+            return None
+        obj.is_active = wanted
+        return None
 
     def has_add_permission(self, request):
         return request.user.is_superuser
