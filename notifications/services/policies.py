@@ -260,6 +260,20 @@ def policy_delete(*, actor: Actor, policy: EscalationPolicy) -> None:
     policy.delete()
 
 
+def _bind(link_model, field: str, objects, *, policy: EscalationPolicy, key: str) -> list[int]:
+    """Make ``policy`` the one linked to exactly ``objects`` (services, or teams as their default);
+    an object moves over from its old policy. Returns their ids, for the ledger."""
+    objects = list(objects)
+    if any(obj.organization_id != policy.organization_id for obj in objects):
+        raise ValidationError({key: "Not found."})
+    link_model.objects.filter(policy=policy).exclude(**{f"{field}__in": objects}).delete()
+    for obj in objects:
+        link_model.objects.update_or_create(
+            **{field: obj}, defaults={"policy": policy, "organization_id": policy.organization_id}
+        )
+    return sorted(obj.pk for obj in objects)
+
+
 @transaction.atomic
 def policy_attach(
     *, actor: Actor, policy: EscalationPolicy, services=None, default_for_teams=None
@@ -268,28 +282,13 @@ def policy_attach(
     (each given list replaces the current one; a service or team moves over from its old policy)."""
     actor.require(Capability.ESCALATION_MANAGE)
     policy = EscalationPolicy.objects.select_for_update().get(pk=policy.pk, organization=actor.organization)
-    org = actor.organization
     data = {}
     if services is not None:
-        services = list(services)
-        if any(s.organization_id != org.pk for s in services):
-            raise ValidationError({"services": "Not found."})
-        ServiceEscalation.objects.filter(policy=policy).exclude(service__in=services).delete()
-        for service in services:
-            ServiceEscalation.objects.update_or_create(
-                service=service, defaults={"policy": policy, "organization": org}
-            )
-        data["services"] = sorted(s.pk for s in services)
+        data["services"] = _bind(ServiceEscalation, "service", services, policy=policy, key="services")
     if default_for_teams is not None:
-        teams = list(default_for_teams)
-        if any(t.organization_id != org.pk for t in teams):
-            raise ValidationError({"default_for_teams": "Not found."})
-        TeamEscalation.objects.filter(policy=policy).exclude(team__in=teams).delete()
-        for team in teams:
-            TeamEscalation.objects.update_or_create(
-                team=team, defaults={"policy": policy, "organization": org}
-            )
-        data["default_for_teams"] = sorted(t.pk for t in teams)
+        data["default_for_teams"] = _bind(
+            TeamEscalation, "team", default_for_teams, policy=policy, key="default_for_teams"
+        )
     if data:
         record(actor=actor, verb="escalation_policy.attached", target=policy, data=data)
     return policy
