@@ -34,7 +34,7 @@ def new_change(actor_as, change_request, users):
 
 
 @pytest.fixture
-def pending_change(new_change, actor_as):
+def pending_change(new_change, actor_as, second_manager):
     """A change request submitted by the operator, waiting for two approvals."""
     run = new_change()
     return transition(actor=actor_as("operator"), run=run, event="submit")

@@ -14,7 +14,7 @@ ALTER TABLE workflows_approvaldecision
   ADD CONSTRAINT approval_decision_request_requester
   FOREIGN KEY (request_id, requester_id)
   REFERENCES workflows_approvalrequest (id, requester_id)
-  ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED
+  ON DELETE CASCADE
 """
 FK_REVERSE = "ALTER TABLE workflows_approvaldecision DROP CONSTRAINT approval_decision_request_requester"
 
