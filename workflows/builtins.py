@@ -50,8 +50,20 @@ CHANGE_REQUEST_SPEC = {
                 "end_state": "REJECTED",
             },
         },
-        {"from": "PENDING_APPROVAL", "event": "withdraw", "to": "CREATED", "label": "Withdraw", "guard": _RUN},
-        {"from": "APPROVED", "event": "start", "to": "IN_PROGRESS", "label": "Start the change", "guard": _RUN},
+        {
+            "from": "PENDING_APPROVAL",
+            "event": "withdraw",
+            "to": "CREATED",
+            "label": "Withdraw",
+            "guard": _RUN,
+        },
+        {
+            "from": "APPROVED",
+            "event": "start",
+            "to": "IN_PROGRESS",
+            "label": "Start the change",
+            "guard": _RUN,
+        },
         {
             "from": "IN_PROGRESS",
             "event": "complete",
@@ -80,7 +92,13 @@ INCIDENT_PLAYBOOK_SPEC = {
         {"key": "CANCELLED", "label": "Cancelled", "terminal": True},
     ],
     "transitions": [
-        {"from": "ACTIVE", "event": "stabilize", "to": "STABILIZED", "label": "Mark stabilized", "guard": _RUN},
+        {
+            "from": "ACTIVE",
+            "event": "stabilize",
+            "to": "STABILIZED",
+            "label": "Mark stabilized",
+            "guard": _RUN,
+        },
         {"from": "STABILIZED", "event": "finish", "to": "DONE", "label": "Finish", "guard": _RUN},
         {"from": "ACTIVE", "event": "cancel", "to": "CANCELLED", "label": "Cancel", "guard": _RUN},
     ],
@@ -101,8 +119,20 @@ POSTMORTEM_REVIEW_SPEC = {
         {"key": "ABANDONED", "label": "Abandoned", "terminal": True},
     ],
     "transitions": [
-        {"from": "DRAFT", "event": "request_review", "to": "IN_REVIEW", "label": "Request review", "guard": _RUN},
-        {"from": "IN_REVIEW", "event": "request_changes", "to": "DRAFT", "label": "Request changes", "guard": _RUN},
+        {
+            "from": "DRAFT",
+            "event": "request_review",
+            "to": "IN_REVIEW",
+            "label": "Request review",
+            "guard": _RUN,
+        },
+        {
+            "from": "IN_REVIEW",
+            "event": "request_changes",
+            "to": "DRAFT",
+            "label": "Request changes",
+            "guard": _RUN,
+        },
         {
             "from": "IN_REVIEW",
             "event": "publish",

@@ -48,7 +48,14 @@ def build(notice: Notice) -> NoticeMessage:
         verdict: absolute(
             reverse(
                 "workflows:approval-link",
-                args=[approval_token(notice_id=notice.pk, approval_id=approval.pk, user_id=notice.recipient_id, verdict=verdict)],
+                args=[
+                    approval_token(
+                        notice_id=notice.pk,
+                        approval_id=approval.pk,
+                        user_id=notice.recipient_id,
+                        verdict=verdict,
+                    )
+                ],
             )
         )
         for verdict in ("approve", "reject")
@@ -105,7 +112,12 @@ def run_notice_tick(now=None, limit: int = BATCH) -> dict:
 
 def _record(notice: Notice, result, now) -> None:
     if result.ok:
-        notice.status, notice.sent_at, notice.next_attempt_at, notice.last_error = NoticeStatus.SENT, now, None, ""
+        notice.status, notice.sent_at, notice.next_attempt_at, notice.last_error = (
+            NoticeStatus.SENT,
+            now,
+            None,
+            "",
+        )
     elif result.retryable and notice.attempts < MAX_ATTEMPTS:
         backoff = min(3600, 30 * 2 ** (notice.attempts - 1))
         notice.status = NoticeStatus.FAILED

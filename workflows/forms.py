@@ -10,7 +10,10 @@ from workflows.models import TaskStatus, Verdict
 def _field_inputs(form, spec, keys) -> None:
     for key in keys:
         form.fields[f"field_{key}"] = forms.CharField(
-            label=spec.field_labels.get(key, key), required=False, max_length=10_000, widget=forms.Textarea(attrs={"rows": 2})
+            label=spec.field_labels.get(key, key),
+            required=False,
+            max_length=10_000,
+            widget=forms.Textarea(attrs={"rows": 2}),
         )
 
 
@@ -58,13 +61,17 @@ class DecideForm(forms.Form):
 
 class TaskForm(forms.Form):
     title = forms.CharField(max_length=200)
-    description = forms.CharField(required=False, max_length=20_000, widget=forms.Textarea(attrs={"rows": 4}), help_text="Markdown.")
+    description = forms.CharField(
+        required=False, max_length=20_000, widget=forms.Textarea(attrs={"rows": 4}), help_text="Markdown."
+    )
     assignee = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
     due_at = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
 
     def __init__(self, *args, organization, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = User.objects.filter(memberships__organization=organization).order_by("username")
+        self.fields["assignee"].queryset = User.objects.filter(
+            memberships__organization=organization
+        ).order_by("username")
 
 
 class TaskStatusForm(forms.Form):

@@ -24,7 +24,9 @@ class LinkClaim:
 
 
 def approval_token(*, notice_id: int, approval_id: int, user_id: int, verdict: str) -> str:
-    return signing.dumps({"n": notice_id, "a": approval_id, "u": user_id, "v": verdict}, salt=SALT, compress=True)
+    return signing.dumps(
+        {"n": notice_id, "a": approval_id, "u": user_id, "v": verdict}, salt=SALT, compress=True
+    )
 
 
 def read_approval_token(token: str) -> LinkClaim | None:

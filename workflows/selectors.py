@@ -27,7 +27,9 @@ def runs_for_list(organization) -> QuerySet[WorkflowRun]:
         .prefetch_related(
             Prefetch(
                 "approval_requests",
-                queryset=ApprovalRequest.objects.select_related("requester", "run").prefetch_related(DECISIONS).order_by("-created_at", "-id"),
+                queryset=ApprovalRequest.objects.select_related("requester", "run")
+                .prefetch_related(DECISIONS)
+                .order_by("-created_at", "-id"),
             )
         )
     )
@@ -70,7 +72,11 @@ def my_tasks(organization, user) -> QuerySet[Task]:
 def run_timeline(run) -> QuerySet[LedgerEntry]:
     """The run's ledger entries, oldest first (the run's own, and its tasks')."""
     task_ids = [str(pk) for pk in run.tasks.values_list("pk", flat=True)]
-    return LedgerEntry.objects.filter(organization_id=run.organization_id).filter(
-        Q(target_type="workflows.workflowrun", target_id=str(run.pk))
-        | Q(target_type="workflows.task", target_id__in=task_ids)
-    ).order_by("sequence")
+    return (
+        LedgerEntry.objects.filter(organization_id=run.organization_id)
+        .filter(
+            Q(target_type="workflows.workflowrun", target_id=str(run.pk))
+            | Q(target_type="workflows.task", target_id__in=task_ids)
+        )
+        .order_by("sequence")
+    )

@@ -108,7 +108,10 @@ SCHEMA = {
                             "timeout_minutes": {"type": "integer", "minimum": 1, "maximum": 43200},
                             "remind_after_minutes": {"type": "integer", "minimum": 1, "maximum": 43200},
                             "fallback": PEOPLE,
-                            "on_reject": {"type": "string", "pattern": r"^(end|back_to:[A-Za-z][A-Za-z0-9_]*)$"},
+                            "on_reject": {
+                                "type": "string",
+                                "pattern": r"^(end|back_to:[A-Za-z][A-Za-z0-9_]*)$",
+                            },
                             "end_state": KEY,
                         },
                     },
@@ -246,17 +249,8 @@ def _gate(raw: dict, source: str, keys: set, problems: list, where: str) -> Gate
     )
 
 
-def parse(raw) -> Spec:
-    """The checked spec, or a ValidationError listing every problem (``spec.states.2.key: …``)."""
-    errors = sorted(_VALIDATOR.iter_errors(raw), key=lambda e: list(e.absolute_path))
-    if errors:
-        raise ValidationError({"spec": [f"{_error_path(e)}: {e.message}" for e in errors[:20]]})
-    problems: list[str] = []
-    states = tuple(
-        State(s["key"], s.get("label") or s["key"].replace("_", " ").title(), bool(s.get("initial")), bool(s.get("terminal")))
-        for s in raw["states"]
-    )
-    keys = {s.key for s in states}
+def _state_problems(states, keys) -> list[str]:
+    problems = []
     if len(keys) != len(states):
         problems.append("states: each state key appears once.")
     if sum(s.initial for s in states) != 1:
@@ -265,6 +259,26 @@ def parse(raw) -> Spec:
         problems.append("states: at least one state is terminal.")
     if any(s.initial and s.terminal for s in states):
         problems.append("states: the initial state cannot be terminal.")
+    return problems
+
+
+def parse(raw) -> Spec:
+    """The checked spec, or a ValidationError listing every problem (``spec.states.2.key: …``)."""
+    errors = sorted(_VALIDATOR.iter_errors(raw), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise ValidationError({"spec": [f"{_error_path(e)}: {e.message}" for e in errors[:20]]})
+    problems: list[str] = []
+    states = tuple(
+        State(
+            s["key"],
+            s.get("label") or s["key"].replace("_", " ").title(),
+            bool(s.get("initial")),
+            bool(s.get("terminal")),
+        )
+        for s in raw["states"]
+    )
+    keys = {s.key for s in states}
+    problems += _state_problems(states, keys)
     terminal = {s.key for s in states if s.terminal}
     field_keys = tuple(f["key"] for f in raw.get("fields", ()))
     transitions, seen = [], set()
@@ -281,7 +295,9 @@ def parse(raw) -> Spec:
         guard = t.get("guard", {})
         required_fields = tuple(guard.get("required_fields", ()))
         if field_keys and (unknown := set(required_fields) - set(field_keys)):
-            problems.append(f"{where}.guard.required_fields: not among the fields: {', '.join(sorted(unknown))}.")
+            problems.append(
+                f"{where}.guard.required_fields: not among the fields: {', '.join(sorted(unknown))}."
+            )
         gate = _gate(t["gate"], t["from"], keys, problems, f"{where}.gate") if "gate" in t else None
         transitions.append(
             Transition(

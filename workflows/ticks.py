@@ -13,7 +13,15 @@ from audit.services import record_many
 from incidents.models import Incident
 from opsplatform.core.actors import Actor
 from workflows.builtins import INCIDENT_PLAYBOOK, PLAYBOOK_SEVERITIES
-from workflows.models import ACTIVE_TASK_STATUSES, ApprovalRequest, ApprovalStatus, NoticeKind, Task, WorkflowDefinition, WorkflowRun
+from workflows.models import (
+    ACTIVE_TASK_STATUSES,
+    ApprovalRequest,
+    ApprovalStatus,
+    NoticeKind,
+    Task,
+    WorkflowDefinition,
+    WorkflowRun,
+)
 from workflows.realtime import publish_run, publish_task
 from workflows.services import notices, people
 from workflows.services.runs import run_create
@@ -60,20 +68,24 @@ def run_approvals_tick(now=None, limit: int = BATCH) -> dict:
             )
             request.remind_at, request.reminded_at = None, now
             request.save(update_fields=["remind_at", "reminded_at"])
-            entries.append((request.run, "workflow.approval.reminded", {"approval": request.pk, "reminded": waiting}))
+            entries.append(
+                (request.run, "workflow.approval.reminded", {"approval": request.pk, "reminded": waiting})
+            )
         record_many(job=APPROVALS_JOB, entries=entries)
         reminded = len(due)
     with transaction.atomic():
         due = _claim(
-            ApprovalRequest.objects.filter(status=ApprovalStatus.PENDING, escalate_at__lte=now).select_related(
-                "run__version__definition", "organization"
-            ),
+            ApprovalRequest.objects.filter(
+                status=ApprovalStatus.PENDING, escalate_at__lte=now
+            ).select_related("run__version__definition", "organization"),
             limit,
         )
         entries = []
         for request in due:
             gated = request.run.spec.transition(request.state, request.event)
-            fallback = people.resolve(request.organization, gated.gate.fallback, at=now) - {request.requester_id}
+            fallback = people.resolve(request.organization, gated.gate.fallback, at=now) - {
+                request.requester_id
+            }
             added = sorted(fallback - set(request.approver_ids))
             request.approver_ids = [*request.approver_ids, *added]
             request.escalate_at, request.escalated_at = None, now
@@ -88,7 +100,11 @@ def run_approvals_tick(now=None, limit: int = BATCH) -> dict:
                 approval=request,
             )
             entries.append(
-                (request.run, "workflow.approval.escalated", {"approval": request.pk, "fallback": sorted(fallback), "added": added})
+                (
+                    request.run,
+                    "workflow.approval.escalated",
+                    {"approval": request.pk, "fallback": sorted(fallback), "added": added},
+                )
             )
             publish_run(request.run, "workflow.approval.escalated")
         record_many(job=APPROVALS_JOB, entries=entries)
@@ -102,7 +118,10 @@ def run_tasks_overdue_tick(now=None, limit: int = BATCH) -> int:
     with transaction.atomic():
         due = _claim(
             Task.objects.filter(
-                status__in=ACTIVE_TASK_STATUSES, overdue_at__isnull=True, due_at__isnull=False, due_at__lte=now
+                status__in=ACTIVE_TASK_STATUSES,
+                overdue_at__isnull=True,
+                due_at__isnull=False,
+                due_at__lte=now,
             ).select_related("organization"),
             limit,
         )
@@ -118,7 +137,9 @@ def run_tasks_overdue_tick(now=None, limit: int = BATCH) -> int:
                     key=f"task:{task.pk}:overdue:{task.due_at.timestamp():.0f}",
                     task=task,
                 )
-            entries.append((task, "task.overdue", {"due_at": task.due_at.isoformat(), "assignee": task.assignee_id}))
+            entries.append(
+                (task, "task.overdue", {"due_at": task.due_at.isoformat(), "assignee": task.assignee_id})
+            )
             publish_task(task, "task.overdue")
         record_many(job=TASKS_JOB, entries=entries)
     return len(due)
@@ -143,13 +164,19 @@ def run_playbook_tick(now=None) -> int:
         data__severity__in=list(PLAYBOOK_SEVERITIES),
     ).values_list("organization_id", "target_id")
     wanted = {playbook_key(target_id): (org_id, target_id) for org_id, target_id in entries if org_id}
-    started = set(WorkflowRun.objects.filter(trigger_key__in=list(wanted)).values_list("trigger_key", flat=True))
+    started = set(
+        WorkflowRun.objects.filter(trigger_key__in=list(wanted)).values_list("trigger_key", flat=True)
+    )
     count = 0
     for key, (org_id, target_id) in wanted.items():
         if key in started:
             continue
         definition = WorkflowDefinition.objects.filter(organization_id=org_id, key=INCIDENT_PLAYBOOK).first()
-        incident = Incident.objects.filter(pk=target_id, organization_id=org_id).select_related("organization").first()
+        incident = (
+            Incident.objects.filter(pk=target_id, organization_id=org_id)
+            .select_related("organization")
+            .first()
+        )
         if definition is None or incident is None:
             continue
         actor = Actor.system(PLAYBOOK_JOB, organization=incident.organization)

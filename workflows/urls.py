@@ -1,6 +1,6 @@
 from django.urls import path
 
-from workflows.views import approvals, definitions, runs, tasks
+from workflows.views import approvals, definitions, runs, task_pages
 
 app_name = "workflows"
 
@@ -12,6 +12,6 @@ urlpatterns = [
     path("workflows/runs/<int:pk>/decide/", runs.run_decide, name="run_decide"),
     path("approvals/", approvals.inbox, name="approvals"),
     path("approvals/link/<str:token>/", approvals.approval_link, name="approval-link"),
-    path("tasks/", tasks.task_list, name="tasks"),
-    path("tasks/<int:pk>/status/", tasks.task_status, name="task_status"),
+    path("tasks/", task_pages.task_list, name="tasks"),
+    path("tasks/<int:pk>/status/", task_pages.task_status, name="task_status"),
 ]

@@ -6,7 +6,11 @@ from workflows.builtins import CHANGE_REQUEST, INCIDENT_PLAYBOOK
 from workflows.models import WorkflowDefinition
 from workflows.services.runs import run_create, transition
 
-READY = {"summary": "Rotate the database password", "plan": "1. rotate 2. deploy", "rollback_plan": "restore old"}
+READY = {
+    "summary": "Rotate the database password",
+    "plan": "1. rotate 2. deploy",
+    "rollback_plan": "restore old",
+}
 
 
 @pytest.fixture

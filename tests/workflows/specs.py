@@ -1,7 +1,17 @@
 """Small specs the tests publish: one gate, required=1 or all, ending or sending back on rejection."""
 
 
-def one_gate(*, rule="n_of_m", required=1, on_reject="end", roles=("manager", "admin"), users=(), fallback=None, timeout=60, remind=20):
+def one_gate(
+    *,
+    rule="n_of_m",
+    required=1,
+    on_reject="end",
+    roles=("manager", "admin"),
+    users=(),
+    fallback=None,
+    timeout=60,
+    remind=20,
+):
     gate = {
         "approvers": {"roles": list(roles), "users": list(users)},
         "rule": rule,

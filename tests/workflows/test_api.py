@@ -12,7 +12,9 @@ PROBLEM = "application/problem+json"
 
 def _create(api, definition, **extra):
     return api.post(
-        "/api/v1/workflow-runs/", {"workflow": definition.pk, "title": "Rotate keys", "fields": READY, **extra}, format="json"
+        "/api/v1/workflow-runs/",
+        {"workflow": definition.pk, "title": "Rotate keys", "fields": READY, **extra},
+        format="json",
     )
 
 
@@ -24,7 +26,10 @@ def test_create_run_and_read_its_representation(api_as, change_request):
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["workflow"] == change_request.pk and body["state"] == "CREATED"
-    assert {e["event"]: e["to"] for e in body["available_events"]} == {"submit": "PENDING_APPROVAL", "cancel": "CANCELLED"}
+    assert {e["event"]: e["to"] for e in body["available_events"]} == {
+        "submit": "PENDING_APPROVAL",
+        "cancel": "CANCELLED",
+    }
     assert body["approvals"] is None
     assert WorkflowRun.objects.filter(pk=body["id"], title="Rotate keys").exists()
 
@@ -32,12 +37,16 @@ def test_create_run_and_read_its_representation(api_as, change_request):
 def test_transition_approve_and_the_approvals_block(api_as, change_request, users, second_manager):
     run_id = _create(api_as("operator"), change_request).json()["id"]
 
-    submitted = api_as("operator").post(f"/api/v1/workflow-runs/{run_id}/transition/", {"event": "submit"}, format="json")
+    submitted = api_as("operator").post(
+        f"/api/v1/workflow-runs/{run_id}/transition/", {"event": "submit"}, format="json"
+    )
     assert submitted.status_code == 200
     assert submitted.json()["state"] == "PENDING_APPROVAL"
     assert submitted.json()["approvals"]["required"] == 2
 
-    approved = api_as("manager").post(f"/api/v1/workflow-runs/{run_id}/approve/", {"comment": "ok"}, format="json")
+    approved = api_as("manager").post(
+        f"/api/v1/workflow-runs/{run_id}/approve/", {"comment": "ok"}, format="json"
+    )
     assert approved.status_code == 200
     block = approved.json()["approvals"]
     assert (block["received"], block["required"], block["status"]) == (1, 2, "pending")
@@ -63,7 +72,9 @@ def test_the_requester_cannot_approve_their_own_run(api_as, change_request, user
 def test_an_invalid_transition_is_a_409_problem(api_as, change_request):
     run_id = _create(api_as("operator"), change_request).json()["id"]
 
-    response = api_as("operator").post(f"/api/v1/workflow-runs/{run_id}/transition/", {"event": "complete"}, format="json")
+    response = api_as("operator").post(
+        f"/api/v1/workflow-runs/{run_id}/transition/", {"event": "complete"}, format="json"
+    )
 
     assert response.status_code == 409
     assert response["Content-Type"].startswith(PROBLEM)
@@ -97,7 +108,10 @@ def test_missing_required_fields_is_a_400_naming_them(api_as, change_request):
 def test_approving_a_run_without_a_gate_is_409(api_as, change_request):
     run_id = _create(api_as("operator"), change_request).json()["id"]
 
-    assert api_as("manager").post(f"/api/v1/workflow-runs/{run_id}/approve/", {}, format="json").status_code == 409
+    assert (
+        api_as("manager").post(f"/api/v1/workflow-runs/{run_id}/approve/", {}, format="json").status_code
+        == 409
+    )
 
 
 def test_viewer_reads_but_cannot_act(api_as, change_request):
@@ -106,7 +120,12 @@ def test_viewer_reads_but_cannot_act(api_as, change_request):
 
     assert viewer.get(f"/api/v1/workflow-runs/{run_id}/").json()["available_events"] == []
     assert _create(viewer, change_request).status_code == 403
-    assert viewer.post(f"/api/v1/workflow-runs/{run_id}/transition/", {"event": "cancel"}, format="json").status_code == 403
+    assert (
+        viewer.post(
+            f"/api/v1/workflow-runs/{run_id}/transition/", {"event": "cancel"}, format="json"
+        ).status_code
+        == 403
+    )
     assert viewer.post("/api/v1/tasks/", {"title": "x"}, format="json").status_code == 403
     assert WorkflowRun.objects.get(pk=run_id).state == "CREATED"
 
@@ -116,7 +135,12 @@ def test_outsider_gets_404(api_as, change_request):
     outsider = api_as("outsider")
 
     assert outsider.get(f"/api/v1/workflow-runs/{run_id}/").status_code == 404
-    assert outsider.post(f"/api/v1/workflow-runs/{run_id}/transition/", {"event": "cancel"}, format="json").status_code == 404
+    assert (
+        outsider.post(
+            f"/api/v1/workflow-runs/{run_id}/transition/", {"event": "cancel"}, format="json"
+        ).status_code
+        == 404
+    )
     assert outsider.get(f"/api/v1/workflows/{change_request.pk}/").status_code == 404
     # Another organization's workflow cannot be started either: it does not exist for them.
     assert _create(outsider, change_request).status_code == 400
@@ -138,12 +162,21 @@ def test_definitions_list_with_versions_and_publish(api_as, change_request):
     assert row["current_version"] == 1 and row["versions"][0]["spec"]["states"]
 
     spec = row["versions"][0]["spec"]
-    assert api_as("operator").patch(f"/api/v1/workflows/{change_request.pk}/", {"spec": spec}, format="json").status_code == 403
+    assert (
+        api_as("operator")
+        .patch(f"/api/v1/workflows/{change_request.pk}/", {"spec": spec}, format="json")
+        .status_code
+        == 403
+    )
     changed = {**spec, "transitions": spec["transitions"][:-1]}
-    published = api_as("manager").patch(f"/api/v1/workflows/{change_request.pk}/", {"spec": changed}, format="json")
+    published = api_as("manager").patch(
+        f"/api/v1/workflows/{change_request.pk}/", {"spec": changed}, format="json"
+    )
     assert published.status_code == 200 and published.json()["current_version"] == 2
 
-    bad = api_as("manager").patch(f"/api/v1/workflows/{change_request.pk}/", {"spec": {"states": []}}, format="json")
+    bad = api_as("manager").patch(
+        f"/api/v1/workflows/{change_request.pk}/", {"spec": {"states": []}}, format="json"
+    )
     assert bad.status_code == 400
     assert change_request.versions.count() == 2
 

@@ -7,12 +7,12 @@ from django.db import connection
 
 from audit.models import LedgerEntry
 from opsplatform.core.actors import Actor
+from tests.workflows.specs import one_gate
 from workflows.errors import TransitionError
 from workflows.models import ApprovalDecision, ApprovalRequest, ApprovalStatus, WorkflowRun
 from workflows.services.approvals import decide
 from workflows.services.definitions import definition_create
 from workflows.services.runs import run_create, transition
-from tests.workflows.specs import one_gate
 
 
 @pytest.mark.django_db(transaction=True)
@@ -22,7 +22,9 @@ def test_simultaneous_decisions_with_one_required_transition_once(org, users, ve
     definition = definition_create(
         actor=Actor.for_member(users["manager"], org), key="race", name="Race", spec=one_gate(required=1)
     )
-    run = transition(actor=operator, run=run_create(actor=operator, definition=definition, title="Race"), event="submit")
+    run = transition(
+        actor=operator, run=run_create(actor=operator, definition=definition, title="Race"), event="submit"
+    )
     request = ApprovalRequest.objects.get(run=run)
     barrier = threading.Barrier(2)
     outcomes, errors = [], []
@@ -40,7 +42,8 @@ def test_simultaneous_decisions_with_one_required_transition_once(org, users, ve
             connection.close()
 
     threads = [
-        threading.Thread(target=decide_as, args=(role, verdict)) for role, verdict in zip(("manager", "admin"), verdicts)
+        threading.Thread(target=decide_as, args=(role, verdict))
+        for role, verdict in zip(("manager", "admin"), verdicts, strict=True)
     ]
     for thread in threads:
         thread.start()

@@ -6,12 +6,12 @@ from django.db import IntegrityError, transaction
 
 from opsplatform.core.actors import Actor
 from tests.ledger import entries
+from tests.workflows.specs import one_gate
 from workflows.errors import TransitionError
 from workflows.models import ApprovalDecision, ApprovalRequest, ApprovalStatus
 from workflows.services.approvals import decide
 from workflows.services.definitions import definition_create
 from workflows.services.runs import run_create, transition
-from tests.workflows.specs import one_gate
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +46,11 @@ def test_the_database_refuses_a_decision_by_the_requester(gated, users, org):
 
     with pytest.raises(IntegrityError, match="approval_not_by_requester"), transaction.atomic():
         ApprovalDecision.objects.create(
-            organization=org, request=request, approver=users["manager"], requester=users["manager"], verdict="approve"
+            organization=org,
+            request=request,
+            approver=users["manager"],
+            requester=users["manager"],
+            verdict="approve",
         )
 
 
@@ -56,7 +60,11 @@ def test_the_database_refuses_a_decision_naming_another_requester(gated, users, 
 
     with pytest.raises(IntegrityError, match="approval_decision_request_requester"), transaction.atomic():
         ApprovalDecision.objects.create(
-            organization=org, request=request, approver=users["manager"], requester=users["admin"], verdict="approve"
+            organization=org,
+            request=request,
+            approver=users["manager"],
+            requester=users["admin"],
+            verdict="approve",
         )
 
 
@@ -66,7 +74,11 @@ def test_one_approver_decides_once(gated, users, org):
     with pytest.raises(IntegrityError, match="approval_decision_once"), transaction.atomic():
         for _ in range(2):
             ApprovalDecision.objects.create(
-                organization=org, request=request, approver=users["admin"], requester=request.requester, verdict="approve"
+                organization=org,
+                request=request,
+                approver=users["admin"],
+                requester=request.requester,
+                verdict="approve",
             )
 
 
@@ -124,7 +136,7 @@ def test_a_rejection_can_send_the_run_back(gated, actor_as):
 
 
 def test_someone_not_named_cannot_decide(gated, actor_as):
-    run, request = gated(one_gate(roles=("owner",)))
+    _, request = gated(one_gate(roles=("owner",)))
 
     with pytest.raises(PermissionDenied, match="not an approver"):
         decide(actor=actor_as("admin"), approval=request, verdict="approve")

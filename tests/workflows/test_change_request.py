@@ -56,13 +56,20 @@ def test_submit_with_the_fields_given_on_the_event(new_change, actor_as):
     assert run.fields == {"summary": "x", "plan": "p", "rollback_plan": "r"}
 
 
-def test_submit_opens_an_approval_request_for_two_excluding_the_requester(pending_change, users, second_manager):
+def test_submit_opens_an_approval_request_for_two_excluding_the_requester(
+    pending_change, users, second_manager
+):
     request = ApprovalRequest.objects.get(run=pending_change)
 
     assert pending_change.state == "PENDING_APPROVAL"
     assert request.required == 2
     assert request.requester == users["operator"]
-    assert set(request.approver_ids) == {users["manager"].pk, users["admin"].pk, users["owner"].pk, second_manager.pk}
+    assert set(request.approver_ids) == {
+        users["manager"].pk,
+        users["admin"].pk,
+        users["owner"].pk,
+        second_manager.pk,
+    }
     assert verbs(pending_change) == [
         "workflow.run.created",
         "workflow.run.transitioned",
@@ -79,7 +86,9 @@ def test_two_approvals_approve_then_start_and_complete(pending_change, actor_as,
 
     with pytest.raises(ValidationError):
         transition(actor=actor_as("operator"), run=run, event="complete")
-    run = transition(actor=actor_as("operator"), run=run, event="complete", fields={"outcome": "done, no impact"})
+    run = transition(
+        actor=actor_as("operator"), run=run, event="complete", fields={"outcome": "done, no impact"}
+    )
     assert run.state == "COMPLETED"
     last = entries("workflow.run.transitioned", target=run).last()
     assert (last.data["from"], last.data["to"], last.data["terminal"]) == ("IN_PROGRESS", "COMPLETED", True)
@@ -107,7 +116,11 @@ def test_a_rejection_ends_the_run_rejected(pending_change, actor_as):
     assert pending_change.state == "REJECTED"
     assert request.status == ApprovalStatus.REJECTED
     moved = entries("workflow.run.transitioned", target=pending_change).last()
-    assert (moved.data["event"], moved.data["to"], moved.data["comment"]) == ("reject", "REJECTED", "not during the freeze")
+    assert (moved.data["event"], moved.data["to"], moved.data["comment"]) == (
+        "reject",
+        "REJECTED",
+        "not during the freeze",
+    )
 
 
 def test_withdraw_goes_back_to_created_and_withdraws_the_request(pending_change, actor_as):
@@ -203,7 +216,10 @@ def test_a_run_keeps_its_version_when_the_definition_is_edited(new_change, chang
 
 
 def test_publishing_an_invalid_spec_is_refused(change_request, actor_as):
-    bad = {"states": [{"key": "A", "initial": True}, {"key": "B"}], "transitions": [{"from": "A", "event": "go", "to": "C"}]}
+    bad = {
+        "states": [{"key": "A", "initial": True}, {"key": "B"}],
+        "transitions": [{"from": "A", "event": "go", "to": "C"}],
+    }
 
     with pytest.raises(ValidationError) as exc:
         definition_update(actor=actor_as("manager"), definition=change_request, spec=bad)

@@ -15,7 +15,7 @@ from tests.workflows.specs import one_gate
 from workflows.models import ApprovalRequest, Notice, NoticeKind, Task, WorkflowRun
 from workflows.services.definitions import definition_create
 from workflows.services.runs import run_create, transition
-from workflows.services.tasks import task_create, task_update
+from workflows.services.task_items import task_create, task_update
 from workflows.ticks import playbook_key, run_approvals_tick, run_playbook_tick, run_tasks_overdue_tick
 
 
@@ -24,7 +24,9 @@ def _waiting_request(org, users):
     spec = one_gate(roles=("admin",), fallback={"roles": ["owner"]}, timeout=60, remind=20)
     definition = definition_create(actor=manager, key="stale", name="Stale", spec=spec)
     operator = Actor.for_member(users["operator"], org)
-    run = transition(actor=operator, run=run_create(actor=operator, definition=definition, title="Stale"), event="submit")
+    run = transition(
+        actor=operator, run=run_create(actor=operator, definition=definition, title="Stale"), event="submit"
+    )
     return ApprovalRequest.objects.get(run=run)
 
 
@@ -43,9 +45,9 @@ def test_a_stale_approval_reminds_once_then_escalates_once(org, users):
     assert users["owner"].pk in request.approver_ids
     assert request.escalate_at is None and request.escalated_at is not None
     assert Notice.objects.filter(kind=NoticeKind.APPROVAL_REMINDER).count() == 1
-    assert list(Notice.objects.filter(kind=NoticeKind.APPROVAL_ESCALATED).values_list("recipient", flat=True)) == [
-        users["owner"].pk
-    ]
+    assert list(
+        Notice.objects.filter(kind=NoticeKind.APPROVAL_ESCALATED).values_list("recipient", flat=True)
+    ) == [users["owner"].pk]
     assert entries("workflow.approval.reminded", target=request.run).count() == 1
     assert entries("workflow.approval.escalated", target=request.run).count() == 1
 
@@ -82,7 +84,12 @@ def test_two_concurrent_ticks_escalate_once(org, users):
 @pytest.mark.django_db
 def test_an_overdue_task_is_marked_and_notified_once(actor_as, users):
     now = timezone.now()
-    task = task_create(actor=actor_as("operator"), title="Rotate keys", assignee=users["operator"], due_at=now + timedelta(minutes=5))
+    task = task_create(
+        actor=actor_as("operator"),
+        title="Rotate keys",
+        assignee=users["operator"],
+        due_at=now + timedelta(minutes=5),
+    )
 
     assert run_tasks_overdue_tick(now=now) == 0
     assert run_tasks_overdue_tick(now=now + timedelta(minutes=6)) == 1

@@ -14,7 +14,14 @@ from opsplatform.api.serializers import (
     StrictSerializer,
 )
 from workflows import guards
-from workflows.models import ApprovalRequest, Task, TaskStatus, WorkflowDefinition, WorkflowRun, WorkflowVersion
+from workflows.models import (
+    ApprovalRequest,
+    Task,
+    TaskStatus,
+    WorkflowDefinition,
+    WorkflowRun,
+    WorkflowVersion,
+)
 from workflows.selectors import current_approval
 
 
@@ -39,7 +46,17 @@ class DefinitionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = WorkflowDefinition
-        fields = ["id", "key", "name", "description", "team", "builtin", "created_at", "current_version", "versions"]
+        fields = [
+            "id",
+            "key",
+            "name",
+            "description",
+            "team",
+            "builtin",
+            "created_at",
+            "current_version",
+            "versions",
+        ]
 
     def get_current_version(self, definition) -> int | None:
         numbers = [v.number for v in definition.versions.all()]
@@ -144,7 +161,12 @@ class RunSerializer(serializers.ModelSerializer):
             return []
         return EventSerializer(
             [
-                {"event": t.event, "label": t.label, "to": t.target, "required_fields": list(t.required_fields)}
+                {
+                    "event": t.event,
+                    "label": t.label,
+                    "to": t.target,
+                    "required_fields": list(t.required_fields),
+                }
                 for t in guards.available(actor, run)
             ],
             many=True,
@@ -159,10 +181,14 @@ class RunSerializer(serializers.ModelSerializer):
 class RunCreateSerializer(StrictSerializer):
     workflow = OrganizationScopedPrimaryKeyField(queryset=WorkflowDefinition.objects.all())
     title = serializers.CharField(max_length=200)
-    fields = SafeJSONField(required=False, help_text="Field values, e.g. {\"plan\": \"…\"}.")
+    fields = SafeJSONField(required=False, help_text='Field values, e.g. {"plan": "…"}.')
     team = OrganizationScopedPrimaryKeyField(queryset=Team.objects.all(), required=False, allow_null=True)
-    incident = OrganizationScopedPrimaryKeyField(queryset=Incident.objects.all(), required=False, allow_null=True)
-    service = OrganizationScopedPrimaryKeyField(queryset=Service.objects.all(), required=False, allow_null=True)
+    incident = OrganizationScopedPrimaryKeyField(
+        queryset=Incident.objects.all(), required=False, allow_null=True
+    )
+    service = OrganizationScopedPrimaryKeyField(
+        queryset=Service.objects.all(), required=False, allow_null=True
+    )
 
 
 class TransitionSerializer(StrictSerializer):
@@ -213,5 +239,9 @@ class TaskWriteSerializer(StrictSerializer):
     due_at = BoundedDateTimeField(required=False, allow_null=True)
     checklist = SafeJSONField(required=False, help_text='[{"text": …, "done": false}, …]')
     status = serializers.ChoiceField(choices=TaskStatus.choices, required=False)
-    incident = OrganizationScopedPrimaryKeyField(queryset=Incident.objects.all(), required=False, allow_null=True)
-    run = OrganizationScopedPrimaryKeyField(queryset=WorkflowRun.objects.all(), required=False, allow_null=True)
+    incident = OrganizationScopedPrimaryKeyField(
+        queryset=Incident.objects.all(), required=False, allow_null=True
+    )
+    run = OrganizationScopedPrimaryKeyField(
+        queryset=WorkflowRun.objects.all(), required=False, allow_null=True
+    )

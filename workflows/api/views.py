@@ -16,11 +16,10 @@ from opsplatform.api.schema import ProblemSerializer
 from opsplatform.api.viewsets import TenantViewSetMixin
 from opsplatform.core.capabilities import Capability
 from workflows import selectors
-from workflows.models import ApprovalRequest, Task, WorkflowDefinition, WorkflowRun
 from workflows.api import serializers as s
 from workflows.api.errors import ConflictAsTransitionMixin, InvalidTransition, workflow_errors
-from workflows.models import TaskStatus
-from workflows.services import approvals, definitions, runs, tasks
+from workflows.models import ApprovalRequest, Task, TaskStatus, WorkflowDefinition, WorkflowRun
+from workflows.services import approvals, definitions, runs, task_items
 
 ID_PATTERN = r"[0-9]+"
 CONFLICT = {
@@ -44,7 +43,9 @@ def _flag(request, name) -> bool | None:
     list=extend_schema(summary="List workflow definitions", description="With their versions."),
     retrieve=extend_schema(summary="Retrieve a workflow definition"),
     create=extend_schema(
-        summary="Create a workflow definition", request=s.DefinitionCreateSerializer, responses={201: s.DefinitionSerializer}
+        summary="Create a workflow definition",
+        request=s.DefinitionCreateSerializer,
+        responses={201: s.DefinitionSerializer},
     ),
     partial_update=extend_schema(
         summary="Edit a workflow definition",
@@ -88,7 +89,9 @@ class WorkflowDefinitionViewSet(
 
     def _respond(self, definition, code=status.HTTP_200_OK):
         fresh = self.get_queryset().get(pk=definition.pk)
-        return Response(s.DefinitionSerializer(fresh, context=self.get_serializer_context()).data, status=code)
+        return Response(
+            s.DefinitionSerializer(fresh, context=self.get_serializer_context()).data, status=code
+        )
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -102,7 +105,9 @@ class WorkflowDefinitionViewSet(
         serializer = self.get_serializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         with workflow_errors():
-            definitions.definition_update(actor=self.actor, definition=definition, **serializer.validated_data)
+            definitions.definition_update(
+                actor=self.actor, definition=definition, **serializer.validated_data
+            )
         return self._respond(definition)
 
 
@@ -234,12 +239,16 @@ class WorkflowRunViewSet(
     list=extend_schema(
         summary="List approval requests",
         parameters=[
-            OpenApiParameter("mine", OpenApiTypes.BOOL, description="Only those waiting on the caller's decision.")
+            OpenApiParameter(
+                "mine", OpenApiTypes.BOOL, description="Only those waiting on the caller's decision."
+            )
         ],
     ),
     retrieve=extend_schema(summary="Retrieve an approval request"),
 )
-class ApprovalViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ApprovalViewSet(
+    TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     serializer_class = s.ApprovalSerializer
     lookup_value_regex = ID_PATTERN
     capabilities = {"list": Capability.WORKFLOW_VIEW, "retrieve": Capability.WORKFLOW_VIEW}
@@ -257,11 +266,15 @@ class ApprovalViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         summary="List tasks",
         parameters=[
             OpenApiParameter("mine", OpenApiTypes.BOOL, description="Only the caller's open tasks."),
-            OpenApiParameter("status", OpenApiTypes.STR, enum=TaskStatus.values, description="Only this status."),
+            OpenApiParameter(
+                "status", OpenApiTypes.STR, enum=TaskStatus.values, description="Only this status."
+            ),
         ],
     ),
     retrieve=extend_schema(summary="Retrieve a task"),
-    create=extend_schema(summary="Create a task", request=s.TaskWriteSerializer, responses={201: s.TaskSerializer}),
+    create=extend_schema(
+        summary="Create a task", request=s.TaskWriteSerializer, responses={201: s.TaskSerializer}
+    ),
     partial_update=extend_schema(
         summary="Edit a task", request=s.TaskWriteSerializer, responses={200: s.TaskSerializer}
     ),
@@ -314,7 +327,7 @@ class TaskViewSet(
         if data.pop("status", TaskStatus.OPEN) != TaskStatus.OPEN:
             raise ValidationError({"status": ["A new task is open."]})
         with workflow_errors():
-            task = tasks.task_create(actor=self.actor, **data)
+            task = task_items.task_create(actor=self.actor, **data)
         return self._respond(task, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
@@ -326,7 +339,7 @@ class TaskViewSet(
             if link in changes:
                 raise ValidationError({link: ["A task's link is set when it is created."]})
         with workflow_errors():
-            task = tasks.task_update(actor=self.actor, task=task, **changes)
+            task = task_items.task_update(actor=self.actor, task=task, **changes)
         return self._respond(task)
 
     @extend_schema(
@@ -339,5 +352,5 @@ class TaskViewSet(
     def complete(self, request, pk=None):
         task = self.get_object()
         with workflow_errors():
-            task = tasks.task_complete(actor=self.actor, task=task)
+            task = task_items.task_complete(actor=self.actor, task=task)
         return self._respond(task)

@@ -2,7 +2,7 @@ from workflows.models.approvals import ApprovalDecision, ApprovalRequest, Approv
 from workflows.models.definitions import WorkflowDefinition, WorkflowVersion
 from workflows.models.notices import Notice, NoticeKind, NoticeStatus
 from workflows.models.runs import WorkflowRun
-from workflows.models.tasks import ACTIVE_TASK_STATUSES, Task, TaskStatus
+from workflows.models.task_items import ACTIVE_TASK_STATUSES, Task, TaskStatus
 
 __all__ = [
     "ACTIVE_TASK_STATUSES",

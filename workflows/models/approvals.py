@@ -28,7 +28,9 @@ class ApprovalRequest(TenantModel):
     fallback approver once); each is cleared when done.
     """
 
-    run = models.ForeignKey("workflows.WorkflowRun", on_delete=models.CASCADE, related_name="approval_requests")
+    run = models.ForeignKey(
+        "workflows.WorkflowRun", on_delete=models.CASCADE, related_name="approval_requests"
+    )
     state = models.CharField(max_length=48)
     event = models.CharField(max_length=48)
     requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

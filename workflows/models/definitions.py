@@ -9,7 +9,9 @@ class WorkflowDefinition(TenantModel):
     """A named state machine of an organization. Its spec lives in versions: editing publishes a new
     version, and every run keeps the version it started on."""
 
-    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     key = models.SlugField(max_length=64)
     name = models.CharField(max_length=150)
     description = models.TextField(blank=True)
@@ -19,7 +21,9 @@ class WorkflowDefinition(TenantModel):
 
     class Meta:
         ordering = ["name", "id"]
-        constraints = [models.UniqueConstraint(fields=["organization", "key"], name="workflow_definition_key")]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "key"], name="workflow_definition_key")
+        ]
 
     def __str__(self):
         return self.name
@@ -36,7 +40,9 @@ class WorkflowVersion(models.Model):
 
     class Meta:
         ordering = ["definition_id", "-number"]
-        constraints = [models.UniqueConstraint(fields=["definition", "number"], name="workflow_version_number")]
+        constraints = [
+            models.UniqueConstraint(fields=["definition", "number"], name="workflow_version_number")
+        ]
 
     def __str__(self):
         return f"{self.definition} v{self.number}"

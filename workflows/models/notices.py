@@ -36,7 +36,9 @@ class Notice(TenantModel):
     approval = models.ForeignKey(
         "workflows.ApprovalRequest", null=True, blank=True, on_delete=models.CASCADE, related_name="notices"
     )
-    task = models.ForeignKey("workflows.Task", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    task = models.ForeignKey(
+        "workflows.Task", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     status = models.CharField(max_length=8, choices=NoticeStatus.choices, default=NoticeStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
@@ -49,7 +51,9 @@ class Notice(TenantModel):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(
-                fields=["next_attempt_at"], condition=Q(status__in=["pending", "failed"]), name="notice_due_idx"
+                fields=["next_attempt_at"],
+                condition=Q(status__in=["pending", "failed"]),
+                name="notice_due_idx",
             )
         ]
 

@@ -9,7 +9,9 @@ class WorkflowRun(TenantModel):
     """One pass through a definition's version. ``state`` changes only through
     ``workflows.services.runs.transition``; ``last_event`` makes a repeated event a no-op."""
 
-    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     version = models.ForeignKey("workflows.WorkflowVersion", on_delete=models.PROTECT, related_name="runs")
     incident = models.ForeignKey(
         "incidents.Incident", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

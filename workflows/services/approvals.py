@@ -15,8 +15,8 @@ from audit.services import record
 from opsplatform.core.actors import Actor
 from opsplatform.core.capabilities import Capability
 from workflows.errors import TransitionError
-from workflows.realtime import publish_run
 from workflows.models import ApprovalDecision, ApprovalRequest, ApprovalStatus, Verdict
+from workflows.realtime import publish_run
 from workflows.services import machine
 from workflows.services.fields import clean_comment
 from workflows.services.runs import lock
@@ -38,17 +38,22 @@ def _reject_transition(gated: Transition) -> Transition:
     )
 
 
-def decide(*, actor: Actor, approval: ApprovalRequest, verdict: str, comment: str = "") -> ApprovalRequest:
-    if approval.organization_id != getattr(actor.organization, "pk", None):
-        raise Http404("No approval matches the given query.")
+def _decider(actor: Actor, approval: ApprovalRequest, verdict: str):
+    """The person deciding, once they may: a member who can act, not the requester."""
     actor.require(Capability.WORKFLOW_RUN, approval)
     if verdict not in Verdict.values:
         raise TransitionError(f"Unknown verdict {verdict!r}.", code="invalid")
-    user = actor.user
-    if user is None:
+    if actor.user is None:
         raise PermissionDenied("Only a person can approve.")
-    if user.pk == approval.requester_id:
+    if actor.user.pk == approval.requester_id:
         raise PermissionDenied("You asked for this approval: someone else has to decide it.")
+    return actor.user
+
+
+def decide(*, actor: Actor, approval: ApprovalRequest, verdict: str, comment: str = "") -> ApprovalRequest:
+    if approval.organization_id != getattr(actor.organization, "pk", None):
+        raise Http404("No approval matches the given query.")
+    user = _decider(actor, approval, verdict)
     comment = clean_comment(comment)
     with transaction.atomic():
         # The run first, then the request: the same order as transition(), so no deadlock.
@@ -102,7 +107,12 @@ def decide(*, actor: Actor, approval: ApprovalRequest, verdict: str, comment: st
             chosen = gated if outcome == ApprovalStatus.APPROVED else _reject_transition(gated)
             # Gate closed: the run moves on the version it started on, acting as the deciding approver.
             machine.apply(
-                actor=actor, run=run, transition=chosen, now=now, comment=comment, data={"approval": request.pk}
+                actor=actor,
+                run=run,
+                transition=chosen,
+                now=now,
+                comment=comment,
+                data={"approval": request.pk},
             )
         else:
             publish_run(run, DECIDED)

@@ -78,7 +78,9 @@ def definition_create(*, actor: Actor, key: str, name: str, spec: dict, descript
             )
     except IntegrityError:
         raise ValidationError({"key": "A workflow with this key exists."}, code="unique") from None
-    version = WorkflowVersion.objects.create(definition=definition, number=1, spec=spec, published_by=actor.user)
+    version = WorkflowVersion.objects.create(
+        definition=definition, number=1, spec=spec, published_by=actor.user
+    )
     record(
         actor=actor,
         verb="workflow.definition.published",
@@ -106,7 +108,7 @@ def definition_update(*, actor: Actor, definition: WorkflowDefinition, spec=None
         locked.team = team
         changed["team"] = team.pk if team else None
     if changes:
-        raise ValidationError({key: "Unknown field." for key in changes})
+        raise ValidationError(dict.fromkeys(changes, "Unknown field."))
     if changed:
         locked.save(update_fields=[k for k in ("name", "description", "team") if k in changed])
         record(actor=actor, verb="workflow.definition.updated", target=locked, data=changed)

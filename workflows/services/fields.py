@@ -19,14 +19,14 @@ def clean_fields(spec, fields) -> dict:
         if not isinstance(key, str) or not key or len(key) > 48:
             raise ValidationError({"fields": "Field names are 1 to 48 characters."})
         if spec.field_keys and key not in spec.field_keys:
-            raise ValidationError({f"fields.{key}": f"Not a field of this workflow ({', '.join(spec.field_keys)})."})
+            raise ValidationError(
+                {f"fields.{key}": f"Not a field of this workflow ({', '.join(spec.field_keys)})."}
+            )
         if value is not None and not isinstance(value, (str, int, float, bool)):
             raise ValidationError({f"fields.{key}": "A text, number or true/false value."})
-        if isinstance(value, str):
-            value = value.strip()
-            if len(value) > MAX_VALUE:
-                raise ValidationError({f"fields.{key}": f"At most {MAX_VALUE:,} characters."})
-        cleaned[key] = value
+        if isinstance(value, str) and len(value.strip()) > MAX_VALUE:
+            raise ValidationError({f"fields.{key}": f"At most {MAX_VALUE:,} characters."})
+        cleaned[key] = value.strip() if isinstance(value, str) else value
     return cleaned
 
 

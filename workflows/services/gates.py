@@ -63,9 +63,7 @@ def open_request(*, actor: Actor, run: WorkflowRun, gated: Transition, now) -> A
 
 def close_pending(*, actor: Actor, run: WorkflowRun, now) -> None:
     """The run left a gate's state by another event: what was still waiting is withdrawn."""
-    pending = list(
-        ApprovalRequest.objects.select_for_update().filter(run=run, status=ApprovalStatus.PENDING)
-    )
+    pending = list(ApprovalRequest.objects.select_for_update().filter(run=run, status=ApprovalStatus.PENDING))
     for request in pending:
         request.status = ApprovalStatus.CANCELLED
         request.decided_at = now

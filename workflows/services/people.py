@@ -28,29 +28,37 @@ def resolve(organization, people: People, *, at=None) -> set[int]:
         ids |= set(members.filter(user_id__in=team_members).values_list("user_id", flat=True))
     if people.schedules:
         at = at or timezone.now()
-        for schedule in Schedule.objects.filter(organization=organization, pk__in=people.schedules).select_related(
-            "team"
-        ):
+        for schedule in Schedule.objects.filter(
+            organization=organization, pk__in=people.schedules
+        ).select_related("team"):
             user_id = oncall.oncall_at(oncall.snapshot(schedule, at, at + timedelta(minutes=1)), at)
             if user_id is not None:
                 ids.add(user_id)
         ids &= set(members.values_list("user_id", flat=True))
     # Deactivated people cannot sign in to decide.
-    return set(
-        members.filter(user_id__in=ids, user__is_active=True).values_list("user_id", flat=True)
-    )
+    return set(members.filter(user_id__in=ids, user__is_active=True).values_list("user_id", flat=True))
 
 
 def unknown_references(organization, people: People) -> list[str]:
     """The ids of ``people`` that are not in ``organization`` (a spec may name only its own)."""
     problems = []
     if people.users:
-        known = set(Membership.objects.filter(organization=organization, user_id__in=people.users).values_list("user_id", flat=True))
+        known = set(
+            Membership.objects.filter(organization=organization, user_id__in=people.users).values_list(
+                "user_id", flat=True
+            )
+        )
         problems += [f"user {i}" for i in people.users if i not in known]
     if people.teams:
-        known = set(Team.objects.filter(organization=organization, pk__in=people.teams).values_list("pk", flat=True))
+        known = set(
+            Team.objects.filter(organization=organization, pk__in=people.teams).values_list("pk", flat=True)
+        )
         problems += [f"team {i}" for i in people.teams if i not in known]
     if people.schedules:
-        known = set(Schedule.objects.filter(organization=organization, pk__in=people.schedules).values_list("pk", flat=True))
+        known = set(
+            Schedule.objects.filter(organization=organization, pk__in=people.schedules).values_list(
+                "pk", flat=True
+            )
+        )
         problems += [f"schedule {i}" for i in people.schedules if i not in known]
     return problems

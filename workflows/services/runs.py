@@ -24,7 +24,7 @@ from workflows.realtime import publish_run
 from workflows.services import gates, machine
 from workflows.services.definitions import latest_version
 from workflows.services.fields import clean_comment, clean_fields, missing
-from workflows.services.tasks import task_create_for_run
+from workflows.services.task_items import task_create_for_run
 
 CREATED = "workflow.run.created"
 
@@ -146,9 +146,16 @@ def transition(*, actor: Actor, run: WorkflowRun, event: str, fields=None, comme
             raise PermissionDenied(f"You may not {chosen.label.lower()} this run.")
         if absent := missing(chosen.required_fields, {**locked.fields, **fields}):
             raise ValidationError(
-                {f"fields.{key}": f"{spec.field_labels.get(key, key)} is required to {chosen.label.lower()}." for key in absent}
+                {
+                    f"fields.{key}": (
+                        f"{spec.field_labels.get(key, key)} is required to {chosen.label.lower()}."
+                    )
+                    for key in absent
+                }
             )
-        machine.apply(actor=actor, run=locked, transition=chosen, now=timezone.now(), fields=fields, comment=comment)
+        machine.apply(
+            actor=actor, run=locked, transition=chosen, now=timezone.now(), fields=fields, comment=comment
+        )
     return locked
 
 

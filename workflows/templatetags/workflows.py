@@ -10,7 +10,7 @@ register = template.Library()
 
 @register.filter
 def wf_markdown(text: str):
-    return mark_safe(render_markdown(text))  # sanitized by nh3 in render_markdown
+    return mark_safe(render_markdown(text))  # noqa: S308 - sanitized by nh3 in render_markdown
 
 
 @register.filter
@@ -18,21 +18,23 @@ def wf_entry(entry) -> str:
     """What a ledger entry of a run (or of one of its tasks) says."""
     data = entry.data or {}
     verb = entry.verb
-    if verb == "workflow.run.created":
-        return f"started the run in {data.get('state', '')}"
-    if verb == "workflow.run.transitioned":
-        return f"{data.get('event', '')}: {data.get('from', '')} → {data.get('to', '')}"
-    if verb == "workflow.approval.requested":
-        return f"asked for approval ({data.get('required')} of {len(data.get('approvers') or [])})"
-    if verb == "workflow.approval.decided":
-        word = "approved" if data.get("verdict") == "approve" else "rejected"
-        return f"{word} ({data.get('received')} of {data.get('required')})"
-    if verb == "workflow.approval.reminded":
-        return "reminded the approvers"
-    if verb == "workflow.approval.escalated":
-        return "escalated the approval to the fallback approver"
-    if verb == "workflow.approval.withdrawn":
-        return "withdrew the approval request"
     if verb.startswith("task."):
         return f"{verb.split('.', 1)[1]} task {data.get('title', '#' + entry.target_id)}"
-    return verb
+    say = SENTENCES.get(verb)
+    return say(data) if say else verb
+
+
+SENTENCES = {
+    "workflow.run.created": lambda d: f"started the run in {d.get('state', '')}",
+    "workflow.run.transitioned": lambda d: f"{d.get('event', '')}: {d.get('from', '')} → {d.get('to', '')}",
+    "workflow.approval.requested": lambda d: (
+        f"asked for approval ({d.get('required')} of {len(d.get('approvers') or [])})"
+    ),
+    "workflow.approval.decided": lambda d: (
+        f"{'approved' if d.get('verdict') == 'approve' else 'rejected'} "
+        f"({d.get('received')} of {d.get('required')})"
+    ),
+    "workflow.approval.reminded": lambda d: "reminded the approvers",
+    "workflow.approval.escalated": lambda d: "escalated the approval to the fallback approver",
+    "workflow.approval.withdrawn": lambda d: "withdrew the approval request",
+}

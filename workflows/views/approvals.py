@@ -43,12 +43,23 @@ def approval_link(request, token):
         return redirect_to_login(request.get_full_path())
     if request.user.pk != claim.user_id:
         raise Http404("No approval matches this link.")
-    approval = ApprovalRequest.objects.select_related("run", "organization").filter(pk=claim.approval_id).first()
-    membership = Membership.objects.filter(user=request.user, organization_id=getattr(approval, "organization_id", None)).first()
+    approval = (
+        ApprovalRequest.objects.select_related("run", "organization").filter(pk=claim.approval_id).first()
+    )
+    membership = Membership.objects.filter(
+        user=request.user, organization_id=getattr(approval, "organization_id", None)
+    ).first()
     if approval is None or membership is None:
         raise Http404("No approval matches this link.")
     actor = Actor.for_member(request.user, membership.organization, role=membership.role)
-    context = {"approval": approval, "run": approval.run, "verdict": claim.verdict, "done": False, "error": "", "form": DecideForm()}
+    context = {
+        "approval": approval,
+        "run": approval.run,
+        "verdict": claim.verdict,
+        "done": False,
+        "error": "",
+        "form": DecideForm(),
+    }
     status = 200
     if request.method == "POST":
         form = DecideForm({"verdict": claim.verdict, "comment": request.POST.get("comment", "")})
@@ -61,7 +72,12 @@ def approval_link(request, token):
                     raise ValidationError("This link was already used.")
                 if not form.is_valid():
                     raise ValidationError("A comment is at most 5,000 characters.")
-                decide(actor=actor, approval=approval, verdict=claim.verdict, comment=form.cleaned_data["comment"])
+                decide(
+                    actor=actor,
+                    approval=approval,
+                    verdict=claim.verdict,
+                    comment=form.cleaned_data["comment"],
+                )
         except PermissionDenied as exc:
             context["error"], status = str(exc), 403
         except ValidationError as exc:

@@ -32,8 +32,14 @@ def _board(organization, definition=None):
 def index(request):
     definitions = list(selectors.definitions_for_list(request.organization))
     chosen = request.GET.get("workflow")
-    current = next((d for d in definitions if str(d.pk) == chosen), None) or (definitions[0] if definitions else None)
-    context = {"definitions": definitions, "current": current, "columns": _board(request.organization, current)}
+    current = next((d for d in definitions if str(d.pk) == chosen), None) or (
+        definitions[0] if definitions else None
+    )
+    context = {
+        "definitions": definitions,
+        "current": current,
+        "columns": _board(request.organization, current),
+    }
     if request.htmx and request.GET.get("fragment") == "board":
         return render(request, "workflows/_board.html", context)
     return render(request, "workflows/index.html", context)
@@ -41,7 +47,9 @@ def index(request):
 
 @requires(Capability.WORKFLOW_VIEW, post=Capability.WORKFLOW_RUN)
 def definition_detail(request, pk):
-    definition = get_for_read_or_404(request, selectors.definitions_for_list(request.organization), Capability.WORKFLOW_VIEW, pk=pk)
+    definition = get_for_read_or_404(
+        request, selectors.definitions_for_list(request.organization), Capability.WORKFLOW_VIEW, pk=pk
+    )
     version = latest_version(definition)
     spec = version.parsed
     form = RunStartForm(request.POST or None, spec=spec)
@@ -50,7 +58,9 @@ def definition_detail(request, pk):
         done = submit(
             request,
             form,
-            lambda data: run_create(actor=request.actor, definition=definition, title=data["title"], fields=form.values()),
+            lambda data: run_create(
+                actor=request.actor, definition=definition, title=data["title"], fields=form.values()
+            ),
             success="Run started.",
             redirect_to=lambda run: ("workflows:run", run.pk),
         )

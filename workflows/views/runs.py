@@ -18,7 +18,9 @@ from workflows.services.runs import transition
 
 
 def _run(request, pk):
-    return get_for_read_or_404(request, selectors.runs_for_list(request.organization), Capability.WORKFLOW_VIEW, pk=pk)
+    return get_for_read_or_404(
+        request, selectors.runs_for_list(request.organization), Capability.WORKFLOW_VIEW, pk=pk
+    )
 
 
 def may_decide(actor, approval) -> bool:
@@ -37,7 +39,14 @@ def _context(request, run):
     spec = run.spec
     approval = selectors.current_approval(run)
     events = [
-        (t, EventForm(initial={"event": t.event}, spec=spec, required=[k for k in t.required_fields if not run.fields.get(k)]))
+        (
+            t,
+            EventForm(
+                initial={"event": t.event},
+                spec=spec,
+                required=[k for k in t.required_fields if not run.fields.get(k)],
+            ),
+        )
         for t in guards.available(request.actor, run)
     ]
     return {
@@ -80,11 +89,17 @@ def run_event(request, pk):
     required = chosen.required_fields if chosen else ()
     form = EventForm(request.POST, spec=run.spec, required=required)
     if not form.is_valid():
-        messages.error(request, "Check the form: " + "; ".join(e for errs in form.errors.values() for e in errs))
+        messages.error(
+            request, "Check the form: " + "; ".join(e for errs in form.errors.values() for e in errs)
+        )
         return redirect("workflows:run", run.pk)
     try:
         transition(
-            actor=request.actor, run=run, event=form.cleaned_data["event"], fields=form.values(), comment=form.cleaned_data["comment"]
+            actor=request.actor,
+            run=run,
+            event=form.cleaned_data["event"],
+            fields=form.values(),
+            comment=form.cleaned_data["comment"],
         )
     except (ValidationError, PermissionDenied) as exc:
         _refuse(request, exc)
@@ -103,7 +118,12 @@ def run_decide(request, pk):
         messages.error(request, "Nothing to decide on this run.")
         return _back(request, run)
     try:
-        decide(actor=request.actor, approval=approval, verdict=form.cleaned_data["verdict"], comment=form.cleaned_data["comment"])
+        decide(
+            actor=request.actor,
+            approval=approval,
+            verdict=form.cleaned_data["verdict"],
+            comment=form.cleaned_data["comment"],
+        )
     except (ValidationError, PermissionDenied) as exc:
         _refuse(request, exc)
     else:

@@ -61,7 +61,10 @@ def clean_checklist(items) -> list:
 
 
 def _check_assignee(organization, assignee) -> None:
-    if assignee is not None and not Membership.objects.filter(organization=organization, user=assignee).exists():
+    if (
+        assignee is not None
+        and not Membership.objects.filter(organization=organization, user=assignee).exists()
+    ):
         raise ValidationError({"assignee": "Not a member of this organization."})
 
 
@@ -103,7 +106,15 @@ def _create(*, actor, organization, title, description, assignee, due_at, checkl
 
 @transaction.atomic
 def task_create(
-    *, actor: Actor, title: str, description: str = "", assignee=None, due_at=None, checklist=None, incident=None, run=None
+    *,
+    actor: Actor,
+    title: str,
+    description: str = "",
+    assignee=None,
+    due_at=None,
+    checklist=None,
+    incident=None,
+    run=None,
 ) -> Task:
     actor.require(Capability.TASK_MANAGE)
     organization = actor.organization
@@ -144,7 +155,7 @@ def task_update(*, actor: Actor, task: Task, **changes) -> Task:
     _ensure_same_organization(actor, task)
     actor.require(Capability.TASK_MANAGE, task)
     if unknown := set(changes) - set(EDITABLE):
-        raise ValidationError({key: "Unknown field." for key in sorted(unknown)})
+        raise ValidationError(dict.fromkeys(sorted(unknown), "Unknown field."))
     locked = Task.objects.select_for_update().get(pk=task.pk)
     changed = {}
     if "title" in changes:
@@ -161,7 +172,9 @@ def task_update(*, actor: Actor, task: Task, **changes) -> Task:
     if "status" in changes and changes["status"] != locked.status:
         status = changes["status"]
         if status not in MOVES.get(locked.status, ()):
-            raise ValidationError({"status": f"A {locked.get_status_display().lower()} task cannot become {status}."})
+            raise ValidationError(
+                {"status": f"A {locked.get_status_display().lower()} task cannot become {status}."}
+            )
         changed["status"] = status
     changed = {k: v for k, v in changed.items() if getattr(locked, k) != v}
     if not changed:

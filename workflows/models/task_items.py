@@ -47,7 +47,9 @@ class Task(TenantModel):
         indexes = [
             models.Index(
                 fields=["due_at"],
-                condition=Q(status__in=["open", "in_progress"], overdue_at__isnull=True, due_at__isnull=False),
+                condition=Q(
+                    status__in=["open", "in_progress"], overdue_at__isnull=True, due_at__isnull=False
+                ),
                 name="task_overdue_due_idx",
             ),
             models.Index(fields=["organization", "assignee", "status"], name="task_assignee_idx"),

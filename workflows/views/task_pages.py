@@ -12,7 +12,7 @@ from opsplatform.core.forms import first_error, submit
 from workflows import selectors
 from workflows.forms import TaskForm, TaskStatusForm
 from workflows.models import ACTIVE_TASK_STATUSES
-from workflows.services.tasks import task_create, task_update
+from workflows.services.task_items import task_create, task_update
 
 
 @requires(Capability.WORKFLOW_VIEW, post=Capability.TASK_MANAGE)
@@ -43,12 +43,16 @@ def task_list(request):
 @require_POST
 @requires(Capability.WORKFLOW_VIEW, post=Capability.TASK_MANAGE)
 def task_status(request, pk):
-    task = get_for_write_or_404(request, selectors.tasks_for_list(request.organization), Capability.TASK_MANAGE, pk=pk)
+    task = get_for_write_or_404(
+        request, selectors.tasks_for_list(request.organization), Capability.TASK_MANAGE, pk=pk
+    )
     form = TaskStatusForm(request.POST)
     if form.is_valid():
         try:
             task_update(actor=request.actor, task=task, status=form.cleaned_data["status"])
-            messages.success(request, f"{task.title}: {dict(form.fields['status'].choices)[form.cleaned_data['status']]}.")
+            messages.success(
+                request, f"{task.title}: {dict(form.fields['status'].choices)[form.cleaned_data['status']]}."
+            )
         except (ValidationError, PermissionDenied) as exc:
             messages.error(request, first_error(exc) if isinstance(exc, ValidationError) else str(exc))
     else:
