@@ -22,7 +22,7 @@ FIELDS = {
     "summary": "Move the payments database to PostgreSQL 16",
     "plan": "1. Replica on 16\n2. Switch over in the window\n3. Watch error rates for 30 min",
     "rollback_plan": "Switch back to the old primary (kept read-only for 24 h).",
-    "window": "Tuesday 06:00–07:00 UTC",
+    "window": "Tuesday 06:00 to 07:00 UTC",
 }
 # title -> events after creation ("approve" = the two approvals of the gate)
 RUNS = [
