@@ -300,6 +300,12 @@ INCIDENT_REOPEN_WINDOW = timedelta(hours=env.int("INCIDENT_REOPEN_WINDOW_HOURS",
 
 # Static beat entries only: per-object timers live in database columns, claimed by these ticks.
 CELERY_BEAT_SCHEDULE = {
+    # Workflows: stale approvals (remind, then escalate), overdue tasks, the incident playbook
+    # trigger (reads incident.triggered ledger entries) and the workflows outbox.
+    "workflows-approvals": {"task": "workflows.approvals_tick", "schedule": 30.0},
+    "workflows-tasks-overdue": {"task": "workflows.tasks_overdue_tick", "schedule": 30.0},
+    "workflows-playbook": {"task": "workflows.playbook_tick", "schedule": 5.0},
+    "workflows-notices": {"task": "workflows.notice_tick", "schedule": 5.0},
     "incidents-sla": {"task": "incidents.sla_tick", "schedule": env.float("SLA_TICK_SECONDS", default=15.0)},
     "incidents-unsnooze": {"task": "incidents.unsnooze_tick", "schedule": 15.0},
     "notifications-escalation": {

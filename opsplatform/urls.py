@@ -23,6 +23,8 @@ urlpatterns = [
     path("", include("incidents.urls")),
     path("api/v1/", include("notifications.api.urls")),
     path("", include("notifications.urls")),
+    path("api/v1/", include("workflows.api.urls")),
+    path("", include("workflows.urls")),
     path("", include("opsplatform.accounts.urls")),
 ]
 

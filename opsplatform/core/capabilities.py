@@ -44,6 +44,10 @@ class Capability:
     SCHEDULE_MANAGE = "schedule.manage"
     ESCALATION_MANAGE = "escalation.manage"
     CHANNEL_MANAGE = "channel.manage"
+    WORKFLOW_VIEW = "workflow.view"
+    WORKFLOW_RUN = "workflow.run"
+    WORKFLOW_MANAGE = "workflow.manage"
+    TASK_MANAGE = "task.manage"
 
 
 # capability -> the lowest role that holds it
@@ -72,6 +76,10 @@ MINIMUM_ROLE = {
     Capability.SCHEDULE_MANAGE: Role.MANAGER,
     Capability.ESCALATION_MANAGE: Role.MANAGER,
     Capability.CHANNEL_MANAGE: Role.ADMIN,
+    Capability.WORKFLOW_VIEW: Role.VIEWER,
+    Capability.WORKFLOW_RUN: Role.OPERATOR,
+    Capability.WORKFLOW_MANAGE: Role.MANAGER,
+    Capability.TASK_MANAGE: Role.OPERATOR,
 }
 
 ALL_CAPABILITIES = frozenset(MINIMUM_ROLE)

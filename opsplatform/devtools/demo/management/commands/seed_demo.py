@@ -8,6 +8,7 @@ from opsplatform.devtools.demo.seed_accounts import describe, ensure_user, seed_
 from opsplatform.devtools.demo.seed_incidents import seed_incidents
 from opsplatform.devtools.demo.seed_integrations import seed_integrations
 from opsplatform.devtools.demo.seed_notifications import seed_notifications
+from opsplatform.devtools.demo.seed_workflows import seed_workflows
 
 
 class Command(BaseCommand):
@@ -25,6 +26,7 @@ class Command(BaseCommand):
             seeded = seed_organization(spec)
             seed_incidents(seeded["organization"], seeded["people"])
             seed_notifications(seeded["organization"], seeded["people"])
+            seed_workflows(seeded["organization"], seeded["people"])
             integrations = seed_integrations(seeded["organization"])
             organizations.append({**describe(spec, seeded["organization"]), "integrations": integrations})
         summary = {

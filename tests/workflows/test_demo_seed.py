@@ -1,0 +1,25 @@
+"""The demo seed gives every organization change requests in every state, through the services."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from workflows.builtins import CHANGE_REQUEST_SPEC
+from workflows.models import ApprovalRequest, Task, WorkflowRun
+
+
+@pytest.mark.django_db
+def test_seed_demo_creates_runs_in_every_state_idempotently():
+    call_command("seed_demo", stdout=StringIO())
+    first = WorkflowRun.objects.count()
+    call_command("seed_demo", stdout=StringIO())
+
+    assert WorkflowRun.objects.count() == first
+    states = {s["key"] for s in CHANGE_REQUEST_SPEC["states"]}
+    for org_id in WorkflowRun.objects.values_list("organization_id", flat=True).distinct():
+        seen = set(WorkflowRun.objects.filter(organization_id=org_id).values_list("state", flat=True))
+        assert states <= seen
+    waiting = ApprovalRequest.objects.filter(status="pending").first()
+    assert waiting.received == 1 and waiting.required == 2
+    assert Task.objects.filter(due_at__isnull=False).count() >= 3

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from workflows.views import approvals, definitions, runs, task_pages
+
+app_name = "workflows"
+
+urlpatterns = [
+    path("workflows/", definitions.index, name="index"),
+    path("workflows/<int:pk>/", definitions.definition_detail, name="definition"),
+    path("workflows/runs/<int:pk>/", runs.run_detail, name="run"),
+    path("workflows/runs/<int:pk>/event/", runs.run_event, name="run_event"),
+    path("workflows/runs/<int:pk>/decide/", runs.run_decide, name="run_decide"),
+    path("approvals/", approvals.inbox, name="approvals"),
+    path("approvals/link/<str:token>/", approvals.approval_link, name="approval-link"),
+    path("tasks/", task_pages.task_list, name="tasks"),
+    path("tasks/<int:pk>/status/", task_pages.task_status, name="task_status"),
+]
