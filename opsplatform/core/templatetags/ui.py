@@ -120,11 +120,16 @@ def pagination(context, page, param="page", total=None):
     paginator = getattr(page, "paginator", None)
     return {
         "page": page,
-        "previous_url": link(page.previous_page_number()) if page and page.has_previous else "",
-        "next_url": link(page.next_page_number()) if page and page.has_next else "",
+        "previous_url": link(page.previous_page_number()) if page and _flag(page.has_previous) else "",
+        "next_url": link(page.next_page_number()) if page and _flag(page.has_next) else "",
         "num_pages": getattr(paginator, "num_pages", None),
         "total": total if total is not None else getattr(paginator, "count", None),
     }
+
+
+def _flag(value) -> bool:
+    """``has_next`` is a method on Django's ``Page`` and a property on the look-ahead page."""
+    return bool(value() if callable(value) else value)
 
 
 @register.inclusion_tag("components/cursor_pagination.html")
