@@ -58,6 +58,7 @@ class Tick:
     label: str
     major: bool  # a day boundary (a full-height line)
     day: date | None = None
+    short: str = ""  # the label on a phone
 
 
 @dataclass
@@ -227,7 +228,7 @@ def _ticks(first_day: date, days: int, tz: ZoneInfo, pct) -> list[Tick]:
         day = first_day + timedelta(days=n)
         midnight = oncall.localize(datetime.combine(day, datetime.min.time()), tz)
         label = day.strftime("%a %-d %b" if days <= 7 else "%a %-d")
-        ticks.append(Tick(left=pct(midnight), label=label, major=True, day=day))
+        ticks.append(Tick(left=pct(midnight), label=label, major=True, day=day, short=day.strftime("%-d")))
         for hour in range(step, 24, step) if step else ():
             instant = oncall.localize(datetime.combine(day, datetime.min.time()) + timedelta(hours=hour), tz)
             ticks.append(Tick(left=pct(instant), label=f"{hour:02d}:00", major=False))

@@ -168,8 +168,14 @@ def test_window_chooses_days_and_scale(client_as, layered, window, days, minor):
     assert view.start == datetime.combine(today, time(0), tzinfo=BERLIN)
     assert view.end == datetime.combine(today + timedelta(days=days), time(0), tzinfo=BERLIN)
     content = response.content.decode()
-    assert f'href="?window={window}&amp;start={(today + timedelta(days=days)).isoformat()}" rel="next"' in content
-    assert f'href="?window={window}&amp;start={(today - timedelta(days=days)).isoformat()}" rel="prev"' in content
+    assert (
+        f'href="?window={window}&amp;start={(today + timedelta(days=days)).isoformat()}" rel="next"'
+        in content
+    )
+    assert (
+        f'href="?window={window}&amp;start={(today - timedelta(days=days)).isoformat()}" rel="prev"'
+        in content
+    )
     assert f'href="?window={window}" aria-pressed="true"' in content
 
 
@@ -208,7 +214,7 @@ def test_header_summary_matches_the_layers_shown(client_as, layered):
     assert "<strong>2 layers</strong>" in content
     for row in view.layer_rows:
         summary = content.split(f'data-layer-summary="{row.layer_id}">', 1)[1].split("</span>", 1)[0]
-        assert summary.startswith(f"{row.label} — {row.description.lower()}")
+        assert summary.startswith(f"{row.label} — {row.description}")
     assert "Weekly, handoff" in content and "Sat, Sun 08:00-20:00" in content
     # "On call now" is whoever the final row has at the now line.
     now = timezone.now()
@@ -225,9 +231,7 @@ def test_header_counts_one_layer_after_one_is_removed(client_as, layered):
     response, html = page(client_as("viewer"), layered)
     content = response.content.decode()
     assert "<strong>1 layer</strong>" in content and 'data-layer-count="1"' in content
-    assert [key for key in html.rows if key.startswith("layer-")] == [
-        f"layer-{layered.layers.get().pk}"
-    ]
+    assert [key for key in html.rows if key.startswith("layer-")] == [f"layer-{layered.layers.get().pk}"]
 
 
 def test_schedule_without_layers_says_what_to_do(client_as, org, team):
