@@ -149,7 +149,7 @@ def test_pages_keep_the_filters(client_as, org, open_incident, webhook):
 
 def test_retries_are_folded_into_one_line(client_as, webhook, open_incident, receiver):
     receiver.respond_with(then=500)
-    incident, row = escalate(open_incident)
+    _, row = escalate(open_incident)
     drive(lambda: Notification.objects.get(pk=row.pk).status == NotificationStatus.DEAD, row.next_attempt_at)
     row.refresh_from_db()
     html = client_as("viewer").get(URL).content.decode()
