@@ -9,9 +9,12 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from notifications.models import ScheduleOverride
+from incidents.services import incident_create
+from notifications.models import Notification, NotificationStatus, ScheduleOverride
+from opsplatform.core.actors import Actor
 from tests.accounts.factories import PASSWORD
-from tests.notifications.factories import make_schedule
+from tests.incidents.factories import ServiceFactory
+from tests.notifications.factories import make_channel, make_schedule
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -136,5 +139,61 @@ def test_schedule_on_a_phone_tap_start_and_end(live_server_url, browser, oncall,
         dialog.locator("[name='override-starts_at']").input_value()
         < dialog.locator("[name='override-ends_at']").input_value()
     )
+    assert errors == []
+    context.close()
+
+
+@pytest.fixture
+def delivered(org, users, team):
+    """Dead letters, a retrying row and a delivered one for the deliveries page, and the ledger entries
+    the audit log shows."""
+    actor = Actor.for_member(users["operator"], org)
+    service = ServiceFactory(organization=org, name="Payments API", slug="payments-api", owner_team=team)
+    channel = make_channel(org, kind="webhook", name="Ops hook", url="https://hooks.example.com/ops").channel
+    statuses = [
+        NotificationStatus.DEAD,
+        NotificationStatus.DEAD,
+        NotificationStatus.FAILED,
+        NotificationStatus.SENT,
+    ]
+    for n, status in enumerate(statuses):
+        incident = incident_create(actor=actor, service=service, title=f"Checkout errors above {5 + n}%")
+        Notification.objects.create(
+            organization=org,
+            incident=incident,
+            channel=channel,
+            idempotency_key=f"e2e-{n}",
+            medium="webhook",
+            destination="hooks.example.com/…",
+            status=status,
+            attempts=3 if status != NotificationStatus.SENT else 1,
+            last_error="HTTP 503: upstream unavailable" if status != NotificationStatus.SENT else "",
+        )
+    return channel
+
+
+def test_deliveries_bulk_resend_and_audit_log(
+    live_server_url, browser, delivered, screenshot, console_errors
+):
+    context = browser.new_context(viewport={"width": 1360, "height": 900})
+    page = context.new_page()
+    errors = console_errors(page)
+    login(page, live_server_url, "admin")
+    page.goto(f"{live_server_url}/oncall/deliveries/?status=dead")
+    expect(page.locator("#deliveries tbody tr")).to_have_count(2)
+    expect(page.locator("label.chip:has(input[value=dead]:checked)")).to_be_visible()
+    screenshot(page, "deliveries")
+    page.locator("#deliveries input[name=notification]").first.check()
+    page.locator("#deliveries input[name=notification]").nth(1).check()
+    page.click("#resend-selected")
+    expect(page.locator(".message.success")).to_contain_text("Resent 2 dead letters")
+    assert Notification.objects.filter(status=NotificationStatus.DEAD).count() == 0
+    assert page.url.endswith("/oncall/deliveries/?status=dead")
+
+    page.goto(f"{live_server_url}/audit/")
+    expect(page.locator("#ledger-results tbody tr").first).to_be_visible()
+    expect(page.locator("#ledger-results")).to_contain_text("Incident #")
+    expect(page.locator("#export-csv")).to_be_visible()
+    screenshot(page, "audit-log")
     assert errors == []
     context.close()
