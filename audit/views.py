@@ -5,12 +5,14 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 
 from audit.forms import LedgerFilterForm
 from audit.models import LedgerEntry
 from audit.selectors import ledger_entries
+from audit.views_targets import label_for, target_labels
 from opsplatform.core.access import requires
 from opsplatform.core.capabilities import Capability
 
@@ -77,12 +79,18 @@ def audit_log(request):
     if form.is_valid():
         entries = ledger_entries(organization=request.organization, **form.selector_filters())
         page = keyset_page(entries, before=form.cleaned_data["before"], after=form.cleaned_data["after"])
+        labels = target_labels(page.entries, request.organization)
         for entry in page.entries:
             entry.data_pretty = json.dumps(entry.data, indent=2, sort_keys=True, ensure_ascii=False)
+            entry.target_label = label_for(entry, labels)
     context = {
         "form": form,
         "page": page,
         "newest_url": _url(request),
+        "export_url": _url(request).replace(request.path, reverse("audit:export"), 1),
+        "filtered": any(
+            value for key, value in request.GET.items() if key not in LedgerFilterForm.CURSOR_FIELDS
+        ),
         "newer_url": _url(request, after=page.newer_cursor) if page and not page.is_newest else None,
         "older_url": _url(request, before=page.older_cursor)
         if page and page.older_cursor is not None

@@ -11,9 +11,15 @@ from django import forms
 from incidents.models import Service
 from notifications.models import Channel, ChannelKind, ContactKind, RotationKind, Schedule
 from opsplatform.accounts.models import Team, User
+from opsplatform.core.widgets import SearchableSelect
 
 WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
 LOCAL_DATETIME = {"type": "datetime-local"}
+LOCAL_DATETIME_FORMAT = "%Y-%m-%dT%H:%M"  # what the browser's datetime-local input reads back
+
+
+def local_datetime_input():
+    return forms.DateTimeInput(attrs=LOCAL_DATETIME, format=LOCAL_DATETIME_FORMAT)
 
 
 def members_of(organization):
@@ -112,15 +118,18 @@ class LayerForm(_OrgForm):
 
 class OverrideForm(_OrgForm):
     prefix = "override"  # shares the schedule page with the swap form
-    user = forms.ModelChoiceField(queryset=User.objects.none(), label="Who is on call")
+    user = forms.ModelChoiceField(
+        queryset=User.objects.none(), label="Who is on call", widget=SearchableSelect
+    )
     replaces = forms.ModelChoiceField(
         queryset=User.objects.none(),
         required=False,
+        widget=SearchableSelect,
         label="Covering for",
         help_text="Empty: on call for the whole time, whoever the rota says.",
     )
-    starts_at = forms.DateTimeField(widget=forms.DateTimeInput(attrs=LOCAL_DATETIME), label="From")
-    ends_at = forms.DateTimeField(widget=forms.DateTimeInput(attrs=LOCAL_DATETIME), label="Until")
+    starts_at = forms.DateTimeField(widget=local_datetime_input(), label="From")
+    ends_at = forms.DateTimeField(widget=local_datetime_input(), label="Until")
     note = forms.CharField(max_length=200, required=False)
 
     def __init__(self, *args, **kwargs):
@@ -134,10 +143,12 @@ class OverrideForm(_OrgForm):
 
 class SwapForm(_OrgForm):
     prefix = "swap"
-    first_user = forms.ModelChoiceField(queryset=User.objects.none(), label="Person")
-    second_user = forms.ModelChoiceField(queryset=User.objects.none(), label="Trades with")
-    starts_at = forms.DateTimeField(widget=forms.DateTimeInput(attrs=LOCAL_DATETIME), label="From")
-    ends_at = forms.DateTimeField(widget=forms.DateTimeInput(attrs=LOCAL_DATETIME), label="Until")
+    first_user = forms.ModelChoiceField(queryset=User.objects.none(), label="Person", widget=SearchableSelect)
+    second_user = forms.ModelChoiceField(
+        queryset=User.objects.none(), label="Trades with", widget=SearchableSelect
+    )
+    starts_at = forms.DateTimeField(widget=local_datetime_input(), label="From")
+    ends_at = forms.DateTimeField(widget=local_datetime_input(), label="Until")
     note = forms.CharField(max_length=200, required=False)
 
     def __init__(self, *args, **kwargs):

@@ -1,5 +1,5 @@
-"""On-call and notifications template tags (`{% load oncall %}`): helpers of the on-call pages, and the
-deliveries panel the incident page includes."""
+"""On-call and notifications template tags (`{% load oncall %}`): helpers of the on-call pages (the
+schedule timeline, a person's colour on it), and the deliveries panel the incident page includes."""
 
 from django import template
 
@@ -10,6 +10,22 @@ from opsplatform.core.capabilities import Capability
 register = template.Library()
 
 DAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+COLOURS = 8  # .tl-seg.c0 … .c7 in static/css/notifications.css
+
+
+@register.filter
+def person_colour(user_or_id) -> int:
+    """A person's colour on schedule timelines: the same on every row, window and page."""
+    pk = getattr(user_or_id, "pk", user_or_id)
+    return int(pk or 0) % COLOURS
+
+
+@register.inclusion_tag("notifications/_timeline.html", takes_context=True)
+def schedule_timeline(context, timeline, selectable=False):
+    """The schedule timeline (``notifications.views.timeline.build``): a row per layer above the
+    final row, a scale, day lines and the "now" line. ``selectable``: ranges picked on the final row
+    open the new-override dialog (static/js/timeline.js)."""
+    return {"t": timeline, "selectable": selectable, "request": context.get("request")}
 
 
 @register.filter

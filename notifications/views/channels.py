@@ -8,6 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from incidents.views.pagination import lookahead_page
 from notifications.forms import ChannelEditForm, ChannelForm
 from notifications.models import Channel
 from notifications.services import channels as services
@@ -20,8 +21,13 @@ SECRET_FIELDS = ("url", "auth_token")
 
 def _render_list(request, *, form, issued_secret="", status=200):
     context = {
-        "channels": Channel.objects.for_organization(request.organization).order_by("name"),
+        "page": lookahead_page(
+            Channel.objects.for_organization(request.organization).order_by("name"),
+            request.GET.get("page"),
+            25,
+        ),
         "form": form,
+        "open_new": (form.is_bound and bool(form.errors)) or "new" in request.GET,
         "issued_secret": issued_secret,  # shown on this response only
         "can_manage": request.actor.can(Capability.CHANNEL_MANAGE),
     }

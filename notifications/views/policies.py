@@ -4,6 +4,7 @@ where a policy is used (services, team defaults)."""
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
+from incidents.views.pagination import lookahead_page
 from notifications import selectors
 from notifications.forms import AttachForm, PolicyForm, StepForm
 from notifications.models import EscalationPolicy, EscalationStep
@@ -25,6 +26,7 @@ def _to_detail(policy):
 @requires(Capability.TEAM_VIEW, post=Capability.ESCALATION_MANAGE)
 def policy_list(request):
     form = PolicyForm(organization=request.organization)
+    status = 200
     if request.method == "POST":
         form = PolicyForm(request.POST, organization=request.organization)
         done = submit(
@@ -36,12 +38,16 @@ def policy_list(request):
         )
         if done.response:
             return done.response
+        status = done.status
     context = {
-        "policies": selectors.policies_for_list(request.organization),
+        "page": lookahead_page(
+            selectors.policies_for_list(request.organization), request.GET.get("page"), 25
+        ),
         "form": form,
+        "open_new": form.is_bound or "new" in request.GET,
         "can_manage": request.actor.can(Capability.ESCALATION_MANAGE),
     }
-    return render(request, "notifications/policy_list.html", context)
+    return render(request, "notifications/policy_list.html", context, status=status)
 
 
 def _detail(request, policy, *, form=None, step_form=None, attach_form=None, status=200):

@@ -1,27 +1,35 @@
 """On-call and notifications pages for schedules: the list with who is on call, the detail with the
-two-week timeline, layers, overrides, swaps and calendar feeds."""
+timeline (a row per layer above the final result), layers, overrides, swaps and calendar feeds."""
 
+from datetime import datetime
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from django.db.models import Count
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from incidents.views.pagination import lookahead_page
 from notifications import selectors
 from notifications.forms import LayerForm, OverrideForm, ScheduleForm, SwapForm, members_of
 from notifications.models import CalendarFeed, Schedule, ScheduleLayer, ScheduleOverride, ShiftSwap
 from notifications.services import calendar_feeds, overrides
 from notifications.services import schedules as services
+from notifications.views import timeline
 from opsplatform.core.access import get_for_read_or_404, get_for_write_or_404, requires
 from opsplatform.core.capabilities import Capability
 from opsplatform.core.forms import act, submit
 
 SCHEDULES = Schedule.objects.select_related("team")
+LIST_PAGE_SIZE = 25
+LOCAL_INPUT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> reads
 
 
 @requires(Capability.TEAM_VIEW, post=Capability.SCHEDULE_MANAGE)
 def schedule_list(request):
     form = ScheduleForm(organization=request.organization)
+    status = 200
     if request.method == "POST":
         form = ScheduleForm(request.POST, organization=request.organization)
         done = submit(
@@ -33,35 +41,73 @@ def schedule_list(request):
         )
         if done.response:
             return done.response
-    schedules = list(selectors.schedules_for_list(request.organization))
+        status = done.status
+    schedules = selectors.schedules_for_list(request.organization).annotate(
+        layer_count=Count("layers", distinct=True)
+    )
+    page = lookahead_page(schedules, request.GET.get("page"), LIST_PAGE_SIZE)
     context = {
-        "summaries": selectors.oncall_summaries(schedules),
+        "page": page,
+        "summaries": selectors.oncall_summaries(list(page.object_list)),
         "form": form,
+        "open_new": form.is_bound or "new" in request.GET,
         "can_manage": request.actor.can(Capability.SCHEDULE_MANAGE),
     }
-    return render(request, "notifications/schedule_list.html", context)
+    return render(request, "notifications/schedule_list.html", context, status=status)
+
+
+def _prefilled_override(request) -> dict:
+    """``?override_start=…&override_end=…`` (the team's wall-clock times, a range picked on the
+    timeline) opens the new-override dialog with them filled in."""
+    initial = {}
+    for param, field in (("override_start", "starts_at"), ("override_end", "ends_at")):
+        try:
+            initial[field] = datetime.fromisoformat(request.GET.get(param, "")).strftime(LOCAL_INPUT)
+        except ValueError:
+            continue
+    return initial
+
+
+def _query(**params) -> str:
+    """A link to another window of the timeline (a prefilled range is not carried along)."""
+    return "?" + urlencode({key: value for key, value in params.items() if value})
 
 
 def _detail_context(request, schedule, *, override_form=None, swap_form=None, issued_feed=None):
     actor = request.actor
     now = timezone.now()
-    timeline = selectors.timeline_rows(schedule, at=now)
-    summary = selectors.oncall_summaries([schedule], at=now)[0]
+    tz = ZoneInfo(schedule.team.time_zone)
+    today = now.astimezone(tz).date()
+    window = timeline.parse_window(request.GET.get("window"))
+    first_day = timeline.parse_day(request.GET.get("start"), today)
+    view = timeline.build(schedule, window=window, first_day=first_day, at=now)
     org = request.organization
+    prefill = _prefilled_override(request)
+    layers = schedule.layers.order_by("-priority", "id")
+    shown = {item.id for item in view.layers}
     return {
         "schedule": schedule,
-        "tz": ZoneInfo(schedule.team.time_zone),
-        "rows": timeline.rows,
-        "gaps": timeline.gaps,
-        "legend": timeline.legend,
-        "summary": summary,
-        "layers": schedule.layers.prefetch_related("participants__user").order_by("-priority", "id"),
+        "tz": tz,
+        "timeline": view,
+        "window_links": [
+            (key, label, _query(window=key, start=first_day.isoformat() if first_day != today else ""))
+            for key, label in timeline.WINDOW_LABELS.items()
+        ],
+        "previous_url": _query(window=window, start=view.previous_day.isoformat()),
+        "next_url": _query(window=window, start=view.next_day.isoformat()),
+        "today_url": _query(window=window),
+        "is_today": first_day == today,
+        "summary": selectors.oncall_summaries([schedule], at=now)[0],
+        # Stored layers the computation cannot follow (refused on write today): listed, not drawn.
+        "hidden_layers": [layer for layer in layers if layer.pk not in shown],
         "overrides": selectors.upcoming_overrides(schedule, now),
         "swaps": selectors.upcoming_swaps(schedule, now),
         "feeds": selectors.active_feeds(org, schedule=schedule),
         "issued_feed": issued_feed,
-        "override_form": override_form or OverrideForm(organization=org),
+        "override_form": override_form or OverrideForm(organization=org, initial=prefill),
+        "open_override": bool(prefill) or bool(override_form is not None and override_form.errors),
         "swap_form": swap_form or SwapForm(organization=org),
+        "open_swap": bool(swap_form is not None and swap_form.errors),
         "can_manage": actor.can(Capability.SCHEDULE_MANAGE),
         "is_team_member": schedule.team.members.filter(pk=request.user.pk).exists(),
     }

@@ -24,13 +24,16 @@ def test_members_see_schedules_with_who_is_on_call(client_as, schedule, role):
 
 
 def test_schedule_page_renders_two_weeks_with_gaps(client_as, schedule):
-    page = client_as("viewer").get(f"/oncall/schedules/{schedule.pk}/")
+    page = client_as("viewer").get(f"/oncall/schedules/{schedule.pk}/", {"window": "2w"})
     html = page.content.decode()
     assert page.status_code == 200
-    assert html.count('class="tl-row') == 14
-    # Weekday 09-17 only: every day has a gap, highlighted.
-    assert html.count("tl-row has-gap") == 14
-    assert 'class="tl-seg gap"' in html
+    # One day line per day, one layer row above the final row.
+    assert html.count('class="stl-tick major"') == 14
+    assert html.count('class="stl-row"') == 1 and html.count('class="stl-row stl-final"') == 1
+    # Weekday 09-17 only: the final row has gaps, hatched; the summary counts them.
+    final = html.split('data-row="final"', 1)[1].split('class="stl-overlay"', 1)[0]
+    assert final.count('class="tl-seg gap"') == len(page.context["timeline"].gaps) >= 10
+    assert f"{len(page.context['timeline'].gaps)} gaps" in html
     assert "New feed URL" in html
 
 
@@ -276,12 +279,17 @@ def test_schedule_page_shows_today_and_who_is_on_call_in_the_team_zone(client_as
             }
         ],
     )
-    html = client_as("viewer").get(f"/oncall/schedules/{schedule.pk}/").content.decode()
-    days = re.findall(r'class="tl-row[^"]*" data-day="([0-9-]+)"', html)
+    html = client_as("viewer").get(f"/oncall/schedules/{schedule.pk}/", {"window": "2w"}).content.decode()
+    days = re.findall(r'class="stl-tick major" data-day="([0-9-]+)"', html)
     assert days == [(today + timedelta(days=n)).isoformat() for n in range(14)]
-    rows = html.split('class="tl-row')[1:]
-    assert set(re.findall(r'data-user="([^"]*)"', rows[0])) == {"manager"}
-    assert set(re.findall(r'data-user="([^"]*)"', rows[1])) == {"operator"}
+    final = html.split('data-row="final"', 1)[1].split('class="stl-overlay"', 1)[0]
+    shifts = re.findall(r'data-user="([^"]*)" data-source="[^"]*" data-start="([^"]+)"', final)
+    # Today (on the team's calendar) is the manager's, tomorrow the operator's.
+    midnight = datetime.combine(today, time(0), tzinfo=zone)
+    assert [(who, datetime.fromisoformat(start)) for who, start in shifts[:2]] == [
+        ("manager", midnight),
+        ("operator", datetime.combine(today + timedelta(days=1), time(0), tzinfo=zone)),
+    ]
     assert re.search(r'id="oncall-now">manager<', html)
     assert re.search(r'id="oncall-next">operator<', html)
     # Today's shift ends at the team's next midnight, shown on the team's clock.
