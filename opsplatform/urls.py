@@ -5,7 +5,9 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from incidents.ingest import views as ingest_views
+from opsplatform.accounts import urls as accounts_urls
 from opsplatform.core import health
+from opsplatform.home import views as home_views
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -23,7 +25,14 @@ urlpatterns = [
     path("", include("incidents.urls")),
     path("api/v1/", include("notifications.api.urls")),
     path("", include("notifications.urls")),
-    path("", include("opsplatform.accounts.urls")),
+    path("", include("opsplatform.home.urls")),
+    # The home page answers "/" under the name the whole site links home by, accounts:dashboard.
+    path(
+        "",
+        include(
+            ([path("", home_views.home, name="dashboard"), *accounts_urls.urlpatterns], accounts_urls.app_name)
+        ),
+    ),
 ]
 
 handler400 = "opsplatform.api.problems.handler400"
