@@ -9,6 +9,10 @@ from opsplatform.accounts import urls as accounts_urls
 from opsplatform.core import health
 from opsplatform.home import views as home_views
 
+# "/" is the home page (opsplatform.home, a top layer) under the name every page links home by,
+# accounts:dashboard: accounts may not import the home app, the composition root joins them.
+home_and_accounts = [path("", home_views.home, name="dashboard"), *accounts_urls.urlpatterns]
+
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
@@ -26,13 +30,7 @@ urlpatterns = [
     path("api/v1/", include("notifications.api.urls")),
     path("", include("notifications.urls")),
     path("", include("opsplatform.home.urls")),
-    # The home page answers "/" under the name the whole site links home by, accounts:dashboard.
-    path(
-        "",
-        include(
-            ([path("", home_views.home, name="dashboard"), *accounts_urls.urlpatterns], accounts_urls.app_name)
-        ),
-    ),
+    path("", include((home_and_accounts, accounts_urls.app_name))),
 ]
 
 handler400 = "opsplatform.api.problems.handler400"

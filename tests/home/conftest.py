@@ -10,7 +10,8 @@ from incidents.models import Incident
 from incidents.services import incident_acknowledge, incident_create, incident_reassign
 from incidents.sla.tick import run_sla_tick
 from tests.incidents.factories import ServiceFactory, SLAPolicyFactory
-from tests.notifications.factories import make_schedule
+from tests.notifications.conftest import allow_loopback, fast_retries, receiver  # noqa: F401 (fixtures)
+from tests.notifications.factories import make_channel, make_policy, make_schedule, step
 
 
 @pytest.fixture
@@ -80,3 +81,11 @@ def busy_org(org, users, actor_as, open_incident, sla_policies):
     backdate([sev3_old, sev1, acked, mine], 13)
     run_sla_tick()
     return {"sev3": sev3_old, "sev1": sev1, "acked": acked, "mine": mine}
+
+
+@pytest.fixture
+def webhook(org, service, receiver):  # noqa: F811 (receiver is the imported fixture)
+    """A webhook channel to ``receiver`` that the service's policy pages at its first step."""
+    channel = make_channel(org, kind="webhook", name="Ops webhook", url=receiver.url("/hook")).channel
+    make_policy(org, step(("channel", channel)), services=[service])
+    return channel

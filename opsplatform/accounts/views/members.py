@@ -19,7 +19,6 @@ from opsplatform.core.capabilities import Capability, Role
 from opsplatform.core.forms import submit
 from opsplatform.core.tenancy import get_in_organization_or_404
 
-
 PAGE_SIZE = 50
 
 

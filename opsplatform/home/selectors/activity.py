@@ -120,10 +120,7 @@ def _other_text(entry: LedgerEntry) -> str:
     noun, _, action = entry.verb.partition(".")
     noun = noun.replace("_", " ").replace("api ", "API ")
     name = entry.data.get("name") or entry.data.get("title") or entry.data.get("email") or ""
-    if action:
-        text = f"{action.replace('_', ' ')} {noun}"
-    else:
-        text = VERB_TEXT.get(entry.verb, noun)
+    text = f"{action.replace('_', ' ')} {noun}" if action else VERB_TEXT.get(entry.verb, noun)
     return f"{text} “{name}”" if isinstance(name, str) and name else text
 
 

@@ -22,9 +22,7 @@ class Mine:
 def my_incidents(organization, user, now, *, limit: int = LIMIT) -> Mine:
     # An id subquery rather than a join: assigned and responding at once must not list it twice.
     mine = open_incidents(organization).filter(
-        pk__in=open_incidents(organization)
-        .filter(Q(assignees=user) | Q(responders=user))
-        .values("pk")
+        pk__in=open_incidents(organization).filter(Q(assignees=user) | Q(responders=user)).values("pk")
     )
     incidents = list(mine[: limit + 1])
     return Mine(
