@@ -60,6 +60,24 @@ INCIDENT_TEXT = {
     "notification.resend_requested": "resent a notification for",
 }
 
+# Other entries: "<who> <text> “<name>”"; compound verbs read better spelled out.
+OTHER_TEXT = {
+    "schedule.layer_added": "added a layer to a schedule",
+    "schedule.layer_removed": "removed a layer from a schedule",
+    "team.members_changed": "changed the members of team",
+    "member.role_changed": "changed the role of a member",
+    "escalation_policy.step_added": "added a step to an escalation policy",
+    "escalation_policy.step_removed": "removed a step from an escalation policy",
+    "escalation_policy.attached": "attached an escalation policy",
+    "integration.key_rotated": "rotated the key of integration",
+    "channel.signing_secret_rotated": "rotated the signing secret of channel",
+    "contact_method.verification_sent": "sent a verification code",
+    "routing_rule.reordered": "reordered routing rules",
+    "user.profile_updated": "updated their profile",
+    "user.password_changed": "changed their password",
+    "demo.history_seeded": "loaded the demo history",
+}
+
 BAD = {
     "incident.sla_ack_breached",
     "incident.sla_resolve_breached",
@@ -120,7 +138,7 @@ def _other_text(entry: LedgerEntry) -> str:
     noun, _, action = entry.verb.partition(".")
     noun = noun.replace("_", " ").replace("api ", "API ")
     name = entry.data.get("name") or entry.data.get("title") or entry.data.get("email") or ""
-    text = f"{action.replace('_', ' ')} {noun}" if action else VERB_TEXT.get(entry.verb, noun)
+    text = OTHER_TEXT.get(entry.verb) or (f"{action.replace('_', ' ')} {noun}" if action else noun)
     return f"{text} “{name}”" if isinstance(name, str) and name else text
 
 
