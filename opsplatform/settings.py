@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "monitoring",
     "workflows",
     "knowledge",
+    "opsplatform.home",
     "opsplatform.devtools.demo",
 ]
 

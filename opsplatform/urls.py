@@ -5,7 +5,13 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from incidents.ingest import views as ingest_views
+from opsplatform.accounts import urls as accounts_urls
 from opsplatform.core import health
+from opsplatform.home import views as home_views
+
+# "/" is the home page (opsplatform.home, a top layer) under the name every page links home by,
+# accounts:dashboard: accounts may not import the home app, the composition root joins them.
+home_and_accounts = [path("", home_views.home, name="dashboard"), *accounts_urls.urlpatterns]
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -25,7 +31,8 @@ urlpatterns = [
     path("", include("notifications.urls")),
     path("api/v1/", include("workflows.api.urls")),
     path("", include("workflows.urls")),
-    path("", include("opsplatform.accounts.urls")),
+    path("", include("opsplatform.home.urls")),
+    path("", include((home_and_accounts, accounts_urls.app_name))),
 ]
 
 handler400 = "opsplatform.api.problems.handler400"

@@ -2,20 +2,21 @@ from django.urls import path
 
 from opsplatform.accounts.views import (
     auth,
-    dashboard,
     invitations,
     members,
     organization,
     profile,
+    switch,
     teams,
     tokens,
 )
 
 app_name = "accounts"
 
+# "/" (``accounts:dashboard``, the name every page links home by) is the home page, a top-layer app
+# this package may not import: the composition root (opsplatform/urls.py) adds it to this namespace.
 urlpatterns = [
-    path("", dashboard.dashboard, name="dashboard"),
-    path("organizations/switch/", dashboard.switch_organization, name="switch_organization"),
+    path("organizations/switch/", switch.switch_organization, name="switch_organization"),
     # Sign-in. The two-factor pages stay under /accounts/2fa/: the gate middleware exempts that prefix.
     path("accounts/login/", auth.login_view, name="login"),
     path("accounts/logout/", auth.logout_view, name="logout"),

@@ -39,7 +39,7 @@ def test_owner_is_made_to_enroll_then_reaches_the_dashboard(live_server_url, bro
     page.get_by_role("link", name="Continue").click()
 
     page.wait_for_url(f"{live_server_url}/")
-    expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
+    expect(page.get_by_role("heading", name="Needs attention")).to_be_visible()  # the home page
     expect(page.locator("#current-organization")).to_have_text("Acme")
 
     device = TOTPDevice.objects.get(user=owner)

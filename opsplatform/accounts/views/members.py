@@ -13,11 +13,13 @@ from django.views.decorators.http import require_POST
 from opsplatform.accounts import services
 from opsplatform.accounts.forms import InviteForm, RoleForm, roles_up_to
 from opsplatform.accounts.models import Invitation, Membership
-from opsplatform.accounts.views.helpers import attempt, is_htmx, organization_required
+from opsplatform.accounts.views.helpers import attempt, is_htmx, organization_required, paginate
 from opsplatform.core.access import get_for_write_or_404, requires
 from opsplatform.core.capabilities import Capability, Role
 from opsplatform.core.forms import submit
 from opsplatform.core.tenancy import get_in_organization_or_404
+
+PAGE_SIZE = 50
 
 
 def _may_manage(actor, membership) -> bool:
@@ -42,9 +44,10 @@ def _render_members(request, *, invite_form=None, issued=None, status=200):
     actor = request.actor
     can_invite = actor.can(Capability.MEMBER_INVITE)
     memberships = (
-        Membership.objects.filter(organization=org).select_related("user").order_by("user__username")
+        Membership.objects.filter(organization=org).select_related("user").order_by("user__username", "pk")
     )
-    rows = [_row_context(request, m) for m in memberships]
+    page = paginate(request, memberships, PAGE_SIZE)
+    rows = [_row_context(request, m) for m in page]
     invitations = (
         Invitation.objects.for_organization(org)
         .filter(accepted_at__isnull=True, revoked_at__isnull=True)
@@ -54,6 +57,7 @@ def _render_members(request, *, invite_form=None, issued=None, status=200):
         else Invitation.objects.none()
     )
     context = {
+        "page": page,
         "rows": rows,
         "invitations": invitations,
         "can_invite": can_invite,

@@ -7,10 +7,12 @@ from django.shortcuts import render
 from opsplatform.accounts import services
 from opsplatform.accounts.forms import TeamForm, TeamMembersForm
 from opsplatform.accounts.models import Team
-from opsplatform.accounts.views.helpers import organization_required
+from opsplatform.accounts.views.helpers import organization_required, paginate
 from opsplatform.core.access import get_for_read_or_404, get_for_write_or_404, requires
 from opsplatform.core.capabilities import Capability
 from opsplatform.core.forms import act, submit
+
+PAGE_SIZE = 50
 
 
 @organization_required
@@ -28,8 +30,13 @@ def teams(request):
         )
         if done.ok:
             return done.response
+    teams = (
+        Team.objects.for_organization(request.organization)
+        .annotate(member_count=Count("members"))
+        .order_by("name", "pk")
+    )
     context = {
-        "teams": Team.objects.for_organization(request.organization).annotate(member_count=Count("members")),
+        "page": paginate(request, teams, PAGE_SIZE),
         "form": form,
         "can_manage": request.actor.can(Capability.TEAM_MANAGE),
     }

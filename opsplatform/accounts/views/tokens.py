@@ -8,18 +8,20 @@ from django.views.decorators.http import require_POST
 from opsplatform.accounts import services
 from opsplatform.accounts.forms import TokenCreateForm
 from opsplatform.accounts.models import ApiToken
-from opsplatform.accounts.views.helpers import attempt, is_htmx, organization_required
+from opsplatform.accounts.views.helpers import attempt, is_htmx, organization_required, paginate
 from opsplatform.core.access import requires
 from opsplatform.core.capabilities import Capability
 from opsplatform.core.forms import submit
 from opsplatform.core.tenancy import get_in_organization_or_404
+
+PAGE_SIZE = 50
 
 
 def _visible_tokens(request):
     tokens = ApiToken.objects.for_organization(request.organization).select_related("user")
     if not request.actor.can(Capability.TOKEN_MANAGE):
         tokens = tokens.filter(user=request.user)
-    return tokens.order_by("-created_at")
+    return tokens.order_by("-created_at", "-pk")
 
 
 @never_cache
@@ -45,7 +47,7 @@ def tokens(request):
     context = {
         "form": form,
         "issued": issued,
-        "tokens": _visible_tokens(request),
+        "page": paginate(request, _visible_tokens(request), PAGE_SIZE),
         "manage_all": actor.can(Capability.TOKEN_MANAGE),
     }
     response = render(request, "accounts/tokens.html", context)

@@ -180,3 +180,41 @@ def test_invitation_revoke_over_htmx_removes_the_row(client_as, pending_invitati
 
     assert response.status_code == 200
     assert response.content == b""
+
+
+# --- the row menu and the invite dialog ---------------------------------------------------------
+
+
+def _row(content: str, membership) -> str:
+    start = content.index(f'<tr id="member-{membership.pk}">')
+    return content[start : content.index("</tr>", start)]
+
+
+@pytest.mark.parametrize("role", ["owner", "admin"])
+def test_row_actions_live_in_a_menu_and_never_on_ones_own_row(client_as, users, role):
+    content = client_as(role).get("/settings/members/").content.decode()
+
+    own = _row(content, users[role].memberships.get())
+    assert 'class="menu"' not in own
+    assert "/role/" not in own and "/remove/" not in own
+    viewer = _row(content, users["viewer"].memberships.get())
+    assert '<details class="menu">' in viewer
+    assert 'name="role" value="operator"' in viewer  # one menu item per other role
+    assert 'name="role" value="viewer"' not in viewer  # not the role it already has
+    assert "Remove from organization" in viewer
+    assert 'class="danger">Remove' not in content.split("<tbody>")[0]  # no red button in the header
+
+
+def test_invite_form_is_a_dialog_that_reopens_with_its_errors(client_as, org):
+    page = client_as("admin").get("/settings/members/").content.decode()
+    assert 'data-dialog="invite-dialog"' in page
+    assert '<dialog id="invite-dialog" class="dialog" ' in page
+    assert 'id="invite-dialog" class="dialog" data-open' not in page
+
+    response = client_as("admin").post(
+        "/settings/members/invite/", {"email": "viewer@example.test", "role": "viewer"}
+    )
+
+    content = response.content.decode()
+    assert 'id="invite-dialog" class="dialog" data-open' in content
+    assert "This person is already a member." in content

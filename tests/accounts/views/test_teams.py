@@ -3,6 +3,7 @@
 import pytest
 
 from opsplatform.accounts.models import Team
+from tests.accounts.factories import TeamFactory
 from tests.accounts.views.pages import expect, ledger
 
 pytestmark = pytest.mark.django_db
@@ -91,3 +92,26 @@ def test_deleting_a_team_needs_team_manage(client_as, org, team, role, status):
     assert response.status_code == status
     assert Team.objects.filter(pk=team.pk).exists() is (status != 302)
     assert ledger("team.deleted", org).exists() is (status == 302)
+
+
+def test_new_team_form_is_a_dialog_offered_to_managers_only(client_as, team):
+    manager = client_as("manager").get("/settings/teams/").content.decode()
+    assert 'data-dialog="new-team"' in manager and '<dialog id="new-team"' in manager
+    viewer = client_as("viewer").get("/settings/teams/").content.decode()
+    assert "new-team" not in viewer
+    assert "Payments" in viewer
+
+    response = client_as("manager").post("/settings/teams/", {"name": "Payments", "time_zone": "UTC"})
+    assert '<dialog id="new-team" class="dialog" data-open' in response.content.decode()
+
+
+def test_teams_list_paginates(client_as, org):
+    for n in range(55):
+        TeamFactory(organization=org, name=f"Team {n:02d}", slug=f"team-{n:02d}")
+
+    first = client_as("viewer").get("/settings/teams/").content.decode()
+    second = client_as("viewer").get("/settings/teams/?page=2").content.decode()
+
+    assert "Team 00" in first and "Team 54" not in first
+    assert "Team 54" in second and "Team 00" not in second
+    assert 'href="?page=2"' in first and "55 in all" in first

@@ -69,3 +69,14 @@ def test_token_revoke_over_htmx_returns_the_row(client_as, viewer_token):
     assert response.status_code == 200
     assert f'id="token-{viewer_token.pk}"' in response.content.decode()
     assert "revoked" in response.content.decode()
+
+
+def test_empty_token_list_says_what_to_do_and_the_form_is_a_dialog(client_as):
+    content = client_as("operator").get("/settings/tokens/").content.decode()
+
+    assert "No tokens yet" in content
+    assert 'data-dialog="new-token"' in content and '<dialog id="new-token" class="dialog" ' in content
+
+    response = client_as("operator").post("/settings/tokens/", {"name": "", "role": "", "expires_in": ""})
+    assert '<dialog id="new-token" class="dialog" data-open' in response.content.decode()
+    assert not ApiToken.objects.exists()

@@ -1,28 +1,12 @@
-"""The dashboard shell and the organization switcher."""
+"""The organization switcher."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from opsplatform.accounts.middleware import SESSION_ORGANIZATION_KEY
-from opsplatform.accounts.models import Membership, Team
 from opsplatform.accounts.views.helpers import safe_next_url
-from opsplatform.core.capabilities import Capability
-
-
-@login_required
-def dashboard(request):
-    org = request.organization
-    context = {}
-    if org is not None:
-        context = {
-            "team_count": Team.objects.for_organization(org).count(),
-            "member_count": Membership.objects.filter(organization=org).count(),
-            "can_view_audit": request.actor.can(Capability.AUDIT_VIEW),
-            "can_manage_members": request.actor.can(Capability.MEMBER_INVITE),
-        }
-    return render(request, "accounts/dashboard.html", context)
 
 
 @require_POST

@@ -1,41 +1,11 @@
-"""The dashboard and the organization switcher."""
+"""The organization switcher (the home page it returns to is tested in tests/home)."""
 
 import pytest
 
 from opsplatform.core.capabilities import Role
-from tests.accounts.factories import MembershipFactory, UserFactory
+from tests.accounts.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
-
-
-# --- dashboard ---------------------------------------------------------------------------------
-
-
-def test_member_without_organization_gets_a_dashboard_and_no_settings(client, db):
-    loner = UserFactory()
-    client.force_login(loner)
-
-    dashboard = client.get("/")
-    assert dashboard.status_code == 200
-    assert b"not a member of any organization" in dashboard.content
-    assert client.get("/settings/members/")["Location"] == "/"
-    assert client.get("/settings/profile/").status_code == 200
-
-
-def test_dashboard_shows_organization_and_counts(client_as, team):
-    response = client_as("operator").get("/")
-
-    content = response.content.decode()
-    assert "Acme" in content
-    assert "<strong>1</strong> team" in content
-    assert "<strong>5</strong> members" in content
-
-
-@pytest.mark.parametrize(("role", "shown"), [("manager", True), ("operator", False)])
-def test_dashboard_links_audit_log_only_for_those_who_may_see_it(client_as, role, shown):
-    response = client_as(role).get("/")
-
-    assert (b"Open the audit log" in response.content) is shown
 
 
 # --- organization switcher ----------------------------------------------------------------------
