@@ -49,21 +49,6 @@ def attempt(call) -> tuple[object, str]:
         return None, first_error(exc)
 
 
-class _Page(Page):
-    """A ``Page`` whose ``has_next``/``has_previous`` read as attributes: the shared ``pagination``
-    tag reads them that way (it also draws the incident list's look-ahead pages), and a bound
-    method is always true."""
-
-    has_next = property(Page.has_next)
-    has_previous = property(Page.has_previous)
-    has_other_pages = property(lambda self: self.has_next or self.has_previous)
-
-
-class _Paginator(Paginator):
-    def _get_page(self, *args, **kwargs):
-        return _Page(*args, **kwargs)
-
-
 def paginate(request, queryset, size: int) -> Page:
     """The page of ``queryset`` the request's ``page`` parameter asks for (the last one when past it)."""
-    return _Paginator(queryset, size).get_page(request.GET.get("page"))
+    return Paginator(queryset, size).get_page(request.GET.get("page"))
