@@ -254,6 +254,7 @@ SPECTACULAR_SETTINGS = {
         "AttemptOutcomeEnum": "notifications.models.outbox.AttemptOutcome",
         "EscalationTargetTypeEnum": "notifications.models.escalation.TargetKind",
         "RotationEnum": "notifications.models.schedules.RotationKind",
+        "CoverStatusEnum": "notifications.models.schedules.CoverStatus",
     },
 }
 
