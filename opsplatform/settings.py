@@ -243,6 +243,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "opsplatform.api.schema_links.add_links",
+    ],
     # One schema name per choice set that several fields share (``status`` means more than one thing).
     "ENUM_NAME_OVERRIDES": {
         "IncidentStatusEnum": "incidents.models.enums.Status",
