@@ -249,6 +249,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "opsplatform.api.schema_links.add_links",
+    ],
     # One schema name per choice set that several fields share (``status`` means more than one thing).
     "ENUM_NAME_OVERRIDES": {
         "IncidentStatusEnum": "incidents.models.enums.Status",
@@ -260,6 +264,7 @@ SPECTACULAR_SETTINGS = {
         "AttemptOutcomeEnum": "notifications.models.outbox.AttemptOutcome",
         "EscalationTargetTypeEnum": "notifications.models.escalation.TargetKind",
         "RotationEnum": "notifications.models.schedules.RotationKind",
+        "CoverStatusEnum": "notifications.models.schedules.CoverStatus",
     },
 }
 

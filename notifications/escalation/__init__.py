@@ -13,7 +13,10 @@ and ``escalation_cycle`` (how many times the policy has started over). A tick:
    idempotency key,
 3. moves the position on and sets the next due time, and records the step in the ledger,
 
-all in one transaction: the step, its outbox rows and the timer commit together or not at all.
+all in one transaction per batch: the step, its outbox rows and the timer commit together or not at
+all. Inside it each incident's step runs in a savepoint of its own: one that fails (a broken stored
+row, a bug) is rolled back alone, retried with backoff, moved past, or parked (``failures``), and
+never stops or repeats the paging of the other incidents of the batch.
 
 Fencing: the idempotency key contains the incident's ``escalation_epoch`` (bumped by every human
 change of the escalation: acknowledge, escalate now, reopen, snooze), the cycle and the step. Work

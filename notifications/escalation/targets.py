@@ -145,21 +145,26 @@ class BatchReads:
         missing = [uid for uid in user_ids if uid not in self.plans]
         if not missing:
             return
-        for user in User.objects.filter(pk__in=missing):
-            self.users[user.pk] = user
-            self.plans[user.pk] = []
+        # Read into locals and cache only when complete: a read that fails half-way (the incident
+        # is then retried on its own) must not leave other incidents of the batch an empty plan.
+        users = {user.pk: user for user in User.objects.filter(pk__in=missing)}
+        plans: dict[int, list[PersonalDelivery]] = {uid: [] for uid in users}
         rules = (
             NotificationRule.objects.filter(user_id__in=missing, contact_method__verified_at__isnull=False)
             .select_related("contact_method")
             .order_by("delay_minutes", "id")
         )
         for rule in rules:
-            self.plans[rule.user_id].append(PersonalDelivery(rule.contact_method, rule.delay_minutes))
-        for uid in missing:
-            user = self.users.get(uid)
+            plans[rule.user_id].append(PersonalDelivery(rule.contact_method, rule.delay_minutes))
+        for uid, user in users.items():
             # Nobody goes unpaged for want of rules: their account address, at once.
-            if user is not None and not self.plans[uid] and user.email:
-                self.plans[uid].append(PersonalDelivery(None, 0))
+            if not plans[uid] and user.email:
+                plans[uid].append(PersonalDelivery(None, 0))
+        self.users.update(users)
+        self.plans.update(plans)
+        # Ids with no user (deleted since) are remembered as having nothing to send.
+        for uid in missing:
+            self.plans.setdefault(uid, [])
 
 
 def _advance_rr(step: EscalationStep) -> int:

@@ -1,19 +1,22 @@
 """On-call and notifications: the escalation tick. Claims due incidents, runs their current step,
 moves their position and timer on, and records it, one transaction per batch (see the package
-docstring for the position, the timer and the fencing)."""
+docstring for the position, the timer and the fencing). Within the batch each incident's step runs
+in a savepoint of its own, so one that fails is retried on its own (``failures``) and the others
+commit."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from audit.services import record_many
 from incidents.models import Incident, Status
 from incidents.realtime import publish_incidents_after_commit
+from notifications.escalation import failures
 from notifications.escalation.targets import BatchReads, rows_for_step
 from notifications.models import Notification
 
@@ -37,10 +40,14 @@ def _clear(incident: Incident) -> None:
     incident.next_escalation_at = None
 
 
-def _advance(incident: Incident, ctx: BatchReads, rows: list[Notification], events: list) -> int:
+def _advance(
+    incident: Incident, ctx: BatchReads, rows: list[Notification], events: list, *, skip: bool = False
+) -> int:
     """Run what is due for one locked incident; returns the number of steps run (0 or 1).
 
-    Ledger entries are collected in ``events`` and written at the end of the batch (see _tick_batch).
+    ``skip``: the step now due has failed its last attempt (see ``failures``); move past it without
+    paging anyone, to the next step at once. Ledger entries are collected in ``events`` and written
+    at the end of the batch (see _tick_batch).
     """
     if incident.status != Status.TRIGGERED:
         # Acknowledged, snoozed or resolved incidents have no timer; one left behind is stale.
@@ -70,23 +77,113 @@ def _advance(incident: Incident, ctx: BatchReads, rows: list[Notification], even
     if manual_after_end:
         # Someone pressed "escalate now" after the policy ran out: page its last level again.
         index = count - 1
-    new_rows, summary = rows_for_step(incident, plan, index, cycle, ctx)
-    rows.extend(new_rows)
     step = plan.steps[index]
+    if skip:
+        summary = {
+            "policy": plan.policy.name,
+            "policy_id": plan.policy.pk,
+            "step": index + 1,
+            "cycle": cycle + 1,
+        }
+        delay = timedelta(0)
+    else:
+        new_rows, summary = rows_for_step(incident, plan, index, cycle, ctx)
+        rows.extend(new_rows)
+        delay = timedelta(minutes=step.delay_minutes)
     if manual_after_end:
         _clear(incident)
     else:
         incident.escalation_step = index + 1
         incident.escalation_cycle = cycle
-        incident.next_escalation_at = ctx.now + timedelta(minutes=step.delay_minutes)
+        incident.next_escalation_at = ctx.now + delay
     summary["next_at"] = incident.next_escalation_at.isoformat() if incident.next_escalation_at else None
+    if skip:
+        failures.skipped(incident, summary, events)
+        return 0
     events.append((incident, "escalation.step_executed", summary))
     return 1
+
+
+@dataclass
+class _Work:
+    """One incident's part of a batch: its outbox rows and ledger entries, and the position it had
+    when claimed (put back if its part fails)."""
+
+    incident: Incident
+    position: tuple
+    rows: list[Notification] = field(default_factory=list)
+    events: list = field(default_factory=list)
+    steps: int = 0
+
+    def restore(self) -> None:
+        incident = self.incident
+        incident.next_escalation_at, incident.escalation_step, incident.escalation_cycle = self.position
+
+
+def _prepare(incident: Incident, ctx: BatchReads, *, skip: bool = False) -> tuple[_Work, Exception | None]:
+    """Run ``incident``'s step in a savepoint of its own: a failed query inside leaves the batch's
+    transaction usable, and what the step wrote (the round-robin position) is undone with it."""
+    work = _Work(incident, (incident.next_escalation_at, incident.escalation_step, incident.escalation_cycle))
+    try:
+        with transaction.atomic():
+            work.steps = _advance(incident, ctx, work.rows, work.events, skip=skip)
+    except Exception as exc:  # any failure of one incident stays with that incident
+        work.restore()
+        return work, exc
+    return work, None
+
+
+def _insert(rows: list[Notification]) -> None:
+    if rows:
+        written = timezone.now()
+        for row in rows:
+            row.created_at = row.updated_at = written
+        # ON CONFLICT DO NOTHING on the idempotency key: the fence against running a step twice.
+        Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+
+
+def _write(works: list[_Work]) -> list[tuple[_Work, Exception]]:
+    """Save the outbox rows and positions of ``works``: in one go, and when the database refuses
+    that (one incident's row it will not store), incident by incident. Returns those refused."""
+    if not works:
+        return []
+    if len(works) > 1:
+        try:
+            with transaction.atomic():
+                _insert([row for work in works for row in work.rows])
+                _save_positions([work.incident for work in works])
+            return []
+        except DatabaseError:
+            pass  # one at a time below, to find the incident whose row it refused
+    refused = []
+    for work in works:
+        try:
+            with transaction.atomic():
+                _insert(work.rows)
+                _save_positions([work.incident])
+        except DatabaseError as exc:
+            work.restore()
+            refused.append((work, exc))
+    return refused
+
+
+def _failed(work: _Work, exc: Exception, ctx: BatchReads, events: list) -> None:
+    """Retry ``work``'s incident later, move it past the failing step, or park it (``failures``)."""
+    incident = work.incident
+    if not failures.step_failed(incident, exc, ctx.now, events):
+        return
+    moved, error = _prepare(incident, ctx, skip=True)
+    if error is not None:
+        failures.park(incident, error, events)
+        return
+    events.extend(moved.events)
 
 
 def _save_positions(incidents: list[Incident]) -> None:
     """One UPDATE … FROM (VALUES …) for the batch (Django's bulk_update builds a CASE per column,
     several times slower at a few hundred rows)."""
+    if not incidents:
+        return
     table = Incident._meta.db_table
     values = ", ".join(["(%s, %s::timestamptz, %s, %s)"] * len(incidents))
     params = []
@@ -118,23 +215,26 @@ def _tick_batch(now: datetime, batch_size: int) -> tuple[TickResult, int]:
             return result, 0
         ctx = BatchReads(now=now)
         ctx.preload(incidents)
-        rows: list[Notification] = []
-        events: list = []
+        # Each incident is its own unit: one whose step fails is retried later, and every other
+        # incident of the batch is paged (once: its rows carry their idempotency keys) and moves on.
+        done, failed = [], []
         for incident in incidents:
-            result.steps += _advance(incident, ctx, rows, events)
-        if rows:
-            written = timezone.now()
-            for row in rows:
-                row.created_at = row.updated_at = written
-            # ON CONFLICT DO NOTHING on the idempotency key: the fence against running a step twice.
-            Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-        _save_positions(incidents)
+            work, error = _prepare(incident, ctx)
+            (done if error is None else failed).append((work, error))
+        failed += _write([work for work, _ in done])
+        refused = {id(work) for work, _ in failed}
+        done = [work for work, _ in done if id(work) not in refused]
+        events = [event for work in done for event in work.events]
+        for work, error in failed:
+            _failed(work, error, ctx, events)
+        _save_positions([work.incident for work, _ in failed])
         # The ledger last: each organization's chain is locked from its first entry until commit,
         # so everything else is done before taking that lock.
         record_many(job="escalation", entries=events)
         publish_incidents_after_commit((incident, verb) for incident, verb, _ in events)
         result.incidents = len(incidents)
-        result.notifications = len(rows)
+        result.steps = sum(work.steps for work in done)
+        result.notifications = sum(len(work.rows) for work in done)
     return result, len(incidents)
 
 

@@ -2,15 +2,17 @@
 
 An override puts someone on call for a time range (covering for one person only, with ``replaces``);
 a swap has two people trade places for a time range. Both are made and removed by the same functions,
-:func:`cover_create`, :func:`cover_accept` and :func:`cover_delete`, told apart by ``kind``.
+:func:`cover_create`, :func:`cover_accept`, :func:`cover_decline` and :func:`cover_delete`, told
+apart by ``kind``.
 
 Who may be given shifts: only members of the schedule's team whose role can acknowledge incidents
 (anyone else would be paged for incidents they cannot act on). Who arranges it: holders of
 ``schedule.manage`` directly; the people a cover concerns themselves when they are on the team
 (covering for a colleague is an everyday act, not a management one). But a member cannot hand shifts
 to somebody else on their own: a cover that gives shifts to anyone but its author is ``proposed``
-and changes nobody's shifts until that person accepts it (:func:`cover_accept`); either side may
-withdraw or decline it with :func:`cover_delete`.
+and changes nobody's shifts until that person accepts it (:func:`cover_accept`) or declines it
+(:func:`cover_decline`); a manager may answer for them, and the ledger says so. Either side may
+withdraw it with :func:`cover_delete`.
 """
 
 from __future__ import annotations
@@ -181,10 +183,21 @@ def cover_create(
     return cover
 
 
-@transaction.atomic
-def cover_accept(*, actor: Actor, cover: ScheduleOverride | ShiftSwap) -> ScheduleOverride | ShiftSwap:
-    """The person a proposed cover gives shifts to agrees: from now on it applies. Accepting an
-    active cover again changes nothing."""
+class CoverDecided(Exception):
+    """The proposal was answered already: it is active (accepted, or never needed an answer).
+    A declined proposal is gone, so it is not found at all."""
+
+
+def _asked(cover, spec: _CoverKind) -> set[int]:
+    """The people whose yes a cover needs: those it gives shifts to, but its author."""
+    asked = {getattr(cover, f).pk for f in spec.takers if getattr(cover, f) is not None}
+    asked.discard(cover.created_by_id)
+    return asked
+
+
+def _lock_for_answer(actor: Actor, cover, on_behalf: bool, verb: str):
+    """The cover, locked, once ``actor`` may answer it: the person asked, or with ``on_behalf`` a
+    holder of ``schedule.manage`` (who answers for them, and the ledger says so)."""
     kind = OVERRIDE if isinstance(cover, ScheduleOverride) else SWAP
     spec = KINDS[kind]
     cover = (
@@ -192,18 +205,73 @@ def cover_accept(*, actor: Actor, cover: ScheduleOverride | ShiftSwap) -> Schedu
         .select_related("schedule__team", *spec.people)
         .get(pk=cover.pk, organization=actor.organization)
     )
+    asked = _asked(cover, spec)
+    if on_behalf:
+        if not actor.can(Capability.SCHEDULE_MANAGE):
+            raise PermissionDenied(f"Answering for someone else needs {Capability.SCHEDULE_MANAGE}.")
+    elif actor.user is None or actor.user.pk not in asked:
+        raise PermissionDenied(f"Only the person this cover gives shifts to can {verb} it.")
+    return kind, spec, cover
+
+
+def _answer_data(kind: str, cover, spec: _CoverKind, on_behalf: bool) -> dict:
+    data = {kind: cover.pk}
+    if on_behalf:
+        data["on_behalf_of"] = sorted(
+            getattr(cover, f).username
+            for f in spec.takers
+            if getattr(cover, f) is not None and getattr(cover, f).pk in _asked(cover, spec)
+        )
+    return data
+
+
+@transaction.atomic
+def cover_accept(
+    *,
+    actor: Actor,
+    cover: ScheduleOverride | ShiftSwap,
+    on_behalf: bool = False,
+    again_is_error: bool = False,
+) -> ScheduleOverride | ShiftSwap:
+    """The person a proposed cover gives shifts to agrees (or, ``on_behalf``, a manager for them):
+    from now on it applies.
+
+    Accepting an active cover again changes nothing; with ``again_is_error`` (the API, where the
+    client must learn that its request did nothing) it raises :class:`CoverDecided` instead.
+    """
+    kind, spec, cover = _lock_for_answer(actor, cover, on_behalf, "accept")
     if cover.status == CoverStatus.ACTIVE:
+        if again_is_error:
+            raise CoverDecided("This cover is already active.")
         return cover
-    asked = {getattr(cover, f).pk for f in spec.takers if getattr(cover, f) is not None}
-    asked.discard(cover.created_by_id)
-    if actor.user is None or actor.user.pk not in asked:
-        raise PermissionDenied("Only the person this cover gives shifts to can accept it.")
     # They may have left the team or lost the role since it was proposed.
     _require_takers(cover.schedule, {f: getattr(cover, f) for f in spec.takers if getattr(cover, f)})
     cover.status = CoverStatus.ACTIVE
     cover.save(update_fields=["status"])
-    record(actor=actor, verb=f"schedule.{kind}_accepted", target=cover.schedule, data={kind: cover.pk})
+    record(
+        actor=actor,
+        verb=f"schedule.{kind}_accepted",
+        target=cover.schedule,
+        data=_answer_data(kind, cover, spec, on_behalf),
+    )
     return cover
+
+
+@transaction.atomic
+def cover_decline(*, actor: Actor, cover: ScheduleOverride | ShiftSwap, on_behalf: bool = False) -> None:
+    """The person asked says no (or, ``on_behalf``, a manager for them): the proposal is removed,
+    and the ledger keeps who declined it. An active cover cannot be declined (:class:`CoverDecided`);
+    it is removed with :func:`cover_delete`."""
+    kind, spec, cover = _lock_for_answer(actor, cover, on_behalf, "decline")
+    if cover.status != CoverStatus.PROPOSED:
+        raise CoverDecided("This cover is already active: remove it instead.")
+    record(
+        actor=actor,
+        verb=f"schedule.{kind}_declined",
+        target=cover.schedule,
+        data=_answer_data(kind, cover, spec, on_behalf),
+    )
+    cover.delete()
 
 
 @transaction.atomic

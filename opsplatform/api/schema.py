@@ -11,7 +11,9 @@ responses win over these defaults for the same status code. What is answered, by
 * pagination and list filters only on GET: a POST action answering with ``many=True`` (reordering
   rules) answers a plain list, never a page;
 * ``TimeField``s as ``HH:MM[:SS[.ffffff]]`` strings: OpenAPI's ``format: time`` means RFC 3339's
-  full-time, which requires an offset the server neither writes nor accepts.
+  full-time, which requires an offset the server neither writes nor accepts;
+* request bodies of strict serializers (every write) with ``additionalProperties: false``: the
+  server refuses an unknown field with a 400, so the schema must not invite one.
 """
 
 from drf_spectacular.openapi import AutoSchema
@@ -19,6 +21,7 @@ from rest_framework import serializers
 
 from opsplatform.api.permissions import HasCapability
 from opsplatform.api.problems import PROBLEM_CONTENT_TYPE
+from opsplatform.api.serializers import StrictFieldsMixin
 
 WRITE_METHODS = ("POST", "PUT", "PATCH")
 LOCAL_TIME = {
@@ -97,6 +100,12 @@ class ProblemAutoSchema(AutoSchema):
                 schema["nullable"] = True
             return schema
         return super()._map_serializer_field(field, direction, bypass_extensions)
+
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "request" and isinstance(serializer, StrictFieldsMixin):
+            schema["additionalProperties"] = False
+        return schema
 
     def _document_query_problems(self, operation: dict) -> None:
         """400 wherever query parameters are taken, whoever declared them (a filter set, the

@@ -29,6 +29,7 @@ from incidents.ingest.services import integration_create, maintenance_window_cre
 from incidents.services.catalog import service_create
 from incidents.services.create import incident_create
 from notifications.services.channels import channel_create
+from notifications.services.overrides import OVERRIDE, SWAP, cover_create
 from notifications.services.policies import policy_create
 from notifications.services.schedules import schedule_create
 from opsplatform.accounts import services as account_services
@@ -79,6 +80,17 @@ def fuzz_world(keep_the_test_connection, org, team, users, actor_as):
             actor=owner, email="new@example.com", role="viewer"
         ).invitation,
     }
+    schedule = objects["schedules"]
+    start = now + timedelta(hours=1)
+    # Proposed by a member to a colleague: the owner's answers are refused, or given on_behalf.
+    proposal = {"actor": actor_as("operator"), "schedule": schedule, "starts_at": start}
+    proposal["ends_at"] = start + timedelta(hours=2)
+    objects["overrides"] = cover_create(
+        **proposal, kind=OVERRIDE, user=users["manager"], replaces=users["operator"]
+    )
+    objects["swaps"] = cover_create(
+        **proposal, kind=SWAP, first_user=users["operator"], second_user=users["manager"]
+    )
     token = account_services.api_token_create(actor=owner, name="fuzz")
     objects["tokens"] = token.token
     return {"ids": {prefix: obj.pk for prefix, obj in objects.items()}, "token": token.secret}
