@@ -23,6 +23,8 @@ urlpatterns = [
     path("", include("incidents.urls")),
     path("api/v1/", include("notifications.api.urls")),
     path("", include("notifications.urls")),
+    path("api/v1/", include("opsplatform.analytics.api_urls")),
+    path("analytics/", include("opsplatform.analytics.urls")),
     path("", include("opsplatform.accounts.urls")),
 ]
 

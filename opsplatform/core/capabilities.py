@@ -44,6 +44,7 @@ class Capability:
     SCHEDULE_MANAGE = "schedule.manage"
     ESCALATION_MANAGE = "escalation.manage"
     CHANNEL_MANAGE = "channel.manage"
+    ANALYTICS_VIEW = "analytics.view"
 
 
 # capability -> the lowest role that holds it
@@ -72,6 +73,7 @@ MINIMUM_ROLE = {
     Capability.SCHEDULE_MANAGE: Role.MANAGER,
     Capability.ESCALATION_MANAGE: Role.MANAGER,
     Capability.CHANNEL_MANAGE: Role.ADMIN,
+    Capability.ANALYTICS_VIEW: Role.MANAGER,
 }
 
 ALL_CAPABILITIES = frozenset(MINIMUM_ROLE)
