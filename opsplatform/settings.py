@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "django.forms",
     "channels",
     "rest_framework",
     "django_filters",
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "django_celery_beat",
     "axes",
+    "opsplatform.core",
     "opsplatform.accounts",
     "audit",
     "incidents",
@@ -84,6 +86,9 @@ MIDDLEWARE = [
 ROOT_URLCONF = "opsplatform.urls"
 ASGI_APPLICATION = "opsplatform.asgi.application"
 WSGI_APPLICATION = "opsplatform.wsgi.application"
+
+# Widgets render from templates/ (the design system's chips and dropdowns live there).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 TEMPLATES = [
     {

@@ -1,6 +1,9 @@
+import zoneinfo
+
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django_otp import user_has_device
 
 from opsplatform.accounts.selectors import memberships_of
@@ -34,7 +37,24 @@ class CurrentOrganizationMiddleware:
             request.actor = Actor.for_member(
                 user, request.organization, role=current.role if current else None
             )
+            # Pages show times in the reader's own zone (profile setting); the API stays in UTC.
+            zone = None if request.path.startswith("/api/") else _zone(user.time_zone)
+            if zone is not None:
+                timezone.activate(zone)
+                try:
+                    return self.get_response(request)
+                finally:
+                    timezone.deactivate()
         return self.get_response(request)
+
+
+def _zone(name: str):
+    if not name or name == "UTC":
+        return None
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 def two_factor_required(user, memberships) -> bool:

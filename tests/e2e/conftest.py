@@ -96,3 +96,39 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+# Screenshots are test artifacts (not committed): one PNG per page a test looks at, under
+# var/test-artifacts/screenshots/ or $TEST_ARTIFACTS_DIR, for a person to review after the run.
+ARTIFACTS_DIR = os.environ.get("TEST_ARTIFACTS_DIR") or os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "var", "test-artifacts"
+)
+
+
+@pytest.fixture
+def screenshot():
+    """``screenshot(page, "incident-list")`` saves a full-page PNG and returns its path."""
+    directory = os.path.join(ARTIFACTS_DIR, "screenshots")
+    os.makedirs(directory, exist_ok=True)
+
+    def take(page, name: str) -> str:
+        path = os.path.join(directory, f"{name}.png")
+        page.screenshot(path=path, full_page=True)
+        return path
+
+    return take
+
+
+@pytest.fixture
+def console_errors():
+    """``watch(page)`` records console errors and uncaught exceptions; the test asserts it stays empty."""
+    seen: list[str] = []
+
+    def watch(page):
+        page.on(
+            "console", lambda msg: seen.append(f"{msg.type}: {msg.text}") if msg.type == "error" else None
+        )
+        page.on("pageerror", lambda exc: seen.append(f"pageerror: {exc}"))
+        return seen
+
+    return watch
