@@ -6,9 +6,10 @@ page polls, so no request computes a long range and none can time out.
 """
 
 import csv
+from dataclasses import dataclass
 
 from django.contrib import messages
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,6 +23,7 @@ from opsplatform.analytics.selectors.filters import parse_filters
 from opsplatform.analytics.selectors.oncall import fairness_rows
 from opsplatform.analytics.selectors.report import build_report
 from opsplatform.analytics.services.reports import report_request
+from opsplatform.analytics.services.timezones import zone_name
 from opsplatform.analytics.tables import TABLES, headers_of, title_of
 from opsplatform.core.access import requires
 from opsplatform.core.capabilities import Capability
@@ -46,30 +48,39 @@ def _report_for(request, f) -> tuple[dict | None, Report | None]:
     return None, report
 
 
+@dataclass
+class TablePage:
+    """A Django ``Page`` with ``has_previous``/``has_next`` as properties, the shape the shared
+    ``{% pagination %}`` tag reads (it tests them without calling them)."""
+
+    page: Page
+
+    def __getattr__(self, name):
+        return getattr(self.page, name)
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page.has_previous()
+
+    @property
+    def has_next(self) -> bool:
+        return self.page.has_next()
+
+
 def _table_pages(request, f, report: dict) -> list[dict]:
     tables = []
     for table in TABLES.values():
         param = f"{table.key}_page"
-        page = Paginator(report.get(table.section, []), PAGE_SIZE).get_page(request.GET.get(param))
-        links = {}
-        for name, number in (
-            ("previous_url", page.has_previous() and page.number - 1),
-            ("next_url", page.has_next() and page.number + 1),
-        ):
-            if number:
-                query = request.GET.copy()
-                query[param] = number
-                links[name] = f"?{query.urlencode()}#{table.key}"
+        page = TablePage(Paginator(report.get(table.section, []), PAGE_SIZE).get_page(request.GET.get(param)))
         tables.append(
             {
                 "key": table.key,
                 "title": title_of(table, f.group_by),
                 "columns": list(zip(table.columns, headers_of(table, f.group_by), strict=True)),
                 "page": page,
-                "num_pages": page.paginator.num_pages,
+                "param": param,
                 "total": page.paginator.count,
                 "export_url": reverse("analytics:export", args=[table.key]) + "?" + f.querystring(),
-                **links,
             }
         )
     return tables
@@ -88,10 +99,19 @@ def _choices(request):
 @requires(Capability.ANALYTICS_VIEW)
 def analytics_page(request):
     parsed = parse_filters(request.organization, request.GET)
-    context = {**_choices(request), "query": request.GET, "errors": parsed.errors}
+    context = {
+        **_choices(request),
+        "errors": parsed.errors,
+        "time_zone": zone_name(request.organization.time_zone),
+        # What the form shows: the request's own values, so a rejected one can be corrected.
+        "form_values": {
+            key: request.GET.get(key, "") for key in ("from", "to", "team", "service", "group_by")
+        },
+    }
     if parsed.errors:
         return render(request, "analytics/page.html", context, status=400)
     f = parsed.filters
+    context["form_values"] = f.query(group_by=f.group_by)
     report, job = _report_for(request, f)
     context.update(filters=f, job=job)
     if report is not None:

@@ -1,6 +1,7 @@
 from django import template
 
 from opsplatform.core.charts import NO_VALUE, format_value
+from opsplatform.core.timefmt import short_duration
 
 register = template.Library()
 
@@ -14,7 +15,7 @@ def cell(row: dict, column):
     if column.kind == "text":
         return value
     if column.kind == "duration":
-        return format_value(value, "duration")
+        return short_duration(round(value))
     if column.kind == "ratio":
         return format_value(value, "ratio")
     if column.kind == "number":
@@ -23,7 +24,7 @@ def cell(row: dict, column):
 
 
 @register.filter
-def cell_value(row: dict, key: str):
+def figure(row: dict, key: str):
     """A summary figure by its key (its kind follows from the key's suffix)."""
     kind = (
         "duration"
