@@ -324,7 +324,8 @@ CELERY_BEAT_SCHEDULE = {
     "incidents-ingest-retention": {
         "task": "incidents.ingest_retention_tick",
         "schedule": env.float("INGEST_RETENTION_TICK_SECONDS", default=3600.0),
-    },    # Analytics: recompute the rollup days that changed; compute the reports pages asked for.
+    },
+    # Analytics: recompute the rollup days that changed; compute the reports pages asked for.
     "analytics-refresh": {
         "task": "opsplatform.analytics.refresh_tick",
         "schedule": env.float("ANALYTICS_REFRESH_SECONDS", default=60.0),
