@@ -6,7 +6,6 @@ returns its parts: one computation, so the same filters give the same figures ev
 
 from django.utils import timezone
 
-from incidents.models import Severity
 from opsplatform.analytics.selectors import incidents, oncall
 from opsplatform.analytics.selectors.filters import Filters
 
@@ -25,14 +24,6 @@ SECTIONS = (
 )
 
 
-def _severity_trend(f: Filters, trend: list[dict]) -> list[dict]:
-    per_day = incidents.severity_by_day(f)
-    return [
-        {"day": row["key"], **{sev.value: per_day.get(row["key"], {}).get(sev.value, 0) for sev in Severity}}
-        for row in trend
-    ]
-
-
 def build_report(f: Filters, *, now=None, progress=None) -> dict:
     """``progress(done, total)`` is called after each section (the background job records it)."""
     now = now or timezone.now()
@@ -44,14 +35,23 @@ def build_report(f: Filters, *, now=None, progress=None) -> dict:
         if progress is not None:
             progress(SECTIONS.index(name) + 1, len(SECTIONS))
 
-    step("totals", lambda: incidents.totals(f))
-    step("trend", lambda: incidents.by_day(f))
-    report["severity_trend"] = _severity_trend(f, report["trend"])
-    step("groups", lambda: incidents.grouped(f) if f.group_by != "day" else report["trend"])
-    step("services", lambda: incidents.service_severity(f))
-    step("severities", lambda: incidents.by_severity(f))
+    # Two reads of the rollup feed every incident table: sums per (day, severity) and per
+    # (service, severity); the API's selectors derive their figures from the same rows.
+    day_rows = incidents.day_severity_rows(f)
+    step("totals", lambda: incidents.totals_from(day_rows))
+    step("trend", lambda: incidents.by_day_from(f, day_rows))
+    report["severity_trend"] = incidents.severity_trend_from(f, day_rows)
+    service_rows = incidents.service_severity_rows(f)
+    groups = {
+        "day": lambda: report["trend"],
+        "service": lambda: incidents.by_service_from(f, service_rows),
+        "severity": lambda: incidents.by_severity_from(day_rows),
+    }
+    step("groups", groups[f.group_by])
+    step("services", lambda: incidents.service_severity_from(f, service_rows))
+    step("severities", lambda: incidents.by_severity_from(day_rows))
     step("sources", lambda: incidents.noisiest_sources(f))
-    step("bottlenecks", lambda: incidents.bottlenecks(f))
+    step("bottlenecks", lambda: incidents.bottlenecks_from(day_rows))
     step("waiting", lambda: incidents.waiting_now(f, now))
     per_schedule = oncall.schedule_hours(f, now)
     step("oncall", lambda: oncall.load(f, now, per_schedule))
