@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "workflows",
     "knowledge",
     "opsplatform.home",
+    "opsplatform.analytics",
     "opsplatform.devtools.demo",
 ]
 
@@ -336,6 +337,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "incidents.ingest_retention_tick",
         "schedule": env.float("INGEST_RETENTION_TICK_SECONDS", default=3600.0),
     },
+    # Analytics: recompute the rollup days that changed; compute the reports pages asked for.
+    "analytics-refresh": {
+        "task": "opsplatform.analytics.refresh_tick",
+        "schedule": env.float("ANALYTICS_REFRESH_SECONDS", default=60.0),
+    },
+    "analytics-reports": {"task": "opsplatform.analytics.report_tick", "schedule": 5.0},
 }
 # Task modules beyond each app's ``tasks.py`` (which the worker finds by itself): without them here,
 # a beat entry naming one of their tasks reaches a worker that does not know it.

@@ -33,6 +33,8 @@ urlpatterns = [
     path("", include("workflows.urls")),
     path("", include("opsplatform.home.urls")),
     path("", include((home_and_accounts, accounts_urls.app_name))),
+    path("api/v1/", include("opsplatform.analytics.api_urls")),
+    path("analytics/", include("opsplatform.analytics.urls")),
 ]
 
 handler400 = "opsplatform.api.problems.handler400"

@@ -1,0 +1,1 @@
+"""Reads: the filters a page or API request asks for, and the figures for them."""
