@@ -42,7 +42,8 @@ class RoundReport:
     number: int
     dependency: str
     fault_at: float = 0.0
-    back_at: float = 0.0
+    restart_at: float = 0.0  # the restart command started
+    back_at: float = 0.0  # the server answers again
     traffic: Traffic = field(default_factory=Traffic)
     probes: list[Probe] = field(default_factory=list)
     incidents: int = 0
@@ -90,6 +91,7 @@ def run_round(world, number: int, dependency: str, fault: Callable[[], None], re
     report.fault_at = time.time()
     fault()
     time.sleep(OUTAGE_SECONDS)
+    report.restart_at = time.time()
     recover()
     report.back_at = time.time()
     time.sleep(AFTER_SECONDS)
@@ -131,7 +133,8 @@ def _check_answers(report: RoundReport) -> None:
 
 
 def _check_health(report: RoundReport) -> None:
-    during = [p for p in report.probes if report.fault_at + 1.0 <= p.at <= report.back_at]
+    # Answers taken while the server was down for sure: from a second after the stop to the restart.
+    during = [p for p in report.probes if report.fault_at + 1.0 <= p.at <= report.restart_at]
     reported = [p for p in during if p.status == 503 and (p.body or {}).get(report.dependency) == "error"]
     if not reported:
         report.problems.append(
