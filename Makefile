@@ -18,12 +18,13 @@ PYTEST_ARGS ?=
 # pytest-xdist processes for `make test` (the suite keeps each worker on a database of its own).
 TEST_WORKERS ?= 2
 
-.PHONY: help venv services services-status clean-services migrate seed run test chromium lint format bench
+.PHONY: help venv services services-status clean-services migrate seed run test faults chromium lint format bench
 
 help:
 	@echo "make run             venv + services + migrate + demo data, then web, worker and beat"
 	@echo "make test            the whole suite (PYTEST_ARGS='...' is passed to pytest)"
 	@echo "make lint | format   ruff and import-linter / fix import order and formatting"
+	@echo "make faults          fault drills: PostgreSQL and Redis restarted under load (tests/faults, minutes)"
 	@echo "make bench           benchmarks (tests/bench)"
 	@echo "make services        start the embedded PostgreSQL and Redis (unless *_URL is set)"
 	@echo "make services-status what the embedded services are doing"
@@ -66,6 +67,11 @@ chromium:
 
 test: venv services chromium
 	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+
+# Private PostgreSQL and Redis servers of its own (started, stopped and killed by the tests), and
+# the runner of `make run` against them; prints each round's figures.
+faults: venv
+	$(BIN)/pytest tests/faults -s -p no:cacheprovider -o addopts="" --strict-markers -ra $(PYTEST_ARGS)
 
 bench: venv services
 	$(BIN)/pytest tests/bench -s -p no:cacheprovider -o addopts="" $(PYTEST_ARGS)

@@ -4,13 +4,15 @@ the ledger, and the health of the channels used is updated, all fenced by the cl
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
+import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -25,6 +27,13 @@ from notifications.models import (
 from notifications.senders import SendResult
 
 logger = logging.getLogger(__name__)
+
+# A database that cannot be reached (down, restarting), as Django reports it.
+DATABASE_UNREACHABLE = (OperationalError, InterfaceError)
+OUTCOME_RETRY_FIRST_SECONDS = 0.5
+OUTCOME_RETRY_MAX_SECONDS = 5.0
+# Stop retrying this long before the lease ends, so the write never races a takeover.
+OUTCOME_LEASE_MARGIN_SECONDS = 5.0
 
 
 def backoff(attempt: int) -> timedelta:
@@ -44,8 +53,13 @@ def record_outcomes(
     """
     health: dict[int, list[SendResult]] = defaultdict(list)
     changed = []
+    # Counted here and added once the transaction commits: a retry after a database error
+    # (record_outcomes_durably) must not count its rows twice.
+    counted = DeliveryStats()
     for row, result, _channel_id in results:
-        row.claim_token_was = row.claim_token
+        # A retry after a database error finds the token already moved to claim_token_was.
+        if row.claim_token is not None:
+            row.claim_token_was = row.claim_token
         row.last_status_code = result.status_code
         row.last_error = result.error
         row.updated_at = timezone.now()
@@ -96,10 +110,46 @@ def record_outcomes(
                     error=result.error,
                 )
             )
-            _record(row, result, ledger, stats)
+            _record(row, result, ledger, counted)
         NotificationAttempt.objects.bulk_create(attempts, ignore_conflicts=True)
         _update_health(health)
         ledger.flush()
+    stats.add(counted)
+
+
+def record_outcomes_durably(
+    results: list[tuple[Notification, SendResult, int | None]], now: datetime | None, stats: DeliveryStats
+) -> None:
+    """``record_outcomes``, waiting out a database outage.
+
+    The requests were made. An outcome dropped on a database error would leave its row ``sending``
+    until the lease ends, and then the page would be sent again although it had arrived (a second
+    page for every request in flight when the database went away). So the write is retried with
+    backoff while the database is unreachable, for as long as the rows' lease leaves time; past
+    that another worker may take them over, and the claim token would refuse the late write anyway.
+    """
+    give_up_at = min(row.lease_until for row, _, _ in results) - timedelta(
+        seconds=OUTCOME_LEASE_MARGIN_SECONDS
+    )
+    delay = OUTCOME_RETRY_FIRST_SECONDS
+    while True:
+        try:
+            record_outcomes(results, now or timezone.now(), stats)
+            return
+        except DATABASE_UNREACHABLE as exc:
+            # A fresh connection for the next try (the pool discards the broken one).
+            with contextlib.suppress(DatabaseError):
+                connection.close()
+            if timezone.now() + timedelta(seconds=delay) >= give_up_at:
+                raise
+            logger.warning(
+                "database unreachable (%s); storing %d delivery outcomes again in %.1f s",
+                type(exc).__name__,
+                len(results),
+                delay,
+            )
+            time.sleep(delay)
+            delay = min(delay * 2, OUTCOME_RETRY_MAX_SECONDS)
 
 
 def _record(row: Notification, result: SendResult, ledger: LedgerBatch, stats: DeliveryStats) -> None:

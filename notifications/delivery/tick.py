@@ -3,6 +3,7 @@ the package docstring for the phases and what a crash between them leaves behind
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -14,9 +15,11 @@ from django.utils import timezone
 
 from notifications.delivery.batch import DeliveryStats
 from notifications.delivery.claim import claim_due, reclaim_lost, release
-from notifications.delivery.outcome import record_outcomes
+from notifications.delivery.outcome import DATABASE_UNREACHABLE, record_outcomes_durably
 from notifications.delivery.send import Carriers, prepare
 from notifications.senders import Outgoing, send
+
+logger = logging.getLogger(__name__)
 
 FINISH_GATHER_SECONDS = 0.025
 
@@ -30,6 +33,19 @@ def destination(outgoing: Outgoing) -> str:
         return "smtp"
     parts = urlsplit(outgoing.url)
     return f"{(parts.hostname or '').lower()}:{parts.port or parts.scheme}"
+
+
+def _claim(now: datetime, want: int, stats: DeliveryStats, *, in_flight: int):
+    """``claim_due``; with requests in flight, a database outage means "claim nothing more": their
+    outcomes are stored once the database is back (``record_outcomes_durably``), not dropped."""
+    try:
+        _, rows, examined = claim_due(now, want, stats)
+    except DATABASE_UNREACHABLE:
+        if not in_flight:
+            raise
+        logger.warning("database unreachable; finishing the %d requests in flight", in_flight)
+        return [], 0
+    return rows, examined
 
 
 def run_delivery_tick(
@@ -68,7 +84,7 @@ def run_delivery_tick(
             claim_now = not drained and not waiting_for_slot and free >= min(min_claim, concurrency)
             if claim_now and time.monotonic() < deadline:
                 want = min(free, batch_size)
-                _, rows, examined = claim_due(now or timezone.now(), want, stats)
+                rows, examined = _claim(now or timezone.now(), want, stats, in_flight=len(in_flight))
                 drained = examined < want
                 busy = []
                 for row in rows:
@@ -107,4 +123,4 @@ def run_delivery_tick(
                     row, channel_id, where = in_flight.pop(future)
                     per_host[where] -= 1
                     finished.append((row, future.result(), channel_id))
-                record_outcomes(finished, now or timezone.now(), stats)
+                record_outcomes_durably(finished, now, stats)

@@ -1,9 +1,17 @@
 import io
+import logging
 
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 
-from opsplatform.api.problems import is_api_path, problem_response
+from opsplatform.api.problems import (
+    DATABASE_UNREACHABLE,
+    database_outage_response,
+    is_api_path,
+    problem_response,
+)
+
+logger = logging.getLogger(__name__)
 
 # Methods whose body nobody reads: an undeclared one is left alone.
 BODILESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -67,3 +75,26 @@ class ApiBodyLimitMiddleware:
         request._stream = io.BytesIO(body)
         request.META["CONTENT_LENGTH"] = str(len(body))
         return None
+
+
+class DatabaseOutageMiddleware:
+    """A view that fails because the database is unreachable answers 503 with Retry-After, with
+    DEBUG on as well as off.
+
+    With DEBUG off, ``handler500`` already answers so; with DEBUG on (``make run``) Django renders its
+    technical 500 page instead, and an Alertmanager or PagerDuty client of a development instance
+    would take a database restart for a bug (the fault drills in tests/faults saw exactly that).
+    Views are where the database is used, and their exceptions are what ``process_exception`` sees.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, DATABASE_UNREACHABLE):
+            return None
+        logger.warning("database unreachable (%s): answered 503", type(exception).__name__)
+        return database_outage_response(request)

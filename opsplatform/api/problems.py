@@ -297,17 +297,21 @@ def handler404(request, exception=None):
 OUTAGE_RETRY_AFTER_SECONDS = 5
 
 
+def database_outage_response(request):
+    """Nothing was made durable: say so in the way clients retry on (Alertmanager and PagerDuty
+    clients retry a 503 after Retry-After), not as a bug."""
+    headers = {"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)}
+    if is_api_path(request.path):
+        detail = "The database is unreachable; nothing was stored. Retry shortly."
+        return problem_response(request, 503, detail=detail, headers=headers)
+    response = _page(request, "500.html", 503, "Temporarily unavailable.", with_request=False)
+    response["Retry-After"] = headers["Retry-After"]
+    return response
+
+
 def handler500(request):
     if isinstance(sys.exc_info()[1], DATABASE_UNREACHABLE):
-        # Nothing was made durable: say so in the way clients retry on (Alertmanager and PagerDuty
-        # clients retry a 503 after Retry-After), not as a bug.
-        headers = {"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)}
-        if is_api_path(request.path):
-            detail = "The database is unreachable; nothing was stored. Retry shortly."
-            return problem_response(request, 503, detail=detail, headers=headers)
-        response = _page(request, "500.html", 503, "Temporarily unavailable.", with_request=False)
-        response["Retry-After"] = headers["Retry-After"]
-        return response
+        return database_outage_response(request)
     if is_api_path(request.path):
         return problem_response(request, 500, detail="An unexpected error occurred; it has been logged.")
     return _page(request, "500.html", 500, "Server error.", with_request=False)

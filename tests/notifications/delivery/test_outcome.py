@@ -2,17 +2,21 @@
 last attempt, channel health, and a late result from a replaced worker. Receivers are real HTTP
 servers on loopback; time is an explicit clock."""
 
+import threading
 from datetime import timedelta
 
+import psycopg
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from notifications.delivery import DeliveryStats, backoff, run_delivery_tick
 from notifications.delivery.claim import claim_due
-from notifications.delivery.outcome import record_outcomes
+from notifications.delivery.outcome import record_outcomes, record_outcomes_durably
 from notifications.models import Notification, NotificationStatus
 from notifications.senders import SendResult
 from tests.notifications.ticks import drive, escalate, verbs
+from tests.notifications.workers import database_url
 
 pytestmark = [pytest.mark.usefixtures("allow_loopback", "fast_retries")]
 
@@ -87,3 +91,48 @@ def test_a_late_result_from_a_replaced_worker_is_dropped(webhook, open_incident,
     record_outcomes([(old_claim, late, None)], t0, DeliveryStats())
     row.refresh_from_db()
     assert row.status == NotificationStatus.SENT
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outcomes_are_stored_once_the_database_answers_again(webhook, open_incident, receiver):
+    """A database error while the outcomes of requests already made are stored (the database
+    restarting, here a statement cancelled by a lock held elsewhere) is waited out: the outcome is
+    stored once, under the claim it was sent with, instead of the row staying ``sending`` until its
+    lease ends and the page going out a second time."""
+    incident, row = escalate(open_incident)
+    t0 = row.next_attempt_at
+    _, [claimed], _ = claim_due(t0, 10, DeliveryStats())
+    sent = SendResult(
+        notification_id=row.pk, attempt=1, ok=True, started_at=t0, duration_ms=5, status_code=200
+    )
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_channel_row():
+        with psycopg.connect(database_url(), autocommit=False) as other:
+            other.execute("SELECT 1 FROM notifications_channel WHERE id = %s FOR UPDATE", [webhook.pk])
+            locked.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold_the_channel_row)
+    holder.start()
+    assert locked.wait(10)
+    # The first try is cancelled on the locked row (an OperationalError, as a dropped connection
+    # is); the retry runs on a fresh connection without the timeout and waits for the lock.
+    with connection.cursor() as cursor:
+        cursor.execute("SET statement_timeout = 300")
+    threading.Timer(1.0, release.set).start()
+    stats = DeliveryStats()
+    try:
+        record_outcomes_durably([(claimed, sent, webhook.pk)], t0, stats)
+    finally:
+        release.set()
+        holder.join(10)
+        connection.close()  # no statement timeout left behind for the teardown's flush
+
+    row.refresh_from_db()
+    assert row.status == NotificationStatus.SENT and row.claim_token is None
+    assert stats.sent == 1
+    assert [(a.number, a.outcome) for a in row.attempt_log.all()] == [(1, "sent")]
+    assert verbs(incident) == ["notification.sent"]
+    webhook.refresh_from_db()
+    assert webhook.last_success_at is not None
