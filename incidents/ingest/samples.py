@@ -203,7 +203,7 @@ def example(integration: Integration, *, key: str = "") -> Example:
     lines = [
         f"{KEY_VARIABLE}={shlex.quote(key)}"
         if key
-        else f"# {KEY_VARIABLE}: the key shown when the integration was created or its key last rotated"
+        else f"# Needs {KEY_VARIABLE}: the key shown when it was created or rotated."
     ]
     signed = kind == IntegrationKind.GRAFANA and integration.has_hmac_secret
     if signed:
