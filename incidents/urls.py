@@ -19,6 +19,13 @@ urlpatterns = [
     path("integrations/", integration_pages.integration_list, name="integrations"),
     path("integrations/new/", integration_pages.integration_new, name="integration_new"),
     path("integrations/<int:pk>/", integration_pages.integration_detail, name="integration_detail"),
+    path("integrations/<int:pk>/events/", integration_pages.integration_events, name="integration_events"),
+    path("integrations/<int:pk>/rules/", integration_pages.integration_rules, name="integration_rules"),
+    path(
+        "integrations/<int:pk>/test-event/",
+        integration_pages.integration_test_event,
+        name="integration_test_event",
+    ),
     path("integrations/<int:pk>/edit/", integration_pages.integration_edit, name="integration_edit"),
     path("integrations/<int:pk>/rotate/", integration_pages.integration_rotate, name="integration_rotate"),
     path("integrations/<int:pk>/delete/", integration_pages.integration_delete, name="integration_delete"),
@@ -32,6 +39,7 @@ urlpatterns = [
     path("integrations/rules/<int:pk>/delete/", integration_pages.rule_delete, name="rule_delete"),
     path("integrations/rules/<int:pk>/move/<slug:direction>/", integration_pages.rule_move, name="rule_move"),
     path("maintenance/", integration_pages.maintenance_list, name="maintenance"),
+    path("maintenance/new/", integration_pages.maintenance_new, name="maintenance_new"),
     path("maintenance/<int:pk>/", integration_pages.maintenance_detail, name="maintenance_detail"),
     path("maintenance/<int:pk>/delete/", integration_pages.maintenance_delete, name="maintenance_delete"),
 ]
