@@ -35,7 +35,7 @@ def test_manager_reads_figures_charts_and_filters(
     page.locator("#analytics-filters").evaluate("form => form.requestSubmit()")
     page.wait_for_url(lambda url: "group_by=service" in url)
     expect(page.locator("#f-group")).to_have_value("service")
-    expect(page.get_by_text("Checkout").first).to_be_visible()
+    expect(page.locator("table td", has_text="Checkout").first).to_be_visible()
     page.go_back()
     page.wait_for_url(lambda url: "group_by=service" not in url)
 
