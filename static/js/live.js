@@ -1,16 +1,27 @@
 // Live regions: an element with data-live="<kind>" (and optionally data-live-id) re-fetches its
-// content (htmx trigger "live-refresh", innerHTML swap, hx-sync "queue last") when the organization
+// content (htmx trigger "live-refresh"; the element's hx-swap says how) when the organization
 // channel reports a change of that kind, and after a reconnect. A burst of events within 120 ms
-// becomes one fetch; an event during a fetch queues exactly one more.
+// becomes one fetch; an event during a fetch queues exactly one more. Every delivery event of an
+// incident (sent, failed, cancelled) comes with kind "incident", so its page's notifications card
+// follows the outbox too.
 (function () {
   "use strict";
   var timers = new WeakMap();
 
   function refresh(el) {
+    // A dialog open inside the region holds what someone is typing: refresh once it closes.
+    var open = el.querySelector("dialog[open]");
+    if (open) {
+      if (!open.dataset.refreshPending) {
+        open.dataset.refreshPending = "1";
+        open.addEventListener("close", function () { refresh(el); }, { once: true });
+      }
+      return;
+    }
     if (timers.get(el)) return;
     timers.set(el, setTimeout(function () {
       timers.delete(el);
-      if (window.htmx) htmx.trigger(el, "live-refresh");
+      if (window.htmx && el.isConnected) htmx.trigger(el, "live-refresh");
     }, 120));
   }
 
@@ -29,7 +40,16 @@
     document.querySelectorAll("[data-live]").forEach(refresh);
   });
 
-  // Countdowns to SLA deadlines.
+  // "r" on an incident opens the resolve dialog; keys.js then puts the cursor in its note.
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "r" || evt.ctrlKey || evt.metaKey || evt.altKey) return;
+    var t = evt.target;
+    if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+    var dialog = document.getElementById("resolve-dialog");
+    if (dialog && !dialog.open && dialog.showModal) dialog.showModal();
+  });
+
+  // Countdowns of pages not yet on the design system's {% countdown %} tag.
   function tick() {
     var now = Date.now();
     document.querySelectorAll("[data-deadline]").forEach(function (el) {
