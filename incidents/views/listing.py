@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -104,8 +105,13 @@ def incident_list(request):
     context = _list_context(request)
     region = request.htmx and request.htmx.target == REGION and not request.htmx.history_restore_request
     if fragment in ("region", "inner") or region:  # a new filter, or a live refresh
-        return render(request, "incidents/_list_region.html", context)
-    return render(request, "incidents/list.html", context)
+        response = render(request, "incidents/_list_region.html", context)
+    else:
+        response = render(request, "incidents/list.html", context)
+    # One URL, two answers (the page, the region): without this, Back can show a cached region
+    # fetched by a live refresh as if it were the page.
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
 
 
 BULK_ACTIONS = {

@@ -40,6 +40,21 @@
     document.querySelectorAll("[data-live]").forEach(refresh);
   });
 
+  // Filter forms marked data-clean-query leave empty fields out of the URL they push ("?q=&sla=")
+  // — except the names in the attribute, whose empty value means something (status= is "all").
+  document.addEventListener("htmx:configRequest", function (evt) {
+    var form = evt.detail.elt;
+    var data = evt.detail.formData;
+    if (!form || !form.matches || !form.matches("form[data-clean-query]") || !data) return;
+    var keep = (form.dataset.cleanQuery || "").split(/\s+/);
+    Array.from(new Set(Array.from(data.keys()))).forEach(function (name) {
+      if (keep.indexOf(name) !== -1) return;
+      var values = data.getAll(name).filter(function (v) { return v !== ""; });
+      data.delete(name);
+      values.forEach(function (v) { data.append(name, v); });
+    });
+  });
+
   // "r" on an incident opens the resolve dialog; keys.js then puts the cursor in its note.
   document.addEventListener("keydown", function (evt) {
     if (evt.key !== "r" || evt.ctrlKey || evt.metaKey || evt.altKey) return;
