@@ -224,8 +224,9 @@ def test_incident_pages(live_server_url, browser, world, users, screenshot, cons
     expect(phone.locator("#alert-details")).to_be_visible()
     screenshot(phone, "incident-detail-phone")
     wide = phone.evaluate(
-        """Array.from(document.querySelectorAll('main *')).filter(e => e.getBoundingClientRect().right > 392)
-           .slice(0, 5).map(e => e.tagName + '.' + e.className + '#' + e.id + ' ' + Math.round(e.getBoundingClientRect().right))"""
+        """Array.from(document.querySelectorAll('main *'))
+           .filter(e => e.getBoundingClientRect().right > 392).slice(0, 5)
+           .map(e => `${e.tagName}.${e.className}#${e.id} ${Math.round(e.getBoundingClientRect().right)}`)"""
     )
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1, (
         wide
