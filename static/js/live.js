@@ -14,7 +14,7 @@
     if (open) {
       if (!open.dataset.refreshPending) {
         open.dataset.refreshPending = "1";
-        open.addEventListener("close", function () { refresh(el); }, { once: true });
+        open.addEventListener("close", function () { delete open.dataset.refreshPending; refresh(el); }, { once: true });
       }
       return;
     }
@@ -24,6 +24,15 @@
       if (window.htmx && el.isConnected) htmx.trigger(el, "live-refresh");
     }, 120));
   }
+
+  // A refresh already in flight when a dialog opened must not swap the dialog away either.
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var region = evt.detail.target;
+    var trigger = evt.detail.requestConfig && evt.detail.requestConfig.triggeringEvent;
+    if (!region || !region.matches || !region.matches("[data-live]")) return;
+    if (!trigger || trigger.type !== "live-refresh") return;
+    if (region.querySelector("dialog[open]")) { evt.detail.shouldSwap = false; refresh(region); }
+  });
 
   function matching(kind, id) {
     return Array.prototype.filter.call(document.querySelectorAll("[data-live]"), function (el) {

@@ -242,7 +242,7 @@ def test_incident_pages(live_server_url, browser, world, users, screenshot, cons
     page.evaluate("window.__notReloaded = true")
     stats = as_worker(run_delivery_tick, now=timezone.now() + timedelta(minutes=6))
     assert stats.cancelled == 1
-    expect(sms).to_have_attribute("data-status", NotificationStatus.CANCELLED, timeout=3000)
+    expect(sms).to_have_attribute("data-status", NotificationStatus.CANCELLED, timeout=10_000)
     assert page.evaluate("window.__notReloaded") is True
 
     # Snooze through its dialog.
