@@ -25,13 +25,39 @@
     }, 120));
   }
 
-  // A refresh already in flight when a dialog opened must not swap the dialog away either.
+  // A refresh already in flight must not swap away an open dialog, nor overwrite the answer of an
+  // action taken in the region since it was sent (that answer is newer): it is dropped and redone.
+  // (The region's hx-sync is not inherited — hx-disinherit — so an action is never queued behind,
+  // or replaced by, a refresh.)
+  function actionDone(xhr) {
+    var region = xhr && xhr.actionRegion;
+    if (!region || xhr.actionDone) return;
+    xhr.actionDone = true;
+    region.dataset.acting = String(Math.max(Number(region.dataset.acting || 0) - 1, 0));
+    region.dataset.actedAt = String(Date.now());
+  }
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var elt = evt.detail.elt;
+    var region = elt.closest && elt.closest("[data-live]");
+    if (!region) return;
+    if (elt === region) { evt.detail.xhr.liveSentAt = Date.now(); return; }
+    evt.detail.xhr.actionRegion = region;
+    region.dataset.acting = String(Number(region.dataset.acting || 0) + 1);
+  });
+  // The action's form is usually swapped away by its own answer, so its later events no longer
+  // reach the document: its answer arriving (beforeSwap, on the region) ends it; afterRequest
+  // covers answers that are not swapped (a network error).
+  document.addEventListener("htmx:afterRequest", function (evt) { actionDone(evt.detail.xhr); });
   document.addEventListener("htmx:beforeSwap", function (evt) {
+    actionDone(evt.detail.xhr);
     var region = evt.detail.target;
-    var trigger = evt.detail.requestConfig && evt.detail.requestConfig.triggeringEvent;
-    if (!region || !region.matches || !region.matches("[data-live]")) return;
-    if (!trigger || trigger.type !== "live-refresh") return;
-    if (region.querySelector("dialog[open]")) { evt.detail.shouldSwap = false; refresh(region); }
+    var sentAt = evt.detail.xhr && evt.detail.xhr.liveSentAt;
+    if (!region || !region.matches || !region.matches("[data-live]") || !sentAt) return;
+    var stale = sentAt < Number(region.dataset.actedAt || 0) || Number(region.dataset.acting || 0) > 0;
+    if (stale || region.querySelector("dialog[open]")) {
+      evt.detail.shouldSwap = false;
+      refresh(region);
+    }
   });
 
   function matching(kind, id) {
