@@ -40,32 +40,6 @@ def lookahead_page(queryset, number, size: int) -> LookaheadPage:
     return LookaheadPage(object_list=rows[:size], number=number, has_next=len(rows) > size)
 
 
-class CountedPage:
-    """A Django ``Page`` whose ``has_previous``/``has_next`` read as values, like LookaheadPage's:
-    the design system's ``{% pagination %}`` tag tests them without calling them."""
-
-    def __init__(self, page):
-        self._page = page
-        self.object_list = page.object_list
-        self.number = page.number
-        self.paginator = page.paginator
-        self.has_previous = page.has_previous()
-        self.has_next = page.has_next()
-        self.has_other_pages = page.has_other_pages()
-
-    def __iter__(self):
-        return iter(self.object_list)
-
-    def __len__(self):
-        return len(self.object_list)
-
-    def next_page_number(self) -> int:
-        return self._page.next_page_number()
-
-    def previous_page_number(self) -> int:
-        return self._page.previous_page_number()
-
-
-def counted_page(queryset, number, size: int) -> CountedPage:
+def counted_page(queryset, number, size: int):
     """A page of a short list with its total (services: tens, not millions)."""
-    return CountedPage(Paginator(queryset, size).get_page(number))
+    return Paginator(queryset, size).get_page(number)
