@@ -1,9 +1,9 @@
 """A postmortem as Markdown (the sections as written, facts, timeline with ledger hashes, action
 items) and as PDF (the same content laid out by fpdf2, a pure-Python library)."""
 
+from datetime import UTC
 from pathlib import Path
 
-from django.utils import timezone
 from fpdf import FPDF
 
 from .models import SECTIONS, Postmortem
@@ -13,7 +13,7 @@ FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 
 
 def _when(value) -> str:
-    return timezone.localtime(value, timezone.UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if value else "—"
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if value else "—"
 
 
 def _duration(seconds) -> str:
@@ -60,11 +60,17 @@ def to_markdown(postmortem: Postmortem) -> str:
         text = row.text.replace("|", "\\|").replace("\n", " ")
         actor = row.actor_label.replace("|", "\\|")
         out.append(
-            f"| {_when(row.occurred_at)} | #{row.incident_id} | {text} | {actor} | {row.sequence} | `{row.entry_hash}` |"
+            f"| {_when(row.occurred_at)} | #{row.incident_id} | {text} | {actor} "
+            f"| {row.sequence} | `{row.entry_hash}` |"
         )
     out += ["", "## Action items", ""]
     out += _action_lines(postmortem) or ["_None._"]
-    out += ["", f"_Revision {postmortem.revision}. Verify the timeline: `manage.py verify_postmortem {postmortem.pk}`._", ""]
+    out += [
+        "",
+        f"_Revision {postmortem.revision}. "
+        f"Verify the timeline: `manage.py verify_postmortem {postmortem.pk}`._",
+        "",
+    ]
     return "\n".join(out)
 
 

@@ -100,7 +100,10 @@ def facts_from(rows: list[Row], incidents, primary) -> dict:
     end = max(resolves) if resolves else None
     triggered = _first(rows, "incident.triggered", primary.pk)
     acknowledged = _first(rows, "incident.acknowledged", primary.pk)
-    resolved = max((r.occurred_at for r in rows if r.verb == "incident.resolved" and r.incident_id == primary.pk), default=None)
+    resolved = max(
+        (r.occurred_at for r in rows if r.verb == "incident.resolved" and r.incident_id == primary.pk),
+        default=None,
+    )
     breaches = sorted({r.verb.removeprefix(SLA_PREFIX) for r in rows if r.verb.endswith("_breached")})
     if breaches:
         sla = "breached: " + ", ".join(b.removesuffix("_breached") for b in breaches)
@@ -117,7 +120,9 @@ def facts_from(rows: list[Row], incidents, primary) -> dict:
         "impact_start": start.isoformat() if start else None,
         "impact_end": end.isoformat() if end else None,
         "impact_seconds": int((end - start).total_seconds()) if start and end else None,
-        "mtta_seconds": int((acknowledged - triggered).total_seconds()) if triggered and acknowledged else None,
+        "mtta_seconds": int((acknowledged - triggered).total_seconds())
+        if triggered and acknowledged
+        else None,
         "mttr_seconds": int((resolved - triggered).total_seconds()) if triggered and resolved else None,
         "sla": sla,
         "services": services,

@@ -59,7 +59,9 @@ def verify_postmortem(postmortem: Postmortem, *, check_chain: bool = True) -> Ve
         elif entry.entry_hash != row.entry_hash:
             problems.append(RowCheck(row.sequence, "the ledger entry's hash differs from the timeline's"))
         elif digest_of(entry) != entry.entry_hash:
-            problems.append(RowCheck(row.sequence, "the ledger entry was altered (its hash no longer matches)"))
+            problems.append(
+                RowCheck(row.sequence, "the ledger entry was altered (its hash no longer matches)")
+            )
         elif entry.verb != row.verb or entry.created_at != row.occurred_at:
             problems.append(RowCheck(row.sequence, "the timeline row differs from its ledger entry"))
     chain_intact, chain_problem = True, ""

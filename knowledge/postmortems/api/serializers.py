@@ -14,7 +14,17 @@ class TimelineRowSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = TimelineRow
-        fields = ["sequence", "entry_hash", "incident", "verb", "kind", "actor", "actor_type", "occurred_at", "text"]
+        fields = [
+            "sequence",
+            "entry_hash",
+            "incident",
+            "verb",
+            "kind",
+            "actor",
+            "actor_type",
+            "occurred_at",
+            "text",
+        ]
 
 
 class ActionItemSerializer(serializers.ModelSerializer):
@@ -94,5 +104,7 @@ class ActionItemCreateSerializer(StrictSerializer):
 
 
 class ReviewEventSerializer(StrictSerializer):
-    event = serializers.CharField(max_length=48, help_text="`publish` or `request_changes` (the run's events).")
+    event = serializers.CharField(
+        max_length=48, help_text="`publish` or `request_changes` (the run's events)."
+    )
     comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)

@@ -9,6 +9,10 @@ router = SimpleRouter()
 router.register("postmortems", PostmortemViewSet, basename="postmortem")
 
 urlpatterns = [
-    path("incidents/<int:incident_id>/postmortem/", IncidentPostmortemView.as_view(), name="incident-postmortem"),
+    path(
+        "incidents/<int:incident_id>/postmortem/",
+        IncidentPostmortemView.as_view(),
+        name="incident-postmortem",
+    ),
     *router.urls,
 ]

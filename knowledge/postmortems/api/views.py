@@ -27,7 +27,6 @@ from . import serializers as s
 ID_PATTERN = r"[0-9]+"
 
 
-
 def _conflicts(call):
     try:
         return call()
@@ -37,7 +36,9 @@ def _conflicts(call):
 
 @extend_schema_view(
     list=extend_schema(summary="List postmortems", responses={200: s.PostmortemListSerializer(many=True)}),
-    retrieve=extend_schema(summary="Retrieve a postmortem", description="Sections, facts, timeline, action items."),
+    retrieve=extend_schema(
+        summary="Retrieve a postmortem", description="Sections, facts, timeline, action items."
+    ),
     partial_update=extend_schema(
         summary="Save a postmortem",
         description="A new revision; `base_revision` must be the latest, else 409 (someone saved first).",
@@ -46,7 +47,11 @@ def _conflicts(call):
     ),
 )
 class PostmortemViewSet(
-    TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet
+    TenantViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
 ):
     serializer_class = s.PostmortemSerializer
     lookup_value_regex = ID_PATTERN
@@ -103,12 +108,16 @@ class PostmortemViewSet(
             )
         return self._respond(postmortem)
 
-    @extend_schema(summary="Re-sync the timeline from the ledger", request=None, responses={200: s.PostmortemSerializer})
+    @extend_schema(
+        summary="Re-sync the timeline from the ledger", request=None, responses={200: s.PostmortemSerializer}
+    )
     @action(detail=True, methods=["post"])
     def resync(self, request, pk=None):
         postmortem = self.get_object()
         with workflow_errors():
-            postmortem = _conflicts(lambda: services.postmortem_resync(actor=self.actor, postmortem=postmortem))
+            postmortem = _conflicts(
+                lambda: services.postmortem_resync(actor=self.actor, postmortem=postmortem)
+            )
         return self._respond(postmortem)
 
     @extend_schema(summary="Submit for review", request=None, responses={200: s.PostmortemSerializer})
@@ -116,7 +125,9 @@ class PostmortemViewSet(
     def submit(self, request, pk=None):
         postmortem = self.get_object()
         with workflow_errors():
-            postmortem = _conflicts(lambda: services.postmortem_submit(actor=self.actor, postmortem=postmortem))
+            postmortem = _conflicts(
+                lambda: services.postmortem_submit(actor=self.actor, postmortem=postmortem)
+            )
         return self._respond(postmortem)
 
     @extend_schema(
@@ -131,7 +142,9 @@ class PostmortemViewSet(
         serializer = s.ReviewEventSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         with workflow_errors():
-            postmortem = services.postmortem_review_event(actor=self.actor, postmortem=postmortem, **serializer.validated_data)
+            postmortem = services.postmortem_review_event(
+                actor=self.actor, postmortem=postmortem, **serializer.validated_data
+            )
         return self._respond(postmortem)
 
     @extend_schema(
@@ -147,7 +160,9 @@ class PostmortemViewSet(
         serializer.is_valid(raise_exception=True)
         with workflow_errors():
             _conflicts(
-                lambda: services.action_item_add(actor=self.actor, postmortem=postmortem, **serializer.validated_data)
+                lambda: services.action_item_add(
+                    actor=self.actor, postmortem=postmortem, **serializer.validated_data
+                )
             )
         return self._respond(postmortem, status.HTTP_201_CREATED)
 
@@ -175,12 +190,18 @@ class IncidentPostmortemView(ActorViewMixin, APIView):
         summary="Draft the incident's postmortem",
         description="Prefilled from the ledger; 201 when drafted, 200 with the existing one.",
         request=None,
-        responses={201: s.PostmortemSerializer, 200: s.PostmortemSerializer, 400: OpenApiResponse(description="Not resolved.")},
+        responses={
+            201: s.PostmortemSerializer,
+            200: s.PostmortemSerializer,
+            400: OpenApiResponse(description="Not resolved."),
+        },
         operation_id="incidents_postmortem_create",
     )
     def post(self, request, incident_id: int):
         incident = get_in_organization_or_404(Incident, self.organization, pk=incident_id)
         with workflow_errors({"incident": "incident"}):
             postmortem, created = services.postmortem_draft(actor=self.actor, incident=incident)
-        data = s.PostmortemSerializer(selectors.postmortem_detail(self.organization).get(pk=postmortem.pk)).data
+        data = s.PostmortemSerializer(
+            selectors.postmortem_detail(self.organization).get(pk=postmortem.pk)
+        ).data
         return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

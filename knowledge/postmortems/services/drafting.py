@@ -42,7 +42,11 @@ def postmortem_draft(*, actor: Actor, incident: Incident) -> tuple[Postmortem, b
         return existing, False
     if incident.merged_into_id:
         raise ValidationError(
-            {"incident": f"This incident was merged into #{incident.merged_into_id}: draft the postmortem there."}
+            {
+                "incident": (
+                    f"This incident was merged into #{incident.merged_into_id}: draft the postmortem there."
+                )
+            }
         )
     if incident.status != Status.RESOLVED:
         raise ValidationError({"incident": "Only a resolved incident can have a postmortem."})

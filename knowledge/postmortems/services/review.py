@@ -60,7 +60,10 @@ def postmortem_submit(*, actor: Actor, postmortem: Postmortem) -> Postmortem:
             if definition is None:
                 raise ValidationError({"review": "This organization has no postmortem review workflow."})
             run = run_create(
-                actor=actor, definition=definition, title=f"Review: {locked.title}"[:200], incident=locked.incident
+                actor=actor,
+                definition=definition,
+                title=f"Review: {locked.title}"[:200],
+                incident=locked.incident,
             )
             locked.review_run = run
             locked.save(update_fields=["review_run"])
@@ -70,7 +73,9 @@ def postmortem_submit(*, actor: Actor, postmortem: Postmortem) -> Postmortem:
     return reconcile_review(actor=actor, postmortem=locked)
 
 
-def postmortem_review_event(*, actor: Actor, postmortem: Postmortem, event: str, comment: str = "") -> Postmortem:
+def postmortem_review_event(
+    *, actor: Actor, postmortem: Postmortem, event: str, comment: str = ""
+) -> Postmortem:
     """Send ``event`` (``publish``, ``request_changes`` …) to the review run; its guards decide who may."""
     actor.require(Capability.POSTMORTEM_VIEW)
     if postmortem.review_run_id is None:
@@ -92,7 +97,12 @@ def reconcile_review(*, actor: Actor, postmortem: Postmortem) -> Postmortem:
     if wanted is None:
         locked.status, locked.review_run, locked.updated_at = PostmortemStatus.DRAFT, None, now
         locked.save(update_fields=["status", "review_run", "updated_at"])
-        record(actor=actor, verb="postmortem.review_ended", target=locked, data={"run": run.pk, "state": run.state})
+        record(
+            actor=actor,
+            verb="postmortem.review_ended",
+            target=locked,
+            data={"run": run.pk, "state": run.state},
+        )
         return locked
     if wanted == locked.status:
         return locked
@@ -104,7 +114,11 @@ def reconcile_review(*, actor: Actor, postmortem: Postmortem) -> Postmortem:
         locked.published_revision, locked.published_at = locked.revision, now
         fields += ["published_revision", "published_at"]
         PostmortemRevision.objects.filter(postmortem=locked, number=locked.revision).update(published=True)
-        data.update(revision=locked.revision, timeline=locked.timeline.count(), timeline_digest=timeline_digest(locked))
+        data.update(
+            revision=locked.revision,
+            timeline=locked.timeline.count(),
+            timeline_digest=timeline_digest(locked),
+        )
     locked.save(update_fields=fields)
     verb = "postmortem.published" if wanted == PostmortemStatus.PUBLISHED else "postmortem.status_changed"
     record(actor=actor, verb=verb, target=locked, data=data)

@@ -20,7 +20,9 @@ def resolved_incident(actor_as, service):
             actor=operator, title=title, description="5xx on checkout", service=service, severity="sev2"
         )
         incident_services.incident_acknowledge(actor=operator, incident=incident)
-        incident_services.incident_add_note(actor=actor_as("manager"), incident=incident, body="DB pool exhausted")
+        incident_services.incident_add_note(
+            actor=actor_as("manager"), incident=incident, body="DB pool exhausted"
+        )
         incident_services.incident_resolve(actor=operator, incident=incident, note=note)
         incident.refresh_from_db()
         return incident

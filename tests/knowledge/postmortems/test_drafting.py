@@ -13,7 +13,9 @@ from tests.ledger import entries
 
 def _rows(postmortem):
     return list(
-        postmortem.timeline.values_list("sequence", "entry_hash", "verb", "actor_label", "occurred_at", "incident_id")
+        postmortem.timeline.values_list(
+            "sequence", "entry_hash", "verb", "actor_label", "occurred_at", "incident_id"
+        )
     )
 
 
@@ -34,7 +36,10 @@ def test_draft_timeline_equals_the_incident_ledger(drafted, users):
     assert {"incident.acknowledged", "incident.note_added", "incident.resolved"} <= set(verbs)
     note = drafted.timeline.get(verb="incident.note_added")
     assert note.text == "DB pool exhausted"
-    assert note.actor_label == LedgerEntry.objects.get(sequence=note.sequence, organization=incident.organization).actor_label
+    assert (
+        note.actor_label
+        == LedgerEntry.objects.get(sequence=note.sequence, organization=incident.organization).actor_label
+    )
     assert note.kind == "note"
     assert drafted.timeline.get(verb="incident.acknowledged").kind == "state"
 
@@ -65,7 +70,9 @@ def test_drafting_again_returns_the_same_postmortem(drafted, actor_as):
 
 
 def test_open_incident_cannot_have_a_postmortem(actor_as, service):
-    incident = incident_services.incident_create(actor=actor_as("operator"), title="Still burning", service=service)
+    incident = incident_services.incident_create(
+        actor=actor_as("operator"), title="Still burning", service=service
+    )
     with pytest.raises(ValidationError, match="resolved"):
         postmortem_draft(actor=actor_as("operator"), incident=incident)
     assert not Postmortem.objects.exists()
@@ -84,7 +91,9 @@ def test_merged_incidents_join_the_timeline(resolved_incident, actor_as, service
     postmortem, _ = postmortem_draft(actor=operator, incident=target)
     assert set(postmortem.incidents.values_list("pk", flat=True)) == {target.pk, source.pk}
     assert _rows(postmortem) == _ledger(target, source)
-    assert {"incident.merged", "incident.merged_in"} <= set(postmortem.timeline.values_list("verb", flat=True))
+    assert {"incident.merged", "incident.merged_in"} <= set(
+        postmortem.timeline.values_list("verb", flat=True)
+    )
     assert postmortem.facts["incidents"] == sorted([target.pk, source.pk])
 
 

@@ -80,7 +80,12 @@ def test_published_is_read_only(drafted, actor_as):
     drafted = postmortem_submit(actor=actor_as("operator"), postmortem=drafted)
     drafted = postmortem_review_event(actor=actor_as("manager"), postmortem=drafted, event="publish")
     with pytest.raises(ReadOnly):
-        postmortem_save(actor=actor_as("manager"), postmortem=drafted, base_revision=drafted.revision, sections={"summary": "x"})
+        postmortem_save(
+            actor=actor_as("manager"),
+            postmortem=drafted,
+            base_revision=drafted.revision,
+            sections={"summary": "x"},
+        )
     with pytest.raises(ReadOnly):
         postmortem_resync(actor=actor_as("manager"), postmortem=drafted)
     with pytest.raises(ReadOnly):
@@ -90,9 +95,13 @@ def test_published_is_read_only(drafted, actor_as):
 
 
 def test_stale_base_revision_conflicts(drafted, actor_as):
-    first = postmortem_save(actor=actor_as("operator"), postmortem=drafted, base_revision=1, sections={"impact": "A"})
+    first = postmortem_save(
+        actor=actor_as("operator"), postmortem=drafted, base_revision=1, sections={"impact": "A"}
+    )
     assert first.revision == 2
     with pytest.raises(RevisionConflict):
-        postmortem_save(actor=actor_as("manager"), postmortem=drafted, base_revision=1, sections={"impact": "B"})
+        postmortem_save(
+            actor=actor_as("manager"), postmortem=drafted, base_revision=1, sections={"impact": "B"}
+        )
     first.refresh_from_db()
     assert (first.impact, first.revision, first.revisions.count()) == ("A", 2, 2)
