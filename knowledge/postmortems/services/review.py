@@ -78,9 +78,11 @@ def postmortem_review_event(
 ) -> Postmortem:
     """Send ``event`` (``publish``, ``request_changes`` …) to the review run; its guards decide who may."""
     actor.require(Capability.POSTMORTEM_VIEW)
-    if postmortem.review_run_id is None:
+    # The row, not the caller's copy: the run may have been started since the copy was read.
+    run_id = Postmortem.objects.values_list("review_run_id", flat=True).get(pk=postmortem.pk)
+    if run_id is None:
         raise ValidationError({"event": "Submit the postmortem for review first."})
-    run = WorkflowRun.objects.get(pk=postmortem.review_run_id)
+    run = WorkflowRun.objects.get(pk=run_id)
     transition(actor=actor, run=run, event=event, comment=comment)
     return reconcile_review(actor=actor, postmortem=postmortem)
 
