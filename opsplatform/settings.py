@@ -268,6 +268,7 @@ SPECTACULAR_SETTINGS = {
         "EscalationTargetTypeEnum": "notifications.models.escalation.TargetKind",
         "RotationEnum": "notifications.models.schedules.RotationKind",
         "CoverStatusEnum": "notifications.models.schedules.CoverStatus",
+        "PostmortemStatusEnum": "knowledge.postmortems.models.PostmortemStatus",
     },
 }
 

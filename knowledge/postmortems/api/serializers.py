@@ -1,5 +1,7 @@
 """Postmortem API shapes; inputs are strict (unknown fields refused)."""
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from opsplatform.accounts.models import User
@@ -91,6 +93,7 @@ class PostmortemUpdateSerializer(StrictSerializer):
     message = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class MemberField(StrictPrimaryKeyRelatedField):
     def get_queryset(self):
         return User.objects.filter(memberships__organization=self.context["organization"])
