@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from incidents.models import Incident
@@ -14,6 +15,7 @@ from workflows.errors import TransitionError
 
 from . import selectors, services
 from .errors import ReadOnly, RevisionConflict
+from .forms import ActionItemForm, PostmortemForm
 from .models import SECTIONS, PostmortemStatus
 from .templatetags_safe import rendered_sections
 
@@ -32,7 +34,8 @@ def postmortem_list(request):
     )
 
 
-def _detail(request, postmortem, *, conflict=None, draft=None, status=200):
+def _detail(request, postmortem, *, conflict=None, form=None, status=200):
+    initial = {"base_revision": postmortem.revision, "title": postmortem.title, **postmortem.sections()}
     return render(
         request,
         "knowledge/postmortems/detail.html",
@@ -42,8 +45,10 @@ def _detail(request, postmortem, *, conflict=None, draft=None, status=200):
                 (key, label, html)
                 for (key, label), html in zip(SECTIONS, rendered_sections(postmortem).values(), strict=True)
             ],
-            "raw": draft or postmortem.sections(),
+            "form": form or PostmortemForm(initial=initial),
+            "item_form": ActionItemForm(organization=request.organization),
             "conflict": conflict,
+            "impact": [parse_datetime(postmortem.facts.get(k) or "") for k in ("impact_start", "impact_end")],
             "verification": selectors.verify_postmortem(postmortem, check_chain=False),
         },
         status=status,
@@ -57,26 +62,28 @@ def postmortem_page(request, pk):
     )
     if request.method != "POST":
         return _detail(request, postmortem)
-    draft = {key: request.POST.get(key, "") for key, _ in SECTIONS}
+    form = PostmortemForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, postmortem, form=form, status=400)
+    data = form.cleaned_data
     try:
-        base = int(request.POST.get("base_revision", ""))
         services.postmortem_save(
             actor=request.actor,
             postmortem=postmortem,
-            base_revision=base,
-            title=request.POST.get("title"),
-            sections=draft,
-            message=request.POST.get("message", ""),
+            base_revision=data["base_revision"],
+            title=data["title"],
+            sections={key: data[key] for key, _ in SECTIONS},
+            message=data["message"],
         )
-    except (ValueError, ValidationError, RevisionConflict, ReadOnly) as exc:
-        postmortem.refresh_from_db()
-        return _detail(
-            request,
-            postmortem,
-            conflict=str(getattr(exc, "messages", [exc])[0] if isinstance(exc, ValidationError) else exc),
-            draft=draft,
-            status=409 if isinstance(exc, (RevisionConflict, ReadOnly)) else 400,
-        )
+    except ValidationError as exc:
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+        return _detail(request, postmortem, form=form, status=400)
+    except (RevisionConflict, ReadOnly) as exc:
+        # The typed text stays in the form; the page behind it shows what the other save wrote.
+        postmortem = selectors.postmortem_detail(request.organization).get(pk=pk)
+        form = PostmortemForm({**request.POST.dict(), "base_revision": postmortem.revision})
+        return _detail(request, postmortem, conflict=str(exc), form=form, status=409)
     messages.success(request, "Saved a new revision.")
     return redirect("postmortems:detail", pk=pk)
 
@@ -108,6 +115,13 @@ def postmortem_action(request, pk, name):
     except (ValidationError, TransitionError, ReadOnly, PermissionDenied) as exc:
         messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
     return redirect("postmortems:detail", pk=pk)
+
+
+def _add_item(request, postmortem):
+    form = ActionItemForm(request.POST, organization=request.organization)
+    if not form.is_valid():
+        raise ValidationError(form.errors)
+    return services.action_item_add(actor=request.actor, postmortem=postmortem, **form.cleaned_data)
 
 
 @require_POST

@@ -34,6 +34,7 @@ def test_stale_save_shows_conflict_banner(client_as, drafted):
     stale = client.post(f"/postmortems/{drafted.pk}/", {**form, "summary": "Second"})
     assert stale.status_code == 409
     assert "Someone else saved revision 2" in stale.content.decode()
+    assert "Second" in stale.content.decode()  # the typed text is kept
     page = client.get(f"/postmortems/{drafted.pk}/").content.decode()
     assert "<script>alert(1)</script>" not in page
     assert Postmortem.objects.get(pk=drafted.pk).summary.endswith("First")
