@@ -317,7 +317,7 @@ CELERY_BEAT_SCHEDULE = {
     "workflows-playbook": {"task": "workflows.playbook_tick", "schedule": 5.0},
     "workflows-notices": {"task": "workflows.notice_tick", "schedule": 5.0},
     # Postmortems follow their review run (moved on the run page or by an approval gate).
-    "postmortems-review": {"task": "postmortems.review_tick", "schedule": 15.0},
+    "postmortems-review": {"task": "knowledge.postmortems.review_tick", "schedule": 15.0},
     "incidents-sla": {"task": "incidents.sla_tick", "schedule": env.float("SLA_TICK_SECONDS", default=15.0)},
     "incidents-unsnooze": {"task": "incidents.unsnooze_tick", "schedule": 15.0},
     "notifications-escalation": {

@@ -14,7 +14,7 @@ BATCH = 200
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="postmortems.review_tick")
+@shared_task(name="knowledge.postmortems.review_tick")
 def review_tick() -> int:
     """Reconcile postmortems whose run's state no longer matches; returns how many changed."""
     candidates = (
@@ -28,7 +28,7 @@ def review_tick() -> int:
         before = (postmortem.status, postmortem.review_run_id)
         try:
             after = reconcile_review(
-                actor=Actor.system("postmortems.review_tick", organization=postmortem.organization),
+                actor=Actor.system("knowledge.postmortems.review_tick", organization=postmortem.organization),
                 postmortem=postmortem,
             )
         except Exception:

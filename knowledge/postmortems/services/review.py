@@ -5,7 +5,7 @@ status follows the run's state: its initial state is a draft, a state named PUBL
 for an organization that reshaped the template around an approval gate) publishes it, any other
 terminal state ends the review. The run moves through the workflows services, whoever sends the
 event (this app, the run page, an approval gate); ``reconcile_review`` reads where it stands, right
-after our own events and from the ``postmortems.review_tick`` for moves made elsewhere.
+after our own events and from the ``knowledge.postmortems.review_tick`` for moves made elsewhere.
 """
 
 import hashlib
