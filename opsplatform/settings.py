@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "monitoring",
     "workflows",
     "knowledge",
+    "knowledge.postmortems",
     "opsplatform.home",
     "opsplatform.analytics",
     "opsplatform.devtools.demo",
@@ -267,6 +268,7 @@ SPECTACULAR_SETTINGS = {
         "EscalationTargetTypeEnum": "notifications.models.escalation.TargetKind",
         "RotationEnum": "notifications.models.schedules.RotationKind",
         "CoverStatusEnum": "notifications.models.schedules.CoverStatus",
+        "PostmortemStatusEnum": "knowledge.postmortems.models.PostmortemStatus",
     },
 }
 
@@ -314,6 +316,8 @@ CELERY_BEAT_SCHEDULE = {
     "workflows-tasks-overdue": {"task": "workflows.tasks_overdue_tick", "schedule": 30.0},
     "workflows-playbook": {"task": "workflows.playbook_tick", "schedule": 5.0},
     "workflows-notices": {"task": "workflows.notice_tick", "schedule": 5.0},
+    # Postmortems follow their review run (moved on the run page or by an approval gate).
+    "postmortems-review": {"task": "knowledge.postmortems.review_tick", "schedule": 15.0},
     "incidents-sla": {"task": "incidents.sla_tick", "schedule": env.float("SLA_TICK_SECONDS", default=15.0)},
     "incidents-unsnooze": {"task": "incidents.unsnooze_tick", "schedule": 15.0},
     "notifications-escalation": {

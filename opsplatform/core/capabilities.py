@@ -49,6 +49,8 @@ class Capability:
     WORKFLOW_MANAGE = "workflow.manage"
     TASK_MANAGE = "task.manage"
     ANALYTICS_VIEW = "analytics.view"
+    POSTMORTEM_VIEW = "postmortem.view"
+    POSTMORTEM_EDIT = "postmortem.edit"
 
 
 # capability -> the lowest role that holds it
@@ -82,6 +84,8 @@ MINIMUM_ROLE = {
     Capability.WORKFLOW_MANAGE: Role.MANAGER,
     Capability.TASK_MANAGE: Role.OPERATOR,
     Capability.ANALYTICS_VIEW: Role.MANAGER,
+    Capability.POSTMORTEM_VIEW: Role.VIEWER,
+    Capability.POSTMORTEM_EDIT: Role.OPERATOR,
 }
 
 ALL_CAPABILITIES = frozenset(MINIMUM_ROLE)
