@@ -45,3 +45,13 @@ def test_draft_button_from_incident(client_as, resolved_incident):
     response = client_as("operator").post(f"/postmortems/from-incident/{incident.pk}/")
     postmortem = Postmortem.objects.get(incident=incident)
     assert response.status_code == 302 and response["Location"] == f"/postmortems/{postmortem.pk}/"
+
+
+def test_resolved_incident_page_offers_drafting_to_editors_only(client_as, resolved_incident):
+    incident = resolved_incident()
+    assert 'id="postmortem-button"' not in client_as("viewer").get(f"/incidents/{incident.pk}/").content.decode()
+    client = client_as("operator")
+    assert 'id="postmortem-button"' in client.get(f"/incidents/{incident.pk}/").content.decode()
+    response = client.post(f"/postmortems/from-incident/{incident.pk}/")
+    postmortem = Postmortem.objects.get(incidents=incident)
+    assert response.status_code == 302 and response["Location"].endswith(f"/postmortems/{postmortem.pk}/")
