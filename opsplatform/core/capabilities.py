@@ -49,6 +49,8 @@ class Capability:
     WORKFLOW_MANAGE = "workflow.manage"
     TASK_MANAGE = "task.manage"
     ANALYTICS_VIEW = "analytics.view"
+    MONITOR_VIEW = "monitor.view"
+    MONITOR_MANAGE = "monitor.manage"
 
 
 # capability -> the lowest role that holds it
@@ -82,6 +84,8 @@ MINIMUM_ROLE = {
     Capability.WORKFLOW_MANAGE: Role.MANAGER,
     Capability.TASK_MANAGE: Role.OPERATOR,
     Capability.ANALYTICS_VIEW: Role.MANAGER,
+    Capability.MONITOR_VIEW: Role.VIEWER,
+    Capability.MONITOR_MANAGE: Role.MANAGER,
 }
 
 ALL_CAPABILITIES = frozenset(MINIMUM_ROLE)
