@@ -98,6 +98,8 @@ def monitor_create(*, actor: Actor, name: str, kind: str, target: str, **values)
         **values,
     )
     _check(monitor)
+    if kind == MonitorKind.HEARTBEAT and "down_after" not in values:
+        monitor.down_after = 1  # a missed or failed run is already confirmed: no retry to wait for
     if kind == MonitorKind.HEARTBEAT:
         # Shown once (the API's create answer); only its digest is stored, like integration keys.
         monitor.issued_ping_key = secrets.token_urlsafe(24)
