@@ -143,6 +143,9 @@ class CheckResult(models.Model):
             models.Index(fields=["checked_at"], name="checkresult_time_idx"),
         ]
 
+    def __str__(self):
+        return f"{self.outcome} at {self.checked_at:%Y-%m-%d %H:%M:%S}"
+
 
 class RollupPeriod(models.TextChoices):
     MINUTE = "minute", "Minute"
@@ -166,6 +169,9 @@ class Rollup(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["monitor", "period", "start"], name="rollup_unique_bucket")
         ]
+
+    def __str__(self):
+        return f"{self.period} from {self.start:%Y-%m-%d %H:%M}"
 
     @property
     def uptime_percent(self) -> float | None:

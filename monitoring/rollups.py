@@ -16,7 +16,8 @@ from django.utils import timezone
 from monitoring.models import CheckResult, Rollup
 
 ROLLUP_SQL = """
-INSERT INTO monitoring_rollup (monitor_id, period, start, checks, failures, degraded, latency_p50, latency_p95)
+INSERT INTO monitoring_rollup
+  (monitor_id, period, start, checks, failures, degraded, latency_p50, latency_p95)
 SELECT monitor_id, %(period)s, date_trunc(%(unit)s, checked_at) AS bucket,
        count(*) FILTER (WHERE outcome <> 'not_permitted'),
        count(*) FILTER (WHERE outcome = 'down'),

@@ -24,7 +24,7 @@ def _normal(text: str) -> str:
     return text.strip().strip('"').rstrip(".").lower()
 
 
-async def probe(spec: ProbeSpec) -> ProbeResult:
+async def probe(spec: ProbeSpec) -> ProbeResult:  # noqa: PLR0911 - one return per DNS failure
     a = spec.assertions
     record_type = str(a.get("record_type", "A")).upper()
     nameserver = a.get("nameserver")

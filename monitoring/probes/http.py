@@ -88,7 +88,7 @@ def _exchange(client: httpx.Client, spec: ProbeSpec):
     raise httpx.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects")
 
 
-def _assert(spec: ProbeSpec, response: httpx.Response, content: bytes) -> str | None:
+def _assert(spec: ProbeSpec, response: httpx.Response, content: bytes) -> str | None:  # noqa: PLR0911
     """The first failed assertion, in words; None when every one holds."""
     a = spec.assertions
     expected = a.get("expected_status")

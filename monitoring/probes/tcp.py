@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import httpx
@@ -38,9 +39,7 @@ async def probe(spec: ProbeSpec) -> ProbeResult:
             continue
         latency = (time.perf_counter() - started) * 1000
         writer.close()
-        try:
+        with contextlib.suppress(OSError):
             await writer.wait_closed()
-        except OSError:
-            pass
         return ProbeResult(Outcome.UP, f"connected to {sockaddr[0]}:{port}", latency).slow_check(spec)
     return ProbeResult.down(f"connection failed: {last}")

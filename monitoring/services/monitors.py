@@ -1,4 +1,4 @@
-"""Monitor writes: create, update, delete, pause, resume. Each checks the capability and writes a ledger entry."""
+"""Monitor writes: create, update, delete, pause, resume; each checks, writes, and records a ledger entry."""
 
 from __future__ import annotations
 
@@ -119,10 +119,10 @@ def monitor_update(*, actor: Actor, monitor: Monitor, **values) -> Monitor:
         if field not in EDITABLE:
             raise ValidationError({field: "Cannot be changed."})
         attr = "service_id" if field == "service" else field
-        value = value.pk if field == "service" and value is not None else value
-        if getattr(monitor, attr) != value:
-            setattr(monitor, attr, value)
-            changed[field] = value
+        new = value.pk if field == "service" and value is not None else value
+        if getattr(monitor, attr) != new:
+            setattr(monitor, attr, new)
+            changed[field] = new
     if not changed:
         return monitor
     _check(monitor)

@@ -14,8 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import record
-from monitoring import heartbeat
-from monitoring import alerting
+from monitoring import alerting, heartbeat
 from monitoring.models import CheckResult, Monitor, MonitorKind, MonitorState, Outcome
 from monitoring.probes.base import ProbeResult
 from monitoring.services.monitors import ping_key_digest

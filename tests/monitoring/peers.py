@@ -1,4 +1,4 @@
-"""Real loopback peers for the probes: an HTTP(S) server with scripted routes, a TCP listener, a DNS server."""
+"""Real loopback peers for the probes: an HTTP(S) server with scripted routes, a TCP port, a DNS server."""
 
 from __future__ import annotations
 

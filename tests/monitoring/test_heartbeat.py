@@ -1,6 +1,6 @@
 """Heartbeat monitors: late, failed and recovered, with a cron schedule across daylight-saving changes."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 

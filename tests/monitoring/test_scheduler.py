@@ -1,4 +1,4 @@
-"""The check tick against real peers: claims due monitors, probes them, records, reschedules; rollups, purge."""
+"""The check tick against real peers: claims due monitors, probes, records, reschedules; rollups, purge."""
 
 from datetime import timedelta
 
@@ -6,7 +6,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from monitoring.models import CheckResult, Monitor, MonitorState, Rollup
+from monitoring.models import CheckResult, Monitor, Rollup
 from monitoring.rollups import purge, roll_up
 from monitoring.scheduler import run_check_tick
 from tests.monitoring.peers import closed_port, dns_peer, http_peer, tcp_listener
