@@ -39,6 +39,9 @@ class Outcome(models.TextChoices):
     NOT_PERMITTED = "not_permitted", "Not permitted here"
 
 
+# The design system's status badge colours for monitor states and check outcomes (ok, warn, bad).
+BADGE_CLASS = {"up": "status-resolved", "degraded": "status-acknowledged", "down": "status-triggered"}
+
 # One character per outcome in ``Monitor.history`` (oldest first).
 OUTCOME_CODE = {Outcome.UP: "u", Outcome.DEGRADED: "g", Outcome.DOWN: "d"}
 
@@ -124,6 +127,10 @@ class Monitor(TenantModel):
     def __str__(self):
         return self.name
 
+    @property
+    def badge_class(self) -> str:
+        return BADGE_CLASS.get(self.state, "")
+
 
 class CheckResult(models.Model):
     """One check's raw result; purged after ``MONITORING_RESULT_RETENTION_DAYS`` (rollups stay)."""
@@ -142,6 +149,10 @@ class CheckResult(models.Model):
             models.Index(fields=["monitor", "-checked_at"], name="checkresult_monitor_time_idx"),
             models.Index(fields=["checked_at"], name="checkresult_time_idx"),
         ]
+
+    @property
+    def badge_class(self) -> str:
+        return BADGE_CLASS.get(self.outcome, "")
 
     def __str__(self):
         return f"{self.outcome} at {self.checked_at:%Y-%m-%d %H:%M:%S}"

@@ -31,6 +31,7 @@ urlpatterns = [
     path("", include("notifications.urls")),
     path("api/v1/", include("workflows.api.urls")),
     path("api/v1/", include("monitoring.api.urls")),
+    path("", include("monitoring.urls")),
     path("", include("workflows.urls")),
     path("", include("opsplatform.home.urls")),
     path("", include((home_and_accounts, accounts_urls.app_name))),
