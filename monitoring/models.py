@@ -150,12 +150,12 @@ class CheckResult(models.Model):
             models.Index(fields=["checked_at"], name="checkresult_time_idx"),
         ]
 
+    def __str__(self):
+        return f"{self.outcome} at {self.checked_at:%Y-%m-%d %H:%M:%S}"
+
     @property
     def badge_class(self) -> str:
         return BADGE_CLASS.get(self.outcome, "")
-
-    def __str__(self):
-        return f"{self.outcome} at {self.checked_at:%Y-%m-%d %H:%M:%S}"
 
 
 class RollupPeriod(models.TextChoices):

@@ -29,11 +29,12 @@ def sparkline(values: list[float | None], label: str) -> str:
         if len(run) > 1
     )
     return format_html(
-        '<svg class="sparkline" width="{}" height="{}" viewBox="0 0 {} {}" role="img" aria-label="{}">{}</svg>',
+        '<svg class="sparkline" width="{}" height="{}" viewBox="0 0 {} {}" role="img" '
+        'aria-label="{}">{}</svg>',
         WIDTH,
         HEIGHT,
         WIDTH,
         HEIGHT,
         label,
-        format_html(lines),  # noqa: S308 - built from numbers only
+        format_html(lines),
     )
