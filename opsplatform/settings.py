@@ -348,7 +348,23 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("ANALYTICS_REFRESH_SECONDS", default=60.0),
     },
     "analytics-reports": {"task": "opsplatform.analytics.report_tick", "schedule": 5.0},
+    # Monitoring: due checks live in monitor.next_check_at; this tick claims them in batches.
+    "monitoring-checks": {
+        "task": "monitoring.check_tick",
+        "schedule": env.float("MONITORING_TICK_SECONDS", default=1.0),
+    },
+    "monitoring-rollups": {"task": "monitoring.rollup_tick", "schedule": 60.0},
+    "monitoring-retention": {"task": "monitoring.retention_tick", "schedule": 3600.0},
 }
+# Monitoring: monitors claimed per batch, probes in flight at once, how long one tick keeps claiming,
+# and how long raw check results (and minute rollups) are kept; hour rollups are kept.
+MONITORING_BATCH_SIZE = env.int("MONITORING_BATCH_SIZE", default=200)
+MONITORING_CONCURRENCY = env.int("MONITORING_CONCURRENCY", default=64)
+MONITORING_TICK_BUDGET_SECONDS = env.float("MONITORING_TICK_BUDGET_SECONDS", default=5.0)
+MONITORING_RESULT_RETENTION_DAYS = env.int("MONITORING_RESULT_RETENTION_DAYS", default=14)
+MONITORING_MINUTE_ROLLUP_RETENTION_DAYS = env.int("MONITORING_MINUTE_ROLLUP_RETENTION_DAYS", default=90)
+if MONITORING_BATCH_SIZE < 1 or MONITORING_CONCURRENCY < 1 or MONITORING_RESULT_RETENTION_DAYS < 1:
+    raise environ.ImproperlyConfigured("MONITORING_* sizes and retention must be at least 1")
 # Task modules beyond each app's ``tasks.py`` (which the worker finds by itself): without them here,
 # a beat entry naming one of their tasks reaches a worker that does not know it.
 CELERY_IMPORTS = ["incidents.ingest.tasks"]

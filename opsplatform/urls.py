@@ -30,6 +30,8 @@ urlpatterns = [
     path("api/v1/", include("notifications.api.urls")),
     path("", include("notifications.urls")),
     path("api/v1/", include("workflows.api.urls")),
+    path("api/v1/", include("monitoring.api.urls")),
+    path("", include("monitoring.urls")),
     path("", include("workflows.urls")),
     path("api/v1/", include("knowledge.postmortems.api.urls")),
     path("", include("knowledge.postmortems.urls")),

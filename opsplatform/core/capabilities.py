@@ -51,6 +51,8 @@ class Capability:
     ANALYTICS_VIEW = "analytics.view"
     POSTMORTEM_VIEW = "postmortem.view"
     POSTMORTEM_EDIT = "postmortem.edit"
+    MONITOR_VIEW = "monitor.view"
+    MONITOR_MANAGE = "monitor.manage"
 
 
 # capability -> the lowest role that holds it
@@ -86,6 +88,8 @@ MINIMUM_ROLE = {
     Capability.ANALYTICS_VIEW: Role.MANAGER,
     Capability.POSTMORTEM_VIEW: Role.VIEWER,
     Capability.POSTMORTEM_EDIT: Role.OPERATOR,
+    Capability.MONITOR_VIEW: Role.VIEWER,
+    Capability.MONITOR_MANAGE: Role.MANAGER,
 }
 
 ALL_CAPABILITIES = frozenset(MINIMUM_ROLE)
