@@ -49,7 +49,9 @@ def test_draft_button_from_incident(client_as, resolved_incident):
 
 def test_resolved_incident_page_offers_drafting_to_editors_only(client_as, resolved_incident):
     incident = resolved_incident()
-    assert 'id="postmortem-button"' not in client_as("viewer").get(f"/incidents/{incident.pk}/").content.decode()
+    assert (
+        'id="postmortem-button"' not in client_as("viewer").get(f"/incidents/{incident.pk}/").content.decode()
+    )
     client = client_as("operator")
     assert 'id="postmortem-button"' in client.get(f"/incidents/{incident.pk}/").content.decode()
     response = client.post(f"/postmortems/from-incident/{incident.pk}/")
