@@ -31,6 +31,8 @@ urlpatterns = [
     path("", include("notifications.urls")),
     path("api/v1/", include("workflows.api.urls")),
     path("", include("workflows.urls")),
+    path("api/v1/", include("knowledge.api.urls")),
+    path("", include("knowledge.urls")),
     path("", include("opsplatform.home.urls")),
     path("", include((home_and_accounts, accounts_urls.app_name))),
     path("api/v1/", include("opsplatform.analytics.api_urls")),
