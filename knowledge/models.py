@@ -4,6 +4,8 @@ The search vector is a stored generated column (see migration 0002): it is compu
 ``search_config``, ``title`` (weight A) and ``body`` (weight B), so it can never drift from the text.
 """
 
+import os
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.files.storage import FileSystemStorage
@@ -38,7 +40,9 @@ class KnowledgeSettings(TenantModel):
     )
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["organization"], name="knowledge_settings_one_per_org")]
+        constraints = [
+            models.UniqueConstraint(fields=["organization"], name="knowledge_settings_one_per_org")
+        ]
 
     def __str__(self):
         return f"Knowledge settings of {self.organization}"
@@ -54,7 +58,9 @@ class Space(TenantModel):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=120)
     kind = models.CharField(max_length=16, choices=SpaceKind.choices)
-    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
@@ -69,7 +75,9 @@ class Space(TenantModel):
                 fields=["organization"], condition=Q(kind="organization"), name="knowledge_one_org_space"
             ),
             models.UniqueConstraint(
-                fields=["organization", "owner"], condition=Q(kind="private"), name="knowledge_one_private_space"
+                fields=["organization", "owner"],
+                condition=Q(kind="private"),
+                name="knowledge_one_private_space",
             ),
             models.CheckConstraint(
                 condition=Q(kind="team", team__isnull=False, owner__isnull=True)
@@ -126,7 +134,9 @@ class ArticleRevision(models.Model):
     message = models.CharField(max_length=255, blank=True)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(default=timezone.now)
-    restored_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    restored_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-number"]
@@ -138,13 +148,31 @@ class ArticleRevision(models.Model):
         return f"{self.article_id} r{self.number}"
 
 
+class AttachmentStorage(FileSystemStorage):
+    """Files under ``KNOWLEDGE_MEDIA_ROOT``, read on every use (a deployment or a test may change it);
+    no base URL, so nothing is ever reachable except through the access-checked download view."""
+
+    @property
+    def base_location(self):
+        return settings.KNOWLEDGE_MEDIA_ROOT
+
+    @property
+    def location(self):
+        return os.path.abspath(self.base_location)
+
+    @property
+    def base_url(self):
+        return None
+
+
 def attachment_storage():
-    # A callable, so the media root is read at run time (tests and deployments set it per environment).
-    return FileSystemStorage(location=settings.KNOWLEDGE_MEDIA_ROOT, base_url=None)
+    return AttachmentStorage()
 
 
 def attachment_path(instance, filename):
-    return f"knowledge/{instance.organization_id}/{instance.article_id}/{timezone.now():%Y%m%d%H%M%S}-{filename}"
+    return (
+        f"knowledge/{instance.organization_id}/{instance.article_id}/{timezone.now():%Y%m%d%H%M%S}-{filename}"
+    )
 
 
 class Attachment(TenantModel):
@@ -153,7 +181,9 @@ class Attachment(TenantModel):
     content_type = models.CharField(max_length=100)
     size = models.PositiveIntegerField()
     file = models.FileField(upload_to=attachment_path, storage=attachment_storage, max_length=500)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -167,7 +197,9 @@ class RunbookStepCheck(TenantModel):
     incident = models.ForeignKey("incidents.Incident", on_delete=models.CASCADE, related_name="+")
     revision = models.ForeignKey(ArticleRevision, on_delete=models.CASCADE, related_name="+")
     step = models.PositiveIntegerField()
-    checked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     checked_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -45,7 +45,9 @@ def clean_runbook_for(value, *, service_ids_in_org: set[int]) -> dict | None:
     services = value.get("services", [])
     severities = value.get("severities", [])
     labels = value.get("labels", {})
-    if not isinstance(services, list) or not all(isinstance(s, int) and not isinstance(s, bool) for s in services):
+    if not isinstance(services, list) or not all(
+        isinstance(s, int) and not isinstance(s, bool) for s in services
+    ):
         raise ValidationError({"runbook_for": "services is a list of service ids."})
     missing = sorted(set(services) - service_ids_in_org)
     if missing:

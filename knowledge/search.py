@@ -14,13 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from django.db import connection
+from django.db import connection, transaction
 
 from knowledge.services.spaces import search_config_of
 
 START, STOP = "\ue000", "\ue001"
 HEADLINE_OPTIONS = f'StartSel="{START}", StopSel="{STOP}", MaxWords=35, MinWords=12, MaxFragments=2'
 MAX_QUERY = 500
+TYPO_THRESHOLD = "0.4"
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,8 @@ def _where(filters: Filters) -> tuple[str, list]:
         params.append(filters.tag)
     if filters.service_id:
         clauses.append(
-            "EXISTS (SELECT 1 FROM knowledge_article_services s WHERE s.article_id = a.id AND s.service_id = %s)"
+            "EXISTS (SELECT 1 FROM knowledge_article_services s"
+            " WHERE s.article_id = a.id AND s.service_id = %s)"
         )
         params.append(filters.service_id)
     return " AND ".join(clauses), params
@@ -93,6 +95,11 @@ def search(organization, query: str, filters: Filters, *, limit: int = 20, offse
         rows = cursor.fetchall()
         if rows or offset:
             return [Hit(id=r[0], title=r[1], rank=float(r[2]), snippet=safe_snippet(r[3])) for r in rows]
-        cursor.execute(TRIGRAM_SQL.format(where=where), [query, *params, query, limit, offset])
-        rows = cursor.fetchall()
+        with transaction.atomic():
+            # The default word-similarity threshold (0.6) misses a swapped letter in a short word.
+            cursor.execute(
+                "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)", [TYPO_THRESHOLD]
+            )
+            cursor.execute(TRIGRAM_SQL.format(where=where), [query, *params, query, limit, offset])
+            rows = cursor.fetchall()
     return [Hit(id=r[0], title=r[1], rank=float(r[2]), snippet=safe_snippet(r[3]), fuzzy=True) for r in rows]

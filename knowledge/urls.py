@@ -20,5 +20,9 @@ urlpatterns = [
         pages.attachment_download,
         name="attachment",
     ),
-    path("knowledge/incidents/<int:incident_id>/runbooks/", incidents.incident_runbooks, name="incident_runbooks"),
+    path(
+        "knowledge/incidents/<int:incident_id>/runbooks/",
+        incidents.incident_runbooks,
+        name="incident_runbooks",
+    ),
 ]

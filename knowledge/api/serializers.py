@@ -52,7 +52,9 @@ class ArticleWriteSerializer(StrictSerializer):
     body = serializers.CharField(allow_blank=True, required=False, max_length=500_000)
     space = serializers.IntegerField(min_value=1, required=False)
     tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False, max_length=20)
-    services = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=100)
+    services = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, max_length=100
+    )
     runbook_for = serializers.JSONField(
         required=False,
         allow_null=True,

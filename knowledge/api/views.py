@@ -166,7 +166,9 @@ class ArticleViewSet(TenantViewSetMixin, mixins.RetrieveModelMixin, viewsets.Gen
         if "space" in fields:
             fields["space"] = _space(self.actor, fields["space"])
         with knowledge_errors():
-            article = article_services.article_save(actor=self.actor, article=article, base_revision=base, **fields)
+            article = article_services.article_save(
+                actor=self.actor, article=article, base_revision=base, **fields
+            )
         return Response(s.ArticleSerializer(article).data)
 
     @extend_schema(summary="Revisions of an article", responses={200: s.RevisionSerializer(many=True)})

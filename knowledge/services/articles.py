@@ -39,8 +39,8 @@ def _clean_body(body) -> str:
 
 def _clean_tags(tags) -> list[str]:
     cleaned = []
-    for tag in tags or []:
-        tag = " ".join(str(tag).split()).lower()
+    for raw in tags or []:
+        tag = " ".join(str(raw).split()).lower()
         if not tag:
             continue
         if len(tag) > MAX_TAG:
@@ -157,7 +157,9 @@ def article_save(
     if tags is not UNSET:
         changes["tags"] = _clean_tags(tags)
     if runbook_for is not UNSET:
-        changes["runbook_for"] = clean_runbook_for(runbook_for, service_ids_in_org=_org_service_ids(organization))
+        changes["runbook_for"] = clean_runbook_for(
+            runbook_for, service_ids_in_org=_org_service_ids(organization)
+        )
     linked = _services(organization, services) if services is not UNSET else None
     if base_revision is None:
         raise ValidationError({"base_revision": "A save names the revision it was made on."})
@@ -165,7 +167,9 @@ def article_save(
         locked = Article.objects.select_for_update().get(pk=article.pk)
         if locked.current_revision_id != base_revision:
             current = locked.current_revision.number if locked.current_revision else None
-            base = ArticleRevision.objects.filter(pk=base_revision, article=locked).values_list("number", flat=True)
+            base = ArticleRevision.objects.filter(pk=base_revision, article=locked).values_list(
+                "number", flat=True
+            )
             raise RevisionConflict(base=base.first(), current=current)
         for field, value in changes.items():
             setattr(locked, field, value)
@@ -181,7 +185,12 @@ def article_save(
             actor=actor,
             verb="knowledge.article_saved",
             target=locked,
-            data={"revision": revision.number, "base": base_revision, "fields": sorted(changes), "message": message},
+            data={
+                "revision": revision.number,
+                "base": base_revision,
+                "fields": sorted(changes),
+                "message": message,
+            },
         )
         publish_article_saved(locked)
     return locked
@@ -199,7 +208,10 @@ def article_restore(*, actor: Actor, article: Article, revision: ArticleRevision
         locked.updated_at, locked.updated_by = timezone.now(), actor.user
         locked.save()
         new = _add_revision(
-            article=locked, actor=actor, message=f"Restored revision {revision.number}", restored_from=revision
+            article=locked,
+            actor=actor,
+            message=f"Restored revision {revision.number}",
+            restored_from=revision,
         )
         record(
             actor=actor,

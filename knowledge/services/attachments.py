@@ -55,6 +55,11 @@ def attachment_add(*, actor: Actor, article: Article, upload) -> Attachment:
             actor=actor,
             verb="knowledge.attachment_added",
             target=article,
-            data={"attachment": attachment.pk, "name": name, "size": upload.size, "content_type": content_type},
+            data={
+                "attachment": attachment.pk,
+                "name": name,
+                "size": upload.size,
+                "content_type": content_type,
+            },
         )
     return attachment

@@ -18,7 +18,10 @@ def organization_space(organization) -> Space:
     try:
         with transaction.atomic():
             return Space.objects.create(
-                organization=organization, kind=SpaceKind.ORGANIZATION, name=ORGANIZATION_SPACE_NAME, slug="general"
+                organization=organization,
+                kind=SpaceKind.ORGANIZATION,
+                name=ORGANIZATION_SPACE_NAME,
+                slug="general",
             )
     except IntegrityError:
         return Space.objects.get(organization=organization, kind=SpaceKind.ORGANIZATION)
@@ -26,7 +29,9 @@ def organization_space(organization) -> Space:
 
 def private_space(actor: Actor) -> Space:
     """The actor's own drafts space, made on first use."""
-    space = Space.objects.filter(organization=actor.organization, kind=SpaceKind.PRIVATE, owner=actor.user).first()
+    space = Space.objects.filter(
+        organization=actor.organization, kind=SpaceKind.PRIVATE, owner=actor.user
+    ).first()
     if space is not None:
         return space
     try:
@@ -66,13 +71,19 @@ def space_create(*, actor: Actor, name: str, team, description: str = "") -> Spa
             slug=slug,
             description=description,
         )
-        record(actor=actor, verb="knowledge.space_created", target=space, data={"name": name, "team": team.pk})
+        record(
+            actor=actor, verb="knowledge.space_created", target=space, data={"name": name, "team": team.pk}
+        )
     return space
 
 
 def search_config_of(organization) -> str:
     settings_row = KnowledgeSettings.objects.filter(organization=organization).first()
-    return settings_row.search_config if settings_row else KnowledgeSettings._meta.get_field("search_config").default
+    return (
+        settings_row.search_config
+        if settings_row
+        else KnowledgeSettings._meta.get_field("search_config").default
+    )
 
 
 def knowledge_settings_update(*, actor: Actor, search_config: str) -> KnowledgeSettings:

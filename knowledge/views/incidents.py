@@ -16,9 +16,7 @@ from opsplatform.core.ids import parse_id
 
 
 def _panel(request, incident, error=None, status=200):
-    checks = set(
-        RunbookStepCheck.objects.filter(incident=incident).values_list("revision_id", "step")
-    )
+    checks = set(RunbookStepCheck.objects.filter(incident=incident).values_list("revision_id", "step"))
     runbooks = []
     for article, score in runbooks_for_incident(request.actor, incident):
         revision = article.current_revision
@@ -44,9 +42,13 @@ def _panel(request, incident, error=None, status=200):
 def incident_runbooks(request, incident_id):
     incident = get_for_read_or_404(request, Incident, Capability.INCIDENT_VIEW, pk=incident_id)
     if request.method == "POST":
-        revision = ArticleRevision.objects.select_related("article__space").filter(
-            article__organization=request.organization, pk=parse_id(request.POST.get("revision") or "")
-        ).first()
+        revision = (
+            ArticleRevision.objects.select_related("article__space")
+            .filter(
+                article__organization=request.organization, pk=parse_id(request.POST.get("revision") or "")
+            )
+            .first()
+        )
         step = parse_id(request.POST.get("step") or "0")
         if revision is None or step is None:
             return HttpResponseBadRequest("No such runbook step.")

@@ -6,7 +6,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
 
-from knowledge.access import can_write, readable_spaces, require_read
+from knowledge.access import can_write, readable_spaces, require_read, require_write
 from knowledge.errors import RevisionConflict
 from knowledge.forms import ArticleForm, AttachmentForm
 from knowledge.models import Article, ArticleRevision, Attachment
@@ -25,7 +25,9 @@ PAGE = 20
 
 
 def readable_article(request, pk) -> Article:
-    article = get_in_organization_or_404(Article.objects.select_related("space", "current_revision"), request.organization, pk=pk)
+    article = get_in_organization_or_404(
+        Article.objects.select_related("space", "current_revision"), request.organization, pk=pk
+    )
     require_read(request.actor, article.space)
     return article
 
@@ -103,9 +105,14 @@ def _save_form(request, form, article=None):
     return article_save(actor=request.actor, article=article, base_revision=data["base_revision"], **fields)
 
 
-@requires(Capability.KNOWLEDGE_WRITE)
+@requires(Capability.KNOWLEDGE_VIEW)
 def article_edit(request, pk=None):
+    # The article first: a space the reader cannot see is a 404 whatever their role.
     article = readable_article(request, pk) if pk else None
+    if article is not None:
+        require_write(request.actor, article.space)
+    else:
+        request.actor.require(Capability.KNOWLEDGE_WRITE)
     spaces = readable_spaces(request.actor)
     if request.method == "POST":
         form = ArticleForm(request.POST, spaces=spaces)
@@ -152,7 +159,11 @@ def saved_banner(request, pk):
 def history(request, pk):
     article = readable_article(request, pk)
     revisions = list(article.revisions.select_related("author").order_by("-number"))
-    return render(request, "knowledge/history.html", {"article": article, "revisions": revisions, "may_write": can_write(request.actor, article.space)})
+    return render(
+        request,
+        "knowledge/history.html",
+        {"article": article, "revisions": revisions, "may_write": can_write(request.actor, article.space)},
+    )
 
 
 @requires(Capability.KNOWLEDGE_VIEW)
@@ -172,7 +183,9 @@ def diff(request, pk):
 @requires(Capability.KNOWLEDGE_VIEW, post=Capability.KNOWLEDGE_WRITE)
 def restore(request, pk):
     article = readable_article(request, pk)
-    revision = ArticleRevision.objects.filter(article=article, pk=parse_id(request.POST.get("revision") or "")).first()
+    revision = ArticleRevision.objects.filter(
+        article=article, pk=parse_id(request.POST.get("revision") or "")
+    ).first()
     if request.method != "POST" or revision is None:
         raise Http404("No such revision.")
     article_restore(actor=request.actor, article=article, revision=revision)
@@ -207,9 +220,14 @@ def attachment_upload(request, pk):
 @requires(Capability.KNOWLEDGE_VIEW)
 def attachment_download(request, pk, attachment_id):
     article = readable_article(request, pk)
-    attachment = get_in_organization_or_404(Attachment, request.organization, pk=attachment_id, article=article)
+    attachment = get_in_organization_or_404(
+        Attachment, request.organization, pk=attachment_id, article=article
+    )
     response = FileResponse(
-        attachment.file.open("rb"), as_attachment=True, filename=attachment.name, content_type=attachment.content_type
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.name,
+        content_type=attachment.content_type,
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
