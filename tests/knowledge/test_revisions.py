@@ -107,3 +107,30 @@ def test_diff_page_and_history_page(write, actor_as, client_as):
     assert diff.status_code == 200
     body = diff.content.decode()
     assert 'class="diff"' in body and "two" in body
+
+
+def test_edit_banner_appears_once_someone_else_saved(
+    write, actor_as, client_as, django_capture_on_commit_callbacks
+):
+    article = write("Drain a node", "v1")
+    base = article.current_revision_id
+    client = client_as("manager")
+    url = f"/knowledge/articles/{article.pk}/saved-banner/?base={base}"
+    assert "while you were editing" not in client.get(url).content.decode()
+    with django_capture_on_commit_callbacks() as callbacks:
+        article_save(actor=actor_as("operator"), article=article, base_revision=base, body="v2")
+    assert callbacks, "the save publishes an article event after commit"
+    banner = client.get(url).content.decode()
+    assert "operator saved revision 2 while you were editing" in banner
+
+
+def test_index_lists_recent_and_searches_with_filters(write, client_as):
+    write("Restart the queue", "restart the workers", tags=["queue"])
+    write("Restart the cache", "restart redis", tags=["cache"])
+    client = client_as("viewer")
+    recent = client.get("/knowledge/").content.decode()
+    assert "Restart the queue" in recent and "Restart the cache" in recent
+    filtered = client.get("/knowledge/", {"q": "restart", "tag": "cache"}).content.decode()
+    assert "Restart the cache" in filtered and "Restart the queue" not in filtered
+    empty = client.get("/knowledge/", {"q": "zebra unicorn"}).content.decode()
+    assert "Nothing found" in empty
