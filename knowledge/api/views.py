@@ -23,6 +23,7 @@ from knowledge.services import articles as article_services
 from knowledge.services import spaces as space_services
 from opsplatform.accounts.models import Team
 from opsplatform.api.exceptions import Conflict
+from opsplatform.api.schema import ProblemAutoSchema
 from opsplatform.api.viewsets import TenantViewSetMixin, service_errors
 from opsplatform.core.capabilities import Capability
 from opsplatform.core.ids import parse_id
@@ -56,6 +57,13 @@ def _space(actor, space_id):
     if space is None:
         raise ValidationError({"space": ["No such space."]})
     return space
+
+
+class SearchPageSchema(ProblemAutoSchema):
+    """The list answers one page object (ranked hits and the next link), not a bare array."""
+
+    def _is_list_view(self, serializer=None) -> bool:
+        return False if self.view.action == "list" else super()._is_list_view(serializer)
 
 
 SEARCH_RESPONSE = inline_serializer(
@@ -98,6 +106,8 @@ class ArticleViewSet(TenantViewSetMixin, mixins.RetrieveModelMixin, viewsets.Gen
     http_method_names = ["get", "post", "patch", "head", "options"]
     lookup_value_regex = r"[0-9]+"
     filter_backends = []
+    schema = SearchPageSchema()
+    pagination_class = None  # list pages itself: a search is ranked, not a queryset
     capabilities = {
         "list": Capability.KNOWLEDGE_VIEW,
         "retrieve": Capability.KNOWLEDGE_VIEW,
