@@ -34,6 +34,11 @@ def incidents_for_list(organization) -> QuerySet[Incident]:
     )
 
 
+def _many(value) -> list:
+    """One object or several: the API names one service, the page's dropdowns tick any number."""
+    return list(value) if isinstance(value, list | tuple | set | QuerySet) else [value]
+
+
 def filter_incidents(
     queryset,
     *,
@@ -53,12 +58,14 @@ def filter_incidents(
         queryset = queryset.filter(status__in=list(OPEN_STATUSES))
     if severity:
         queryset = queryset.filter(severity__in=severity)
-    if service is not None:
-        queryset = queryset.filter(service=service)
-    if team is not None:
-        queryset = queryset.filter(team=team)
-    if assignee is not None:
-        queryset = queryset.filter(assignees=assignee)
+    if service:
+        queryset = queryset.filter(service__in=_many(service))
+    if team:
+        queryset = queryset.filter(team__in=_many(team))
+    if assignee:
+        # A subquery, not a join: an incident with two of the chosen assignees is still one row.
+        through = Incident.assignees.through.objects.filter(user__in=_many(assignee))
+        queryset = queryset.filter(pk__in=through.values("incident_id"))
     if sla:
         queryset = queryset.filter(SLA_FILTERS[sla])
     q = (q or "").strip()

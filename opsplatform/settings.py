@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "monitoring",
     "workflows",
     "knowledge",
+    "knowledge.postmortems",
     "opsplatform.home",
     "opsplatform.analytics",
     "opsplatform.devtools.demo",
@@ -267,6 +268,7 @@ SPECTACULAR_SETTINGS = {
         "EscalationTargetTypeEnum": "notifications.models.escalation.TargetKind",
         "RotationEnum": "notifications.models.schedules.RotationKind",
         "CoverStatusEnum": "notifications.models.schedules.CoverStatus",
+        "PostmortemStatusEnum": "knowledge.postmortems.models.PostmortemStatus",
     },
 }
 
@@ -317,6 +319,8 @@ CELERY_BEAT_SCHEDULE = {
     "workflows-tasks-overdue": {"task": "workflows.tasks_overdue_tick", "schedule": 30.0},
     "workflows-playbook": {"task": "workflows.playbook_tick", "schedule": 5.0},
     "workflows-notices": {"task": "workflows.notice_tick", "schedule": 5.0},
+    # Postmortems follow their review run (moved on the run page or by an approval gate).
+    "postmortems-review": {"task": "knowledge.postmortems.review_tick", "schedule": 15.0},
     "incidents-sla": {"task": "incidents.sla_tick", "schedule": env.float("SLA_TICK_SECONDS", default=15.0)},
     "incidents-unsnooze": {"task": "incidents.unsnooze_tick", "schedule": 15.0},
     "notifications-escalation": {
@@ -347,7 +351,23 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("ANALYTICS_REFRESH_SECONDS", default=60.0),
     },
     "analytics-reports": {"task": "opsplatform.analytics.report_tick", "schedule": 5.0},
+    # Monitoring: due checks live in monitor.next_check_at; this tick claims them in batches.
+    "monitoring-checks": {
+        "task": "monitoring.check_tick",
+        "schedule": env.float("MONITORING_TICK_SECONDS", default=1.0),
+    },
+    "monitoring-rollups": {"task": "monitoring.rollup_tick", "schedule": 60.0},
+    "monitoring-retention": {"task": "monitoring.retention_tick", "schedule": 3600.0},
 }
+# Monitoring: monitors claimed per batch, probes in flight at once, how long one tick keeps claiming,
+# and how long raw check results (and minute rollups) are kept; hour rollups are kept.
+MONITORING_BATCH_SIZE = env.int("MONITORING_BATCH_SIZE", default=200)
+MONITORING_CONCURRENCY = env.int("MONITORING_CONCURRENCY", default=64)
+MONITORING_TICK_BUDGET_SECONDS = env.float("MONITORING_TICK_BUDGET_SECONDS", default=5.0)
+MONITORING_RESULT_RETENTION_DAYS = env.int("MONITORING_RESULT_RETENTION_DAYS", default=14)
+MONITORING_MINUTE_ROLLUP_RETENTION_DAYS = env.int("MONITORING_MINUTE_ROLLUP_RETENTION_DAYS", default=90)
+if MONITORING_BATCH_SIZE < 1 or MONITORING_CONCURRENCY < 1 or MONITORING_RESULT_RETENTION_DAYS < 1:
+    raise environ.ImproperlyConfigured("MONITORING_* sizes and retention must be at least 1")
 # Task modules beyond each app's ``tasks.py`` (which the worker finds by itself): without them here,
 # a beat entry naming one of their tasks reaches a worker that does not know it.
 CELERY_IMPORTS = ["incidents.ingest.tasks"]

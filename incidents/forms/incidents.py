@@ -3,9 +3,10 @@ from datetime import timedelta
 from django import forms
 from django.utils import timezone
 
-from incidents.models import Incident, Priority, Service, Severity, Status, Tier
+from incidents.models import OPEN_STATUSES, Incident, Priority, Service, Severity, Status, Tier
 from incidents.selectors import SLA_FILTERS, SORTS
 from opsplatform.accounts.models import Team, User
+from opsplatform.core.widgets import CheckboxDropdown, Chips, SearchableSelect
 
 
 def _members(organization):
@@ -20,19 +21,47 @@ class QueryFlag(forms.CheckboxInput):
         return value is not None and str(value).strip().lower() not in ("", "0", "false", "no", "off")
 
 
-class IncidentFilterForm(forms.Form):
-    """The list's filters; the page and the API both validate query strings with it."""
+SORT_LABELS = {
+    "newest": "Newest first",
+    "oldest": "Oldest first",
+    "severity": "Severity",
+    "updated": "Recently updated",
+}
 
-    status = forms.MultipleChoiceField(choices=Status.choices, required=False)
-    severity = forms.MultipleChoiceField(choices=Severity.choices, required=False)
-    service = forms.ModelChoiceField(queryset=Service.objects.none(), required=False)
-    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False)
-    assignee = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
+
+class BlankTolerantMultipleChoice(forms.MultipleChoiceField):
+    """The page's filter form always sends an empty ``status=`` beside the ticked chips, so "no
+    chip ticked" (every status) is told apart from "no status in the URL" (the open default)."""
+
+    def to_python(self, value):
+        return [v for v in super().to_python(value) if v != ""]
+
+
+class IncidentFilterForm(forms.Form):
+    """The list's filters; the page and the API both validate query strings with it. Service, team
+    and assignee take several values (``?service=1&service=2``); one value works as before."""
+
+    status = BlankTolerantMultipleChoice(choices=Status.choices, required=False, widget=Chips)
+    severity = forms.MultipleChoiceField(choices=Severity.choices, required=False, widget=Chips)
+    service = forms.ModelMultipleChoiceField(
+        queryset=Service.objects.none(), required=False, widget=CheckboxDropdown(empty_label="All services")
+    )
+    team = forms.ModelMultipleChoiceField(
+        queryset=Team.objects.none(), required=False, widget=CheckboxDropdown(empty_label="All teams")
+    )
+    assignee = forms.ModelMultipleChoiceField(
+        queryset=User.objects.none(), required=False, widget=CheckboxDropdown(empty_label="Anyone")
+    )
     sla = forms.ChoiceField(
         choices=[("", "Any SLA"), *[(k, k.replace("_", " ")) for k in SLA_FILTERS]], required=False
     )
-    q = forms.CharField(required=False, max_length=200, label="Search")
-    sort = forms.ChoiceField(choices=[(k, k) for k in SORTS], required=False)
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Search",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Title, #id or dedup key"}),
+    )
+    sort = forms.ChoiceField(choices=[(k, SORT_LABELS.get(k, k)) for k in SORTS], required=False)
     open = forms.BooleanField(required=False, label="Open only", widget=QueryFlag)
 
     def __init__(self, *args, organization, **kwargs):
@@ -46,9 +75,9 @@ class IncidentFilterForm(forms.Form):
         return {
             "status": data["status"],
             "severity": data["severity"],
-            "service": data["service"],
-            "team": data["team"],
-            "assignee": data["assignee"],
+            "service": list(data["service"]),
+            "team": list(data["team"]),
+            "assignee": list(data["assignee"]),
             "sla": data["sla"],
             "q": data["q"],
             "sort": data["sort"] or "newest",
@@ -56,10 +85,21 @@ class IncidentFilterForm(forms.Form):
         }
 
 
+def page_filter_data(query):
+    """The list page's query: without any ``status`` in the URL it shows the open incidents, and
+    says so by ticking their chips; ``?status=`` (nothing ticked) shows every status."""
+    data = query.copy()
+    if "status" not in data and not data.get("open"):
+        data.setlist("status", [str(s) for s in OPEN_STATUSES])
+    return data
+
+
 class IncidentCreateForm(forms.Form):
     title = forms.CharField(max_length=255)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
-    service = forms.ModelChoiceField(queryset=Service.objects.none(), required=False)
+    service = forms.ModelChoiceField(
+        queryset=Service.objects.none(), required=False, widget=SearchableSelect, empty_label="No service"
+    )
     severity = forms.ChoiceField(choices=[("", "Service default"), *Severity.choices], required=False)
     priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.P3)
 
@@ -76,7 +116,9 @@ SNOOZE_CHOICES = [("15", "15 minutes"), ("60", "1 hour"), ("240", "4 hours"), ("
 
 
 class SnoozeForm(forms.Form):
-    minutes = forms.TypedChoiceField(choices=SNOOZE_CHOICES, coerce=int)
+    minutes = forms.TypedChoiceField(
+        choices=SNOOZE_CHOICES, coerce=int, initial="60", widget=forms.RadioSelect, label="Snooze for"
+    )
 
     def until(self):
         return timezone.now() + timedelta(minutes=self.cleaned_data["minutes"])
@@ -92,7 +134,9 @@ class FieldsForm(forms.Form):
 
 
 class PeopleForm(forms.Form):
-    users = forms.ModelMultipleChoiceField(queryset=User.objects.none(), required=False)
+    users = forms.ModelMultipleChoiceField(
+        queryset=User.objects.none(), required=False, widget=CheckboxDropdown(empty_label="Nobody")
+    )
 
     def __init__(self, *args, organization, **kwargs):
         super().__init__(*args, **kwargs)

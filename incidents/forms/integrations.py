@@ -25,6 +25,7 @@ from incidents.models import (
     Severity,
 )
 from opsplatform.accounts.models import Team
+from opsplatform.core.widgets import CheckboxDropdown, Chips
 
 OPERATORS = {"=": ("equals", False), "!=": ("equals", True), "=~": ("regex", False), "!~": ("regex", True)}
 WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
@@ -101,62 +102,136 @@ class MatchersField(forms.CharField):
         return parse_matchers(super().clean(value) or "")
 
 
+# Which fields each kind has, grouped as the form shows them: a form of one kind has no field of
+# another (a posted value for one is ignored), so a PagerDuty integration never shows a mapping.
+BASICS = ("name", "service", "enabled")
+HANDLING = ("grouping", "group_window_seconds", "auto_resolve", "throttle_rate")
+FIELDSETS = {
+    IntegrationKind.ALERTMANAGER: [("Basics", BASICS), ("Alert handling", HANDLING)],
+    IntegrationKind.GRAFANA: [
+        ("Basics", BASICS),
+        ("Alert handling", HANDLING),
+        ("Signature", ("hmac_secret", "clear_hmac_secret", "hmac_header", "hmac_timestamp_header")),
+    ],
+    IntegrationKind.PAGERDUTY: [("Basics", BASICS), ("Alert handling", HANDLING)],
+    IntegrationKind.WEBHOOK: [
+        ("Basics", BASICS),
+        ("Alert handling", HANDLING),
+        ("Mapping", ("webhook_mapping",)),
+    ],
+    IntegrationKind.HEARTBEAT: [
+        ("Basics", BASICS),
+        (
+            "Heartbeat",
+            ("heartbeat_period_seconds", "heartbeat_grace_seconds", "auto_resolve", "throttle_rate"),
+        ),
+    ],
+}
+FIELDSET_HELP = {
+    "Alert handling": "How alerts of this source become incidents.",
+    "Signature": "Grafana signs each request with a shared secret; set it here to refuse unsigned requests.",
+    "Mapping": "Which parts of your JSON become the alert's fields.",
+    "Heartbeat": "Your job pings the endpoint; when a ping is late, an incident opens.",
+}
+KIND_HELP = {
+    IntegrationKind.ALERTMANAGER: "Prometheus Alertmanager's webhook receiver (webhook_configs).",
+    IntegrationKind.GRAFANA: "Grafana alerting's webhook contact point, optionally HMAC-signed.",
+    IntegrationKind.PAGERDUTY: "Anything that speaks the PagerDuty Events API v2 (routing_key in the body).",
+    IntegrationKind.WEBHOOK: "Any JSON document, mapped to alert fields by pointers or templates.",
+    IntegrationKind.HEARTBEAT: "A job or cron pings on a schedule; silence opens an incident.",
+}
+
+
 class IntegrationForm(forms.Form):
+    """The fields of one kind (``kind``): on creation the kind comes from the picker, on edit it is
+    the integration's own and cannot change."""
+
     name = forms.CharField(max_length=150)
-    kind = forms.ChoiceField(choices=IntegrationKind.choices)
+    kind = forms.ChoiceField(choices=IntegrationKind.choices, widget=forms.HiddenInput)
     service = forms.ModelChoiceField(
-        queryset=Service.objects.none(), required=False, help_text="Default service."
+        queryset=Service.objects.none(),
+        required=False,
+        label="Default service",
+        help_text="Where alerts go unless a routing rule sends them elsewhere.",
     )
-    enabled = forms.BooleanField(required=False, initial=True)
+    enabled = forms.BooleanField(required=False, initial=True, help_text="Refuse requests while off.")
     grouping = forms.BooleanField(
         required=False, initial=True, help_text="Alerts with the same group key join one incident."
     )
     group_window_seconds = forms.IntegerField(
-        min_value=0, initial=3600, help_text="0: join while the incident is open."
+        min_value=0,
+        initial=3600,
+        required=False,
+        label="Group window (s)",
+        help_text="0: join while the incident is open.",
     )
     auto_resolve = forms.BooleanField(
-        required=False, initial=True, help_text="Resolve when every alert resolved."
+        required=False, initial=True, help_text="Resolve the incident when every alert resolved."
     )
     throttle_rate = forms.CharField(
-        max_length=32, required=False, help_text='e.g. "600/min"; empty: platform default.'
+        max_length=32,
+        required=False,
+        label="Rate limit",
+        help_text='e.g. "600/min"; empty: platform default.',
     )
-    heartbeat_period_seconds = forms.IntegerField(min_value=30, required=False, label="Heartbeat period (s)")
-    heartbeat_grace_seconds = forms.IntegerField(
-        min_value=0, initial=60, required=False, label="Heartbeat grace (s)"
-    )
+    heartbeat_period_seconds = forms.IntegerField(min_value=30, required=False, label="Period (s)")
+    heartbeat_grace_seconds = forms.IntegerField(min_value=0, initial=60, required=False, label="Grace (s)")
     hmac_secret = forms.CharField(
         required=False,
         max_length=512,
         widget=forms.PasswordInput(render_value=False),
-        label="Grafana HMAC secret",
+        label="HMAC secret",
         help_text="Leave empty to keep the current one.",
     )
     clear_hmac_secret = forms.BooleanField(required=False, label="Remove the HMAC secret")
-    hmac_header = forms.CharField(max_length=100, initial="X-Grafana-Alerting-Signature", required=False)
+    hmac_header = forms.CharField(
+        max_length=100, initial="X-Grafana-Alerting-Signature", required=False, label="Signature header"
+    )
     hmac_timestamp_header = forms.CharField(
-        max_length=100, initial="X-Grafana-Alerting-Timestamp", required=False
+        max_length=100, initial="X-Grafana-Alerting-Timestamp", required=False, label="Timestamp header"
     )
     webhook_mapping = forms.CharField(
         required=False,
-        widget=forms.Textarea(attrs={"rows": 8, "class": "mono"}),
-        help_text="Webhook only: JSON object of field → pointer (/a/b), template ({{ /a }} …) or literal.",
+        label="Field mapping",
+        widget=forms.Textarea(attrs={"rows": 10, "class": "mono"}),
+        help_text="JSON object of field → pointer (/a/b), template ({{ /a }} …) or literal. "
+        "Empty: the default mapping.",
     )
 
-    def __init__(self, *args, organization, integration=None, **kwargs):
+    def __init__(self, *args, organization, kind=None, integration=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.integration = integration
+        self.kind = integration.kind if integration is not None else kind
+        if self.kind not in IntegrationKind.values:
+            raise ValueError(f"unknown integration kind {self.kind!r}")
         self.fields["service"].queryset = Service.objects.for_organization(organization).order_by("name")
+        self.fields["kind"].initial = self.kind
+        keep = {"kind"} | {name for _title, names in FIELDSETS[self.kind] for name in names}
         if integration is not None:
-            self.fields["kind"].disabled = True
-            self.fields["kind"].required = False
+            keep.discard("kind")
         else:
-            del self.fields["clear_hmac_secret"]
+            keep.discard("clear_hmac_secret")
+            self.fields["hmac_secret"].help_text = "Optional: without one, requests are not verified."
+        for name in set(self.fields) - keep:
+            del self.fields[name]
+        if self.kind == IntegrationKind.HEARTBEAT:
+            self.fields["heartbeat_period_seconds"].required = True
+
+    def fieldsets(self) -> list[dict]:
+        """The kind's field groups, as the template draws them."""
+        return [
+            {
+                "title": title,
+                "help": FIELDSET_HELP.get(title, ""),
+                "fields": [self[name] for name in names if name in self.fields],
+            }
+            for title, names in FIELDSETS[self.kind]
+        ]
 
     @classmethod
     def initial_for(cls, integration) -> dict:
         return {
             "name": integration.name,
-            "kind": integration.kind,
             "service": integration.service,
             "enabled": integration.enabled,
             "grouping": integration.grouping,
@@ -171,6 +246,12 @@ class IntegrationForm(forms.Form):
             if integration.webhook_mapping
             else "",
         }
+
+    def clean_kind(self):
+        # The kind is the one the page was drawn for: a form cannot turn into another kind's.
+        if self.cleaned_data["kind"] != self.kind:
+            raise forms.ValidationError("The kind cannot change; start again from “New integration”.")
+        return self.kind
 
     def clean_throttle_rate(self):
         value = self.cleaned_data["throttle_rate"].strip()
@@ -192,24 +273,19 @@ class IntegrationForm(forms.Form):
         return mapping
 
     def service_values(self) -> dict:
-        """The cleaned data as the service functions take it."""
-        data = dict(self.cleaned_data)
-        kind = self.integration.kind if self.integration is not None else data["kind"]
-        values = {
-            "name": data["name"],
-            "service": data["service"],
-            "enabled": data["enabled"],
-            "grouping": data["grouping"],
-            "group_window_seconds": data["group_window_seconds"] or 0,
-            "auto_resolve": data["auto_resolve"],
-            "throttle_rate": data["throttle_rate"],
-        }
-        if kind == IntegrationKind.HEARTBEAT:
-            values["heartbeat_period_seconds"] = data["heartbeat_period_seconds"]
+        """The cleaned data as the service functions take it: only this kind's fields."""
+        data = self.cleaned_data
+        values = {name: data[name] for name in ("name", "service", "enabled", "throttle_rate")}
+        for name in ("grouping", "auto_resolve", "heartbeat_period_seconds"):
+            if name in self.fields:
+                values[name] = data[name]
+        if "group_window_seconds" in self.fields:
+            values["group_window_seconds"] = data["group_window_seconds"] or 0
+        if "heartbeat_grace_seconds" in self.fields:
             values["heartbeat_grace_seconds"] = data["heartbeat_grace_seconds"] or 0
-        if kind == IntegrationKind.WEBHOOK:
+        if "webhook_mapping" in self.fields:
             values["webhook_mapping"] = data["webhook_mapping"]
-        if kind == IntegrationKind.GRAFANA:
+        if "hmac_header" in self.fields:
             values["hmac_header"] = data["hmac_header"] or "X-Grafana-Alerting-Signature"
             values["hmac_timestamp_header"] = data["hmac_timestamp_header"]
             if data["hmac_secret"]:
@@ -217,8 +293,62 @@ class IntegrationForm(forms.Form):
             elif data.get("clear_hmac_secret"):
                 values["hmac_secret"] = ""
         if self.integration is None:
-            values["kind"] = kind
+            values["kind"] = self.kind
         return values
+
+
+class IntegrationFilterForm(forms.Form):
+    """The integration list's filters, all in the URL: ``?kind=grafana&service=3``."""
+
+    kind = forms.MultipleChoiceField(choices=IntegrationKind.choices, required=False, widget=Chips)
+    service = forms.ModelMultipleChoiceField(
+        queryset=Service.objects.none(),
+        required=False,
+        widget=CheckboxDropdown(empty_label="All services"),
+    )
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = Service.objects.for_organization(organization).order_by("name")
+
+    def filter(self, queryset):
+        # A value that is not a choice (another organization's service) is dropped on its own; the
+        # other filters still apply.
+        self.is_valid()
+        data = self.cleaned_data
+        if data.get("kind"):
+            queryset = queryset.filter(kind__in=data["kind"])
+        if data.get("service"):
+            queryset = queryset.filter(service__in=data["service"])
+        return queryset
+
+    @property
+    def active(self) -> bool:
+        return bool(self.is_valid() and any(self.cleaned_data.values()))
+
+
+class MaintenanceFilterForm(forms.Form):
+    """The maintenance list's filter: ``?service=3`` (the service page links here)."""
+
+    service = forms.ModelMultipleChoiceField(
+        queryset=Service.objects.none(),
+        required=False,
+        widget=CheckboxDropdown(empty_label="All services"),
+    )
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = Service.objects.for_organization(organization).order_by("name")
+
+    def filter(self, queryset):
+        self.is_valid()
+        if self.cleaned_data.get("service"):
+            queryset = queryset.filter(service__in=self.cleaned_data["service"])
+        return queryset
+
+    @property
+    def active(self) -> bool:
+        return bool(self.is_valid() and self.cleaned_data.get("service"))
 
 
 class RoutingRuleForm(forms.Form):

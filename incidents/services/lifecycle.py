@@ -36,8 +36,13 @@ def incident_acknowledge(*, actor: Actor, incident: Incident) -> Incident:
         inc.acknowledged_by = actor.user
         inc.next_escalation_at = None
         # An integration acknowledges for whoever acted in its source tool: the ledger names the tool.
-        via = {"via": actor.integration.kind} if actor.integration is not None else {}
-        return [*fields, "status", "acknowledged_at", "acknowledged_by", "next_escalation_at"], via
+        data = {"via": actor.integration.kind} if actor.integration is not None else {}
+        # Whoever acknowledges an incident nobody owns takes it: the list then shows who is on it.
+        # Locked row, same transaction: two people acknowledging at once cannot both be assigned.
+        if actor.user is not None and not inc.assignees.exists():
+            inc.assignees.add(actor.user)
+            data["assigned"] = [actor.user.username]
+        return [*fields, "status", "acknowledged_at", "acknowledged_by", "next_escalation_at"], data
 
     return apply_action(
         actor=actor,

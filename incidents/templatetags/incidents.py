@@ -1,5 +1,6 @@
 from django import template
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
@@ -45,6 +46,12 @@ VERB_TEXT = {
 @register.filter
 def verb_text(verb: str) -> str:
     return VERB_TEXT.get(verb, verb.replace("_", " ").replace(".", ": "))
+
+
+@register.filter
+def as_datetime(value):
+    """An ISO 8601 string from a ledger entry as a datetime, so ``|date`` shows it in the reader's zone."""
+    return parse_datetime(value) if isinstance(value, str) else value
 
 
 @register.filter
@@ -95,5 +102,5 @@ def select_options(bound_field, empty_label=None):
 
 
 @register.simple_tag
-def incident_rows(incidents, selectable):
-    return list_rows.incident_rows(incidents, selectable=bool(selectable))
+def incident_rows(incidents, selectable, viewer=None):
+    return list_rows.incident_rows(incidents, selectable=bool(selectable), viewer=viewer)

@@ -3,12 +3,34 @@
 from zoneinfo import ZoneInfo
 
 from django import template
+from django.utils.html import format_html
 
+from incidents.ingest.masking import pretty_payload
+from incidents.ingest.results import Result
 from incidents.models import Recurrence
 
 register = template.Library()
 
 DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+KIND_MONOGRAMS = {
+    "alertmanager": "AM",
+    "grafana": "GF",
+    "pagerduty": "PD",
+    "webhook": "{ }",
+    "heartbeat": "HB",
+}
+# What each outcome of an event reads as, and the badge it wears.
+OUTCOMES = {
+    Result.CREATED: ("New incident", "status-snoozed"),
+    Result.ATTACHED: ("Joined incident", ""),
+    Result.REFIRED: ("Fired again in", "status-acknowledged"),
+    Result.DEDUPLICATED: ("Deduplicated into", ""),
+    Result.RESOLVED: ("Resolved alert in", "status-resolved"),
+    Result.ACKNOWLEDGED: ("Acknowledged", ""),
+    Result.SUPPRESSED: ("Suppressed by maintenance", "status-acknowledged"),
+    Result.DROPPED: ("Dropped by rule", "status-triggered"),
+    Result.IGNORED: ("Ignored", ""),
+}
 
 
 @register.filter
@@ -29,3 +51,74 @@ def window_schedule(window) -> str:
         until = f" until {window.ends_at.astimezone(tz):%Y-%m-%d}" if window.ends_at else ""
         text += since + until
     return text
+
+
+@register.simple_tag
+def kind_icon(kind, label=""):
+    """A small monogram tile for an integration kind (the label is read out instead)."""
+    return format_html(
+        '<span class="kind-icon kind-{}" title="{}" aria-hidden="true">{}</span>',
+        kind,
+        label,
+        KIND_MONOGRAMS.get(kind, "?"),
+    )
+
+
+@register.filter
+def masked_payload(body) -> str:
+    """A stored body pretty-printed (JSON indented) with every key and secret-looking value masked."""
+    return pretty_payload(body or "")
+
+
+def _named(reason: str, prefix: str) -> str:
+    return reason.removeprefix(prefix).strip() if reason.startswith(prefix) else reason
+
+
+@register.filter
+def payload_outcomes(payload) -> list[dict]:
+    """What each event of a stored request produced, in words: "New incident #12", "Suppressed by
+    maintenance “Sunday rebuild”", "Dropped by rule “noise”"; then the request's notes."""
+    rows = []
+    for item in payload.result or []:
+        if "outcome" not in item:
+            rows.extend(_notes(item))
+            continue
+        words, css = OUTCOMES.get(item["outcome"], (item["outcome"], ""))
+        reason = item.get("reason", "")
+        if item["outcome"] == Result.SUPPRESSED:
+            reason = _named(reason, "maintenance:")
+        elif item["outcome"] == Result.DROPPED:
+            reason = _named(reason, "rule:")
+        rows.append(
+            {
+                "words": words,
+                "css": css,
+                "incident": item.get("incident"),
+                "reason": reason,
+                "dedup_key": item.get("dedup_key", ""),
+                "status": item.get("status", ""),
+            }
+        )
+    return rows
+
+
+def _notes(item: dict) -> list[dict]:
+    if item.get("test_event"):
+        return [
+            {"words": "Test event", "css": "status-snoozed", "reason": f"sent by {item.get('sent_by', '?')}"}
+        ]
+    if item.get("ping"):
+        return [{"words": "Ping", "css": "status-resolved", "reason": item["ping"]}]
+    if item.get("truncated_alerts"):
+        return [
+            {
+                "words": f"{item['truncated_alerts']} alerts truncated by the sender",
+                "css": "status-acknowledged",
+            }
+        ]
+    return [{"words": ", ".join(f"{k}: {v}" for k, v in item.items()), "css": ""}]
+
+
+@register.filter
+def is_test_event(payload) -> bool:
+    return any(item.get("test_event") for item in payload.result or [] if "outcome" not in item)

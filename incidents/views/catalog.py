@@ -3,11 +3,15 @@ from django.views.decorators.http import require_POST
 
 from incidents import services
 from incidents.forms.incidents import ServiceForm
-from incidents.models import Service
-from incidents.selectors import service_overview, services_for_list
+from incidents.models import Integration, Service
+from incidents.selectors import filter_incidents, incidents_for_list, service_overview, services_for_list
+from incidents.views.pagination import counted_page, lookahead_page
 from opsplatform.core.access import get_for_read_or_404, get_for_write_or_404, member_required, requires
 from opsplatform.core.capabilities import Capability
 from opsplatform.core.forms import act, submit
+
+SERVICES_PER_PAGE = 25
+INCIDENTS_PER_PAGE = 25
 
 
 @requires(Capability.SERVICE_VIEW)
@@ -16,25 +20,54 @@ def service_list(request):
         request,
         "incidents/services.html",
         {
-            "services": services_for_list(request.organization),
+            "page": counted_page(
+                services_for_list(request.organization), request.GET.get("page"), SERVICES_PER_PAGE
+            ),
             "can_manage": request.actor.can(Capability.SERVICE_MANAGE),
         },
     )
 
 
-@requires(Capability.SERVICE_VIEW)
-def service_detail(request, pk):
-    service = get_for_read_or_404(
+def _service(request, pk) -> Service:
+    return get_for_read_or_404(
         request, Service.objects.select_related("owner_team"), Capability.SERVICE_VIEW, pk=pk
     )
+
+
+def _service_context(request, service, **extra) -> dict:
+    return {
+        "service": service,
+        "can_manage": request.actor.can(Capability.SERVICE_MANAGE, service),
+        "can_view_integrations": request.actor.can(Capability.INTEGRATION_VIEW),
+        **extra,
+    }
+
+
+@requires(Capability.SERVICE_VIEW)
+def service_detail(request, pk):
+    service = _service(request, pk)
     return render(
         request,
         "incidents/service_detail.html",
-        {
-            "service": service,
-            "overview": service_overview(service),
-            "can_manage": request.actor.can(Capability.SERVICE_MANAGE, service),
-        },
+        _service_context(request, service, overview=service_overview(service)),
+    )
+
+
+@requires(Capability.SERVICE_VIEW)
+def service_incidents(request, pk):
+    service = _service(request, pk)
+    incidents = filter_incidents(incidents_for_list(request.organization), service=service)
+    page = lookahead_page(incidents, request.GET.get("page"), INCIDENTS_PER_PAGE)
+    return render(request, "incidents/service_incidents.html", _service_context(request, service, page=page))
+
+
+@requires(Capability.SERVICE_VIEW)
+def service_integrations(request, pk):
+    service = _service(request, pk)
+    integrations = Integration.objects.for_organization(request.organization).filter(service=service)
+    page = counted_page(integrations.order_by("name"), request.GET.get("page"), SERVICES_PER_PAGE)
+    return render(
+        request, "incidents/service_integrations.html", _service_context(request, service, page=page)
     )
 
 
@@ -72,7 +105,8 @@ def _service_form(request, service: Service | None):
         )
         if done.ok:
             return done.response
-    return render(request, "incidents/service_form.html", {"form": form, "service": service})
+    context = _service_context(request, service, form=form) if service else {"form": form, "service": None}
+    return render(request, "incidents/service_form.html", context)
 
 
 @requires(Capability.SERVICE_MANAGE)

@@ -12,6 +12,8 @@ from incidents.models import Incident
 from incidents.selectors import incident_timeline, incidents_for_list, related_incidents
 from incidents.services.lifecycle import DedupKeyHeld
 from incidents.state import allowed_actions
+from incidents.views.alert_facts import alert_facts
+from incidents.views.timeline import folded_timeline
 from opsplatform.core.access import member_required, requires
 from opsplatform.core.capabilities import Capability
 from opsplatform.core.tenancy import get_in_organization_or_404
@@ -26,12 +28,15 @@ def _detail_context(request, incident, error=""):
     org = request.organization
     return {
         "incident": incident,
-        "timeline": incident_timeline(incident),
+        "timeline": folded_timeline(incident_timeline(incident)),
         "alerts": incident.alerts.order_by("-last_seen_at")[:50],
+        "facts": alert_facts(incident),
         "related": related_incidents(incident),
         "allowed": allowed_actions(incident.status),
         "can_act": actor.can(Capability.INCIDENT_ACKNOWLEDGE, incident),
+        "can_resolve": actor.can(Capability.INCIDENT_RESOLVE, incident),
         "can_manage": actor.can(Capability.INCIDENT_MANAGE, incident),
+        "can_open_integrations": actor.can(Capability.INTEGRATION_VIEW),
         "resolve_form": forms.ResolveForm(),
         "snooze_form": forms.SnoozeForm(),
         "note_form": forms.NoteForm(),

@@ -1,12 +1,14 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from incidents import services
-from incidents.forms.incidents import IncidentCreateForm, IncidentFilterForm
-from incidents.models import Incident, Severity, Status
+from incidents.forms.incidents import IncidentCreateForm, IncidentFilterForm, page_filter_data
+from incidents.models import Incident
 from incidents.selectors import filter_incidents, incidents_for_list, status_counts
 from incidents.views.pagination import lookahead_page
 from opsplatform.core.access import member_required, requires
@@ -15,11 +17,12 @@ from opsplatform.core.forms import submit
 from opsplatform.core.ids import parse_id
 
 PAGE_SIZE = 50
+REGION = "incident-region"
 
 
 def _list_context(request):
     org = request.organization
-    form = IncidentFilterForm(request.GET, organization=org)
+    form = IncidentFilterForm(page_filter_data(request.GET), organization=org)
     if form.is_valid():
         incidents = filter_incidents(incidents_for_list(org), **form.filters())
     else:
@@ -27,28 +30,88 @@ def _list_context(request):
     page = lookahead_page(incidents, request.GET.get("page"), PAGE_SIZE)
     query = request.GET.copy()
     query.pop("page", None)
-    query.pop("fragment", None)
+    everything = query.copy()
+    everything.setlist("status", [""])
     return {
         "form": form,
         "page": page,
         "query": query.urlencode(),
+        "refresh_query": request.GET.urlencode(),
+        "empty": _empty_state(request, form, page),
         "counts": status_counts(org),
         "can_act": request.actor.can(Capability.INCIDENT_ACKNOWLEDGE),
         "can_create": request.actor.can(Capability.INCIDENT_CREATE),
-        "statuses": Status,
-        "severities": Severity,
+        "create_form": IncidentCreateForm(organization=org),
+        # The "All" preset: a status in the URL with nothing ticked.
+        "all_statuses": "status" in request.GET and not any(request.GET.getlist("status")),
+        "all_query": everything.urlencode(),
+    }
+
+
+def _empty_state(request, form, page) -> dict | None:
+    """What an empty list says depends on why it is empty."""
+    if page.object_list:
+        return None
+    if page.number > 1:
+        first = request.GET.copy()
+        first.pop("page", None)
+        return {
+            "title": "No more incidents",
+            "text": "This page is past the end of the list.",
+            "url": "?" + first.urlencode(),
+            "label": "First page",
+        }
+    if not form.is_valid():
+        return {
+            "title": "These filters are not valid",
+            "text": "Fix or clear them.",
+            "url": "?",
+            "label": "Clear",
+        }
+    filtered = any(
+        value for key, values in request.GET.lists() if key not in ("status", "sort") for value in values
+    )
+    if not filtered and not Incident.objects.for_organization(request.organization).exists():
+        return {
+            "title": "No incidents yet",
+            "text": "Incidents open when an integration receives an alert, or when someone opens one.",
+            "url": reverse("incidents:integrations")
+            if request.actor.can(Capability.INTEGRATION_VIEW)
+            else "",
+            "label": "Connect an alert source",
+        }
+    if not filtered and "status" not in request.GET:
+        return {
+            "title": "All clear",
+            "text": "Nothing is triggered, acknowledged or snoozed right now.",
+            "url": "?status=",
+            "label": "Show resolved incidents too",
+        }
+    return {
+        "title": "No incidents match these filters",
+        "text": "Try fewer filters, or start again from the open incidents.",
+        "url": "?",
+        "label": "Clear filters",
     }
 
 
 @requires(Capability.INCIDENT_VIEW)
 def incident_list(request):
-    context = _list_context(request)
+    # ``fragment`` picks the markup, it is not a filter: the pagination links must not carry it.
     fragment = request.GET.get("fragment") if request.htmx else None
-    if fragment == "region":  # a new filter: the region with its new refresh URL
-        return render(request, "incidents/_list_region.html", context)
-    if fragment == "inner":  # a live refresh of the current view
-        return render(request, "incidents/_list_inner.html", context)
-    return render(request, "incidents/list.html", context)
+    if "fragment" in request.GET:
+        request.GET = request.GET.copy()
+        request.GET.pop("fragment")
+    context = _list_context(request)
+    region = request.htmx and request.htmx.target == REGION and not request.htmx.history_restore_request
+    if fragment in ("region", "inner") or region:  # a new filter, or a live refresh
+        response = render(request, "incidents/_list_region.html", context)
+    else:
+        response = render(request, "incidents/list.html", context)
+    # One URL, two answers (the page, the region): without this, Back can show a cached region
+    # fetched by a live refresh as if it were the page.
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
 
 
 BULK_ACTIONS = {

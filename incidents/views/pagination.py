@@ -4,6 +4,8 @@ every refresh of a page people keep open all day."""
 
 from dataclasses import dataclass
 
+from django.core.paginator import Paginator
+
 MAX_PAGE = 10_000
 
 
@@ -36,3 +38,8 @@ def lookahead_page(queryset, number, size: int) -> LookaheadPage:
     start = (number - 1) * size
     rows = list(queryset[start : start + size + 1])
     return LookaheadPage(object_list=rows[:size], number=number, has_next=len(rows) > size)
+
+
+def counted_page(queryset, number, size: int):
+    """A page of a short list with its total (services: tens, not millions)."""
+    return Paginator(queryset, size).get_page(number)

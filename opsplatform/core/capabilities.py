@@ -52,6 +52,10 @@ class Capability:
     KNOWLEDGE_VIEW = "knowledge.view"
     KNOWLEDGE_WRITE = "knowledge.write"
     KNOWLEDGE_MANAGE = "knowledge.manage"
+    POSTMORTEM_VIEW = "postmortem.view"
+    POSTMORTEM_EDIT = "postmortem.edit"
+    MONITOR_VIEW = "monitor.view"
+    MONITOR_MANAGE = "monitor.manage"
 
 
 # capability -> the lowest role that holds it
@@ -88,6 +92,10 @@ MINIMUM_ROLE = {
     Capability.KNOWLEDGE_VIEW: Role.VIEWER,
     Capability.KNOWLEDGE_WRITE: Role.OPERATOR,
     Capability.KNOWLEDGE_MANAGE: Role.MANAGER,
+    Capability.POSTMORTEM_VIEW: Role.VIEWER,
+    Capability.POSTMORTEM_EDIT: Role.OPERATOR,
+    Capability.MONITOR_VIEW: Role.VIEWER,
+    Capability.MONITOR_MANAGE: Role.MANAGER,
 }
 
 ALL_CAPABILITIES = frozenset(MINIMUM_ROLE)

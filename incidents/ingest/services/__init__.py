@@ -20,14 +20,17 @@ from incidents.ingest.services.routing_rules import (
     routing_rule_update,
     routing_rules_reorder,
 )
+from incidents.ingest.services.sample_event import SentTestEvent, integration_send_test_event
 
 __all__ = [
     "MAINTENANCE_WINDOW_FIELDS",
     "ROUTING_RULE_FIELDS",
     "IssuedKey",
+    "SentTestEvent",
     "integration_create",
     "integration_delete",
     "integration_rotate_key",
+    "integration_send_test_event",
     "integration_update",
     "maintenance_window_create",
     "maintenance_window_delete",

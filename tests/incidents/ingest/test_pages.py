@@ -1,5 +1,6 @@
 """Integration and maintenance pages: who sees what, the key shown once, rules, the mapping console."""
 
+import html
 import json
 
 import pytest
@@ -79,11 +80,13 @@ def test_detail_shows_counters_payloads_and_incidents(client_as, client, pd):
     integration, key = pd
     post(client, "/v2/enqueue", pd_trigger(key))
 
-    page = client_as("operator").get(f"/integrations/{integration.pk}/").content.decode()
+    operator = client_as("operator")
+    page = operator.get(f"/integrations/{integration.pk}/").content.decode()
+    events = html.unescape(operator.get(f"/integrations/{integration.pk}/events/").content.decode())
 
-    assert "DISK at 99% on machine prod-datapipe03.example.com" in page
-    assert "prod-datapipe03.example.com" in page  # the raw payload
-    assert "created" in page
+    assert "DISK at 99% on machine prod-datapipe03.example.com" in page  # the open incident
+    assert '"source": "prod-datapipe03.example.com"' in events  # the raw payload, pretty-printed
+    assert "New incident #" in events
 
 
 def test_edit_and_rotate(client_as, client, pd):
@@ -144,7 +147,7 @@ def test_rules_through_the_pages(client_as, pd, service):
         f"/integrations/{integration.pk}/rules/new/",
         {"name": "x", "matchers": "title ~ y", "action": "route"},
     )
-    assert bad.status_code == 200 and "Line 1" in bad.content.decode()
+    assert bad.status_code == 400 and "Line 1" in bad.content.decode()
 
     edit = manager.get(f"/integrations/rules/{first.pk}/edit/")
     assert "labels.service = payment" in edit.content.decode()

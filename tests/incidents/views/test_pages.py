@@ -234,8 +234,8 @@ def test_service_pages_and_metrics(client_as, incident, actor_as, service, open_
     client = client_as("viewer")
     assert service.name in client.get(reverse("incidents:services")).content.decode()
     page = client.get(reverse("incidents:service_detail", args=[service.pk])).content.decode()
-    assert 'id="mtta">5m 00s<' in page
-    assert 'id="mttr">1h 00m<' in page
+    assert 'id="mtta">5 min<' in page
+    assert 'id="mttr">1 h<' in page
 
 
 @pytest.mark.parametrize(("role", "expected"), [("manager", 302), ("operator", 403), ("viewer", 403)])

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "postmortems"
+
+urlpatterns = [
+    path("postmortems/", views.postmortem_list, name="index"),
+    path("postmortems/<int:pk>/", views.postmortem_page, name="detail"),
+    path("postmortems/<int:pk>/<slug:name>/", views.postmortem_action, name="action"),
+    path("postmortems/from-incident/<int:incident_id>/", views.draft_from_incident, name="draft"),
+]
