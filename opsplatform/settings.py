@@ -288,6 +288,9 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Knowledge attachments: outside the static tree, served only through the access-checked view.
+KNOWLEDGE_MEDIA_ROOT = env.path("KNOWLEDGE_MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
+KNOWLEDGE_ATTACHMENT_MAX_BYTES = env.int("KNOWLEDGE_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 # Serve straight from the finders in development and tests so no collectstatic step is needed.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG

@@ -21,3 +21,5 @@ CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"test-asgi-{_RUN}"  # noqa: F40
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 # WhiteNoise serves from the finders in tests; an existing STATIC_ROOT keeps it from warning on every test.
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
+# Attachments of a test run land in a throwaway directory.
+KNOWLEDGE_MEDIA_ROOT = BASE_DIR / "var" / "test-media" / _RUN  # noqa: F405

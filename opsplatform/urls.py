@@ -33,6 +33,8 @@ urlpatterns = [
     path("api/v1/", include("monitoring.api.urls")),
     path("", include("monitoring.urls")),
     path("", include("workflows.urls")),
+    path("api/v1/", include("knowledge.api.urls")),
+    path("", include("knowledge.urls")),
     path("api/v1/", include("knowledge.postmortems.api.urls")),
     path("", include("knowledge.postmortems.urls")),
     path("", include("opsplatform.home.urls")),

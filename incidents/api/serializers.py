@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from audit.models import LedgerEntry
+from incidents.api import detail_fields
 from incidents.models import Incident, IncidentNote, Priority, Service, Severity, SLAState
 from incidents.services.edits import MAX_NOTE
 from incidents.services.lifecycle import MAX_SNOOZE
@@ -193,11 +194,22 @@ class IncidentSerializer(serializers.ModelSerializer):
         )
 
 
+class RunbookRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    url = serializers.CharField(help_text="The runbook's page.")
+    score = serializers.IntegerField(help_text="Selectors matched: labels, plus service, plus severity.")
+    revision = serializers.IntegerField(allow_null=True)
+
+
 class IncidentDetailSerializer(IncidentSerializer):
     responders = UserRefSerializer(many=True, read_only=True)
     alert_count = serializers.IntegerField(read_only=True, help_text="Alerts attached to the incident.")
     allowed_actions = serializers.SerializerMethodField(
         help_text="State changes the incident's status allows (capabilities aside)."
+    )
+    runbooks = serializers.SerializerMethodField(
+        help_text="Runbooks whose selectors match the incident, best match first (those the caller may read)."
     )
 
     class Meta(IncidentSerializer.Meta):
@@ -214,8 +226,13 @@ class IncidentDetailSerializer(IncidentSerializer):
             "next_escalation_at",
             "alert_count",
             "allowed_actions",
+            "runbooks",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(RunbookRefSerializer(many=True))
+    def get_runbooks(self, incident) -> list:
+        return detail_fields.contribute("runbooks", incident, self.context.get("request"))
 
     def get_allowed_actions(self, incident) -> list[str]:
         return sorted(allowed_actions(incident.status))

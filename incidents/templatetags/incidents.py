@@ -24,6 +24,7 @@ VERB_TEXT = {
     "incident.note_added": "added a note",
     "incident.merged": "merged this incident into another",
     "incident.merged_in": "merged another incident into this one",
+    "incident.runbook_step_checked": "ticked a runbook step",
     "incident.sla_ack_warning": "SLA warning: acknowledgement due soon",
     "incident.sla_ack_breached": "SLA breached: not acknowledged in time",
     "incident.sla_resolve_warning": "SLA warning: resolution due soon",

@@ -49,6 +49,9 @@ class Capability:
     WORKFLOW_MANAGE = "workflow.manage"
     TASK_MANAGE = "task.manage"
     ANALYTICS_VIEW = "analytics.view"
+    KNOWLEDGE_VIEW = "knowledge.view"
+    KNOWLEDGE_WRITE = "knowledge.write"
+    KNOWLEDGE_MANAGE = "knowledge.manage"
     POSTMORTEM_VIEW = "postmortem.view"
     POSTMORTEM_EDIT = "postmortem.edit"
     MONITOR_VIEW = "monitor.view"
@@ -86,6 +89,9 @@ MINIMUM_ROLE = {
     Capability.WORKFLOW_MANAGE: Role.MANAGER,
     Capability.TASK_MANAGE: Role.OPERATOR,
     Capability.ANALYTICS_VIEW: Role.MANAGER,
+    Capability.KNOWLEDGE_VIEW: Role.VIEWER,
+    Capability.KNOWLEDGE_WRITE: Role.OPERATOR,
+    Capability.KNOWLEDGE_MANAGE: Role.MANAGER,
     Capability.POSTMORTEM_VIEW: Role.VIEWER,
     Capability.POSTMORTEM_EDIT: Role.OPERATOR,
     Capability.MONITOR_VIEW: Role.VIEWER,

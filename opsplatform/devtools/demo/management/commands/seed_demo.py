@@ -7,6 +7,7 @@ from opsplatform.devtools.demo import data
 from opsplatform.devtools.demo.seed_accounts import describe, ensure_user, seed_organization
 from opsplatform.devtools.demo.seed_incidents import seed_incidents
 from opsplatform.devtools.demo.seed_integrations import seed_integrations
+from opsplatform.devtools.demo.seed_knowledge import seed_knowledge
 from opsplatform.devtools.demo.seed_notifications import seed_notifications
 from opsplatform.devtools.demo.seed_postmortems import seed_postmortems
 from opsplatform.devtools.demo.seed_workflows import seed_workflows
@@ -28,6 +29,7 @@ class Command(BaseCommand):
             seed_incidents(seeded["organization"], seeded["people"])
             seed_notifications(seeded["organization"], seeded["people"])
             seed_workflows(seeded["organization"], seeded["people"])
+            seed_knowledge(seeded["organization"], seeded["people"])
             seed_postmortems(seeded["organization"], seeded["people"])
             integrations = seed_integrations(seeded["organization"])
             organizations.append({**describe(spec, seeded["organization"]), "integrations": integrations})

@@ -1,0 +1,98 @@
+import pytest
+from django.core.exceptions import ValidationError
+
+from knowledge.access import readable_spaces
+from knowledge.search import Filters, search
+from knowledge.services.spaces import knowledge_settings_update
+from tests.ledger import entries
+
+
+def _filters(actor, **kwargs):
+    return Filters(space_ids=list(readable_spaces(actor).values_list("pk", flat=True)), **kwargs)
+
+
+def test_title_outranks_body_and_snippet_marks_matches(write, actor_as, org):
+    in_body = write("Disk pressure", "When replication lags behind, check the replica disk.")
+    in_title = write("Replication lag on Postgres", "Check pg_stat_replication first.")
+    write("Unrelated", "Nothing to see here.")
+    hits = search(org, "replication", _filters(actor_as("viewer")))
+    assert [h.id for h in hits] == [in_title.pk, in_body.pk]
+    assert hits[0].rank > hits[1].rank
+    assert "<mark>replication</mark>" in hits[1].snippet.lower()
+
+
+def test_websearch_syntax_phrase_and_exclusion(write, actor_as, org):
+    both = write("Failover", "promote the replica then repoint the pooler")
+    write("Pooler", "repoint the pooler to a replica, never promote")
+    hits = search(org, '"promote the replica" -never', _filters(actor_as("viewer")))
+    assert [h.id for h in hits] == [both.pk]
+
+
+def test_snippet_escapes_article_markup(write, actor_as, org):
+    write("XSS note", 'restart <img src=x onerror="alert(1)"> if 1 < 2 & "x" then restart the worker')
+    hit = search(org, "restart", _filters(actor_as("viewer")))[0]
+    assert "<mark>restart</mark>" in hit.snippet
+    assert "<img" not in hit.snippet and "onerror" not in hit.snippet
+    assert "&lt; 2 &amp; &quot;x&quot;" in hit.snippet
+    assert hit.snippet.replace("<mark>", "").replace("</mark>", "").count("<") == 0
+
+
+def test_german_configuration_stems_german_words(write, actor_as, org):
+    knowledge_settings_update(actor=actor_as("manager"), search_config="german")
+    article = write("Datenbanken neu starten", "Die Verbindungen der Datenbank prüfen.")
+    # German stemming: "Datenbank" finds "Datenbanken", "Verbindung" finds "Verbindungen".
+    hits = search(org, "Datenbank Verbindung", _filters(actor_as("viewer")))
+    assert [h.id for h in hits] == [article.pk]
+    assert "<mark>" in hits[0].snippet
+    assert entries("knowledge.settings_updated").get().data == {
+        "search_config": "german",
+        "previous": "english",
+    }
+
+
+def test_existing_articles_are_reindexed_when_the_language_changes(write, actor_as, org):
+    article = write("Verbindungen", "")
+    # English stemming leaves "verbindungen" alone: full text misses, only the title similarity finds it.
+    assert [(h.id, h.fuzzy) for h in search(org, "Verbindung", _filters(actor_as("viewer")))] == [
+        (article.pk, True)
+    ]
+    knowledge_settings_update(actor=actor_as("manager"), search_config="german")
+    hits = search(org, "Verbindung", _filters(actor_as("viewer")))
+    assert [(h.id, h.fuzzy) for h in hits] == [(article.pk, False)]
+
+
+def test_unknown_configuration_is_refused(actor_as):
+    with pytest.raises(ValidationError) as exc:
+        knowledge_settings_update(actor=actor_as("manager"), search_config="klingon")
+    assert "klingon" in str(exc.value)
+
+
+def test_trigram_fallback_for_typos(write, actor_as, org):
+    article = write("Kubernetes node not ready", "kubectl describe node")
+    hits = search(org, "kubrenetes", _filters(actor_as("viewer")))
+    assert [h.id for h in hits] == [article.pk]
+    assert hits[0].fuzzy is True
+
+
+def test_filters_by_tag_and_service(write, actor_as, org, checkout):
+    tagged = write("Restart checkout", "restart pods", tags=["k8s"], services=[checkout.pk])
+    write("Restart billing", "restart pods", tags=["vm"])
+    viewer = actor_as("viewer")
+    assert [h.id for h in search(org, "restart", _filters(viewer, tag="k8s"))] == [tagged.pk]
+    assert [h.id for h in search(org, "restart", _filters(viewer, service_id=checkout.pk))] == [tagged.pk]
+
+
+def test_api_search_returns_id_title_snippet_rank(write, api_as):
+    article = write("Certificate expiry", "Renew the certificate with certbot.")
+    response = api_as("viewer").get("/api/v1/articles/", {"q": "certificate"})
+    assert response.status_code == 200
+    [hit] = response.json()["results"]
+    assert hit["id"] == article.pk and hit["title"] == "Certificate expiry"
+    assert "<mark>" in hit["snippet"] and hit["rank"] > 0
+
+
+def test_search_only_sees_readable_spaces(write, payments_space, api_as, actor_as, org):
+    write("Payments secret runbook", "rotate the gateway key", space=payments_space)
+    assert search(org, "gateway", _filters(actor_as("viewer"))) == []
+    assert api_as("viewer").get("/api/v1/articles/", {"q": "gateway"}).json()["results"] == []
+    assert len(api_as("operator").get("/api/v1/articles/", {"q": "gateway"}).json()["results"]) == 1
