@@ -48,6 +48,7 @@ class Capability:
     WORKFLOW_RUN = "workflow.run"
     WORKFLOW_MANAGE = "workflow.manage"
     TASK_MANAGE = "task.manage"
+    AUTOMATION_MANAGE = "automation.manage"
 
 
 # capability -> the lowest role that holds it
@@ -80,6 +81,7 @@ MINIMUM_ROLE = {
     Capability.WORKFLOW_RUN: Role.OPERATOR,
     Capability.WORKFLOW_MANAGE: Role.MANAGER,
     Capability.TASK_MANAGE: Role.OPERATOR,
+    Capability.AUTOMATION_MANAGE: Role.MANAGER,
 }
 
 ALL_CAPABILITIES = frozenset(MINIMUM_ROLE)
