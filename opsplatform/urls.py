@@ -25,6 +25,8 @@ urlpatterns = [
     path("", include("notifications.urls")),
     path("api/v1/", include("workflows.api.urls")),
     path("", include("workflows.urls")),
+    path("api/v1/", include("workflows.automation.api.urls")),
+    path("", include("workflows.automation.urls")),
     path("", include("opsplatform.accounts.urls")),
 ]
 
