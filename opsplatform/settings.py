@@ -307,7 +307,10 @@ CELERY_BEAT_SCHEDULE = {
     "workflows-playbook": {"task": "workflows.playbook_tick", "schedule": 5.0},
     "workflows-notices": {"task": "workflows.notice_tick", "schedule": 5.0},
     # Reads the ledger and runs due automation (retries, approved risky actions): lag is one tick.
-    "workflows-automation": {"task": "workflows.automation_tick", "schedule": env.float("AUTOMATION_TICK_SECONDS", default=2.0)},
+    "workflows-automation": {
+        "task": "workflows.automation_tick",
+        "schedule": env.float("AUTOMATION_TICK_SECONDS", default=2.0),
+    },
     "incidents-sla": {"task": "incidents.sla_tick", "schedule": env.float("SLA_TICK_SECONDS", default=15.0)},
     "incidents-unsnooze": {"task": "incidents.unsnooze_tick", "schedule": 15.0},
     "notifications-escalation": {

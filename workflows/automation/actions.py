@@ -17,7 +17,6 @@ from incidents import services as incident_services
 from notifications.senders.webhook import sign
 from opsplatform.core import crypto, http
 from opsplatform.core.actors import Actor
-from workflows.automation import spec
 from workflows.models import NoticeKind, WorkflowDefinition, WorkflowRun
 from workflows.services import notices, people
 from workflows.services.runs import run_create
@@ -69,75 +68,103 @@ def _people_ids(execution, raw) -> list[int]:
     return sorted(people.resolve(execution.rule.organization, People.of(raw)))
 
 
+def _start_workflow(execution, actor, action) -> dict:
+    rule = execution.rule
+    definition = WorkflowDefinition.objects.filter(
+        organization_id=rule.organization_id, key=action["workflow"]
+    ).first()
+    if definition is None:
+        raise ValidationError(f"No workflow with key {action['workflow']!r}.")
+    incident = execution.incident
+    title = action.get("title") or (
+        f"{rule.name}: #{incident.pk} {incident.title}"
+        if incident
+        else f"{rule.name}: {execution.event_verb}"
+    )
+    run = run_create(
+        actor=actor,
+        definition=definition,
+        title=title[:200],
+        incident=incident,
+        trigger_key=f"automation:{execution.pk}",
+    )
+    return {"run": run.pk}
+
+
+def _create_task(execution, actor, action) -> dict:
+    assignee = (
+        get_user_model().objects.filter(pk=action["assignee"]).first() if action.get("assignee") else None
+    )
+    due = (
+        execution.created_at + timedelta(minutes=action["due_minutes"]) if action.get("due_minutes") else None
+    )
+    task = task_create(
+        actor=actor,
+        title=action["title"],
+        description=action.get("description", ""),
+        assignee=assignee,
+        due_at=due,
+        incident=execution.incident,
+        run=_run_of(execution),
+    )
+    return {"task": task.pk}
+
+
+def _notify(execution, actor, action) -> dict:
+    recipients = _people_ids(execution, action["people"])
+    notices.enqueue(
+        organization_id=execution.organization_id,
+        kind=NoticeKind.AUTOMATION,
+        recipients=recipients,
+        key=f"automation:{execution.pk}",
+        execution=execution,
+    )
+    return {"recipients": recipients}
+
+
+def _set_field(field):
+    def change(execution, actor, action) -> dict:
+        incident_services.incident_update(
+            actor=actor, incident=_incident(execution), **{field: action[field]}
+        )
+        return {field: action[field]}
+
+    return change
+
+
+def _add_responders(execution, actor, action) -> dict:
+    incident = _incident(execution)
+    users = list(get_user_model().objects.filter(pk__in=_people_ids(execution, action["people"])))
+    incident_services.incident_add_responders(actor=actor, incident=incident, responders=users)
+    return {"responders": sorted(u.pk for u in users)}
+
+
+def _escalate(execution, actor, action) -> dict:
+    incident_services.incident_escalate(actor=actor, incident=_incident(execution))
+    return {"escalated": True}
+
+
+DATABASE_ACTIONS = {
+    "start_workflow": _start_workflow,
+    "create_task": _create_task,
+    "notify": _notify,
+    "set_severity": _set_field("severity"),
+    "set_priority": _set_field("priority"),
+    "add_responders": _add_responders,
+    "escalate": _escalate,
+}
+
+
 def perform(execution) -> dict:
     """A database action, inside the caller's transaction; returns what it did (the outcome)."""
-    action, rule = execution.action, execution.rule
-    actor = actor_for(rule)
-    kind = action["type"]
-    if kind in spec.INCIDENT_ACTIONS:
-        incident = _incident(execution)
-    if kind == "start_workflow":
-        definition = WorkflowDefinition.objects.filter(
-            organization_id=rule.organization_id, key=action["workflow"]
-        ).first()
-        if definition is None:
-            raise ValidationError(f"No workflow with key {action['workflow']!r}.")
-        incident = execution.incident
-        title = action.get("title") or (
-            f"{rule.name}: #{incident.pk} {incident.title}" if incident else f"{rule.name}: {execution.event_verb}"
-        )
-        run = run_create(
-            actor=actor,
-            definition=definition,
-            title=title[:200],
-            incident=incident,
-            trigger_key=f"automation:{execution.pk}",
-        )
-        return {"run": run.pk}
-    if kind == "create_task":
-        assignee = None
-        if action.get("assignee"):
-            assignee = get_user_model().objects.filter(pk=action["assignee"]).first()
-        due = execution.created_at + timedelta(minutes=action["due_minutes"]) if action.get("due_minutes") else None
-        task = task_create(
-            actor=actor,
-            title=action["title"],
-            description=action.get("description", ""),
-            assignee=assignee,
-            due_at=due,
-            incident=execution.incident,
-            run=_run_of(execution),
-        )
-        return {"task": task.pk}
-    if kind == "notify":
-        recipients = _people_ids(execution, action["people"])
-        notices.enqueue(
-            organization_id=execution.organization_id,
-            kind=NoticeKind.AUTOMATION,
-            recipients=recipients,
-            key=f"automation:{execution.pk}",
-            execution=execution,
-        )
-        return {"recipients": recipients}
-    if kind == "set_severity":
-        incident_services.incident_update(actor=actor, incident=incident, severity=action["severity"])
-        return {"severity": action["severity"]}
-    if kind == "set_priority":
-        incident_services.incident_update(actor=actor, incident=incident, priority=action["priority"])
-        return {"priority": action["priority"]}
-    if kind == "add_responders":
-        users = list(get_user_model().objects.filter(pk__in=_people_ids(execution, action["people"])))
-        incident_services.incident_add_responders(actor=actor, incident=incident, responders=users)
-        return {"responders": sorted(u.pk for u in users)}
-    if kind == "escalate":
-        incident_services.incident_escalate(actor=actor, incident=incident)
-        return {"escalated": True}
-    raise ValidationError(f"{kind} is not a database action.")
+    action = execution.action
+    if action["type"] not in DATABASE_ACTIONS:
+        raise ValidationError(f"{action['type']} is not a database action.")
+    return DATABASE_ACTIONS[action["type"]](execution, actor_for(execution.rule), action)
 
 
 def escalate_after_remediation(execution) -> dict:
-    incident_services.incident_escalate(actor=actor_for(execution.rule), incident=_incident(execution))
-    return {"escalated": True}
+    return _escalate(execution, actor_for(execution.rule), execution.action)
 
 
 def hook_url(execution) -> str:
@@ -147,7 +174,9 @@ def hook_url(execution) -> str:
     incident = _incident(execution)
     url = (incident.service.labels or {}).get(REMEDIATION_LABEL, "") if incident.service_id else ""
     if not url:
-        raise Skip(f"No remediation hook: neither the action nor the service (label {REMEDIATION_LABEL}) names one.")
+        raise Skip(
+            f"No remediation hook: neither the action nor the service (label {REMEDIATION_LABEL}) names one."
+        )
     return url
 
 

@@ -9,6 +9,8 @@ again; an entry read twice plans nothing new, because its keys exist.
 
 from __future__ import annotations
 
+import time
+
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -63,8 +65,10 @@ def plan(rule, entry, subject, now) -> list[AutomationExecution]:
     return rows
 
 
-def consume_organization(organization_id: int, *, limit: int = BATCH, now=None, checkpoint=None) -> int:
-    """One batch of one organization's chain; the number of executions planned.
+def consume_organization(
+    organization_id: int, *, limit: int = BATCH, now=None, checkpoint=None
+) -> tuple[int, int]:
+    """One batch of one organization's chain: (entries read, executions planned).
 
     ``checkpoint(entry)`` is called after each entry's executions are inserted, inside the
     transaction (the tests make it raise to stand for a crash mid-batch).
@@ -78,15 +82,17 @@ def consume_organization(organization_id: int, *, limit: int = BATCH, now=None, 
             .first()
         )
         if cursor is None:
-            return 0
+            return 0, 0
         entries = list(
-            LedgerEntry.objects.filter(organization_id=organization_id, sequence__gt=cursor.sequence).order_by(
-                "sequence"
-            )[:limit]
+            LedgerEntry.objects.filter(
+                organization_id=organization_id, sequence__gt=cursor.sequence
+            ).order_by("sequence")[:limit]
         )
         if not entries:
-            return 0
-        rules = list(AutomationRule.objects.filter(organization_id=organization_id, enabled=True).order_by("pk"))
+            return 0, 0
+        rules = list(
+            AutomationRule.objects.filter(organization_id=organization_id, enabled=True).order_by("pk")
+        )
         relevant = [e for e in entries if e.verb in ALL_VERBS]
         context = Context(organization_id, relevant) if relevant and rules else None
         for entry in relevant if context else ():
@@ -105,16 +111,24 @@ def consume_organization(organization_id: int, *, limit: int = BATCH, now=None, 
         cursor.sequence = entries[-1].sequence
         cursor.updated_at = now
         cursor.save(update_fields=["sequence", "updated_at"])
-    return planned
+    return len(entries), planned
 
 
-def consume(*, limit: int = BATCH, now=None, checkpoint=None) -> int:
-    """Every organization with an enabled rule, one batch each."""
-    org_ids = (
-        AutomationRule.objects.filter(enabled=True).values_list("organization_id", flat=True).distinct().order_by()
-    )
+def consume(*, limit: int = BATCH, now=None, checkpoint=None, deadline: float | None = None) -> int:
+    """Every organization with an enabled rule (or a cursor to keep up to date): batches until
+    its chain is read or ``deadline`` (a ``time.monotonic()`` value) passes. Executions planned."""
+    org_ids = set(
+        AutomationRule.objects.filter(enabled=True)
+        .values_list("organization_id", flat=True)
+        .distinct()
+        .order_by()
+    ) | set(AutomationCursor.objects.values_list("organization_id", flat=True))
     total = 0
-    for organization_id in sorted(set(org_ids)):
+    for organization_id in sorted(org_ids):
         ensure_cursor(organization_id)
-        total += consume_organization(organization_id, limit=limit, now=now, checkpoint=checkpoint)
+        while True:
+            read, planned = consume_organization(organization_id, limit=limit, now=now, checkpoint=checkpoint)
+            total += planned
+            if read < limit or (deadline is not None and time.monotonic() > deadline):
+                break
     return total

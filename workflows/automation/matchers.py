@@ -77,16 +77,16 @@ class Context:
         entries = [e for e in entries if e.verb in ALL_VERBS]
         self.tasks = {
             t.pk: t
-            for t in Task.objects.filter(organization_id=organization_id, pk__in=_ids(entries, TASK)).select_related(
-                "run"
-            )
+            for t in Task.objects.filter(
+                organization_id=organization_id, pk__in=_ids(entries, TASK)
+            ).select_related("run")
         }
         run_ids = _ids(entries, RUN) | {t.run_id for t in self.tasks.values() if t.run_id}
         self.runs = {
             r.pk: r
-            for r in WorkflowRun.objects.filter(organization_id=organization_id, pk__in=run_ids).select_related(
-                "service", "team"
-            )
+            for r in WorkflowRun.objects.filter(
+                organization_id=organization_id, pk__in=run_ids
+            ).select_related("service", "team")
         }
         incident_ids = (
             _ids(entries, INCIDENT)
@@ -95,9 +95,9 @@ class Context:
         )
         self.incidents = {
             i.pk: i
-            for i in Incident.objects.filter(organization_id=organization_id, pk__in=incident_ids).select_related(
-                "service", "team"
-            )
+            for i in Incident.objects.filter(
+                organization_id=organization_id, pk__in=incident_ids
+            ).select_related("service", "team")
         }
 
     def subject(self, entry) -> Subject | None:
@@ -105,20 +105,22 @@ class Context:
         if entry.target_type == INCIDENT:
             incident = self.incidents.get(target)
             return _from_incident(incident, entry.data) if incident else None
-        run = None
         if entry.target_type == TASK:
-            task = self.tasks.get(target)
-            if task is None:
-                return None
-            if task.incident_id in self.incidents:
-                return _from_incident(self.incidents[task.incident_id], {})
-            run = self.runs.get(task.run_id)
-            if run is None:
-                return Subject()
-        elif entry.target_type == RUN:
-            run = self.runs.get(target)
+            return self._of_task(self.tasks.get(target))
+        if entry.target_type == RUN:
+            return self._of_run(self.runs.get(target))
+        return Subject() if entry.verb == "monitor.down" else None
+
+    def _of_task(self, task) -> Subject | None:
+        if task is None:
+            return None
+        if task.incident_id in self.incidents:
+            return _from_incident(self.incidents[task.incident_id], {})
+        return self._of_run(self.runs.get(task.run_id)) if task.run_id else Subject()
+
+    def _of_run(self, run) -> Subject | None:
         if run is None:
-            return Subject() if entry.verb == "monitor.down" else None
+            return None
         if run.incident_id in self.incidents:
             return _from_incident(self.incidents[run.incident_id], {})
         return Subject(

@@ -27,4 +27,6 @@ def automation_message(notice) -> AutomationMessage:
         lines.append(f"Incident: {about} ({incident.severity}, {incident.status})")
         lines.append(f"Open: {absolute(reverse('incidents:detail', args=[incident.pk]))}")
     lines.append(f"Rule: {absolute(reverse('automation:rule', args=[rule.pk]))}")
-    return AutomationMessage(f"[Automation] {rule.name}: {about}"[:200], "\n".join(lines), notice.idempotency_key)
+    return AutomationMessage(
+        f"[Automation] {rule.name}: {about}"[:200], "\n".join(lines), notice.idempotency_key
+    )

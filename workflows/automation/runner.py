@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 from django.db import transaction
@@ -84,7 +85,9 @@ def _locked(execution_id, attempt):
 def advance_approvals(now, limit: int = BATCH) -> int:
     moved = 0
     waiting = list(
-        AutomationExecution.objects.filter(state=S.AWAITING_APPROVAL).order_by("pk").values_list("pk", flat=True)[:limit]
+        AutomationExecution.objects.filter(state=S.AWAITING_APPROVAL)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
     )
     for execution_id in waiting:
         with transaction.atomic():
@@ -206,15 +209,19 @@ def execute(execution_id: int, attempt: int, now=None) -> str | None:
     return _run_database_action(execution_id, attempt, now)
 
 
-def run_due(now=None, limit: int = BATCH) -> dict:
-    """Advance approvals, then run every due execution; each row's failure is its own."""
-    now = now or timezone.now()
-    counts = {"approvals": advance_approvals(now, limit)}
-    for execution_id, attempt in claim(now, limit):
-        try:
-            state = execute(execution_id, attempt, now)
-        except Exception:  # one bad row never stops the batch; its lease brings it back
-            logger.exception("automation execution %s failed unexpectedly", execution_id)
-            state = "error"
-        counts[state or "fenced"] = counts.get(state or "fenced", 0) + 1
-    return counts
+def run_due(now=None, limit: int = BATCH, deadline: float | None = None) -> dict:
+    """Advance approvals, then run due executions, batch after batch while batches come back full
+    and ``deadline`` (a ``time.monotonic()`` value) has not passed; each row's failure is its own."""
+    fixed = now
+    counts = {"approvals": advance_approvals(now or timezone.now(), limit)}
+    while True:
+        claimed = claim(fixed or timezone.now(), limit)
+        for execution_id, attempt in claimed:
+            try:
+                state = execute(execution_id, attempt, fixed)
+            except Exception:  # one bad row never stops the batch; its lease brings it back
+                logger.exception("automation execution %s failed unexpectedly", execution_id)
+                state = "error"
+            counts[state or "fenced"] = counts.get(state or "fenced", 0) + 1
+        if len(claimed) < limit or deadline is None or time.monotonic() > deadline:
+            return counts

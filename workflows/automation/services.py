@@ -48,11 +48,7 @@ def ensure_same_organization(actor: Actor, rule: AutomationRule) -> None:
         raise Http404("No automation rule matches the given query.")
 
 
-def _clean(values: dict) -> dict:
-    unknown = set(values) - set(FIELDS) - {"webhook_secret"}
-    if unknown:
-        raise ValidationError({key: "Not a field of a rule." for key in unknown})
-    out = dict(values)
+def _clean_plain(out: dict) -> None:
     if "name" in out:
         out["name"] = (out["name"] or "").strip()
         if not out["name"] or len(out["name"]) > 150:
@@ -69,6 +65,14 @@ def _clean(values: dict) -> dict:
     for key in ("enabled", "once_per_incident"):
         if key in out and not isinstance(out[key], bool):
             raise ValidationError({key: "true or false."})
+
+
+def _clean(values: dict) -> dict:
+    unknown = set(values) - set(FIELDS) - {"webhook_secret"}
+    if unknown:
+        raise ValidationError(dict.fromkeys(unknown, "Not a field of a rule."))
+    out = dict(values)
+    _clean_plain(out)
     if "conditions" in out:
         out["conditions"] = spec.clean_conditions(out["conditions"])
     if "actions" in out:
@@ -105,7 +109,9 @@ def rule_create(*, actor: Actor, **values) -> tuple[AutomationRule, str]:
             raise ValidationError({key: "This field is required."})
     secret = values.pop("webhook_secret", None) or secrets.token_urlsafe(32)
     now = timezone.now()
-    rule = AutomationRule(organization=actor.organization, created_by=actor.user, created_at=now, updated_at=now)
+    rule = AutomationRule(
+        organization=actor.organization, created_by=actor.user, created_at=now, updated_at=now
+    )
     for key, value in values.items():
         setattr(rule, key, value)
     rule.conditions = rule.conditions or spec.clean_conditions(None)

@@ -82,7 +82,9 @@ def clean_conditions(raw) -> dict:
             raise ValidationError({f"conditions.groups.{i}.matchers": "At least one matcher."})
         for j, matcher in enumerate(matchers):
             if problem := _matcher_problem(matcher):
-                raise ValidationError({f"conditions.groups.{i}.matchers.{j}": problem.replace("Matcher 1: ", "")})
+                raise ValidationError(
+                    {f"conditions.groups.{i}.matchers.{j}": problem.replace("Matcher 1: ", "")}
+                )
         cleaned.append({"match": group.get("match", "all"), "matchers": matchers})
     return {"match": match, "groups": cleaned}
 
@@ -131,6 +133,81 @@ def _url(action, where, *, required) -> str:
     return url
 
 
+def _start_workflow(action, where) -> dict:
+    return {
+        "workflow": _text(action, "workflow", where, required=True, limit=64),
+        "title": _text(action, "title", where, required=False, limit=200),
+    }
+
+
+def _create_task(action, where) -> dict:
+    out = {
+        "title": _text(action, "title", where, required=True, limit=200),
+        "description": _text(action, "description", where, required=False, limit=5000),
+    }
+    if action.get("assignee") is not None:
+        out["assignee"] = _int(action, "assignee", where, low=1, high=2**62, default=None)
+    if action.get("due_minutes") is not None:
+        out["due_minutes"] = _int(action, "due_minutes", where, low=1, high=60 * 24 * 30, default=None)
+    return out
+
+
+def _notify(action, where) -> dict:
+    return {
+        "people": _people(action.get("people"), f"{where}.people"),
+        "message": _text(action, "message", where, required=False, limit=2000),
+    }
+
+
+def _choice(key, choices):
+    def clean(action, where) -> dict:
+        if action.get(key) not in choices:
+            raise ValidationError({f"{where}.{key}": f"One of {', '.join(choices)}."})
+        return {key: action[key]}
+
+    return clean
+
+
+def _add_responders(action, where) -> dict:
+    return {"people": _people(action.get("people"), f"{where}.people")}
+
+
+def _http(kind):
+    def clean(action, where) -> dict:
+        out = {
+            "url": _url(action, where, required=kind == "webhook"),
+            "retries": _int(
+                action,
+                "retries",
+                where,
+                low=0,
+                high=MAX_ATTEMPTS - 1,
+                default=3 if kind == "remediate" else 5,
+            ),
+            "backoff_seconds": _int(action, "backoff_seconds", where, low=1, high=MAX_BACKOFF, default=30),
+        }
+        if kind == "remediate":
+            if not isinstance(action.get("escalate", True), bool):
+                raise ValidationError({f"{where}.escalate": "true or false."})
+            out["escalate"] = action.get("escalate", True)
+        return out
+
+    return clean
+
+
+CLEANERS = {
+    "start_workflow": _start_workflow,
+    "create_task": _create_task,
+    "notify": _notify,
+    "set_severity": _choice("severity", Severity.values),
+    "set_priority": _choice("priority", Priority.values),
+    "add_responders": _add_responders,
+    "escalate": lambda action, where: {},
+    "webhook": _http("webhook"),
+    "remediate": _http("remediate"),
+}
+
+
 def _clean_one(action, where) -> dict:
     if not isinstance(action, dict) or action.get("type") not in ACTION_TYPES:
         raise ValidationError({f"{where}.type": f"One of {', '.join(ACTION_TYPES)}."})
@@ -138,46 +215,14 @@ def _clean_one(action, where) -> dict:
     unknown = set(action) - COMMON_KEYS - KEYS[kind]
     if unknown:
         raise ValidationError({where: f"Unknown key {sorted(unknown)[0]!r} for {kind}."})
-    out = {"type": kind}
-    if kind == "start_workflow":
-        out["workflow"] = _text(action, "workflow", where, required=True, limit=64)
-        out["title"] = _text(action, "title", where, required=False, limit=200)
-    elif kind == "create_task":
-        out["title"] = _text(action, "title", where, required=True, limit=200)
-        out["description"] = _text(action, "description", where, required=False, limit=5000)
-        if action.get("assignee") is not None:
-            out["assignee"] = _int(action, "assignee", where, low=1, high=2**62, default=None)
-        if action.get("due_minutes") is not None:
-            out["due_minutes"] = _int(action, "due_minutes", where, low=1, high=60 * 24 * 30, default=None)
-    elif kind == "notify":
-        out["people"] = _people(action.get("people"), f"{where}.people")
-        out["message"] = _text(action, "message", where, required=False, limit=2000)
-    elif kind == "set_severity":
-        if action.get("severity") not in Severity.values:
-            raise ValidationError({f"{where}.severity": f"One of {', '.join(Severity.values)}."})
-        out["severity"] = action["severity"]
-    elif kind == "set_priority":
-        if action.get("priority") not in Priority.values:
-            raise ValidationError({f"{where}.priority": f"One of {', '.join(Priority.values)}."})
-        out["priority"] = action["priority"]
-    elif kind == "add_responders":
-        out["people"] = _people(action.get("people"), f"{where}.people")
-    elif kind in HTTP_ACTIONS:
-        out["url"] = _url(action, where, required=kind == "webhook")
-        default_retries = 3 if kind == "remediate" else 5
-        out["retries"] = _int(action, "retries", where, low=0, high=MAX_ATTEMPTS - 1, default=default_retries)
-        out["backoff_seconds"] = _int(action, "backoff_seconds", where, low=1, high=MAX_BACKOFF, default=30)
-        if kind == "remediate":
-            escalate = action.get("escalate", True)
-            if not isinstance(escalate, bool):
-                raise ValidationError({f"{where}.escalate": "true or false."})
-            out["escalate"] = escalate
+    out = {"type": kind, **CLEANERS[kind](action, where)}
     risky = action.get("risky", False)
     if not isinstance(risky, bool):
         raise ValidationError({f"{where}.risky": "true or false."})
     if risky:
+        approvers = action.get("approvers") or {"roles": ["manager", "admin", "owner"]}
         out["risky"] = True
-        out["approvers"] = _people(action.get("approvers") or {"roles": ["manager", "admin", "owner"]}, f"{where}.approvers")
+        out["approvers"] = _people(approvers, f"{where}.approvers")
     elif "approvers" in action:
         raise ValidationError({f"{where}.approvers": "Approvers are for risky actions."})
     return out

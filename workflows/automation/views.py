@@ -65,7 +65,11 @@ def _action_rows(rule):
 
 
 def _detail_context(request, rule, **extra):
-    executions = AutomationExecution.objects.filter(rule=rule).select_related("incident").order_by("-created_at", "-id")
+    executions = (
+        AutomationExecution.objects.filter(rule=rule)
+        .select_related("incident")
+        .order_by("-created_at", "-id")
+    )
     page = _paginate(executions, request.GET.get("page"))
     context = {
         "rule": rule,
@@ -162,5 +166,6 @@ def incident_executions(request, pk):
         .order_by("-created_at", "-id")
     )
     page = _paginate(executions, request.GET.get("page"))
-    return render(request, "workflows/automation/_incident_executions.html", {"incident": incident, "page": page})
-
+    return render(
+        request, "workflows/automation/_incident_executions.html", {"incident": incident, "page": page}
+    )

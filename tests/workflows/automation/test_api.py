@@ -36,7 +36,10 @@ def test_manager_creates_and_the_secret_is_shown_once(api_as):
         ({"actions": [{"type": "explode"}]}, "actions.0.type"),
         ({"actions": []}, "actions"),
         ({"trigger": "incident.exploded"}, "trigger"),
-        ({"conditions": {"groups": [{"matchers": [{"field": "severity", "op": "regex", "value": "("}]}]}}, None),
+        (
+            {"conditions": {"groups": [{"matchers": [{"field": "severity", "op": "regex", "value": "("}]}]}},
+            None,
+        ),
         ({"actions": [{"type": "webhook", "url": "ftp://example.com/x"}]}, "actions.0.url"),
         ({"actions": [{"type": "set_severity", "severity": "sev9"}]}, "actions.0.severity"),
         ({"trigger": "workflow.state_entered"}, "trigger_state"),

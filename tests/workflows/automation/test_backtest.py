@@ -22,7 +22,11 @@ def test_backtest_shows_what_would_have_fired_without_side_effects(make_rule, tr
         trigger("minor", severity="sev4")
         rule = make_rule(
             conditions={"groups": [{"matchers": [{"field": "severity", "op": "equals", "value": "sev1"}]}]},
-            actions=[{"type": "webhook", "url": receiver.url()}, {"type": "escalate"}, {"type": "notify", "people": {"roles": ["owner"]}}],
+            actions=[
+                {"type": "webhook", "url": receiver.url()},
+                {"type": "escalate"},
+                {"type": "notify", "people": {"roles": ["owner"]}},
+            ],
         )
         before, ledger_before = _row_counts(), LedgerEntry.objects.count()
         result = backtest(actor=actor_as("viewer"), rule=rule, days=7)

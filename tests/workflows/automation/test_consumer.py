@@ -51,7 +51,7 @@ def test_rule_fires_once_per_event_when_the_consumer_runs_twice(make_rule, trigg
 
 
 def test_a_crash_mid_batch_rolls_back_and_the_rerun_plans_each_action_once(make_rule, trigger):
-    rule = make_rule(actions=[{"type": "set_priority", "priority": "p1"}, {"type": "escalate"}])
+    make_rule(actions=[{"type": "set_priority", "priority": "p1"}, {"type": "escalate"}])
     first, second, third = trigger("one"), trigger("two"), trigger("three")
     cursor_before = AutomationCursor.objects.get().sequence
     seen = []
@@ -89,7 +89,9 @@ def test_conditions_any_all_and_labels(make_rule, trigger):
     eu = trigger("eu", labels={"region": "eu-west-1"})
     us = trigger("us", labels={"region": "us-east-1"})
     consume()
-    assert list(AutomationExecution.objects.filter(rule=rule).values_list("incident_id", flat=True)) == [eu.pk]
+    assert list(AutomationExecution.objects.filter(rule=rule).values_list("incident_id", flat=True)) == [
+        eu.pk
+    ]
     assert us.pk not in AutomationExecution.objects.values_list("incident_id", flat=True)
 
 

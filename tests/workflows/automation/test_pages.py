@@ -27,7 +27,9 @@ def test_list_and_rule_page_show_executions(client_as, make_rule, trigger):
 def test_backtest_form(client_as, make_rule, trigger):
     rule = make_rule()
     trigger()
-    response = client_as("viewer").post(f"/automation/{rule.pk}/backtest/", {"days": 7}, HTTP_HX_REQUEST="true")
+    response = client_as("viewer").post(
+        f"/automation/{rule.pk}/backtest/", {"days": 7}, HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 200
     assert "Times it would have fired" in response.content.decode()
     bad = client_as("viewer").post(f"/automation/{rule.pk}/backtest/", {"days": 500}, HTTP_HX_REQUEST="true")

@@ -31,7 +31,9 @@ def _verified(request) -> bool:
 
 
 def test_the_secret_is_encrypted_at_rest(make_rule):
-    rule = make_rule(actions=[{"type": "webhook", "url": "https://hooks.example.com/x"}], webhook_secret=SECRET)
+    rule = make_rule(
+        actions=[{"type": "webhook", "url": "https://hooks.example.com/x"}], webhook_secret=SECRET
+    )
     stored = AutomationRule.objects.get(pk=rule.pk).webhook_secret
     assert stored.startswith("v1.") and SECRET not in stored
     assert not entries("automation.rule.created", target=rule).filter(data__icontains=SECRET).exists()
@@ -48,7 +50,11 @@ def test_webhook_retries_survive_a_worker_restart(make_rule, trigger, receiver):
     now = timezone.now()
     run_due(now=now)  # attempt 1: 500
     execution = AutomationExecution.objects.get(rule=rule)
-    assert (execution.state, execution.attempts, execution.last_error) == (ExecutionState.RETRYING, 1, "HTTP 500")
+    assert (execution.state, execution.attempts, execution.last_error) == (
+        ExecutionState.RETRYING,
+        1,
+        "HTTP 500",
+    )
     assert execution.next_attempt_at > now + timedelta(seconds=9)
     run_due(now=now)  # not due yet: nothing sent
     assert len(receiver.requests) == 1
