@@ -321,6 +321,11 @@ CELERY_BEAT_SCHEDULE = {
     "workflows-notices": {"task": "workflows.notice_tick", "schedule": 5.0},
     # Postmortems follow their review run (moved on the run page or by an approval gate).
     "postmortems-review": {"task": "knowledge.postmortems.review_tick", "schedule": 15.0},
+    # Reads the ledger and runs due automation (retries, approved risky actions): lag is one tick.
+    "workflows-automation": {
+        "task": "workflows.automation_tick",
+        "schedule": env.float("AUTOMATION_TICK_SECONDS", default=2.0),
+    },
     "incidents-sla": {"task": "incidents.sla_tick", "schedule": env.float("SLA_TICK_SECONDS", default=15.0)},
     "incidents-unsnooze": {"task": "incidents.unsnooze_tick", "schedule": 15.0},
     "notifications-escalation": {

@@ -41,6 +41,8 @@ urlpatterns = [
     path("", include((home_and_accounts, accounts_urls.app_name))),
     path("api/v1/", include("opsplatform.analytics.api_urls")),
     path("analytics/", include("opsplatform.analytics.urls")),
+    path("api/v1/", include("workflows.automation.api.urls")),
+    path("", include("workflows.automation.urls")),
 ]
 
 handler400 = "opsplatform.api.problems.handler400"

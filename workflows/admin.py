@@ -10,6 +10,7 @@ from django.contrib import admin
 
 from opsplatform.accounts.admin import ServiceErrorsAsMessages
 from opsplatform.accounts.admin_scoping import ActionsOnlyScopedAdmin, admin_actor
+from workflows.automation import admin as automation_admin  # noqa: F401 - registers the automation admins
 from workflows.models import ApprovalRequest, Task, TaskStatus, WorkflowDefinition, WorkflowRun
 from workflows.services.runs import transition
 from workflows.services.task_items import task_update

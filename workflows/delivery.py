@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from notifications.incident_message import absolute
 from notifications.senders import EmailSender, Outgoing, send
+from workflows.automation.notices import automation_message
 from workflows.links import approval_token
 from workflows.models import Notice, NoticeKind, NoticeStatus
 
@@ -36,6 +37,8 @@ class NoticeMessage:
 
 
 def build(notice: Notice) -> NoticeMessage:
+    if notice.execution_id:
+        return automation_message(notice)
     if notice.task_id:
         task = notice.task
         url = absolute(reverse("workflows:tasks"))
@@ -98,7 +101,9 @@ def run_notice_tick(now=None, limit: int = BATCH) -> dict:
     now = now or timezone.now()
     counts = {"sent": 0, "failed": 0}
     for notice_id in _claim(now, limit):
-        notice = Notice.objects.select_related("recipient", "approval__run", "task").get(pk=notice_id)
+        notice = Notice.objects.select_related(
+            "recipient", "approval__run", "task", "execution__rule", "execution__incident"
+        ).get(pk=notice_id)
         outgoing = Outgoing(notification_id=notice.pk, attempt=notice.attempts, medium="email")
         if notice.recipient.email:
             EmailSender([notice.recipient.email]).prepare(outgoing, build(notice))

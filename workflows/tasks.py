@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from workflows.automation.tick import run_automation_tick
 from workflows.delivery import run_notice_tick
 from workflows.ticks import run_approvals_tick, run_playbook_tick, run_tasks_overdue_tick
 
@@ -24,3 +25,8 @@ def playbook_tick():
 @shared_task(name="workflows.notice_tick", ignore_result=True)
 def notice_tick():
     return run_notice_tick()
+
+
+@shared_task(name="workflows.automation_tick", ignore_result=True)
+def automation_tick():
+    return run_automation_tick()

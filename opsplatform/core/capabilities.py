@@ -56,6 +56,7 @@ class Capability:
     POSTMORTEM_EDIT = "postmortem.edit"
     MONITOR_VIEW = "monitor.view"
     MONITOR_MANAGE = "monitor.manage"
+    AUTOMATION_MANAGE = "automation.manage"
 
 
 # capability -> the lowest role that holds it
@@ -96,6 +97,7 @@ MINIMUM_ROLE = {
     Capability.POSTMORTEM_EDIT: Role.OPERATOR,
     Capability.MONITOR_VIEW: Role.VIEWER,
     Capability.MONITOR_MANAGE: Role.MANAGER,
+    Capability.AUTOMATION_MANAGE: Role.MANAGER,
 }
 
 ALL_CAPABILITIES = frozenset(MINIMUM_ROLE)

@@ -1,3 +1,10 @@
+from workflows.automation.models import (
+    AutomationCursor,
+    AutomationExecution,
+    AutomationRule,
+    ExecutionState,
+    Trigger,
+)
 from workflows.models.approvals import ApprovalDecision, ApprovalRequest, ApprovalStatus, Verdict
 from workflows.models.definitions import WorkflowDefinition, WorkflowVersion
 from workflows.models.notices import Notice, NoticeKind, NoticeStatus
@@ -9,11 +16,16 @@ __all__ = [
     "ApprovalDecision",
     "ApprovalRequest",
     "ApprovalStatus",
+    "AutomationCursor",
+    "AutomationExecution",
+    "AutomationRule",
+    "ExecutionState",
     "Notice",
     "NoticeKind",
     "NoticeStatus",
     "Task",
     "TaskStatus",
+    "Trigger",
     "Verdict",
     "WorkflowDefinition",
     "WorkflowRun",

@@ -11,6 +11,7 @@ class NoticeKind(models.TextChoices):
     APPROVAL_REMINDER = "approval_reminder", "Approval reminder"
     APPROVAL_ESCALATED = "approval_escalated", "Approval escalated to you"
     TASK_OVERDUE = "task_overdue", "Task overdue"
+    AUTOMATION = "automation", "Automation notice"
 
 
 class NoticeStatus(models.TextChoices):
@@ -38,6 +39,9 @@ class Notice(TenantModel):
     )
     task = models.ForeignKey(
         "workflows.Task", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    execution = models.ForeignKey(
+        "workflows.AutomationExecution", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     status = models.CharField(max_length=8, choices=NoticeStatus.choices, default=NoticeStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)

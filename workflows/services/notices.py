@@ -7,7 +7,9 @@ or a retried transaction, queues each message once. The notice tick sends them a
 from workflows.models import Notice
 
 
-def enqueue(*, organization_id: int, kind: str, recipients, key: str, approval=None, task=None) -> None:
+def enqueue(
+    *, organization_id: int, kind: str, recipients, key: str, approval=None, task=None, execution=None
+) -> None:
     """One notice of ``kind`` per recipient id; ``key`` names the occasion (``approval:7:requested``)."""
     rows = [
         Notice(
@@ -17,6 +19,7 @@ def enqueue(*, organization_id: int, kind: str, recipients, key: str, approval=N
             idempotency_key=f"{key}:{user_id}"[:120],
             approval=approval,
             task=task,
+            execution=execution,
         )
         for user_id in sorted(set(recipients))
     ]

@@ -58,7 +58,9 @@ def run_create(
     incident=None,
     service=None,
     trigger_key: str | None = None,
+    owner=None,
 ) -> WorkflowRun:
+    """``owner`` defaults to the person starting it; a system job names whose run it is."""
     ensure_same_organization(actor, definition)
     actor.require(Capability.WORKFLOW_RUN, definition)
     title = (title or "").strip()
@@ -78,7 +80,7 @@ def run_create(
                 version=version,
                 incident=incident,
                 service=service or getattr(incident, "service", None),
-                owner=actor.user,
+                owner=owner or actor.user,
                 title=title,
                 state=spec.initial,
                 fields=fields,

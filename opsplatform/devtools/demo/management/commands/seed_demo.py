@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand
 
 from opsplatform.devtools.demo import data
 from opsplatform.devtools.demo.seed_accounts import describe, ensure_user, seed_organization
+from opsplatform.devtools.demo.seed_automation import seed_automation
 from opsplatform.devtools.demo.seed_incidents import seed_incidents
 from opsplatform.devtools.demo.seed_integrations import seed_integrations
 from opsplatform.devtools.demo.seed_knowledge import seed_knowledge
@@ -31,6 +32,7 @@ class Command(BaseCommand):
             seed_workflows(seeded["organization"], seeded["people"])
             seed_knowledge(seeded["organization"], seeded["people"])
             seed_postmortems(seeded["organization"], seeded["people"])
+            seed_automation(seeded["organization"], seeded["people"])
             integrations = seed_integrations(seeded["organization"])
             organizations.append({**describe(spec, seeded["organization"]), "integrations": integrations})
         summary = {
