@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from opsplatform.analytics.selectors import incidents, oncall
 from opsplatform.analytics.selectors.filters import GROUP_BY, MAX_DAYS, parse_filters
+from opsplatform.analytics.selectors.workflows import workflow_figures
 from opsplatform.api.pagination import DefaultPagination, page_size_parameter
 from opsplatform.api.viewsets import ActorViewMixin
 from opsplatform.core.capabilities import Capability
@@ -59,10 +60,45 @@ class RangeSerializer(serializers.Serializer):
         return {"from": serializers.DateField(source="start"), **fields}
 
 
+class ApprovalWaitSerializer(serializers.Serializer):
+    decided = serializers.IntegerField(help_text="Approval requests approved or rejected in the range.")
+    approved = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    mean_wait_seconds = serializers.FloatField(
+        allow_null=True, help_text="Mean time from the request to the decision that closed it."
+    )
+    p50_wait_seconds = serializers.FloatField(allow_null=True, help_text="Median wait (interpolated).")
+    p95_wait_seconds = serializers.FloatField(
+        allow_null=True, help_text="95th percentile wait (interpolated)."
+    )
+    waiting_now = serializers.IntegerField(help_text="Requests waiting for a decision now.")
+    oldest_waiting_seconds = serializers.IntegerField(
+        allow_null=True, help_text="How long the oldest waiting request has waited."
+    )
+
+
+class TaskBacklogSerializer(serializers.Serializer):
+    open_now = serializers.IntegerField(help_text="Tasks open or in progress now.")
+    overdue_now = serializers.IntegerField(help_text="Of those, past their due time.")
+    created = serializers.IntegerField(help_text="Tasks created in the range.")
+    completed = serializers.IntegerField(help_text="Tasks done in the range.")
+    mean_time_to_complete_seconds = serializers.FloatField(
+        allow_null=True, help_text="Mean time from creation to done, over the tasks completed in the range."
+    )
+
+
+class WorkflowFiguresSerializer(serializers.Serializer):
+    approvals = ApprovalWaitSerializer()
+    tasks = TaskBacklogSerializer()
+
+
 class IncidentAnalyticsSerializer(RangeSerializer):
     service = serializers.CharField(allow_null=True, help_text="Service slug, when filtered.")
     group_by = serializers.ChoiceField(choices=GROUP_BY)
     totals = FiguresSerializer()
+    workflows = WorkflowFiguresSerializer(
+        help_text="Approval waits and task backlog (team and service filters apply; not grouped)."
+    )
     count = serializers.IntegerField(help_text="Rows in `results` over all pages.")
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
@@ -143,7 +179,8 @@ class IncidentAnalyticsView(AnalyticsView):
     @extend_schema(
         summary="Incident analytics",
         description="Volume, MTTA, MTTR, SLA compliance and escalations over a range of the "
-        "organization's days, in total and grouped by day, service or severity (docs/analytics.md).",
+        "organization's days, in total and grouped by day, service or severity; approval waits and "
+        "the task backlog under `workflows` (docs/analytics.md).",
         parameters=_range_parameters(
             OpenApiParameter("service", OpenApiTypes.STR, description="Service id or slug."),
             OpenApiParameter("group_by", OpenApiTypes.STR, enum=list(GROUP_BY), description="Default `day`."),
@@ -157,6 +194,7 @@ class IncidentAnalyticsView(AnalyticsView):
             "service": f.service.slug if f.service else None,
             "group_by": f.group_by,
             "totals": incidents.totals(f),
+            "workflows": workflow_figures(f, timezone.now()),
         }
         response = self.page(request, incidents.grouped(f), body)
         response.data = IncidentAnalyticsSerializer(response.data).data

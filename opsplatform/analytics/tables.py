@@ -91,6 +91,33 @@ TABLES = {
             ),
         ),
         Table(
+            "approval_wait",
+            "Approval wait",
+            "approval_wait",
+            (
+                Column("decided", "Decided in range"),
+                Column("approved", "Approved"),
+                Column("rejected", "Rejected"),
+                Column("mean_wait_seconds", "Mean wait", "duration"),
+                Column("p50_wait_seconds", "Median (p50)", "duration"),
+                Column("p95_wait_seconds", "p95", "duration"),
+                Column("waiting_now", "Waiting now"),
+                Column("oldest_waiting_seconds", "Oldest waiting", "duration"),
+            ),
+        ),
+        Table(
+            "task_backlog",
+            "Task backlog",
+            "task_backlog",
+            (
+                Column("open_now", "Open now"),
+                Column("overdue_now", "Overdue now"),
+                Column("created", "Created in range"),
+                Column("completed", "Completed in range"),
+                Column("mean_time_to_complete_seconds", "Mean time to complete", "duration"),
+            ),
+        ),
+        Table(
             "oncall",
             "On-call load per responder",
             "oncall",

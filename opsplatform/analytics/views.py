@@ -34,6 +34,10 @@ PAGE_SIZE = 25
 
 def _with_derived(report: dict) -> dict:
     report["fairness_rows"] = fairness_rows(report.get("fairness", []))
+    # The workflow figures are one row each: the page's one-row tables and their CSV exports.
+    workflows = report.get("workflows") or {}
+    report["approval_wait"] = [workflows["approvals"]] if "approvals" in workflows else []
+    report["task_backlog"] = [workflows["tasks"]] if "tasks" in workflows else []
     return report
 
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from opsplatform.analytics.selectors import incidents, oncall
 from opsplatform.analytics.selectors.filters import Filters
+from opsplatform.analytics.selectors.workflows import workflow_figures
 
 # Sections in the order they are computed; a background job reports progress after each.
 SECTIONS = (
@@ -19,6 +20,7 @@ SECTIONS = (
     "sources",
     "bottlenecks",
     "waiting",
+    "workflows",
     "oncall",
     "fairness",
 )
@@ -53,6 +55,7 @@ def build_report(f: Filters, *, now=None, progress=None) -> dict:
     step("sources", lambda: incidents.noisiest_sources(f))
     step("bottlenecks", lambda: incidents.bottlenecks_from(day_rows))
     step("waiting", lambda: incidents.waiting_now(f, now))
+    step("workflows", lambda: workflow_figures(f, now))
     per_schedule = oncall.schedule_hours(f, now)
     step("oncall", lambda: oncall.load(f, now, per_schedule))
     step("fairness", lambda: oncall.fairness(f, now, per_schedule))
