@@ -347,7 +347,7 @@ def test_service_integrations_tab_links_the_console(client_as, org, service):
         f'<a href="{reverse("incidents:integration_detail", args=[integration.pk])}">Grafana prod</a>' in page
     )
     # Its maintenance windows are one click away: the maintenance list filtered to this service.
-    maintenance = f'{reverse("incidents:maintenance")}?service={service.pk}'
+    maintenance = f"{reverse('incidents:maintenance')}?service={service.pk}"
     assert f'href="{maintenance}"' in page
     assert client_as("operator").get(maintenance).status_code == 200
     # A viewer cannot open integrations: no tab.
