@@ -3,7 +3,8 @@
 One SQL statement ranks the matches on the stored, GIN-indexed ``search_vector`` (``websearch``
 syntax: ``"exact phrase"``, ``or``, ``-exclude``) and computes ``ts_headline`` for the returned
 page only, since headlines re-parse the body and are the expensive part. When nothing matches,
-titles similar to the query (``pg_trgm`` word similarity, GIN-indexed) stand in.
+titles similar to the query (``pg_trgm`` word similarity, GIN-indexed) stand in; on a server
+without pg_trgm (the embedded PostgreSQL) the newest titles are compared in-process instead.
 
 Snippets are HTML: PostgreSQL marks the hits with private-use characters, the rest is escaped here,
 and only then do the markers become ``<mark>`` tags, so an article's own markup never reaches a page.
@@ -12,6 +13,7 @@ and only then do the markers become ``<mark>`` tags, so an article's own markup 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from html import escape
 
 from django.db import connection, transaction
@@ -95,6 +97,8 @@ def search(organization, query: str, filters: Filters, *, limit: int = 20, offse
         rows = cursor.fetchall()
         if rows or offset:
             return [Hit(id=r[0], title=r[1], rank=float(r[2]), snippet=safe_snippet(r[3])) for r in rows]
+        if not _has_trigram(cursor):
+            return _similar_titles(cursor, where, params, query, window=(limit, offset))
         with transaction.atomic():
             # The default word-similarity threshold (0.6) misses a swapped letter in a short word.
             cursor.execute(
@@ -103,3 +107,40 @@ def search(organization, query: str, filters: Filters, *, limit: int = 20, offse
             cursor.execute(TRIGRAM_SQL.format(where=where), [query, *params, query, limit, offset])
             rows = cursor.fetchall()
     return [Hit(id=r[0], title=r[1], rank=float(r[2]), snippet=safe_snippet(r[3]), fuzzy=True) for r in rows]
+
+
+_TRIGRAM: dict[str, bool] = {}
+# Without pg_trgm, titles are compared in-process: bounded to the newest articles the reader may see.
+FALLBACK_CANDIDATES = 5000
+FALLBACK_MIN_RATIO = 0.75
+
+
+def _has_trigram(cursor) -> bool:
+    alias = connection.alias
+    if alias not in _TRIGRAM:
+        cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
+        _TRIGRAM[alias] = cursor.fetchone() is not None
+    return _TRIGRAM[alias]
+
+
+CANDIDATES_SQL = """
+SELECT a.id, a.title, left(a.body, 200) FROM knowledge_article a WHERE {where} ORDER BY a.id DESC LIMIT %s
+"""
+
+
+def _similar_titles(cursor, where, params, query, *, window) -> list[Hit]:
+    """The typo fallback on a server without pg_trgm: the best ratio of a query word to a title word."""
+    limit, offset = window
+    cursor.execute(CANDIDATES_SQL.format(where=where), [*params, FALLBACK_CANDIDATES])
+    words = [w for w in query.lower().split() if w]
+    scored = []
+    for pk, title, body in cursor.fetchall():
+        title_words = title.lower().split() or [""]
+        rank = max(SequenceMatcher(None, w, t).ratio() for w in words for t in title_words)
+        if rank >= FALLBACK_MIN_RATIO:
+            scored.append((rank, pk, title, body))
+    scored.sort(key=lambda row: (-row[0], -row[1]))
+    return [
+        Hit(id=pk, title=title, rank=rank, snippet=safe_snippet(body), fuzzy=True)
+        for rank, pk, title, body in scored[offset : offset + limit]
+    ]

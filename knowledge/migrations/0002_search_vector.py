@@ -4,7 +4,6 @@ A generated column, so PostgreSQL keeps it in step with every write (bulk SQL in
 configuration is the row's own ``search_config`` (regconfig), which makes the expression immutable.
 """
 
-from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations
 
 VECTOR = """
@@ -13,7 +12,16 @@ ALTER TABLE knowledge_article ADD COLUMN search_vector tsvector GENERATED ALWAYS
     setweight(to_tsvector(search_config, coalesce(body, '')), 'B')
 ) STORED;
 CREATE INDEX knowledge_article_search ON knowledge_article USING gin (search_vector);
-CREATE INDEX knowledge_article_title_trgm ON knowledge_article USING gin (title gin_trgm_ops);
+-- pg_trgm is a contrib module: a server without it (the embedded PostgreSQL of `make run` and
+-- `make test`) searches typos with the slower in-process fallback of knowledge/search.py instead.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm') THEN
+        CREATE EXTENSION IF NOT EXISTS pg_trgm;
+        CREATE INDEX knowledge_article_title_trgm ON knowledge_article USING gin (title gin_trgm_ops);
+    END IF;
+END
+$$;
 CREATE INDEX knowledge_article_tags ON knowledge_article USING gin (tags);
 """
 
@@ -28,4 +36,4 @@ ALTER TABLE knowledge_article DROP COLUMN IF EXISTS search_vector;
 class Migration(migrations.Migration):
     dependencies = [("knowledge", "0001_initial")]
 
-    operations = [TrigramExtension(), migrations.RunSQL(VECTOR, UNDO)]
+    operations = [migrations.RunSQL(VECTOR, UNDO)]
