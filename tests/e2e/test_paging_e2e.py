@@ -67,6 +67,7 @@ def test_schedule_override_policy_and_live_delivery(live_server_url, browser, or
     with http_receiver() as receiver, override_settings(OUTBOUND_ALLOWED_NETWORKS=["127.0.0.0/8"]):
         # A schedule with one daily layer, from its pages.
         page.goto(f"{live_server_url}/oncall/")
+        page.click("[data-dialog=new-schedule]")  # create forms open in dialogs
         page.fill("#schedule-form input[name=name]", "Payments primary")
         page.select_option("#schedule-form select[name=team]", str(team.pk))
         page.click("#schedule-form button[type=submit]")
@@ -79,10 +80,13 @@ def test_schedule_override_policy_and_live_delivery(live_server_url, browser, or
         page.fill("#layer-form input[name=handoff_time]", "00:00")
         page.click("#layer-form button[type=submit]")
         expect(page.locator("#layers")).to_contain_text("operator → manager")
-        expect(page.locator("#oncall-timeline .tl-row")).to_have_count(14)
+        # One row for the layer above the final schedule.
+        expect(page.locator("#oncall-timeline .stl-row[data-layer]")).to_have_count(1)
+        expect(page.locator("#oncall-timeline [data-row=final]")).to_be_visible()
 
         # The admin covers the next three hours; the timeline and "on call now" show it.
         now = timezone.now()
+        page.click("#new-override-button")
         page.select_option("#override-form select[name=override-user]", label="admin")
         page.fill("#override-form input[name=override-starts_at]", local_input(now - timedelta(minutes=5)))
         page.fill("#override-form input[name=override-ends_at]", local_input(now + timedelta(hours=3)))
@@ -94,6 +98,7 @@ def test_schedule_override_policy_and_live_delivery(live_server_url, browser, or
 
         # A signed webhook channel; its secret is shown once.
         page.goto(f"{live_server_url}/oncall/channels/")
+        page.click("[data-dialog=new-channel]")
         page.fill("#channel-form input[name=name]", "Ops webhook")
         page.select_option("#channel-form select[name=kind]", "webhook")
         page.fill("#channel-form input[name=url]", receiver.url("/opsplatform"))
@@ -103,16 +108,19 @@ def test_schedule_override_policy_and_live_delivery(live_server_url, browser, or
 
         # An escalation policy: whoever is on call, and the webhook; used by the service.
         page.goto(f"{live_server_url}/oncall/policies/")
+        page.click("[data-dialog=new-policy]")
         page.fill("#policy-form input[name=name]", "Payments paging")
         page.click("#policy-form button[type=submit]")
+        page.click("[data-dialog=new-step]")
         page.select_option("#step-form select[name=schedules]", label="Payments primary")
         page.select_option("#step-form select[name=channels]", label="Ops webhook (Outbound webhook)")
         page.fill("#step-form input[name=delay_minutes]", "10")
         page.click("#step-form button[type=submit]")
         expect(page.locator("#steps")).to_contain_text("on call in Payments primary")
+        page.click("[data-dialog=attach-policy]")
         page.check(f"#attach-form input[name=services][value='{service.pk}']")
         page.click("#attach-form button[type=submit]")
-        expect(page.locator("#attached-services")).to_have_text("Services: Payments API")
+        expect(page.locator("#attached-services")).to_have_text("Payments API")
 
         # An incident; its page is open while the ticks run.
         incident = incident_create(
