@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from opsplatform.api.problems import PROBLEM_CONTENT_TYPE
 from opsplatform.api.schema import ProblemSerializer
-from opsplatform.api.viewsets import TenantViewSetMixin
+from opsplatform.api.viewsets import TenantCrudViewSet, TenantViewSetMixin
 from opsplatform.core.capabilities import Capability
 from workflows import selectors
 from workflows.api import serializers as s
@@ -55,13 +55,8 @@ def _flag(request, name) -> bool | None:
     ),
 )
 class WorkflowDefinitionViewSet(
-    TenantViewSetMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+    TenantCrudViewSet
+):  # no delete: definitions and tasks are cancelled, not removed
     serializer_class = s.DefinitionSerializer
     lookup_value_regex = ID_PATTERN
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -76,9 +71,6 @@ class WorkflowDefinitionViewSet(
         if getattr(self, "swagger_fake_view", False) or self.organization is None:
             return WorkflowDefinition.objects.none()
         return selectors.definitions_for_list(self.organization)
-
-    def get_serializer_context(self):
-        return {**super().get_serializer_context(), "organization": self.organization}
 
     def get_serializer_class(self):
         if self.action == "create":
@@ -279,14 +271,7 @@ class ApprovalViewSet(
         summary="Edit a task", request=s.TaskWriteSerializer, responses={200: s.TaskSerializer}
     ),
 )
-class TaskViewSet(
-    TenantViewSetMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class TaskViewSet(TenantCrudViewSet):  # no delete: definitions and tasks are cancelled, not removed
     serializer_class = s.TaskSerializer
     lookup_value_regex = ID_PATTERN
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -310,9 +295,6 @@ class TaskViewSet(
                     raise ValidationError({"status": [f"One of {', '.join(TaskStatus.values)}."]})
                 queryset = queryset.filter(status=wanted)
         return queryset.order_by("due_at", "id")
-
-    def get_serializer_context(self):
-        return {**super().get_serializer_context(), "organization": self.organization}
 
     def get_serializer_class(self):
         return s.TaskWriteSerializer if self.action in ("create", "partial_update") else s.TaskSerializer
