@@ -197,7 +197,15 @@ def _outbox(world, incident_ids: list[int]):
             "FROM notifications_notification WHERE incident_id = ANY(%s)",
             (incident_ids,),
         ).fetchall()
-        all_keys = {key for (key,) in conn.execute("SELECT idempotency_key FROM notifications_notification")}
+        # Approval and task notices have their own outbox (workflows_notice) and reach the same
+        # mailbox; a delivery is known when either outbox holds its idempotency key.
+        all_keys = {
+            key
+            for (key,) in conn.execute(
+                "SELECT idempotency_key FROM notifications_notification "
+                "UNION ALL SELECT idempotency_key FROM workflows_notice"
+            )
+        }
     return stepped, rows, all_keys
 
 
@@ -228,7 +236,7 @@ def _settle_and_check_pages(world, incident_ids: list[int], report: RoundReport)
         )
     unknown = [key for key in delivered if key not in all_keys]
     if unknown:
-        report.problems.append(f"deliveries the outbox does not know: {unknown[:5]}")
+        report.problems.append(f"deliveries no outbox knows: {unknown[:5]}")
     return len(rows)
 
 
