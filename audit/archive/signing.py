@@ -96,8 +96,12 @@ def public_key() -> Ed25519PublicKey:
     return private_key().public_key()
 
 
+def b64_of(key: Ed25519PublicKey) -> str:
+    return base64.urlsafe_b64encode(raw_public(key)).decode().rstrip("=")
+
+
 def public_key_b64() -> str:
-    return base64.urlsafe_b64encode(raw_public(public_key())).decode().rstrip("=")
+    return b64_of(public_key())
 
 
 def current_key_id() -> str:
