@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from audit.models import LedgerEntry
+from audit.models import LedgerCheckpoint, LedgerEntry, RetentionOverride, RetentionRun
 from opsplatform.accounts.admin_scoping import OrganizationListFilter, ReadOnlyScopedAdmin
 
 
@@ -37,4 +37,39 @@ class LedgerEntryAdmin(ReadOnlyScopedAdmin):
     ordering = ("-created_at", "-pk")
     # The unfiltered total would be a second COUNT over the whole scoped ledger on every page view.
     show_full_result_count = False
+    actions = None
+
+
+@admin.register(LedgerCheckpoint)
+class LedgerCheckpointAdmin(ReadOnlyScopedAdmin):
+    """Signed checkpoints of archived spans; append-only in the database, read-only here."""
+
+    list_display = (
+        "created_at",
+        "organization",
+        "first_sequence",
+        "last_sequence",
+        "count",
+        "backend",
+        "location",
+    )
+    list_filter = (LedgerOrganizationFilter,)
+    ordering = ("-created_at", "-pk")
+    actions = None
+
+
+@admin.register(RetentionRun)
+class RetentionRunAdmin(ReadOnlyScopedAdmin):
+    """What each retention run removed (changes of settings go through the Data retention page)."""
+
+    list_display = ("started_at", "organization", "kind", "days", "removed", "batches", "status")
+    list_filter = ("kind", "status", LedgerOrganizationFilter)
+    ordering = ("-started_at", "-pk")
+    actions = None
+
+
+@admin.register(RetentionOverride)
+class RetentionOverrideAdmin(ReadOnlyScopedAdmin):
+    list_display = ("organization", "kind", "days", "updated_at")
+    list_filter = ("kind",)
     actions = None

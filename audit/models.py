@@ -51,3 +51,144 @@ class LedgerEntry(models.Model):
 
 
 PLATFORM_CHAIN = Q(organization__isnull=True)
+
+
+class LedgerCheckpoint(models.Model):
+    """A signed statement that a span of one chain was archived: the chain's entries
+    ``first_sequence``..``last_sequence`` end in ``last_hash``. Append-only, like the ledger
+    (migration 0004).
+
+    The live chain continues from the latest checkpoint (its first entry's ``prev_hash`` is
+    ``last_hash``), and the archived span is checked against it. The signature covers
+    :meth:`signed_payload` with the deployment's Ed25519 key named by ``key_id``.
+    """
+
+    organization = models.ForeignKey(
+        "accounts.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    first_sequence = models.BigIntegerField()
+    last_sequence = models.BigIntegerField()
+    last_hash = models.CharField(max_length=64)
+    count = models.BigIntegerField()
+    first_created_at = models.DateTimeField()
+    last_created_at = models.DateTimeField()
+    created_at = models.DateTimeField()
+    backend = models.CharField(max_length=16)
+    location = models.CharField(max_length=500)
+    key_id = models.CharField(max_length=32)
+    signature = models.CharField(max_length=128)
+
+    class Meta:
+        ordering = ["organization_id", "last_sequence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "last_sequence"],
+                name="ledger_checkpoint_unique",
+                nulls_distinct=False,
+            ),
+            models.CheckConstraint(
+                condition=Q(first_sequence__gte=1, last_sequence__gte=models.F("first_sequence")),
+                name="ledger_checkpoint_span",
+            ),
+        ]
+
+    def __str__(self):
+        return f"checkpoint {self.first_sequence}..{self.last_sequence}"
+
+    def signed_payload(self) -> dict:
+        return {
+            "organization": self.organization_id,
+            "first_sequence": self.first_sequence,
+            "last_sequence": self.last_sequence,
+            "last_hash": self.last_hash,
+            "count": self.count,
+            "first_created_at": self.first_created_at.isoformat(timespec="microseconds"),
+            "last_created_at": self.last_created_at.isoformat(timespec="microseconds"),
+            "created_at": self.created_at.isoformat(timespec="microseconds"),
+            "backend": self.backend,
+            "location": self.location,
+            "key_id": self.key_id,
+        }
+
+
+class ArchivedSpanRemoval(models.Model):
+    """An archived span that left the archive at the end of its own retention. Its checkpoint stays,
+    and verification of the archive starts after the last removed span."""
+
+    checkpoint = models.OneToOneField(LedgerCheckpoint, on_delete=models.PROTECT, related_name="removal")
+    removed_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"removal of {self.checkpoint}"
+
+
+class RetentionOverride(models.Model):
+    """An organization's retention for one kind of data, within the deployment's bounds
+    (``audit.retention.registry``); without a row the deployment default applies."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=40)
+    days = models.PositiveIntegerField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "kind"], name="retention_override_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind}: {self.days} days"
+
+
+class RetentionJob(models.Model):
+    """The due time of one kind's next run, claimed by the retention beat tick.
+
+    ``leased_until`` keeps a second tick off a run in progress; a worker that died leaves a lease
+    that simply runs out.
+    """
+
+    kind = models.CharField(max_length=40, unique=True)
+    next_run_at = models.DateTimeField(db_index=True)
+    leased_until = models.DateTimeField(null=True, blank=True)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.kind} due {self.next_run_at:%Y-%m-%d %H:%M}"
+
+
+class RetentionRunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    PARTIAL = "partial", "More to do (continues next tick)"
+    FAILED = "failed", "Failed"
+
+
+class RetentionRun(models.Model):
+    """One run of one kind for one organization (``None``: deployment-wide rows)."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=40)
+    days = models.PositiveIntegerField()
+    cutoff = models.DateTimeField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=8, choices=RetentionRunStatus.choices, default=RetentionRunStatus.RUNNING
+    )
+    removed = models.BigIntegerField(default=0)
+    batches = models.PositiveIntegerField(default=0)
+    detail = models.JSONField(default=dict, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [
+            models.Index(fields=["organization", "kind", "-started_at"], name="retention_run_recent_idx"),
+            models.Index(fields=["started_at"], name="retention_run_age_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} run {self.started_at:%Y-%m-%d %H:%M}"

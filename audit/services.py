@@ -30,6 +30,12 @@ _LAST_PLATFORM_SQL = (
     "SELECT sequence, entry_hash FROM audit_ledgerentry WHERE organization_id IS NULL"
     " ORDER BY sequence DESC LIMIT 1"
 )
+# Only asked when a chain has no live entry: the archive keeps each chain's newest entry, so this
+# is a new chain, or one whose tail went missing; either way it must not restart at the genesis.
+_CHECKPOINT_SQL = (
+    "SELECT last_sequence, last_hash FROM audit_ledgercheckpoint"
+    " WHERE organization_id IS NOT DISTINCT FROM %s ORDER BY last_sequence DESC LIMIT 1"
+)
 
 
 def _target_of(target) -> tuple[str, str]:
@@ -78,6 +84,10 @@ def record(
         if org_id is not None
         else fetchone_prepared(_LAST_PLATFORM_SQL, [])
     )
+    if last is None:
+        with connection.cursor() as cursor:
+            cursor.execute(_CHECKPOINT_SQL, [org_id])
+            last = cursor.fetchone()
     sequence, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
     fields = {
         "organization_id": org_id,

@@ -2,23 +2,27 @@
 
 A chain is intact when its sequences run 1, 2, 3 … without a gap, each entry's ``prev_hash`` is
 the ``entry_hash`` of the entry before it (the genesis hash for the first), and each ``entry_hash``
-is the digest of the entry's own content.
+is the digest of the entry's own content. Once spans of a chain are archived, the live part starts
+after the latest signed checkpoint: its first entry follows the checkpoint's last sequence and hash
+(``audit.archive.verify`` checks the archived spans themselves).
 """
 
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from audit.archive import signing
 from audit.hashing import GENESIS_HASH, digest_of
-from audit.models import LedgerEntry
+from audit.models import LedgerCheckpoint, LedgerEntry
 
 CHUNK_SIZE = 2000
 
 
 @dataclass(frozen=True)
 class Break:
-    entry_id: int
+    entry_id: int | None  # None when the break is a checkpoint or a missing span, not an entry
     sequence: int
     problem: str
+    where: str = "live"  # "live", "checkpoint N", or the archive span's backend and location
 
 
 @dataclass(frozen=True)
@@ -32,7 +36,7 @@ class ChainReport:
         return self.broken is None
 
 
-def _entries(organization_id, *, upto: int, chunk_size: int) -> Iterator[LedgerEntry]:
+def _entries(organization_id, *, after: int, upto: int, chunk_size: int) -> Iterator[LedgerEntry]:
     """The chain in sequence order, one bounded chunk at a time.
 
     Keyset chunks (``sequence > last``) rather than one server-side cursor: each query is short and
@@ -42,7 +46,7 @@ def _entries(organization_id, *, upto: int, chunk_size: int) -> Iterator[LedgerE
     chain = LedgerEntry.objects.filter(organization_id=organization_id, sequence__lte=upto).order_by(
         "sequence"
     )
-    last = 0
+    last = after
     while True:
         chunk = list(chain.filter(sequence__gt=last)[:chunk_size])
         yield from chunk
@@ -81,10 +85,39 @@ def verify_chain(organization_id: int | None, *, chunk_size: int = CHUNK_SIZE) -
         .values_list("sequence", flat=True)
         .first()
     )
-    if upto is None:
-        return ChainReport(organization_id=organization_id, checked=0)
+    checkpoint = (
+        LedgerCheckpoint.objects.filter(organization_id=organization_id).order_by("-last_sequence").first()
+    )
     expected, prev_hash, checked = 1, GENESIS_HASH, 0
-    for entry in _entries(organization_id, upto=upto, chunk_size=chunk_size):
+    if checkpoint is not None:
+        problem = signing.verify(checkpoint.signed_payload(), checkpoint.signature)
+        if problem:
+            return ChainReport(
+                organization_id=organization_id,
+                checked=0,
+                broken=Break(
+                    entry_id=None,
+                    sequence=checkpoint.last_sequence,
+                    problem=f"checkpoint {checkpoint.pk}: {problem}",
+                    where=f"checkpoint {checkpoint.pk}",
+                ),
+            )
+        expected, prev_hash = checkpoint.last_sequence + 1, checkpoint.last_hash
+    if upto is None:
+        if checkpoint is not None:
+            # The newest entry always stays live: a chain with a checkpoint and no entries lost its tail.
+            return ChainReport(
+                organization_id=organization_id,
+                checked=0,
+                broken=Break(
+                    entry_id=None,
+                    sequence=expected,
+                    problem=f"no live entries after checkpoint {checkpoint.pk} (the chain's tail is missing)",
+                ),
+            )
+        return ChainReport(organization_id=organization_id, checked=0)
+    after = expected - 1
+    for entry in _entries(organization_id, after=after, upto=upto, chunk_size=chunk_size):
         problem = check_entry(entry, expected_sequence=expected, prev_hash=prev_hash)
         if problem:
             return ChainReport(

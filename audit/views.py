@@ -10,7 +10,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 
 from audit.forms import LedgerFilterForm
-from audit.models import LedgerEntry
+from audit.models import LedgerCheckpoint, LedgerEntry
 from audit.selectors import ledger_entries
 from audit.views_targets import label_for, target_labels
 from opsplatform.core.access import requires
@@ -95,6 +95,10 @@ def audit_log(request):
         "older_url": _url(request, before=page.older_cursor)
         if page and page.older_cursor is not None
         else None,
+        "archived_through": LedgerCheckpoint.objects.filter(organization=request.organization)
+        .order_by("-last_sequence")
+        .values_list("last_sequence", flat=True)
+        .first(),
         # Live refresh only where new entries would appear: the newest page, with no upper time bound.
         "live": page is not None and page.is_newest and form.cleaned_data.get("until") is None,
     }

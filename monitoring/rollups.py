@@ -1,4 +1,4 @@
-"""Per-minute and per-hour rollups of raw results, and the purge of raw results past retention.
+"""Per-minute and per-hour rollups of raw results (retention: ``monitoring/retention.py``).
 
 Rollups are recomputed from raw rows for recent buckets (``INSERT … ON CONFLICT DO UPDATE``), so a
 tick that runs twice, or late, writes the same numbers. Percentiles are PostgreSQL's
@@ -9,11 +9,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
-
-from monitoring.models import CheckResult, Rollup
 
 ROLLUP_SQL = """
 INSERT INTO monitoring_rollup
@@ -46,18 +43,3 @@ def roll_up(*, now=None, minutes_back: int = 10) -> int:
         cursor.execute(ROLLUP_SQL, {"period": "hour", "unit": "hour", "since": hour_since, "until": now})
         written += cursor.rowcount
     return written
-
-
-def purge(*, now=None) -> int:
-    """Delete raw results past retention (and minute rollups past theirs); hour rollups stay."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(days=settings.MONITORING_RESULT_RETENTION_DAYS)
-    deleted = 0
-    while True:
-        ids = list(CheckResult.objects.filter(checked_at__lt=cutoff).values_list("pk", flat=True)[:5000])
-        if not ids:
-            break
-        deleted += CheckResult.objects.filter(pk__in=ids).delete()[0]
-    minute_cutoff = now - timedelta(days=settings.MONITORING_MINUTE_ROLLUP_RETENTION_DAYS)
-    Rollup.objects.filter(period="minute", start__lt=minute_cutoff).delete()
-    return deleted

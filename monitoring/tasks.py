@@ -1,8 +1,11 @@
-"""Monitoring's beat ticks (entries in ``CELERY_BEAT_SCHEDULE``): checks, rollups, retention."""
+"""Monitoring's beat ticks (entries in ``CELERY_BEAT_SCHEDULE``): checks and rollups.
+
+Raw results and minute rollups past retention are deleted by the retention runner
+(``audit.retention``, kinds ``check_results`` and ``check_minute_rollups``)."""
 
 from celery import shared_task
 
-from monitoring.rollups import purge, roll_up
+from monitoring.rollups import roll_up
 from monitoring.scheduler import run_check_tick
 
 
@@ -14,8 +17,3 @@ def check_tick() -> int:
 @shared_task(name="monitoring.rollup_tick", ignore_result=True)
 def rollup_tick() -> int:
     return roll_up()
-
-
-@shared_task(name="monitoring.retention_tick", ignore_result=True)
-def retention_tick() -> int:
-    return purge()

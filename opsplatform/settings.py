@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 
+from audit.retention.registry import deployment_retention
 from opsplatform.core.logging import logging_config
 from opsplatform.devtools import devservices
 
@@ -346,9 +347,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "incidents.ingest_counters_tick",
         "schedule": env.float("INGEST_COUNTERS_FLUSH_SECONDS", default=30.0),
     },
-    "incidents-ingest-retention": {
-        "task": "incidents.ingest_retention_tick",
-        "schedule": env.float("INGEST_RETENTION_TICK_SECONDS", default=3600.0),
+    # Retention of every kind of data (audit/retention/registry.py), the ledger archive included: due
+    # times live in RetentionJob rows; this tick claims them.
+    "audit-retention": {
+        "task": "audit.retention_tick",
+        "schedule": env.float("RETENTION_TICK_SECONDS", default=60.0),
     },
     # Analytics: recompute the rollup days that changed; compute the reports pages asked for.
     "analytics-refresh": {
@@ -362,7 +365,6 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("MONITORING_TICK_SECONDS", default=1.0),
     },
     "monitoring-rollups": {"task": "monitoring.rollup_tick", "schedule": 60.0},
-    "monitoring-retention": {"task": "monitoring.retention_tick", "schedule": 3600.0},
 }
 # Monitoring: monitors claimed per batch, probes in flight at once, how long one tick keeps claiming,
 # and how long raw check results (and minute rollups) are kept; hour rollups are kept.
@@ -373,6 +375,38 @@ MONITORING_RESULT_RETENTION_DAYS = env.int("MONITORING_RESULT_RETENTION_DAYS", d
 MONITORING_MINUTE_ROLLUP_RETENTION_DAYS = env.int("MONITORING_MINUTE_ROLLUP_RETENTION_DAYS", default=90)
 if MONITORING_BATCH_SIZE < 1 or MONITORING_CONCURRENCY < 1 or MONITORING_RESULT_RETENTION_DAYS < 1:
     raise environ.ImproperlyConfigured("MONITORING_* sizes and retention must be at least 1")
+# --- Data lifecycle (docs/data-lifecycle.md) ----------------------------------------------------
+# Per kind of data: RETENTION_<KIND>_DAYS (the deployment default) within _MIN_DAYS/_MAX_DAYS, the
+# bounds an organization's own setting must respect. The kinds are listed in audit/retention/registry.py.
+RETENTION = deployment_retention(env)
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=1000)
+RETENTION_BATCH_PAUSE_SECONDS = env.float("RETENTION_BATCH_PAUSE_SECONDS", default=0.02)
+RETENTION_RUN_INTERVAL_SECONDS = env.float("RETENTION_RUN_INTERVAL_SECONDS", default=3600.0)
+RETENTION_TICK_BUDGET_SECONDS = env.float("RETENTION_TICK_BUDGET_SECONDS", default=50.0)
+RETENTION_LEASE_SECONDS = env.float("RETENTION_LEASE_SECONDS", default=600.0)
+if RETENTION_BATCH_SIZE < 1 or RETENTION_LEASE_SECONDS <= RETENTION_TICK_BUDGET_SECONDS:
+    raise environ.ImproperlyConfigured(
+        "RETENTION_BATCH_SIZE must be at least 1, "
+        "and RETENTION_LEASE_SECONDS must be above RETENTION_TICK_BUDGET_SECONDS"
+    )
+# Ledger archive: the Ed25519 key that signs checkpoints (urlsafe base64 of the 32-byte private key, or
+# a PEM); unset, a key is read from LEDGER_SIGNING_KEY_FILE, which development creates on first use.
+# LEDGER_TRUSTED_PUBLIC_KEYS: earlier keys (base64 of 32-byte public keys) whose checkpoints still verify.
+LEDGER_SIGNING_KEY = env.str("LEDGER_SIGNING_KEY", default="")
+LEDGER_SIGNING_KEY_FILE = env.path(
+    "LEDGER_SIGNING_KEY_FILE", default=str(BASE_DIR / "var" / "ledger-signing.key")
+)
+LEDGER_SIGNING_KEY_GENERATE = env.bool(
+    "LEDGER_SIGNING_KEY_GENERATE", default=DEBUG or env.bool("ALLOW_DEV_SECRET", default=False)
+)
+LEDGER_TRUSTED_PUBLIC_KEYS = env.list("LEDGER_TRUSTED_PUBLIC_KEYS", default=[])
+LEDGER_ARCHIVE_DIR = env.path("LEDGER_ARCHIVE_DIR", default=str(BASE_DIR / "var" / "ledger-archive"))
+LEDGER_ARCHIVE_SPAN = env.int("LEDGER_ARCHIVE_SPAN", default=50000)
+# MongoDB (optional): the ledger archive and the high-volume event logs go there when it is set.
+MONGO_URL = env.str("MONGO_URL", default="")
+MONGO_DATABASE = env.str("MONGO_DATABASE", default="opsplatform")
+EVENT_LOG_SHIP_BATCH = env.int("EVENT_LOG_SHIP_BATCH", default=500)
+EVENT_LOG_SHIP_SECONDS = env.float("EVENT_LOG_SHIP_SECONDS", default=2.0)
 # Task modules beyond each app's ``tasks.py`` (which the worker finds by itself): without them here,
 # a beat entry naming one of their tasks reaches a worker that does not know it.
 CELERY_IMPORTS = ["incidents.ingest.tasks"]

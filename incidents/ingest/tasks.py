@@ -5,25 +5,23 @@
   "heartbeat missed" alert goes through the pipeline in the same transaction; the next ping resolves
   it and re-arms the timer.
 * ``incidents.ingest_counters_tick``: moves the counters from Redis into the integration rows.
-* ``incidents.ingest_retention_tick``: deletes raw payloads past ``INGEST_RAW_PAYLOAD_RETENTION_DAYS``.
+
+Raw payloads past their retention are deleted by the retention runner (``audit.retention``, kind
+``raw_payloads``), with every other kind of data.
 """
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
 from incidents.ingest import counters
-from incidents.ingest.conf import ingest_settings
 from incidents.ingest.formats.heartbeat import missed_event
 from incidents.ingest.pipeline import ingest
-from incidents.models import Integration, IntegrationKind, RawPayload
+from incidents.models import Integration, IntegrationKind
 
 BATCH = 100
-DELETE_BATCH = 5000
 
 
 def check_heartbeats(now=None) -> int:
@@ -46,21 +44,6 @@ def check_heartbeats(now=None) -> int:
             return reported
 
 
-def purge_raw_payloads(now=None) -> int:
-    now = now or timezone.now()
-    cutoff = now - timedelta(days=ingest_settings().raw_payload_retention_days)
-    deleted = 0
-    while True:
-        ids = list(
-            RawPayload.objects.filter(received_at__lt=cutoff).values_list("pk", flat=True)[:DELETE_BATCH]
-        )
-        if not ids:
-            return deleted
-        # Alerts point at payloads without a constraint, so this is one plain DELETE per batch.
-        count, _ = RawPayload.objects.filter(pk__in=ids).delete()
-        deleted += count
-
-
 @shared_task(name="incidents.ingest_heartbeat_tick", ignore_result=True)
 def heartbeat_tick() -> int:
     return check_heartbeats()
@@ -69,8 +52,3 @@ def heartbeat_tick() -> int:
 @shared_task(name="incidents.ingest_counters_tick", ignore_result=True)
 def counters_tick() -> int:
     return counters.flush()
-
-
-@shared_task(name="incidents.ingest_retention_tick", ignore_result=True)
-def retention_tick() -> int:
-    return purge_raw_payloads()

@@ -79,9 +79,10 @@ def test_on_demand_tasks_exist():
 
 
 def test_ingestion_ticks_are_scheduled():
-    # The three ticks a missed heartbeat, a counter flush and raw payload retention depend on.
+    # The ticks a missed heartbeat, a counter flush and retention (raw payloads and every other kind,
+    # the ledger archive included) depend on.
     assert {
         "incidents.ingest_heartbeat_tick",
         "incidents.ingest_counters_tick",
-        "incidents.ingest_retention_tick",
+        "audit.retention_tick",
     } <= _scheduled()

@@ -7,9 +7,10 @@ from django.test import override_settings
 from django.utils import timezone
 
 from monitoring.models import CheckResult, Monitor, Rollup
-from monitoring.rollups import purge, roll_up
+from monitoring.rollups import roll_up
 from monitoring.scheduler import run_check_tick
 from tests.monitoring.peers import closed_port, dns_peer, http_peer, tcp_listener
+from tests.retention import purge
 
 pytestmark = pytest.mark.django_db
 
@@ -92,6 +93,6 @@ def test_rollups_and_the_purge(make_monitor):
     assert bucket.latency_p95 == pytest.approx(38.5)
     assert Rollup.objects.filter(monitor=monitor, period="hour").count() == 1
 
-    assert purge() == 1
+    assert purge("check_results") == 1
     assert not CheckResult.objects.filter(pk=old.pk).exists()
     assert CheckResult.objects.filter(monitor=monitor).count() == 4

@@ -1,11 +1,15 @@
 """``manage.py verify_ledger``: walk every ledger chain and name the first broken link of each.
 
+The live chain is checked from its latest signed checkpoint; ``--archive`` checks the archived spans
+against their checkpoints first (docs/data-lifecycle.md).
+
 Exit status: 0 when every chain checked is intact, 1 when one is broken, 2 for a usage error
 (such as an unknown organization), so a scheduled job can tell tampering from a typo.
 """
 
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.archive.verify import verify_archive
 from audit.verification import CHUNK_SIZE, ChainReport, verify_chain
 from opsplatform.accounts.models import Organization
 
@@ -31,7 +35,13 @@ class Command(BaseCommand):
             help=f"Entries read per query (default {CHUNK_SIZE}).",
         )
 
-    def handle(self, *args, organization=None, chunk_size=CHUNK_SIZE, **options):
+        parser.add_argument(
+            "--archive",
+            action="store_true",
+            help="Also verify the archived spans (files or MongoDB) against their signed checkpoints.",
+        )
+
+    def handle(self, *args, organization=None, chunk_size=CHUNK_SIZE, archive=False, **options):
         if chunk_size < 1:
             raise CommandError("--chunk-size must be at least 1.", returncode=EXIT_USAGE)
         if organization is not None:
@@ -43,15 +53,20 @@ class Command(BaseCommand):
 
         broken = []
         for organization_id, name in chains:
-            report = verify_chain(organization_id, chunk_size=chunk_size)
-            self._print(name, report)
+            report = verify_archive(organization_id) if archive else None
+            if report is not None:
+                self._print(f"{name} (archive)", report)
+            if report is None or report.intact:
+                report = verify_chain(organization_id, chunk_size=chunk_size)
+                self._print(name, report)
             if not report.intact:
                 broken.append((name, report))
         if broken:
             first_name, first = broken[0]
             raise CommandError(
                 f"Ledger broken in {len(broken)} chain(s); first: {first_name}, sequence "
-                f"{first.broken.sequence} (entry id {first.broken.entry_id}): {first.broken.problem}.",
+                f"{first.broken.sequence}{_entry(first.broken)} in {first.broken.where}: "
+                f"{first.broken.problem}.",
                 returncode=EXIT_BROKEN,
             )
         self.stdout.write(self.style.SUCCESS(f"All {len(chains)} chain(s) intact."))
@@ -62,8 +77,9 @@ class Command(BaseCommand):
             return
         self.stdout.write(
             self.style.ERROR(
-                f"{name}: BROKEN at sequence {report.broken.sequence} (entry id {report.broken.entry_id}): "
-                f"{report.broken.problem}; {report.checked} entries before it are intact"
+                f"{name}: BROKEN at sequence {report.broken.sequence}{_entry(report.broken)} in "
+                f"{report.broken.where}: {report.broken.problem}; "
+                f"{report.checked} entries before it are intact"
             )
         )
 
@@ -77,6 +93,10 @@ def _find_organization(value: str) -> Organization:
             f"Unknown organization {value!r} (give its slug or numeric id).", returncode=EXIT_USAGE
         )
     return org
+
+
+def _entry(broken) -> str:
+    return f" (entry id {broken.entry_id})" if broken.entry_id is not None else ""
 
 
 def _label(org: Organization) -> str:

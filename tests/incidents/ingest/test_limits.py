@@ -10,7 +10,7 @@ from django.utils import timezone
 from audit.models import LedgerEntry
 from incidents.ingest import counters
 from incidents.ingest.services import integration_rotate_key, integration_update
-from incidents.ingest.tasks import check_heartbeats, purge_raw_payloads
+from incidents.ingest.tasks import check_heartbeats
 from incidents.ingest.throttling import throttle_wait
 from incidents.models import Alert, Incident, Integration, RawPayload
 from opsplatform.core.actors import Actor
@@ -21,6 +21,7 @@ from tests.incidents.ingest.payloads import (
     pd_trigger,
     post,
 )
+from tests.retention import keep_days, purge
 
 pytestmark = pytest.mark.django_db
 ENQUEUE = "/v2/enqueue"
@@ -190,14 +191,14 @@ def test_counters_go_through_redis_and_a_flush(client, pd, django_capture_on_com
 
 
 def test_raw_payloads_expire(client, pd, settings):
-    settings.INGEST_RAW_PAYLOAD_RETENTION_DAYS = 3
+    keep_days(settings, "raw_payloads", 3)
     _, key = pd
     post(client, ENQUEUE, pd_trigger(key, dedup_key="old"))
     post(client, ENQUEUE, pd_trigger(key, dedup_key="new"))
     old = RawPayload.objects.order_by("received_at").first()
     RawPayload.objects.filter(pk=old.pk).update(received_at=timezone.now() - timedelta(days=4))
 
-    assert purge_raw_payloads() == 1
+    assert purge("raw_payloads") == 1
 
     assert RawPayload.objects.count() == 1
     # The alert keeps its (now dangling) pointer; nothing else changes.
@@ -212,7 +213,7 @@ def test_ticks_are_safe_to_run_twice(client, pd):
     old_payload = Alert.objects.get(dedup_key="old").raw_payload_id
     RawPayload.objects.filter(pk=old_payload).update(received_at=timezone.now() - timedelta(days=30))
 
-    assert purge_raw_payloads() == 1 and purge_raw_payloads() == 0
+    assert purge("raw_payloads") == 1 and purge("raw_payloads") == 0
     assert list(RawPayload.objects.values_list("pk", flat=True)) == [
         Alert.objects.get(dedup_key="recent").raw_payload_id
     ]
