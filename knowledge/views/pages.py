@@ -50,6 +50,7 @@ def index(request):
             query,
             Filters(space_ids=space_ids, tag=tag, service_id=service_id),
             limit=PAGE + 1,
+            snippets=PAGE,
             offset=(page_number - 1) * PAGE,
         )
         has_next, hits = len(found) > PAGE, found[:PAGE]
