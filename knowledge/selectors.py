@@ -5,7 +5,7 @@ import difflib
 from django.db.models import QuerySet
 
 from knowledge.access import readable_spaces
-from knowledge.models import Article, ArticleRevision
+from knowledge.models import Article, ArticleRevision, Space
 from knowledge.runbooks import match_score
 from opsplatform.core.actors import Actor
 
@@ -20,9 +20,13 @@ def visible_articles(actor: Actor) -> QuerySet[Article]:
 
 def runbooks_for_incident(actor: Actor, incident) -> list[tuple[Article, int]]:
     """The runbooks the actor may read whose selectors fit the incident, best match first."""
+    return runbooks_in_spaces(readable_spaces(actor), incident)
+
+
+def runbooks_in_spaces(spaces: QuerySet[Space], incident) -> list[tuple[Article, int]]:
     candidates = (
         Article.objects.filter(organization=incident.organization_id, runbook_for__isnull=False)
-        .filter(space__in=readable_spaces(actor))
+        .filter(space__in=spaces)
         .select_related("current_revision", "space")
     )
     scored = [(article, match_score(article.runbook_for, incident)) for article in candidates]
