@@ -38,6 +38,11 @@ def revision_diff(old: ArticleRevision, new: ArticleRevision) -> str:
     """An HTML side-by-side table of the two revisions (difflib escapes the text it shows)."""
     left = [f"# {old.title}", "", *old.body.splitlines()]
     right = [f"# {new.title}", "", *new.body.splitlines()]
+    return text_diff(left, right, f"Revision {old.number}", f"Revision {new.number}")
+
+
+def text_diff(left: list[str], right: list[str], left_label: str, right_label: str) -> str:
+    """A side-by-side table of two texts' lines, with context: articles and postmortems alike."""
     return difflib.HtmlDiff(tabsize=4, wrapcolumn=80).make_table(
-        left, right, f"Revision {old.number}", f"Revision {new.number}", context=True, numlines=3
+        left, right, left_label, right_label, context=True, numlines=3
     )
