@@ -84,3 +84,30 @@ def test_someone_else_saving_shows_a_banner_live(live_server_url, browser, org, 
     expect(second.locator("body")).to_contain_text("revision")
     article.refresh_from_db()
     assert article.body == "Steps, now with the renewal command." and article.current_revision.number == 2
+
+
+def test_runbook_page_shows_effectiveness_and_stale_flag(live_server_url, browser, org, users, screenshot):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from knowledge.models import Article
+
+    operator = Actor.for_member(users["operator"], org)
+    service = incident_services.service_create(
+        actor=Actor.for_member(users["manager"], org), name="Search API"
+    )
+    runbook = article_create(
+        actor=operator, title="Search index rebuild", body=STEPS, runbook_for={"services": [service.pk]}
+    )
+    Article.objects.filter(pk=runbook.pk).update(updated_at=timezone.now() - timedelta(days=120))
+    page = browser.new_page()
+    login(page, live_server_url, "operator")
+    page.goto(f"{live_server_url}/knowledge/?kind=stale")
+    expect(page.get_by_role("link", name="Search index rebuild")).to_be_visible()
+    page.get_by_role("link", name="Search index rebuild").click()
+    expect(page.get_by_text("Stale runbook:")).to_be_visible()
+    expect(page.get_by_role("heading", name="Effectiveness")).to_be_visible()
+    screenshot(page, "runbook-stale-effectiveness")
+    page.get_by_role("button", name="Mark reviewed").first.click()
+    expect(page.get_by_text("Stale runbook:")).to_have_count(0)
