@@ -106,11 +106,19 @@ def fts_statement(organization_id, config, query, filters, *, limit, offset, sni
     return FTS_SQL.format(where=where), args
 
 
+# The typo fallback re-checks word similarity on every row the trigram index proposes (a common
+# stem proposes thousands), so it too ranks a bounded set.
+TYPO_CANDIDATES = 500
+
 TRIGRAM_SQL = """
-SELECT a.id, a.title, word_similarity(%s, a.title) AS rank, left(a.body, 200) AS snippet
-FROM knowledge_article a
-WHERE {where} AND %s <%% a.title
-ORDER BY rank DESC, a.id DESC
+SELECT c.id, c.title, c.rank, left(a.body, 200) AS snippet
+FROM (
+    SELECT a.id, a.title, word_similarity(%s, a.title) AS rank
+    FROM knowledge_article a
+    WHERE {where} AND %s <%% a.title
+    LIMIT %s
+) c JOIN knowledge_article a ON a.id = c.id
+ORDER BY c.rank DESC, c.id DESC
 LIMIT %s OFFSET %s
 """
 
@@ -147,7 +155,9 @@ def search(
             cursor.execute(
                 "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)", [TYPO_THRESHOLD]
             )
-            cursor.execute(TRIGRAM_SQL.format(where=where), [query, *params, query, limit, offset])
+            cursor.execute(
+                TRIGRAM_SQL.format(where=where), [query, *params, query, TYPO_CANDIDATES, limit, offset]
+            )
             rows = cursor.fetchall()
     return [Hit(id=r[0], title=r[1], rank=float(r[2]), snippet=safe_snippet(r[3]), fuzzy=True) for r in rows]
 
