@@ -16,6 +16,7 @@ from django.utils import timezone
 from opsplatform.core.tenancy import TenantModel
 
 DEFAULT_SEARCH_CONFIG = "english"
+DEFAULT_STALE_DAYS = 90
 
 
 class RegConfigField(models.CharField):
@@ -38,6 +39,8 @@ class KnowledgeSettings(TenantModel):
         default=DEFAULT_SEARCH_CONFIG,
         help_text="PostgreSQL text search configuration (stemming language), e.g. english, german.",
     )
+    # A runbook nobody reviewed or edited for this long is flagged stale (validated 1..3650 on write).
+    runbook_stale_days = models.PositiveIntegerField(default=DEFAULT_STALE_DAYS)
 
     class Meta:
         constraints = [
@@ -109,6 +112,11 @@ class Article(TenantModel):
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # A runbook confirmed still right without an edit ("Mark reviewed"): restarts its stale clock.
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         indexes = [
@@ -122,6 +130,11 @@ class Article(TenantModel):
     @property
     def is_runbook(self) -> bool:
         return self.runbook_for is not None
+
+    @property
+    def last_confirmed_at(self):
+        """When someone last vouched for the text: its last edit or review."""
+        return max(filter(None, [self.updated_at, self.reviewed_at]))
 
 
 class ArticleRevision(models.Model):
@@ -205,4 +218,18 @@ class RunbookStepCheck(TenantModel):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["incident", "revision", "step"], name="knowledge_step_check_once")
+        ]
+
+
+class RunbookShown(TenantModel):
+    """A runbook was shown on an incident's page (once per pair): what effectiveness counts as
+    "shown", beside the incidents where a step was ticked ("used")."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+")
+    incident = models.ForeignKey("incidents.Incident", on_delete=models.CASCADE, related_name="+")
+    first_shown_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["article", "incident"], name="knowledge_runbook_shown_once")
         ]

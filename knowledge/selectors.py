@@ -5,7 +5,7 @@ import difflib
 from django.db.models import QuerySet
 
 from knowledge.access import readable_spaces
-from knowledge.models import Article, ArticleRevision
+from knowledge.models import Article, ArticleRevision, Space
 from knowledge.runbooks import match_score
 from opsplatform.core.actors import Actor
 
@@ -20,9 +20,13 @@ def visible_articles(actor: Actor) -> QuerySet[Article]:
 
 def runbooks_for_incident(actor: Actor, incident) -> list[tuple[Article, int]]:
     """The runbooks the actor may read whose selectors fit the incident, best match first."""
+    return runbooks_in_spaces(readable_spaces(actor), incident)
+
+
+def runbooks_in_spaces(spaces: QuerySet[Space], incident) -> list[tuple[Article, int]]:
     candidates = (
         Article.objects.filter(organization=incident.organization_id, runbook_for__isnull=False)
-        .filter(space__in=readable_spaces(actor))
+        .filter(space__in=spaces)
         .select_related("current_revision", "space")
     )
     scored = [(article, match_score(article.runbook_for, incident)) for article in candidates]
@@ -34,6 +38,11 @@ def revision_diff(old: ArticleRevision, new: ArticleRevision) -> str:
     """An HTML side-by-side table of the two revisions (difflib escapes the text it shows)."""
     left = [f"# {old.title}", "", *old.body.splitlines()]
     right = [f"# {new.title}", "", *new.body.splitlines()]
+    return text_diff(left, right, f"Revision {old.number}", f"Revision {new.number}")
+
+
+def text_diff(left: list[str], right: list[str], left_label: str, right_label: str) -> str:
+    """A side-by-side table of two texts' lines, with context: articles and postmortems alike."""
     return difflib.HtmlDiff(tabsize=4, wrapcolumn=80).make_table(
-        left, right, f"Revision {old.number}", f"Revision {new.number}", context=True, numlines=3
+        left, right, left_label, right_label, context=True, numlines=3
     )

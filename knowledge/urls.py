@@ -1,6 +1,6 @@
 from django.urls import path
 
-from knowledge.views import incidents, pages
+from knowledge.views import incidents, pages, runbooks
 
 app_name = "knowledge"
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("knowledge/articles/<int:pk>/history/", pages.history, name="history"),
     path("knowledge/articles/<int:pk>/diff/", pages.diff, name="diff"),
     path("knowledge/articles/<int:pk>/restore/", pages.restore, name="restore"),
+    path("knowledge/articles/<int:pk>/reviewed/", runbooks.runbook_reviewed, name="runbook_reviewed"),
     path("knowledge/articles/<int:pk>/attachments/", pages.attachment_upload, name="attachment_upload"),
     path(
         "knowledge/articles/<int:pk>/attachments/<int:attachment_id>/",

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from notifications.ack_links import ack_token
+from notifications.message_links import MessageLink, links_for
 
 
 def absolute(path: str) -> str:
@@ -32,6 +33,7 @@ class IncidentMessage:
     cycle: int
     notification_id: int
     delivery_key: str
+    links: tuple[MessageLink, ...] = ()  # contributed by higher layers (the top runbook)
 
     @property
     def subject(self) -> str:
@@ -49,6 +51,7 @@ class IncidentMessage:
         lines = [self.summary, "", f"Open: {self.url}"]
         if self.ack_url:
             lines.append(f"Acknowledge: {self.ack_url} (link valid for a limited time)")
+        lines += [f"{link.label}: {' '.join(link.title.split())} {link.url}" for link in self.links]
         lines += ["", f"{self.organization} · escalation step {self.step + 1}, round {self.cycle + 1}"]
         return "\n".join(lines)
 
@@ -90,4 +93,6 @@ def build_message(
         cycle=notification.cycle,
         notification_id=notification.pk,
         delivery_key=notification.idempotency_key,
+        # A shared room gets what every member may read; a person what they may read.
+        links=links_for(incident, recipient=None if shared_room else notification.recipient),
     )

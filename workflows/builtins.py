@@ -133,12 +133,22 @@ POSTMORTEM_REVIEW_SPEC = {
             "label": "Request changes",
             "guard": _RUN,
         },
+        # Publishing is signed off by a manager other than the one who asked for the review; a
+        # rejection sends the postmortem back to its authors.
         {
             "from": "IN_REVIEW",
             "event": "publish",
             "to": "PUBLISHED",
             "label": "Publish",
-            "guard": {**_RUN, "role": "manager"},
+            "gate": {
+                "approvers": {"roles": ["manager", "admin", "owner"]},
+                "rule": "n_of_m",
+                "required": 1,
+                "timeout_minutes": 2880,
+                "remind_after_minutes": 1440,
+                "fallback": {"roles": ["owner"]},
+                "on_reject": "back_to:DRAFT",
+            },
         },
         {"from": "DRAFT", "event": "abandon", "to": "ABANDONED", "label": "Abandon", "guard": _RUN},
     ],

@@ -140,6 +140,7 @@ class ArticleViewSet(TenantViewSetMixin, mixins.RetrieveModelMixin, viewsets.Gen
                 query,
                 Filters(space_ids=space_ids, tag=tag, service_id=service_id),
                 limit=SEARCH_PAGE + 1,
+                snippets=SEARCH_PAGE,
                 offset=offset,
             )
             results = [s.SearchHitSerializer(hit).data for hit in hits[:SEARCH_PAGE]]

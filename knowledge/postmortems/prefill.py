@@ -27,6 +27,8 @@ PEOPLE_VERBS = {"incident.reassigned": "Reassigned", "incident.responders_added"
 SLA_PREFIX = "incident.sla_"
 TEXT_LIMIT = 500
 
+RUNBOOK_STEP = "incident.runbook_step_checked"
+
 
 @dataclass(frozen=True)
 class Row:
@@ -60,7 +62,18 @@ def _kind_and_text(entry) -> tuple[str, str]:
         return TimelineKind.SLA, verb.removeprefix(SLA_PREFIX).replace("_", " ").capitalize()
     if verb in PEOPLE_VERBS:
         return TimelineKind.PEOPLE, PEOPLE_VERBS[verb]
-    return TimelineKind.OTHER, verb.removeprefix("incident.").replace("_", " ").capitalize()
+    if verb == RUNBOOK_STEP:
+        text = _runbook_step(data)
+    else:
+        text = verb.removeprefix("incident.").replace("_", " ").capitalize()
+    return TimelineKind.OTHER, text
+
+
+def _runbook_step(data: dict) -> str:
+    """Which step of which runbook: what a reader of the postmortem wants to know was done."""
+    return (
+        f"Ticked runbook step {data.get('step')} of {data.get('title', 'a runbook')}: {data.get('text', '')}"
+    )
 
 
 def ledger_rows(incidents) -> list[Row]:

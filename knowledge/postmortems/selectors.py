@@ -7,8 +7,9 @@ from django.db.models import Prefetch, QuerySet
 from audit.hashing import digest_of
 from audit.models import LedgerEntry
 from audit.verification import verify_chain
+from knowledge.selectors import text_diff
 
-from .models import ActionItem, Postmortem, TimelineRow
+from .models import SECTIONS, ActionItem, Postmortem, TimelineRow
 
 
 def postmortems_for_list(organization) -> QuerySet[Postmortem]:
@@ -71,3 +72,17 @@ def verify_postmortem(postmortem: Postmortem, *, check_chain: bool = True) -> Ve
             chain_intact = False
             chain_problem = f"sequence {report.broken.sequence}: {report.broken.problem}"
     return Verification(len(rows), tuple(problems), chain_intact, chain_problem)
+
+
+def revision_lines(revision) -> list[str]:
+    """A revision as Markdown lines: its title, then each section under its heading."""
+    lines = [f"# {revision.title}"]
+    for key, label in SECTIONS:
+        lines += ["", f"## {label}", "", *(revision.sections.get(key) or "").splitlines()]
+    return lines
+
+
+def postmortem_revision_diff(old, new) -> str:
+    return text_diff(
+        revision_lines(old), revision_lines(new), f"Revision {old.number}", f"Revision {new.number}"
+    )

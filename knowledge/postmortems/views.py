@@ -4,19 +4,22 @@ exports, and the edit form (a stale base revision is a conflict banner, not an o
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_datetime
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from incidents.models import Incident
 from opsplatform.core.access import get_for_read_or_404, get_for_write_or_404, requires
 from opsplatform.core.capabilities import Capability
+from opsplatform.core.ids import parse_id
 from workflows.errors import TransitionError
 
 from . import selectors, services
 from .errors import ReadOnly, RevisionConflict
 from .forms import ActionItemForm, PostmortemForm
-from .models import SECTIONS, PostmortemStatus
+from .models import SECTIONS, PostmortemRevision, PostmortemStatus
 from .templatetags_safe import rendered_sections
 
 
@@ -134,3 +137,32 @@ def draft_from_incident(request, incident_id):
         messages.error(request, "; ".join(exc.messages))
         return redirect("incidents:detail", pk=incident_id)
     return redirect("postmortems:detail", pk=postmortem.pk)
+
+
+@requires(Capability.POSTMORTEM_VIEW)
+def postmortem_history(request, pk):
+    postmortem = get_for_read_or_404(
+        request, selectors.postmortems_for_list(request.organization), Capability.POSTMORTEM_VIEW, pk=pk
+    )
+    revisions = PostmortemRevision.objects.filter(postmortem=postmortem).select_related("author")
+    return render(
+        request,
+        "knowledge/postmortems/history.html",
+        {"pm": postmortem, "revisions": revisions.order_by("-number")},
+    )
+
+
+@requires(Capability.POSTMORTEM_VIEW)
+def postmortem_diff(request, pk):
+    postmortem = get_for_read_or_404(
+        request, selectors.postmortems_for_list(request.organization), Capability.POSTMORTEM_VIEW, pk=pk
+    )
+    revisions = PostmortemRevision.objects.filter(postmortem=postmortem)
+    old = revisions.filter(number=parse_id(request.GET.get("from") or "")).first()
+    new = revisions.filter(number=parse_id(request.GET.get("to") or "")).first()
+    if old is None or new is None:
+        raise Http404("No such revision.")
+    table = mark_safe(selectors.postmortem_revision_diff(old, new))  # noqa: S308 (difflib escapes the text)
+    return render(
+        request, "knowledge/postmortems/diff.html", {"pm": postmortem, "old": old, "new": new, "table": table}
+    )

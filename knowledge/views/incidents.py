@@ -9,7 +9,7 @@ from knowledge.access import require_read
 from knowledge.models import ArticleRevision, RunbookStepCheck
 from knowledge.runbooks import steps_of
 from knowledge.selectors import runbooks_for_incident
-from knowledge.services.runbooks import runbook_step_check
+from knowledge.services.runbooks import runbook_step_check, runbooks_shown
 from opsplatform.core.access import get_for_read_or_404, requires
 from opsplatform.core.capabilities import Capability
 from opsplatform.core.ids import parse_id
@@ -25,6 +25,7 @@ def _panel(request, incident, error=None, status=200):
             for i, text in enumerate(steps_of(revision.body if revision else ""))
         ]
         runbooks.append({"article": article, "score": score, "revision": revision, "steps": steps})
+    runbooks_shown(incident=incident, articles=[r["article"] for r in runbooks])
     return render(
         request,
         "knowledge/_incident_runbooks.html",

@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
 
 from knowledge.access import can_write, readable_spaces, require_read, require_write
+from knowledge.effectiveness import effectiveness, staleness, usage_counts
 from knowledge.errors import RevisionConflict
 from knowledge.forms import ArticleForm, AttachmentForm
 from knowledge.models import Article, ArticleRevision, Attachment
@@ -22,6 +23,7 @@ from opsplatform.core.markdown import render_markdown
 from opsplatform.core.tenancy import get_in_organization_or_404
 
 PAGE = 20
+KINDS = {"runbooks": "Runbooks", "stale": "Stale runbooks"}
 
 
 def readable_article(request, pk) -> Article:
@@ -41,6 +43,7 @@ def index(request):
     tag = (request.GET.get("tag") or "").strip().lower() or None
     service_id = parse_id(request.GET.get("service") or "")
     query = (request.GET.get("q") or "").strip()
+    kind = request.GET.get("kind") if request.GET.get("kind") in KINDS else ""
     page_number = parse_id(request.GET.get("page") or "") or 1
     space_ids = [space.pk] if space else [sp.pk for sp in spaces]
     hits, has_next, articles = [], False, None
@@ -50,6 +53,7 @@ def index(request):
             query,
             Filters(space_ids=space_ids, tag=tag, service_id=service_id),
             limit=PAGE + 1,
+            snippets=PAGE,
             offset=(page_number - 1) * PAGE,
         )
         has_next, hits = len(found) > PAGE, found[:PAGE]
@@ -61,7 +65,20 @@ def index(request):
             rows = rows.filter(tags__contains=[tag])
         if service_id:
             rows = rows.filter(services__id=service_id)
+        if kind in ("runbooks", "stale"):
+            rows = rows.filter(runbook_for__isnull=False)
+        if kind == "stale":
+            # Runbooks are few next to articles: the flag is computed for them all, then paged.
+            runbooks = list(rows)
+            flags = staleness(runbooks)
+            rows = [a for a in runbooks if flags[a.pk].stale]
         articles = Paginator(rows, PAGE).get_page(page_number)
+        listed = list(articles.object_list)
+        flags = staleness(listed)
+        usage = usage_counts([a.pk for a in listed if a.is_runbook])
+        for article in listed:
+            article.stale = flags[article.pk]
+            article.usage = usage.get(article.pk)
     params = request.GET.copy()
     params.pop("page", None)
     return render(
@@ -77,6 +94,8 @@ def index(request):
             "page_number": page_number,
             "articles": articles,
             "base_query": params.urlencode(),
+            "kind": kind,
+            "kinds": KINDS,
         },
     )
 
@@ -93,6 +112,8 @@ def article_detail(request, pk):
             "attachments": article.attachments.all(),
             "may_write": can_write(request.actor, article.space),
             "attachment_form": AttachmentForm(),
+            "stale": staleness([article])[article.pk],
+            "effect": effectiveness(article) if article.is_runbook else None,
         },
     )
 

@@ -47,6 +47,12 @@ class SlackSender(HttpSender):
                     "url": message.ack_url,
                 },
             )
+        for link in message.links:
+            # Slack caps a button's text at 75 characters.
+            label = f"{link.label}: {' '.join(link.title.split())}"
+            buttons.append(
+                {"type": "button", "text": {"type": "plain_text", "text": label[:75]}, "url": link.url}
+            )
         body = {
             # The notification text is parsed as mrkdwn too (it is what the push notification shows).
             "text": prefix + _escape(message.summary),
@@ -67,6 +73,16 @@ class SlackSender(HttpSender):
                         }
                     ],
                 },
+                *(
+                    {
+                        "type": "section",
+                        "text": {
+                            "type": "mrkdwn",
+                            "text": f"{link.label}: <{link.url}|{_escape(link.title)}>",
+                        },
+                    }
+                    for link in message.links
+                ),
                 {"type": "actions", "elements": buttons},
             ],
         }

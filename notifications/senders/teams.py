@@ -35,6 +35,14 @@ class TeamsSender(HttpSender):
         actions = [{"type": "Action.OpenUrl", "title": "Open incident", "url": message.url}]
         if message.ack_url:
             actions.insert(0, {"type": "Action.OpenUrl", "title": "Acknowledge", "url": message.ack_url})
+        actions += [
+            {
+                "type": "Action.OpenUrl",
+                "title": f"{link.label}: {' '.join(link.title.split())}",
+                "url": link.url,
+            }
+            for link in message.links
+        ]
         card = {
             "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
             "type": "AdaptiveCard",

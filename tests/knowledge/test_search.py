@@ -96,3 +96,34 @@ def test_search_only_sees_readable_spaces(write, payments_space, api_as, actor_a
     assert search(org, "gateway", _filters(actor_as("viewer"))) == []
     assert api_as("viewer").get("/api/v1/articles/", {"q": "gateway"}).json()["results"] == []
     assert len(api_as("operator").get("/api/v1/articles/", {"q": "gateway"}).json()["results"]) == 1
+
+
+def test_bounded_candidates_keep_title_matches_first_and_pages_consistent(write, actor_as, org, monkeypatch):
+    """More matches than the ranked candidate set: the title matches are still fetched (through the
+    title index) and outrank the rest; pages of the bounded ranking neither repeat nor skip a hit."""
+    from knowledge import search as search_module
+
+    monkeypatch.setattr(search_module, "CANDIDATES", 4)
+    monkeypatch.setattr(search_module, "TITLE_CANDIDATES", 2)
+    body_only = [write(f"Note {i}", "restart the worker, then restart the queue") for i in range(8)]
+    in_title = write("Restart the ingestion pipeline", "drain the queue first")
+    filters = _filters(actor_as("viewer"))
+    first = search(org, "restart", filters, limit=3, offset=0)
+    assert first[0].id == in_title.pk
+    assert first[0].rank > first[1].rank
+    # Pages rank the same bounded set (4 first matches and the title match): they neither repeat a
+    # hit nor go on past the bound.
+    second = search(org, "restart", filters, limit=3, offset=3)
+    ids = [h.id for h in first + second]
+    assert len(ids) == len(set(ids)) == 5
+    assert set(ids) <= {a.pk for a in body_only} | {in_title.pk}
+    assert search(org, "restart", filters, limit=3, offset=6) == []
+
+
+def test_look_ahead_row_costs_no_snippet(write, actor_as, org):
+    for i in range(3):
+        write(f"Failover {i}", "promote the replica")
+    hits = search(org, "replica", _filters(actor_as("viewer")), limit=3, snippets=2)
+    assert len(hits) == 3
+    assert all("<mark>replica</mark>" in h.snippet for h in hits[:2])
+    assert hits[2].snippet == ""

@@ -35,3 +35,12 @@ def test_change_request_gate_asks_two_of_managers_admins_owners():
     assert (gate.rule, gate.required) == ("n_of_m", 2)
     assert set(gate.approvers.roles) == {"manager", "admin", "owner"}
     assert gate.reject_to == "REJECTED"
+
+
+def test_postmortem_review_publishes_through_a_gate_that_sends_rejections_back_to_draft():
+    spec = parse(BUILTINS["postmortem_review"][2])
+    gated = spec.gate_from("IN_REVIEW")
+    assert (gated.event, gated.target) == ("publish", "PUBLISHED")
+    assert (gated.gate.rule, gated.gate.required, gated.gate.reject_to) == ("n_of_m", 1, "DRAFT")
+    assert set(gated.gate.approvers.roles) == {"manager", "admin", "owner"}
+    assert not gated.gate.ends_on_reject

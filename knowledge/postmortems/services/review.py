@@ -18,7 +18,8 @@ from audit.services import record
 from opsplatform.core.actors import Actor
 from opsplatform.core.capabilities import Capability
 from workflows.builtins import POSTMORTEM_REVIEW
-from workflows.models import WorkflowDefinition, WorkflowRun
+from workflows.models import ApprovalRequest, ApprovalStatus, Verdict, WorkflowDefinition, WorkflowRun
+from workflows.services.approvals import decide
 from workflows.services.runs import run_create, transition
 
 from ..errors import ReadOnly
@@ -76,14 +77,24 @@ def postmortem_submit(*, actor: Actor, postmortem: Postmortem) -> Postmortem:
 def postmortem_review_event(
     *, actor: Actor, postmortem: Postmortem, event: str, comment: str = ""
 ) -> Postmortem:
-    """Send ``event`` (``publish``, ``request_changes`` …) to the review run; its guards decide who may."""
+    """Send ``event`` (``publish``, ``request_changes`` …) to the review run; its guards, or its
+    approval gate, decide who may."""
     actor.require(Capability.POSTMORTEM_VIEW)
     # The row, not the caller's copy: the run may have been started since the copy was read.
     run_id = Postmortem.objects.values_list("review_run_id", flat=True).get(pk=postmortem.pk)
     if run_id is None:
         raise ValidationError({"event": "Submit the postmortem for review first."})
     run = WorkflowRun.objects.get(pk=run_id)
-    transition(actor=actor, run=run, event=event, comment=comment)
+    wanted = run.spec.transition(run.state, event)
+    if wanted is not None and wanted.gate is not None:
+        # Behind an approval gate (the built-in template's "publish"): the event is the actor's
+        # approval; the gate decides who may give it (not the requester) and moves the run.
+        approval = ApprovalRequest.objects.filter(run=run, event=event, status=ApprovalStatus.PENDING).first()
+        if approval is None:
+            raise ValidationError({"event": "No approval is pending for this review."})
+        decide(actor=actor, approval=approval, verdict=Verdict.APPROVE, comment=comment)
+    else:
+        transition(actor=actor, run=run, event=event, comment=comment)
     return reconcile_review(actor=actor, postmortem=postmortem)
 
 

@@ -3,11 +3,16 @@ a team space with its own runbook, and a few how-tos. Idempotent: nothing is add
 organization has articles. Everything goes through the services, so the ledger has the history.
 """
 
-from django.db import transaction
+from datetime import timedelta
 
-from incidents.models import Service
-from knowledge.models import Article
+from django.db import transaction
+from django.utils import timezone
+
+from incidents.models import Incident, Service
+from knowledge.models import Article, ArticleRevision
+from knowledge.runbooks import match_score
 from knowledge.services.articles import article_create, article_save
+from knowledge.services.runbooks import runbook_step_check, runbooks_shown
 from knowledge.services.spaces import space_create
 from opsplatform.accounts.models import Team
 from opsplatform.core.actors import Actor
@@ -111,6 +116,7 @@ def seed_knowledge(org, people: dict) -> None:
             },
             message="Imported from the old wiki",
         )
+    _runbook_history(org, operator)
     for title, body, tags in HOWTOS:
         article = article_create(actor=manager, title=title, body=body, tags=tags)
     # A second revision, so the history and diff pages have something to compare.
@@ -132,3 +138,17 @@ def seed_knowledge(org, people: dict) -> None:
             space=space,
             tags=["on-call"],
         )
+
+
+def _runbook_history(org, operator) -> None:
+    """Effectiveness and staleness to look at: the runbooks were shown on the demo incidents they
+    match, a step ticked on some, and the oldest import has not been touched for half a year."""
+    runbooks = list(Article.objects.filter(organization=org, runbook_for__isnull=False).order_by("pk"))
+    for n, incident in enumerate(Incident.objects.filter(organization=org).order_by("pk")[:30]):
+        matched = [a for a in runbooks if match_score(a.runbook_for, incident) is not None]
+        runbooks_shown(incident=incident, articles=matched)
+        if matched and n % 2 == 0:
+            revision = ArticleRevision.objects.get(pk=matched[0].current_revision_id)
+            runbook_step_check(actor=operator, incident=incident, revision=revision, step=0)
+    if runbooks:
+        Article.objects.filter(pk=runbooks[-1].pk).update(updated_at=timezone.now() - timedelta(days=180))

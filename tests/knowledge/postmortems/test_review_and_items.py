@@ -16,7 +16,9 @@ from knowledge.postmortems.services import (
 from knowledge.postmortems.services.review import timeline_digest
 from knowledge.postmortems.tasks import review_tick
 from tests.ledger import entries
-from workflows.models import Task, TaskStatus
+from workflows.errors import TransitionError
+from workflows.models import ApprovalRequest, Task, TaskStatus
+from workflows.services.approvals import decide
 from workflows.services.runs import transition
 from workflows.services.task_items import task_complete
 
@@ -66,7 +68,9 @@ def test_request_changes_returns_to_draft(drafted, actor_as):
 
 def test_publish_on_the_run_page_is_picked_up_by_the_tick(drafted, actor_as):
     drafted = postmortem_submit(actor=actor_as("operator"), postmortem=drafted)
-    transition(actor=actor_as("manager"), run=drafted.review_run, event="publish")
+    # Publishing is the approval gate's: an approver decides it on the run's page.
+    approval = ApprovalRequest.objects.get(run=drafted.review_run, event="publish", status="pending")
+    decide(actor=actor_as("manager"), approval=approval, verdict="approve")
     drafted.refresh_from_db()
     assert drafted.status == PostmortemStatus.IN_REVIEW
     assert review_tick() == 1
@@ -105,3 +109,28 @@ def test_stale_base_revision_conflicts(drafted, actor_as):
         )
     first.refresh_from_db()
     assert (first.impact, first.revision, first.revisions.count()) == ("A", 2, 2)
+
+
+def test_publishing_is_an_approval_gate_the_requester_cannot_pass(drafted, actor_as):
+    drafted = postmortem_submit(actor=actor_as("manager"), postmortem=drafted)
+    approval = ApprovalRequest.objects.get(run=drafted.review_run, event="publish", status="pending")
+    assert approval.requester.username == "manager"
+    # The event alone no longer publishes, and the manager who asked may not sign off on it.
+    with pytest.raises(TransitionError):
+        transition(actor=actor_as("admin"), run=drafted.review_run, event="publish")
+    with pytest.raises(PermissionDenied):
+        postmortem_review_event(actor=actor_as("manager"), postmortem=drafted, event="publish")
+    drafted.refresh_from_db()
+    assert drafted.status == PostmortemStatus.IN_REVIEW
+    drafted = postmortem_review_event(actor=actor_as("admin"), postmortem=drafted, event="publish")
+    assert drafted.status == PostmortemStatus.PUBLISHED
+    assert entries("workflow.approval.decided", target=drafted.review_run).get().data["outcome"] == "approved"
+
+
+def test_a_rejected_approval_sends_the_postmortem_back_to_draft(drafted, actor_as):
+    drafted = postmortem_submit(actor=actor_as("operator"), postmortem=drafted)
+    approval = ApprovalRequest.objects.get(run=drafted.review_run, event="publish", status="pending")
+    decide(actor=actor_as("manager"), approval=approval, verdict="reject", comment="Root cause is thin")
+    assert review_tick() == 1
+    drafted.refresh_from_db()
+    assert drafted.status == PostmortemStatus.DRAFT and drafted.review_run.state == "DRAFT"
