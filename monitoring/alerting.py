@@ -18,6 +18,8 @@ from opsplatform.core.actors import Actor
 
 
 def dedup_key(monitor: Monitor) -> str:
+    if monitor.legacy_integration_id:  # a heartbeat integration's monitor keeps its incidents (legacy.py)
+        return f"heartbeat:{monitor.legacy_integration_id}"
     return f"monitor:{monitor.pk}"
 
 
@@ -30,6 +32,10 @@ def _integration_name(organization, service) -> str:
 
 
 def source_integration(monitor: Monitor) -> Integration:
+    if monitor.legacy_integration_id:
+        return Integration.objects.select_related("organization", "service").get(
+            pk=monitor.legacy_integration_id
+        )
     found = (
         IncidentSource.objects.select_related("integration__organization", "integration__service")
         .filter(organization_id=monitor.organization_id, service_id=monitor.service_id)

@@ -95,11 +95,25 @@ class Monitor(TenantModel):
     last_message = models.CharField(max_length=500, blank=True, default="")
     next_check_at = models.DateTimeField(null=True, blank=True)
 
+    # Where it is checked from (monitoring.locations): by the built-in scheduler ("local") or not,
+    # how many remote locations, and how many locations must agree before it goes down.
+    check_locally = models.BooleanField(default=True)
+    remote_locations = models.PositiveSmallIntegerField(default=0)
+    quorum = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
+
     # Heartbeat monitors: the ping key's digest, the last pings and the last run's duration.
     ping_key_hash = models.CharField(max_length=64, blank=True, default="")
     last_ping_at = models.DateTimeField(null=True, blank=True)
     last_start_at = models.DateTimeField(null=True, blank=True)
     last_run_seconds = models.FloatField(null=True, blank=True)
+    # A heartbeat integration's monitor (monitoring/legacy.py): pinged through the integration's URL.
+    legacy_integration = models.OneToOneField(
+        "incidents.Integration",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="heartbeat_monitor",
+    )
 
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -131,6 +145,14 @@ class Monitor(TenantModel):
     def badge_class(self) -> str:
         return BADGE_CLASS.get(self.state, "")
 
+    @property
+    def location_names(self) -> list[str]:
+        """Where it is checked from, "local" first (prefetch ``placements__location`` for lists)."""
+        if not self.remote_locations:
+            return ["local"]
+        names = sorted(p.location.name for p in self.placements.all() if p.location_id)
+        return (["local"] if self.check_locally else []) + names
+
 
 class CheckResult(models.Model):
     """One check's raw result; purged after ``MONITORING_RESULT_RETENTION_DAYS`` (rollups stay)."""
@@ -142,6 +164,8 @@ class CheckResult(models.Model):
     message = models.CharField(max_length=500, blank=True, default="")
     # Scheduling lateness: how long after its due time the check started (the benchmark's measure).
     lateness_ms = models.FloatField(null=True, blank=True)
+    # Where the check ran: "local" (the built-in scheduler) or a probe location's name.
+    location = models.CharField(max_length=64, default="local")
 
     class Meta:
         ordering = ["-checked_at", "-pk"]
@@ -205,3 +229,7 @@ class IncidentSource(TenantModel):
                 fields=["organization", "service"], name="incident_source_unique", nulls_distinct=False
             )
         ]
+
+
+# Probe locations live in their own module; imported here so the app registry finds them.
+from monitoring.locations.models import MonitorLocation, ProbeLocation  # noqa: E402, F401

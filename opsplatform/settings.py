@@ -360,9 +360,12 @@ CELERY_BEAT_SCHEDULE = {
     },
     "analytics-reports": {"task": "opsplatform.analytics.report_tick", "schedule": 5.0},
     # Monitoring: due checks live in monitor.next_check_at; this tick claims them in batches.
+    # A tick claims what falls due before its successor runs; one that waited in the queue for longer
+    # than a few intervals is dropped (the next one claims the same rows), so ticks never pile up.
     "monitoring-checks": {
         "task": "monitoring.check_tick",
         "schedule": env.float("MONITORING_TICK_SECONDS", default=1.0),
+        "options": {"expire_seconds": max(5, int(5 * env.float("MONITORING_TICK_SECONDS", default=1.0)))},
     },
     "monitoring-rollups": {"task": "monitoring.rollup_tick", "schedule": 60.0},
 }
@@ -371,6 +374,11 @@ CELERY_BEAT_SCHEDULE = {
 MONITORING_BATCH_SIZE = env.int("MONITORING_BATCH_SIZE", default=200)
 MONITORING_CONCURRENCY = env.int("MONITORING_CONCURRENCY", default=64)
 MONITORING_TICK_BUDGET_SECONDS = env.float("MONITORING_TICK_BUDGET_SECONDS", default=5.0)
+# How far ahead of now a tick claims checks (each starts at its own due time): the tick interval
+# and a margin for beat's own delay, so a check never waits for the next tick.
+MONITORING_LOOKAHEAD_SECONDS = env.float(
+    "MONITORING_LOOKAHEAD_SECONDS", default=1.5 * CELERY_BEAT_SCHEDULE["monitoring-checks"]["schedule"]
+)
 MONITORING_RESULT_RETENTION_DAYS = env.int("MONITORING_RESULT_RETENTION_DAYS", default=14)
 MONITORING_MINUTE_ROLLUP_RETENTION_DAYS = env.int("MONITORING_MINUTE_ROLLUP_RETENTION_DAYS", default=90)
 if MONITORING_BATCH_SIZE < 1 or MONITORING_CONCURRENCY < 1 or MONITORING_RESULT_RETENTION_DAYS < 1:

@@ -23,6 +23,20 @@ class MonitorSerializer(StrictModelSerializer):
     assertions = SafeJSONField(
         required=False, help_text="Kind-specific checks; see docs/monitoring.md for each kind's keys."
     )
+    locations = serializers.ListField(
+        source="location_names",
+        child=serializers.CharField(max_length=64),
+        required=False,
+        min_length=1,
+        max_length=20,
+        help_text='Where it is checked from: "local" (the built-in scheduler) and probe location names.',
+    )
+    quorum = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=20,
+        help_text="How many locations must see it failing before it goes down (default 1).",
+    )
     ping_url = serializers.SerializerMethodField(
         help_text="Heartbeat monitors, in the creation answer only: the secret URL jobs ping "
         "(append `start` or `fail`)."
@@ -46,6 +60,8 @@ class MonitorSerializer(StrictModelSerializer):
             "ratio_window",
             "degraded_latency_ms",
             "assertions",
+            "locations",
+            "quorum",
             "paused",
             "state",
             "flapping",
@@ -93,7 +109,7 @@ class MonitorUpdateSerializer(MonitorSerializer):
 class CheckResultSerializer(StrictModelSerializer):
     class Meta:
         model = CheckResult
-        fields = ["id", "checked_at", "outcome", "latency_ms", "message"]
+        fields = ["id", "checked_at", "outcome", "latency_ms", "message", "location"]
         read_only_fields = fields
 
 

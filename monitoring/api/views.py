@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from monitoring import services
 from monitoring.api import serializers as s
+from monitoring.locations.services import monitor_set_locations
 from monitoring.models import Monitor
 from opsplatform.api.pagination import TimeOrderedCursorPagination
 from opsplatform.api.viewsets import TenantCrudViewSet, service_errors
@@ -35,7 +37,7 @@ class ResultsPagination(TimeOrderedCursorPagination):
     ),
 )
 class MonitorViewSet(TenantCrudViewSet):
-    queryset = Monitor.objects.select_related("service")
+    queryset = Monitor.objects.select_related("service").prefetch_related("placements__location")
     serializer_class = s.MonitorSerializer
     update_serializer_class = s.MonitorUpdateSerializer
     lookup_value_regex = r"[0-9]+"
@@ -60,11 +62,28 @@ class MonitorViewSet(TenantCrudViewSet):
                     queryset = queryset.filter(**{param: value})
         return queryset
 
+    @transaction.atomic
     def service_create(self, *, actor, data):
-        return services.monitor_create(actor=actor, **data)
+        names, quorum = data.pop("location_names", None), data.pop("quorum", None)
+        monitor = services.monitor_create(actor=actor, **data)
+        if names is not None or quorum is not None:
+            monitor = monitor_set_locations(
+                actor=actor, monitor=monitor, locations=names or ["local"], quorum=quorum or 1
+            )
+        return monitor
 
+    @transaction.atomic
     def service_update(self, *, actor, instance, data):
-        return services.monitor_update(actor=actor, monitor=instance, **data)
+        names, quorum = data.pop("location_names", None), data.pop("quorum", None)
+        monitor = services.monitor_update(actor=actor, monitor=instance, **data)
+        if names is not None or quorum is not None:
+            monitor = monitor_set_locations(
+                actor=actor,
+                monitor=monitor,
+                locations=names if names is not None else monitor.location_names,
+                quorum=quorum if quorum is not None else min(monitor.quorum, len(names or [1])),
+            )
+        return Monitor.objects.prefetch_related("placements__location").get(pk=monitor.pk)
 
     def service_destroy(self, *, actor, instance):
         services.monitor_delete(actor=actor, monitor=instance)

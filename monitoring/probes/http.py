@@ -12,8 +12,10 @@ fails the check as refused, like any other destination.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
+import ssl
 import time
 
 import httpx
@@ -52,10 +54,17 @@ def _certificate_days_left(stream, now: dt.datetime) -> float | None:
     return (expires - now).total_seconds() / 86400
 
 
+@functools.cache
+def _ssl_context(verify: bool) -> ssl.SSLContext:
+    # Loading the CA bundle costs tens of milliseconds of CPU: once per process, not once per check
+    # (an SSLContext is safe to share between threads).
+    return httpx.create_ssl_context(verify=verify, trust_env=False)
+
+
 def _client(verify: bool, timeout: float) -> httpx.Client:
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=0)
     return httpx.Client(
-        transport=http.GuardedTransport(limits=limits, verify=verify),
+        transport=http.GuardedTransport(limits=limits, verify=_ssl_context(verify)),
         timeout=httpx.Timeout(timeout),
         follow_redirects=False,
         trust_env=False,

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from audit.services import record
 from monitoring import alerting, heartbeat
+from monitoring.locations import quorum
 from monitoring.models import CheckResult, Monitor, MonitorKind, MonitorState, Outcome
 from monitoring.probes.base import ProbeResult
 from monitoring.services.monitors import ping_key_digest
@@ -22,7 +23,7 @@ from monitoring.state import advance
 from opsplatform.core.actors import Actor
 
 
-def _next_due(monitor: Monitor, *, due_at, now):
+def next_due(monitor: Monitor, *, due_at, now):
     interval = monitor.interval_seconds
     if monitor.state == MonitorState.DOWN and monitor.down_interval_seconds:
         interval = monitor.down_interval_seconds
@@ -50,9 +51,13 @@ def _alert(monitor: Monitor, *, was_state: str, was_flapping: bool, now) -> None
 
 
 def apply_result(
-    monitor: Monitor, result: ProbeResult, *, now, due_at=None, schedule: bool = True
+    monitor: Monitor, result: ProbeResult, *, now, due_at=None, schedule: bool = True, location=None
 ) -> CheckResult:
-    """Record ``result`` on a locked, active ``monitor`` (the caller holds the transaction and the lock)."""
+    """Record ``result`` on a locked, active ``monitor`` (the caller holds the transaction and the lock).
+
+    ``location``: the probe location that checked (None: the built-in scheduler). A monitor checked
+    from remote locations moves on the quorum's outcome (``monitoring.locations.quorum``).
+    """
     lateness = (now - due_at).total_seconds() * 1000 if due_at else None
     row = CheckResult.objects.create(
         monitor=monitor,
@@ -61,19 +66,26 @@ def apply_result(
         latency_ms=result.latency_ms,
         message=result.message[:500],
         lateness_ms=lateness,
+        location=quorum.location_name(location),
     )
     was_state, was_flapping = monitor.state, monitor.flapping
+    outcome, down_after, up_after = result.outcome, monitor.down_after, monitor.up_after
+    ratio, window, verdict = monitor.failure_ratio, monitor.ratio_window, None
+    if monitor.remote_locations:
+        # Each location applied the thresholds to its own results; the monitor follows the quorum.
+        verdict = quorum.apply(monitor, location=location, outcome=result.outcome, now=now)
+        outcome, down_after, up_after, ratio, window = verdict.outcome, 1, 1, None, None
     step = advance(
         state=monitor.state,
         flapping=monitor.flapping,
         consecutive_failures=monitor.consecutive_failures,
         consecutive_successes=monitor.consecutive_successes,
         history=monitor.history,
-        outcome=result.outcome,
-        down_after=monitor.down_after,
-        up_after=monitor.up_after,
-        failure_ratio=monitor.failure_ratio,
-        ratio_window=monitor.ratio_window,
+        outcome=outcome,
+        down_after=down_after,
+        up_after=up_after,
+        failure_ratio=ratio,
+        ratio_window=window,
     )
     monitor.state, monitor.flapping = step.state, step.flapping
     monitor.consecutive_failures, monitor.consecutive_successes = (
@@ -99,6 +111,8 @@ def apply_result(
                 "message": result.message[:500],
                 "failures": step.consecutive_failures,
                 "successes": step.consecutive_successes,
+                "location": row.location,
+                **({"quorum": verdict.describe()} if verdict else {}),
             },
         )
     if step.flapping != was_flapping:
@@ -110,7 +124,7 @@ def apply_result(
         )
     _alert(monitor, was_state=was_state, was_flapping=was_flapping, now=now)
     if schedule:
-        monitor.next_check_at = _next_due(monitor, due_at=due_at, now=now)
+        monitor.next_check_at = next_due(monitor, due_at=due_at, now=now)
     monitor.updated_at = now
     monitor.save()
     return row
@@ -150,30 +164,48 @@ def heartbeat_ping(*, key: str, kind: str = PingKind.SUCCESS, now=None) -> Monit
             .filter(ping_key_hash=ping_key_digest(key), kind=MonitorKind.HEARTBEAT)
             .first()
         )
-        if monitor is None:
-            return None
-        if monitor.paused:
-            return monitor  # accepted, and ignored: a paused monitor neither alerts nor recovers
-        if kind == PingKind.START:
-            monitor.last_start_at = now
-            monitor.save(update_fields=["last_start_at"])
-            return monitor
-        run = None
-        if monitor.last_start_at is not None:
-            run = (now - monitor.last_start_at).total_seconds()
-            monitor.last_run_seconds, monitor.last_start_at = run, None
-        monitor.last_ping_at = now
-        message = f"ran {run:.1f} s" if run is not None else "ping"
-        outcome = Outcome.DOWN if kind == PingKind.FAIL else Outcome.UP
-        apply_result(
-            monitor,
-            ProbeResult(outcome, ("failed: " if kind == PingKind.FAIL else "") + message),
-            now=now,
-            schedule=False,
-        )
-        monitor.next_check_at = heartbeat.deadline(monitor.assertions, now)
-        monitor.save(update_fields=["next_check_at", "last_ping_at", "last_run_seconds", "last_start_at"])
+        if monitor is not None:
+            apply_ping(monitor, kind=kind, now=now)
         return monitor
+
+
+def heartbeat_ping_by_id(*, monitor_id: int, kind: str = PingKind.SUCCESS, now) -> Monitor | None:
+    """A ping that arrived another way (a heartbeat integration's URL, ``monitoring.legacy``)."""
+    with transaction.atomic():
+        monitor = (
+            Monitor.objects.select_for_update(of=("self",))
+            .select_related("organization", "service", "legacy_integration")
+            .filter(pk=monitor_id, kind=MonitorKind.HEARTBEAT)
+            .first()
+        )
+        if monitor is not None:
+            apply_ping(monitor, kind=kind, now=now)
+        return monitor
+
+
+def apply_ping(monitor: Monitor, *, kind: str, now) -> None:
+    """Record a ping on a locked heartbeat monitor."""
+    if monitor.paused:
+        return  # accepted, and ignored: a paused monitor neither alerts nor recovers
+    if kind == PingKind.START:
+        monitor.last_start_at = now
+        monitor.save(update_fields=["last_start_at"])
+        return
+    run = None
+    if monitor.last_start_at is not None:
+        run = (now - monitor.last_start_at).total_seconds()
+        monitor.last_run_seconds, monitor.last_start_at = run, None
+    monitor.last_ping_at = now
+    message = f"ran {run:.1f} s" if run is not None else "ping"
+    outcome = Outcome.DOWN if kind == PingKind.FAIL else Outcome.UP
+    apply_result(
+        monitor,
+        ProbeResult(outcome, ("failed: " if kind == PingKind.FAIL else "") + message),
+        now=now,
+        schedule=False,
+    )
+    monitor.next_check_at = heartbeat.deadline(monitor.assertions, now)
+    monitor.save(update_fields=["next_check_at", "last_ping_at", "last_run_seconds", "last_start_at"])
 
 
 def heartbeat_late(monitor: Monitor, *, now) -> CheckResult:

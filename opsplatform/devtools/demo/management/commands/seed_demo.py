@@ -9,6 +9,7 @@ from opsplatform.devtools.demo.seed_automation import seed_automation
 from opsplatform.devtools.demo.seed_incidents import seed_incidents
 from opsplatform.devtools.demo.seed_integrations import seed_integrations
 from opsplatform.devtools.demo.seed_knowledge import seed_knowledge
+from opsplatform.devtools.demo.seed_monitoring import seed_monitoring
 from opsplatform.devtools.demo.seed_notifications import seed_notifications
 from opsplatform.devtools.demo.seed_postmortems import seed_postmortems
 from opsplatform.devtools.demo.seed_retention import seed_retention
@@ -36,6 +37,7 @@ class Command(BaseCommand):
             seed_automation(seeded["organization"], seeded["people"])
             seed_retention(seeded["organization"], seeded["people"])
             integrations = seed_integrations(seeded["organization"])
+            seed_monitoring(seeded["organization"])
             organizations.append({**describe(spec, seeded["organization"]), "integrations": integrations})
         summary = {
             "base_url": settings.SITE_URL,
