@@ -1,6 +1,6 @@
 from django.urls import path
 
-from workflows.views import approvals, definitions, runs, task_pages
+from workflows.views import approvals, definitions, incident_work, runs, task_pages
 
 app_name = "workflows"
 
@@ -14,4 +14,5 @@ urlpatterns = [
     path("approvals/link/<str:token>/", approvals.approval_link, name="approval-link"),
     path("tasks/", task_pages.task_list, name="tasks"),
     path("tasks/<int:pk>/status/", task_pages.task_status, name="task_status"),
+    path("workflows/incidents/<int:pk>/", incident_work.incident_work, name="incident_work"),
 ]
