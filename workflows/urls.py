@@ -7,6 +7,7 @@ app_name = "workflows"
 urlpatterns = [
     path("workflows/", definitions.index, name="index"),
     path("workflows/<int:pk>/", definitions.definition_detail, name="definition"),
+    path("workflows/<int:pk>/edit/", definitions.definition_edit, name="definition_edit"),
     path("workflows/runs/<int:pk>/", runs.run_detail, name="run"),
     path("workflows/runs/<int:pk>/event/", runs.run_event, name="run_event"),
     path("workflows/runs/<int:pk>/decide/", runs.run_decide, name="run_decide"),
