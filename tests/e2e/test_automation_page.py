@@ -32,13 +32,25 @@ def test_create_a_rule_see_its_execution_and_backtest_it(
     page.select_option("#id_matchers-0-field", "severity")
     page.select_option("#id_matchers-0-op", "equals")
     page.fill("#id_matchers-0-value", "sev1")
+    # A second group added in the page: any of "not a test incident" holds.
+    page.click("#add-matcher")
+    page.click("#add-matcher")
+    page.select_option("#id_matchers-3-group", "2")
+    page.select_option("#id_matchers-3-field", "title")
+    page.select_option("#id_matchers-3-op", "regex")
+    page.fill("#id_matchers-3-value", "(?i)test")
+    page.check("#id_matchers-3-negate")
     page.fill("#id_actions", '[{"type": "set_priority", "priority": "p1"}]')
     screenshot(page, "automation-new-rule")
     page.click("#rule-form button:not([type=button])")
     page.wait_for_url("**/automation/*/")
     rule = AutomationRule.objects.get(name="Raise priority of SEV1")
-    assert rule.conditions["groups"][0]["matchers"] == [
-        {"field": "severity", "op": "equals", "value": "sev1"}
+    assert rule.conditions["groups"] == [
+        {"match": "all", "matchers": [{"field": "severity", "op": "equals", "value": "sev1"}]},
+        {
+            "match": "all",
+            "matchers": [{"field": "title", "op": "regex", "value": "(?i)test", "negate": True}],
+        },
     ]
 
     # An incident after the rule: the automation tick (consume, then run) fires it once.

@@ -107,7 +107,7 @@ class ConditionsEditor:
         bound = data is not None
         self.modes = ConditionModes(data, prefix="conditions", initial=None if bound else modes)
         self.rows = MatcherRows(data, prefix="matchers", initial=None if bound else rows)
-        self.groups_shown = min(MAX_GROUPS, len(groups) + 1)
+        self.groups_shown = min(MAX_GROUPS, max(len(groups) + 1, 3))
 
     def is_valid(self) -> bool:
         return all([self.modes.is_valid(), self.rows.is_valid()])
