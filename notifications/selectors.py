@@ -24,6 +24,7 @@ from notifications.models import (
     EscalationStep,
     Notification,
     NotificationAttempt,
+    NotificationRule,
     NotificationStatus,
     Schedule,
     ScheduleOverride,
@@ -252,6 +253,25 @@ def carrier_channel(organization_id: int, kinds) -> Channel | None:
     channels = list(Channel.objects.filter(organization_id=organization_id, kind__in=kinds, is_active=True))
     channels.sort(key=lambda c: (kinds.index(c.kind), c.created_at, c.pk))
     return channels[0] if channels else None
+
+
+def first_contact_methods(user_ids) -> dict[int, list[ContactMethod]]:
+    """For messages that are not pages (approvals, tasks): each person's contact methods of their
+    earliest notification rules (usually "immediately"), verified ones only, as a page would use
+    first. A person with no rules is absent: they are reached at their account address."""
+    result: dict[int, list[ContactMethod]] = {}
+    first_delay: dict[int, int] = {}
+    rules = (
+        NotificationRule.objects.filter(user_id__in=list(user_ids), contact_method__verified_at__isnull=False)
+        .select_related("contact_method")
+        .order_by("user_id", "delay_minutes", "id")
+    )
+    for rule in rules:
+        delay = first_delay.setdefault(rule.user_id, rule.delay_minutes)
+        contacts = result.setdefault(rule.user_id, [])
+        if rule.delay_minutes == delay and rule.contact_method not in contacts:
+            contacts.append(rule.contact_method)
+    return result
 
 
 def verification_code(contact: ContactMethod, nonce: str | None = None) -> str:

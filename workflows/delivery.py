@@ -1,20 +1,25 @@
 """Sending the workflows outbox (``Notice``): claim due rows with a lease, send after commit through
 the notification senders, record the outcome (sent; or retried with backoff; dead after the last try).
 
-E-mail goes to the person's account address through ``notifications.senders.EmailSender``, so the
-deployment's SMTP settings and error handling are the ones every incident page uses.
+Each row names one contact method of its person (or their account address): the sender comes from
+``notifications.delivery.send.person_sender``, the one pages use, so Slack mentions go through the
+organization's Slack channel, texts through its Twilio account, and the deployment's SMTP settings
+and error handling are the ones every page uses. What the row says is a generic
+``notifications.message.Message``.
 """
 
 import random
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from notifications.delivery.send import Carriers, person_sender, prepare_with
 from notifications.incident_message import absolute
-from notifications.senders import EmailSender, Outgoing, send
+from notifications.message import Link, Message
+from notifications.models import Medium
+from notifications.senders import CannotSend, Outgoing, send
 from workflows.automation.notices import automation_message
 from workflows.links import approval_token
 from workflows.models import Notice, NoticeKind, NoticeStatus
@@ -23,64 +28,60 @@ MAX_ATTEMPTS = 5
 LEASE = timedelta(minutes=2)
 BATCH = 100
 
-
-@dataclass(frozen=True)
-class NoticeMessage:
-    """What one notice says, in the shape the senders read (subject, text, delivery key)."""
-
-    subject: str
-    body: str
-    delivery_key: str
-
-    def text(self) -> str:
-        return self.body
+_APPROVAL_LEAD = {
+    NoticeKind.APPROVAL_REQUESTED: "Your approval is requested",
+    NoticeKind.APPROVAL_REMINDER: "Reminder: your approval is still requested",
+    NoticeKind.APPROVAL_ESCALATED: "An approval was escalated to you",
+}
 
 
-def build(notice: Notice) -> NoticeMessage:
+def build(notice: Notice) -> Message:
     if notice.execution_id:
         return automation_message(notice)
+    organization = notice.organization.name
     if notice.task_id:
         task = notice.task
-        url = absolute(reverse("workflows:tasks"))
-        body = f"Your task is overdue: {task.title}\n\nDue {task.due_at:%Y-%m-%d %H:%M} UTC.\nOpen: {url}"
-        return NoticeMessage(f"Task overdue: {' '.join(task.title.split())}", body, notice.idempotency_key)
+        title = " ".join(task.title.split())
+        return Message(
+            kind=f"workflow.{notice.kind}",
+            subject=f"Task overdue: {title}",
+            lines=(f"Your task is overdue: {title}", f"Due {task.due_at:%Y-%m-%d %H:%M} UTC."),
+            links=(Link("Open", absolute(reverse("workflows:tasks"))),),
+            delivery_key=notice.idempotency_key,
+            organization=organization,
+            data={"task": {"id": task.pk, "title": task.title, "due_at": task.due_at.isoformat()}},
+        )
     approval = notice.approval
     run = approval.run
-    url = absolute(reverse("workflows:run", args=[run.pk]))
-    links = {
-        verdict: absolute(
-            reverse(
-                "workflows:approval-link",
-                args=[
-                    approval_token(
-                        notice_id=notice.pk,
-                        approval_id=approval.pk,
-                        user_id=notice.recipient_id,
-                        verdict=verdict,
-                    )
-                ],
-            )
+    links = [Link("Open", absolute(reverse("workflows:run", args=[run.pk])))]
+    for verdict in ("approve", "reject"):
+        token = approval_token(
+            notice_id=notice.pk, approval_id=approval.pk, user_id=notice.recipient_id, verdict=verdict
         )
-        for verdict in ("approve", "reject")
-    }
-    lead = {
-        NoticeKind.APPROVAL_REQUESTED: "Your approval is requested",
-        NoticeKind.APPROVAL_REMINDER: "Reminder: your approval is still requested",
-        NoticeKind.APPROVAL_ESCALATED: "An approval was escalated to you",
-    }.get(notice.kind, "Approval")
+        links.append(Link(verdict.title(), absolute(reverse("workflows:approval-link", args=[token]))))
     title = " ".join(run.title.split())
-    body = "\n".join(
-        [
-            f"{lead}: {title}",
+    return Message(
+        kind=f"workflow.{notice.kind}",
+        subject=f"[Approval] #{run.pk} {title}",
+        lines=(
+            f"{_APPROVAL_LEAD.get(notice.kind, 'Approval')}: {title}",
             f"{approval.received} of {approval.required} approvals so far.",
-            "",
-            f"Open: {url}",
-            f"Approve: {links['approve']}",
-            f"Reject: {links['reject']}",
-            "(Each link asks you to sign in and confirm; it works once and expires.)",
-        ]
+        ),
+        links=tuple(links),
+        note="(Each link asks you to sign in and confirm; it works once and expires.)",
+        delivery_key=notice.idempotency_key,
+        organization=organization,
+        data={
+            "run": {"id": run.pk, "title": run.title, "state": run.state},
+            "approval": {"id": approval.pk, "received": approval.received, "required": approval.required},
+        },
     )
-    return NoticeMessage(f"[Approval] #{run.pk} {title}", body, notice.idempotency_key)
+
+
+def _sender_for(notice: Notice, outgoing: Outgoing, carriers: Carriers):
+    if notice.contact_method_id is None and notice.medium != Medium.EMAIL:
+        raise CannotSend("the contact method of this notice was removed")
+    return person_sender(notice.organization_id, notice.contact_method, notice.recipient, outgoing, carriers)
 
 
 def _claim(now, limit) -> list[int]:
@@ -100,15 +101,23 @@ def _claim(now, limit) -> list[int]:
 def run_notice_tick(now=None, limit: int = BATCH) -> dict:
     now = now or timezone.now()
     counts = {"sent": 0, "failed": 0}
+    carriers = Carriers()
     for notice_id in _claim(now, limit):
         notice = Notice.objects.select_related(
-            "recipient", "approval__run", "task", "execution__rule", "execution__incident"
+            "organization",
+            "recipient",
+            "contact_method",
+            "approval__run",
+            "task",
+            "execution__rule",
+            "execution__incident",
         ).get(pk=notice_id)
-        outgoing = Outgoing(notification_id=notice.pk, attempt=notice.attempts, medium="email")
-        if notice.recipient.email:
-            EmailSender([notice.recipient.email]).prepare(outgoing, build(notice))
-        else:
-            outgoing.error = "the person has no e-mail address"
+        outgoing = Outgoing(notification_id=notice.pk, attempt=notice.attempts, medium=notice.medium)
+        prepare_with(
+            outgoing,
+            lambda n=notice, o=outgoing: _sender_for(n, o, carriers),
+            lambda _sender, n=notice: build(n),
+        )
         result = send(outgoing)
         _record(notice, result, timezone.now())
         counts["sent" if result.ok else "failed"] += 1

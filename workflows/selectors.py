@@ -1,6 +1,6 @@
 """Reads the workflow pages and the API share."""
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Case, F, Prefetch, Q, QuerySet, When
 
 from audit.models import LedgerEntry
 from workflows.models import (
@@ -80,3 +80,19 @@ def run_timeline(run) -> QuerySet[LedgerEntry]:
         )
         .order_by("sequence")
     )
+
+
+def incident_work(organization, incident) -> tuple[list[WorkflowRun], list[Task]]:
+    """The workflow runs of an incident and its tasks (linked to it, or to one of its runs): open
+    tasks first, by due time."""
+    runs = list(runs_for_list(organization).filter(incident=incident).order_by("-created_at", "-id")[:20])
+    tasks = (
+        tasks_for_list(organization)
+        .filter(Q(incident=incident) | Q(run__incident=incident))
+        .order_by(
+            Case(When(status__in=ACTIVE_TASK_STATUSES, then=0), default=1),
+            F("due_at").asc(nulls_last=True),
+            "id",
+        )
+    )
+    return runs, list(tasks[:100])

@@ -202,6 +202,23 @@ class RunbookRefSerializer(serializers.Serializer):
     revision = serializers.IntegerField(allow_null=True)
 
 
+class WorkflowRunRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    workflow = serializers.CharField(help_text="The definition's key.")
+    state = serializers.CharField()
+    url = serializers.CharField(help_text="The run's page.")
+
+
+class TaskRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    status = serializers.CharField()
+    assignee = serializers.IntegerField(allow_null=True)
+    due_at = serializers.DateTimeField(allow_null=True)
+    run = serializers.IntegerField(allow_null=True, help_text="The workflow run the task belongs to.")
+
+
 class IncidentDetailSerializer(IncidentSerializer):
     responders = UserRefSerializer(many=True, read_only=True)
     alert_count = serializers.IntegerField(read_only=True, help_text="Alerts attached to the incident.")
@@ -210,6 +227,10 @@ class IncidentDetailSerializer(IncidentSerializer):
     )
     runbooks = serializers.SerializerMethodField(
         help_text="Runbooks whose selectors match the incident, best match first (those the caller may read)."
+    )
+    workflow_runs = serializers.SerializerMethodField(help_text="Workflow runs linked to the incident.")
+    tasks = serializers.SerializerMethodField(
+        help_text="Tasks of the incident and of its workflow runs, open ones first."
     )
 
     class Meta(IncidentSerializer.Meta):
@@ -227,12 +248,22 @@ class IncidentDetailSerializer(IncidentSerializer):
             "alert_count",
             "allowed_actions",
             "runbooks",
+            "workflow_runs",
+            "tasks",
         ]
         read_only_fields = fields
 
     @extend_schema_field(RunbookRefSerializer(many=True))
     def get_runbooks(self, incident) -> list:
         return detail_fields.contribute("runbooks", incident, self.context.get("request"))
+
+    @extend_schema_field(WorkflowRunRefSerializer(many=True))
+    def get_workflow_runs(self, incident) -> list:
+        return detail_fields.contribute("workflow_runs", incident, self.context.get("request"))
+
+    @extend_schema_field(TaskRefSerializer(many=True))
+    def get_tasks(self, incident) -> list:
+        return detail_fields.contribute("tasks", incident, self.context.get("request"))
 
     def get_allowed_actions(self, incident) -> list[str]:
         return sorted(allowed_actions(incident.status))

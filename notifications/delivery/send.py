@@ -44,35 +44,55 @@ def _sender_for(row: Notification, outgoing: Outgoing, carriers: Carriers) -> Se
         outgoing.channel_id = channel.pk
         return senders.for_channel(channel, to=row.target_address)
     if row.contact_method_id:
-        contact = row.contact_method
-        carrier = None
-        if contact.kind in senders.CARRIER_KINDS:
-            carrier = carriers.get(row.organization_id, senders.CARRIER_KINDS[contact.kind])
-            if carrier is not None:
-                outgoing.channel_id = carrier.pk
-        recipient = row.recipient.username if row.recipient_id else None
-        return senders.for_contact(contact, carrier=carrier, recipient=recipient)
+        recipient = row.recipient if row.recipient_id else None
+        return person_sender(row.organization_id, row.contact_method, recipient, outgoing, carriers)
     if row.recipient_id and row.medium == Medium.EMAIL and row.recipient.email:
         return EmailSender([row.recipient.email])
     raise CannotSend("the channel or contact method of this notification was removed")
 
 
+def person_sender(organization_id: int, contact, user, outgoing: Outgoing, carriers: Carriers) -> Sender:
+    """The sender that reaches ``user`` through their ``contact`` method (through the organization's
+    carrier channel when its kind needs one), or at their account address when ``contact`` is None.
+    For pages and for the messages of higher layers (approvals, tasks) alike."""
+    if contact is None:
+        if user is not None and user.email:
+            return EmailSender([user.email])
+        raise CannotSend("the person has no e-mail address")
+    carrier = None
+    if contact.kind in senders.CARRIER_KINDS:
+        carrier = carriers.get(organization_id, senders.CARRIER_KINDS[contact.kind])
+        if carrier is not None:
+            outgoing.channel_id = carrier.pk
+    return senders.for_contact(contact, carrier=carrier, recipient=user.username if user else None)
+
+
 def prepare(row: Notification, carriers: Carriers) -> Outgoing:
     """The request for one claimed row, or the row's failure (never an exception)."""
     outgoing = Outgoing(notification_id=row.pk, attempt=row.attempts, medium=row.medium)
-    try:
-        sender = _sender_for(row, outgoing, carriers)
-        message = build_message(
+    return prepare_with(
+        outgoing,
+        lambda: _sender_for(row, outgoing, carriers),
+        lambda sender: build_message(
             row, row.incident, with_ack_link=sender.with_ack_link, shared_room=sender.shared_room
-        )
-        return sender.prepare(outgoing, message)
+        ),
+    )
+
+
+def prepare_with(outgoing: Outgoing, sender_for, message_for) -> Outgoing:
+    """``outgoing`` prepared by ``sender_for()`` with ``message_for(sender)``, or marked failed with
+    the reason: whatever goes wrong preparing one row stays on that row."""
+    row_id = outgoing.notification_id
+    try:
+        sender = sender_for()
+        return sender.prepare(outgoing, message_for(sender))
     except CannotSend as exc:
         return failed(outgoing, str(exc))
     except DecryptionError:
         return failed(outgoing, "the channel's credentials cannot be opened with this deployment's key")
     except (KeyError, ValueError) as exc:
-        logger.warning("notification %s cannot be prepared: %s", row.pk, type(exc).__name__)
+        logger.warning("notification %s cannot be prepared: %s", row_id, type(exc).__name__)
         return failed(outgoing, "the channel's configuration is incomplete")
     except Exception as exc:  # one row's failure must never reach the others (inv. 13)
-        logger.warning("notification %s cannot be prepared: %s", row.pk, type(exc).__name__)
+        logger.warning("notification %s cannot be prepared: %s", row_id, type(exc).__name__)
         return failed(outgoing, clean_error(f"cannot be prepared: {type(exc).__name__}: {exc}"))

@@ -26,6 +26,7 @@ from django.core.mail import EmailMessage
 from django.utils import timezone
 
 from notifications.incident_message import IncidentMessage
+from notifications.message import Message
 
 logger = logging.getLogger(__name__)
 
@@ -90,13 +91,19 @@ class Sender:
     #: the message is posted where others read it too, so its acknowledge link names nobody
     shared_room: bool = False
 
-    def prepare(self, outgoing: Outgoing, message: IncidentMessage) -> Outgoing:
-        """The request that says ``message`` through this sender, ready for :func:`send`."""
+    def prepare(self, outgoing: Outgoing, message: IncidentMessage | Message) -> Outgoing:
+        """The request that says ``message`` (a page, or a generic :class:`Message`) through this
+        sender, ready for :func:`send`."""
         outgoing.sender = self
+        if isinstance(message, Message):
+            return self.build_message(outgoing, message)
         return self.build(outgoing, message)
 
     def build(self, outgoing: Outgoing, message: IncidentMessage) -> Outgoing:
         raise NotImplementedError(f"{type(self).__name__} must implement build()")
+
+    def build_message(self, outgoing: Outgoing, message: Message) -> Outgoing:
+        raise NotImplementedError(f"{type(self).__name__} must implement build_message()")
 
     def transmit(self, outgoing: Outgoing) -> Outcome:
         raise NotImplementedError(f"{type(self).__name__} must implement transmit()")

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 
 from notifications.incident_message import IncidentMessage
+from notifications.message import Message
 from notifications.senders.base import Outcome, Outgoing, Sender, clean_error
 
 
@@ -25,7 +26,7 @@ class EmailSender(Sender):
     def for_channel(cls, channel, **_) -> EmailSender:
         return cls(channel.config.get("recipients", []))
 
-    def build(self, outgoing: Outgoing, message: IncidentMessage) -> Outgoing:
+    def build(self, outgoing: Outgoing, message: IncidentMessage | Message) -> Outgoing:
         outgoing.email = EmailMessage(
             subject=message.subject,
             body=message.text(),
@@ -34,6 +35,9 @@ class EmailSender(Sender):
             headers={"X-OpsPlatform-Delivery": message.delivery_key, "Auto-Submitted": "auto-generated"},
         )
         return outgoing
+
+    # A generic message has a subject, a text and a delivery key too.
+    build_message = build
 
     def transmit(self, outgoing: Outgoing) -> Outcome:
         try:

@@ -8,6 +8,7 @@ message's acknowledge link names nobody and whoever follows it signs in.
 from __future__ import annotations
 
 from notifications.incident_message import IncidentMessage
+from notifications.message import Message
 from notifications.selectors import channel_secrets
 from notifications.senders.base import Outgoing
 from notifications.senders.http_sender import HttpSender, delivery_headers
@@ -86,4 +87,34 @@ class SlackSender(HttpSender):
                 {"type": "actions", "elements": buttons},
             ],
         }
+        return self.json_request(outgoing, self.url, body, delivery_headers(message, outgoing.attempt))
+
+    def build_message(self, outgoing: Outgoing, message: Message) -> Outgoing:
+        # Links that act (approve, reject) name their person and ask them to sign in and confirm, so
+        # a mention in a shared room can carry them: whoever else follows one cannot use it.
+        prefix = f"<@{self.mention}> " if self.mention else ""
+        title = f"<{message.url}|{_escape(message.subject)}>" if message.url else _escape(message.subject)
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f"{prefix}*{title}*"}}]
+        if message.lines:
+            text = "\n".join(_escape(line) for line in message.lines)
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:2900]}})
+        if message.links:
+            blocks.append(
+                {
+                    "type": "actions",
+                    "elements": [
+                        {
+                            "type": "button",
+                            "text": {"type": "plain_text", "text": link.label},
+                            "url": link.url,
+                        }
+                        for link in message.links[:5]
+                    ],
+                }
+            )
+        if message.note:
+            blocks.append(
+                {"type": "context", "elements": [{"type": "mrkdwn", "text": _escape(message.note)}]}
+            )
+        body = {"text": prefix + _escape(message.subject), "blocks": blocks}
         return self.json_request(outgoing, self.url, body, delivery_headers(message, outgoing.attempt))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from notifications.incident_message import IncidentMessage
+from notifications.message import Message
 from notifications.selectors import channel_secrets
 from notifications.senders.base import Outgoing
 from notifications.senders.http_sender import HttpSender, delivery_headers
@@ -70,9 +71,40 @@ class TeamsSender(HttpSender):
             ],
             "actions": actions,
         }
+        return self._post(outgoing, message, card, message.summary)
+
+    def build_message(self, outgoing: Outgoing, message: Message) -> Outgoing:
+        blocks = [
+            {
+                "type": "TextBlock",
+                "size": "Medium",
+                "weight": "Bolder",
+                "wrap": True,
+                "text": escape_card_text(message.subject),
+            }
+        ]
+        blocks += [
+            {"type": "TextBlock", "wrap": True, "text": escape_card_text(line)} for line in message.lines
+        ]
+        if message.note:
+            blocks.append(
+                {"type": "TextBlock", "wrap": True, "isSubtle": True, "text": escape_card_text(message.note)}
+            )
+        card = {
+            "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+            "type": "AdaptiveCard",
+            "version": "1.4",
+            "body": blocks,
+            "actions": [
+                {"type": "Action.OpenUrl", "title": link.label, "url": link.url} for link in message.links
+            ],
+        }
+        return self._post(outgoing, message, card, message.subject)
+
+    def _post(self, outgoing: Outgoing, message, card: dict, summary: str) -> Outgoing:
         body = {
             "type": "message",
-            "summary": message.summary,
+            "summary": summary,
             "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive", "content": card}],
         }
         return self.json_request(outgoing, self.url, body, delivery_headers(message, outgoing.attempt))

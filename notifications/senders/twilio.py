@@ -13,6 +13,7 @@ from xml.sax.saxutils import escape
 from django.conf import settings
 
 from notifications.incident_message import IncidentMessage
+from notifications.message import Message
 from notifications.models import ChannelKind
 from notifications.selectors import channel_secrets
 from notifications.senders.base import Outgoing
@@ -38,9 +39,12 @@ class TwilioSender(HttpSender):
             voice=channel.kind == ChannelKind.TWILIO_VOICE if voice is None else voice,
         )
 
-    def build(self, outgoing: Outgoing, message: IncidentMessage) -> Outgoing:
+    def build(self, outgoing: Outgoing, message: IncidentMessage | Message) -> Outgoing:
         text = message.spoken_text() if self.voice else message.short_text()
         return self.say(outgoing, text=text, delivery_key=message.delivery_key)
+
+    # A generic message has its short and spoken texts too.
+    build_message = build
 
     def say(self, outgoing: Outgoing, *, text: str, delivery_key: str) -> Outgoing:
         """A text message (``text``) or a call that reads ``text`` out twice, through Twilio's REST API.

@@ -18,6 +18,7 @@ import json
 import time
 
 from notifications.incident_message import IncidentMessage
+from notifications.message import Message
 from notifications.selectors import channel_secrets, contact_secret
 from notifications.senders.base import Outgoing
 from notifications.senders.http_sender import HttpSender, delivery_headers
@@ -51,6 +52,22 @@ def webhook_body(message: IncidentMessage, attempt: int, recipient: str | None) 
     }
 
 
+def message_body(message: Message, attempt: int, recipient: str | None) -> dict:
+    """A generic message (docs/webhooks.md): its ``kind`` as ``type``, the text, the links, and the
+    caller's structured ``data`` (which never overrides these keys)."""
+    return {
+        **message.data,
+        "type": message.kind,
+        "delivery_id": message.delivery_key,
+        "attempt": attempt,
+        "organization": message.organization,
+        "subject": message.subject,
+        "text": message.text(),
+        "links": [{"label": link.label, "url": link.url} for link in message.links],
+        "recipient": recipient,
+    }
+
+
 class WebhookSender(HttpSender):
     def __init__(self, url: str, secret: str, *, recipient: str | None = None, personal: bool = False):
         self.url = url
@@ -69,7 +86,12 @@ class WebhookSender(HttpSender):
         return cls(contact.address, contact_secret(contact), recipient=recipient, personal=True)
 
     def build(self, outgoing: Outgoing, message: IncidentMessage) -> Outgoing:
-        body = webhook_body(message, outgoing.attempt, self.recipient)
+        return self._signed(outgoing, message, webhook_body(message, outgoing.attempt, self.recipient))
+
+    def build_message(self, outgoing: Outgoing, message: Message) -> Outgoing:
+        return self._signed(outgoing, message, message_body(message, outgoing.attempt, self.recipient))
+
+    def _signed(self, outgoing: Outgoing, message, body: dict) -> Outgoing:
         content = json.dumps(body, separators=(",", ":")).encode()
         timestamp = int(time.time())
         headers = {

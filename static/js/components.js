@@ -123,6 +123,29 @@
     });
   });
 
+  // ---- Formset rows: <button data-add-row="prefix"> appends a copy of <template id="prefix-empty-row">
+  // (Django's empty_form, "__prefix__" for its index) to the <tbody id="prefix-rows"> and counts it
+  // in prefix-TOTAL_FORMS. Without scripts the page offers a few blank rows and more after saving.
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest("[data-add-row]");
+    if (!b) return;
+    var prefix = b.dataset.addRow;
+    var total = document.getElementById("id_" + prefix + "-TOTAL_FORMS");
+    var template = document.getElementById(prefix + "-empty-row");
+    var body = document.getElementById(prefix + "-rows");
+    if (!total || !template || !body) return;
+    e.preventDefault();
+    var index = parseInt(total.value, 10) || 0;
+    var max = parseInt((document.getElementById("id_" + prefix + "-MAX_NUM_FORMS") || {}).value, 10);
+    if (max && index >= max) return;
+    var holder = document.createElement("tbody");
+    holder.innerHTML = template.innerHTML.replace(/__prefix__/g, String(index));
+    while (holder.firstElementChild) body.appendChild(holder.firstElementChild);
+    total.value = String(index + 1);
+    var first = body.lastElementChild && body.lastElementChild.querySelector("input:not([type=hidden]), select");
+    if (first) first.focus();
+  });
+
   function init(root) { enhanceSelects(root); openMarkedDialogs(root); }
   document.addEventListener("DOMContentLoaded", function () { init(document); tick(); setInterval(tick, 1000); });
   document.addEventListener("htmx:afterSwap", function (e) { init(e.target); tick(); });

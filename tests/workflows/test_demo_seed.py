@@ -26,3 +26,9 @@ def test_seed_demo_creates_runs_in_every_state_idempotently():
     ).first()
     assert waiting.received == 1 and waiting.required == 2
     assert Task.objects.filter(due_at__isnull=False).count() >= 3
+    # SEV1/SEV2 incidents have their playbook (the incident page's workflow card), one task done.
+    playbooks = WorkflowRun.objects.filter(
+        version__definition__key="incident_playbook", incident__isnull=False
+    )
+    assert playbooks.exists()
+    assert Task.objects.filter(run__in=playbooks, status="done").exists()

@@ -1,5 +1,6 @@
-"""The rule form: plain fields, and conditions/actions as JSON (their shape is in the help text and
-on docs/workflows.md). The service validates everything again and its errors land on the fields."""
+"""The rule form: plain fields and the actions as JSON (their shape is in the help text and on
+docs/workflows.md); the conditions have their own row editor (``condition_forms``). The service
+validates everything again and its errors land on the fields."""
 
 import json
 
@@ -7,12 +8,6 @@ from django import forms
 
 from workflows.automation.models import Trigger
 
-CONDITIONS_HELP = (
-    'Groups of matchers, e.g. {"match": "all", "groups": [{"match": "any", "matchers": '
-    '[{"field": "severity", "op": "equals", "value": "sev1"}, {"field": "labels.region", "op": "regex", '
-    '"value": "^eu-"}]}]}. Fields: severity, priority, service, team, title, status, source, labels.<name>. '
-    "Empty: every event."
-)
 ACTIONS_HELP = (
     'A list, e.g. [{"type": "notify", "people": {"teams": [3]}, "message": "Payments down"}, '
     '{"type": "remediate", "retries": 3, "backoff_seconds": 30}]. Types: start_workflow, create_task, '
@@ -49,7 +44,6 @@ class RuleForm(forms.Form):
     trigger_workflow = forms.CharField(
         max_length=64, required=False, label="Workflow key", help_text="Optional: only this workflow."
     )
-    conditions = JSONText(required=False, help_text=CONDITIONS_HELP, widget=forms.Textarea(attrs={"rows": 6}))
     actions = JSONText(help_text=ACTIONS_HELP, widget=forms.Textarea(attrs={"rows": 8}))
     once_per_incident = forms.BooleanField(required=False, help_text="Fire at most once for an incident.")
     enabled = forms.BooleanField(required=False, initial=True)
@@ -60,10 +54,7 @@ class RuleForm(forms.Form):
         return cls(data, initial=initial)
 
     def values(self) -> dict:
-        data = dict(self.cleaned_data)
-        if data.get("conditions") is None:
-            data["conditions"] = {}
-        return data
+        return dict(self.cleaned_data)
 
 
 class BacktestForm(forms.Form):

@@ -10,6 +10,7 @@ from opsplatform.core.capabilities import Capability
 from opsplatform.core.forms import act, submit
 from workflows.automation import services, spec
 from workflows.automation.actions import rule_secret
+from workflows.automation.condition_forms import ConditionsEditor
 from workflows.automation.forms import BacktestForm, RuleForm
 from workflows.automation.models import AutomationExecution, AutomationRule
 
@@ -87,38 +88,48 @@ def rule_backtest(request, pk):
 @requires(Capability.AUTOMATION_MANAGE, post=Capability.AUTOMATION_MANAGE)
 def rule_new(request):
     form = RuleForm(request.POST or None, initial={"enabled": True})
+    conditions = ConditionsEditor(request.POST or None)
     status = 200
     if request.method == "POST":
         done = submit(
             request,
             form,
-            lambda data: services.rule_create(actor=request.actor, **form.values())[0],
+            lambda data: services.rule_create(
+                actor=request.actor, **form.values(), conditions=conditions.value()
+            )[0],
             success="Rule created. Its webhook signing secret is on its page.",
             redirect_to=lambda rule: ("automation:rule", rule.pk),
+            also=(conditions,),
         )
         if done.response:
             return done.response
         status = done.status
-    return render(request, "workflows/automation/form.html", {"form": form, "rule": None}, status=status)
+    context = {"form": form, "conditions": conditions, "rule": None}
+    return render(request, "workflows/automation/form.html", context, status=status)
 
 
 @requires(Capability.AUTOMATION_MANAGE, post=Capability.AUTOMATION_MANAGE)
 def rule_edit(request, pk):
     rule = get_for_write_or_404(request, _rules(request.organization), Capability.AUTOMATION_MANAGE, pk=pk)
     form = RuleForm.for_rule(rule, request.POST or None)
+    conditions = ConditionsEditor(request.POST or None, conditions=rule.conditions)
     status = 200
     if request.method == "POST":
         done = submit(
             request,
             form,
-            lambda data: services.rule_update(actor=request.actor, rule=rule, **form.values()),
+            lambda data: services.rule_update(
+                actor=request.actor, rule=rule, **form.values(), conditions=conditions.value()
+            ),
             success="Rule saved.",
             redirect_to=lambda saved: ("automation:rule", saved.pk),
+            also=(conditions,),
         )
         if done.response:
             return done.response
         status = done.status
-    return render(request, "workflows/automation/form.html", {"form": form, "rule": rule}, status=status)
+    context = {"form": form, "conditions": conditions, "rule": rule}
+    return render(request, "workflows/automation/form.html", context, status=status)
 
 
 @requires(Capability.AUTOMATION_MANAGE, post=Capability.AUTOMATION_MANAGE)

@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from notifications.models import Medium
 from opsplatform.core.tenancy import TenantModel
 
 
@@ -22,11 +23,13 @@ class NoticeStatus(models.TextChoices):
 
 
 class Notice(TenantModel):
-    """One message to one person about an approval or a task: the workflows outbox row.
+    """One message to one person through one of their contact methods about an approval, a task or
+    an automation: the workflows outbox row.
 
     The incident outbox (``notifications.Notification``) is bound to an incident and its escalation
     step, which an approval is not; these rows follow the same rules (unique idempotency key,
     due-time column, retries with backoff, dead letter) and go out through the notification senders.
+    ``contact_method`` empty: the person's account e-mail address.
     A notice about an approval carries its signed approve/reject link; ``link_used_at`` makes that
     link single-use.
     """
@@ -43,6 +46,12 @@ class Notice(TenantModel):
     execution = models.ForeignKey(
         "workflows.AutomationExecution", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+    contact_method = models.ForeignKey(
+        "notifications.ContactMethod", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    medium = models.CharField(max_length=16, choices=Medium.choices, default=Medium.EMAIL)
+    # Masked (``ContactMethod.masked_address``): shown on pages, never the full address.
+    destination = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=8, choices=NoticeStatus.choices, default=NoticeStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True, default=timezone.now)

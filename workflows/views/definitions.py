@@ -1,14 +1,16 @@
 """``/workflows/``: the definitions and a board of runs by state; a definition's page with its
-state machine diagram, its versions and the form that starts a run."""
+state machine diagram, its versions and the form that starts a run; the definition editor."""
 
-from django.shortcuts import render
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
 
-from opsplatform.core.access import get_for_read_or_404, requires
+from opsplatform.core.access import get_for_read_or_404, get_for_write_or_404, requires
 from opsplatform.core.capabilities import Capability
 from opsplatform.core.forms import submit
-from workflows import diagram, selectors
+from workflows import diagram, editor, selectors
 from workflows.forms import RunStartForm
-from workflows.services.definitions import latest_version
+from workflows.services.definitions import definition_update, latest_version
 from workflows.services.runs import run_create
 
 BOARD_LIMIT = 50  # runs per column; the API lists them all
@@ -76,3 +78,47 @@ def definition_detail(request, pk):
         "form": form,
     }
     return render(request, "workflows/definition.html", context, status=status)
+
+
+@requires(Capability.WORKFLOW_MANAGE, post=Capability.WORKFLOW_MANAGE)
+def definition_edit(request, pk):
+    """The editor: rows of states and transitions with their guards; saving publishes the next
+    version (runs keep theirs). An invalid machine answers 400 with its problems, nothing published."""
+    definition = get_for_write_or_404(
+        request, selectors.definitions_for_list(request.organization), Capability.WORKFLOW_MANAGE, pk=pk
+    )
+    version = latest_version(definition)
+    status, problems = 200, []
+    if request.method == "POST":
+        states = editor.StateRows(request.POST, prefix="states")
+        transitions = editor.TransitionRows(request.POST, prefix="transitions")
+        extras = editor.SpecExtras(request.POST, prefix="extras")
+        if all([states.is_valid(), transitions.is_valid(), extras.is_valid()]):
+            spec = editor.spec_from(states, transitions, extras)
+            try:
+                updated = definition_update(actor=request.actor, definition=definition, spec=spec)
+            except ValidationError as exc:
+                problems = exc.messages
+            else:
+                published = latest_version(updated)
+                if published.number == version.number:
+                    messages.info(request, f"Nothing changed: version {version.number} stays current.")
+                else:
+                    messages.success(request, f"Published version {published.number}.")
+                return redirect("workflows:definition", definition.pk)
+        status = 400
+    else:
+        state_rows, transition_rows, extra_values = editor.initial_rows(version.spec)
+        states = editor.StateRows(initial=state_rows, prefix="states")
+        transitions = editor.TransitionRows(initial=transition_rows, prefix="transitions")
+        extras = editor.SpecExtras(initial=extra_values, prefix="extras")
+    context = {
+        "definition": definition,
+        "version": version,
+        "states": states,
+        "transitions": transitions,
+        "extras": extras,
+        "problems": problems,
+        "svg": diagram.render(version.parsed),
+    }
+    return render(request, "workflows/definition_edit.html", context, status=status)

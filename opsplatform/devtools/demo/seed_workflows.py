@@ -1,5 +1,7 @@
 """Workflows for a demo organization: change requests in every state of the built-in template (one
-waiting with one of its two approvals), and a few tasks (one overdue).
+waiting with one of its two approvals), a few tasks (one overdue), and the response playbook of
+each SEV1/SEV2 incident the incident seed opened (its first task ticked done), so incident pages
+show their workflow card.
 
 Idempotent: nothing is added once the organization has change-request runs. Everything goes through
 the services, so the runs have their ledger timelines.
@@ -12,11 +14,19 @@ from django.utils import timezone
 
 from opsplatform.core.actors import Actor
 from workflows.builtins import CHANGE_REQUEST
-from workflows.models import ApprovalRequest, ApprovalStatus, WorkflowDefinition, WorkflowRun
+from workflows.models import (
+    ApprovalRequest,
+    ApprovalStatus,
+    Task,
+    TaskStatus,
+    WorkflowDefinition,
+    WorkflowRun,
+)
 from workflows.services.approvals import decide
 from workflows.services.definitions import install_builtins
 from workflows.services.runs import run_create, transition
-from workflows.services.task_items import task_create
+from workflows.services.task_items import task_complete, task_create
+from workflows.ticks import run_playbook_tick
 
 FIELDS = {
     "summary": "Move the payments database to PostgreSQL 16",
@@ -69,3 +79,10 @@ def seed_workflows(org, people: dict) -> None:
         ("Write the Q3 capacity plan", now + timedelta(days=5)),
     ]:
         task_create(actor=operator, title=title, assignee=people["operator"], due_at=due)
+    run_playbook_tick()
+    playbook = WorkflowRun.objects.filter(organization=org, incident__isnull=False).order_by("-id").first()
+    first = (
+        Task.objects.filter(run=playbook, status=TaskStatus.OPEN).order_by("id").first() if playbook else None
+    )
+    if first is not None:
+        task_complete(actor=operator, task=first)

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.workflows.automation.forms import rule_post
 from workflows.automation.consumer import consume
 from workflows.automation.models import AutomationRule
 
@@ -41,18 +42,18 @@ def test_manager_creates_and_edits_a_rule(client_as):
     assert "New rule" in client.get("/automation/").content.decode()
     response = client.post(
         "/automation/new/",
-        {"name": "Bump priority", "trigger": "incident.triggered", "actions": ACTIONS, "enabled": "on"},
+        rule_post(name="Bump priority", trigger="incident.triggered", actions=ACTIONS, enabled="on"),
     )
     assert response.status_code == 302
     rule = AutomationRule.objects.get(name="Bump priority")
     assert rule.enabled and rule.actions == [{"type": "set_priority", "priority": "p1"}]
     bad = client.post(
         f"/automation/{rule.pk}/edit/",
-        {"name": "Bump", "trigger": "incident.triggered", "actions": '[{"type": "nope"}]'},
+        rule_post(name="Bump", trigger="incident.triggered", actions='[{"type": "nope"}]'),
     )
     assert bad.status_code == 400 and "One of" in bad.content.decode()
     assert AutomationRule.objects.get(pk=rule.pk).name == "Bump priority"
-    broken = client.post("/automation/new/", {"name": "x", "trigger": "incident.triggered", "actions": "[{"})
+    broken = client.post("/automation/new/", rule_post(name="x", trigger="incident.triggered", actions="[{"))
     assert broken.status_code == 400 and "Not valid JSON" in broken.content.decode()
 
 
