@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "incidents",
     "notifications",
     "monitoring",
+    "monitoring.statuspages",
     "workflows",
     "knowledge",
     "knowledge.postmortems",
@@ -70,6 +71,8 @@ MIDDLEWARE = [
     "opsplatform.core.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A status page's custom domain answers "/" with the page (one cache read on root requests).
+    "monitoring.statuspages.middleware.CustomDomainMiddleware",
     "opsplatform.api.middleware.ApiBodyLimitMiddleware",
     "opsplatform.api.middleware.DatabaseOutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -363,6 +366,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "monitoring-rollups": {"task": "monitoring.rollup_tick", "schedule": 60.0},
     "monitoring-retention": {"task": "monitoring.retention_tick", "schedule": 3600.0},
+    # Status pages: confirmation and update mails to subscribers wait in their outbox for this tick.
+    "statuspages-delivery": {
+        "task": "statuspages.delivery_tick",
+        "schedule": env.float("STATUS_DELIVERY_TICK_SECONDS", default=5.0),
+    },
 }
 # Monitoring: monitors claimed per batch, probes in flight at once, how long one tick keeps claiming,
 # and how long raw check results (and minute rollups) are kept; hour rollups are kept.
@@ -373,6 +381,14 @@ MONITORING_RESULT_RETENTION_DAYS = env.int("MONITORING_RESULT_RETENTION_DAYS", d
 MONITORING_MINUTE_ROLLUP_RETENTION_DAYS = env.int("MONITORING_MINUTE_ROLLUP_RETENTION_DAYS", default=90)
 if MONITORING_BATCH_SIZE < 1 or MONITORING_CONCURRENCY < 1 or MONITORING_RESULT_RETENTION_DAYS < 1:
     raise environ.ImproperlyConfigured("MONITORING_* sizes and retention must be at least 1")
+# Status pages: how long readers share one rendering, the public subscribe form's limits (per client
+# address and per e-mail address, each per hour) and how long a confirmation link stays valid.
+STATUS_PAGE_CACHE_SECONDS = env.int("STATUS_PAGE_CACHE_SECONDS", default=15)
+STATUS_SUBSCRIBE_PER_IP_HOUR = env.int("STATUS_SUBSCRIBE_PER_IP_HOUR", default=10)
+STATUS_SUBSCRIBE_PER_ADDRESS_HOUR = env.int("STATUS_SUBSCRIBE_PER_ADDRESS_HOUR", default=3)
+STATUS_CONFIRM_LINK_MAX_AGE_HOURS = env.int("STATUS_CONFIRM_LINK_MAX_AGE_HOURS", default=72)
+if STATUS_PAGE_CACHE_SECONDS < 0 or STATUS_SUBSCRIBE_PER_IP_HOUR < 1 or STATUS_SUBSCRIBE_PER_ADDRESS_HOUR < 1:
+    raise environ.ImproperlyConfigured("STATUS_* limits must be at least 1 (the cache time at least 0)")
 # Task modules beyond each app's ``tasks.py`` (which the worker finds by itself): without them here,
 # a beat entry naming one of their tasks reaches a worker that does not know it.
 CELERY_IMPORTS = ["incidents.ingest.tasks"]
