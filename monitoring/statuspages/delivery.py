@@ -89,7 +89,7 @@ def build_message(delivery: StatusDelivery) -> EmailMessage | None:
             # RFC 2369 / RFC 8058: mail clients offer one-click unsubscribe (a POST to this URL).
             "List-Unsubscribe": f"<{unsubscribe_url}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "X-OpsPlatform-StatusDelivery": delivery.idempotency_key,
+            "X-OpsPlatform-Delivery": delivery.idempotency_key,
         },
     )
 

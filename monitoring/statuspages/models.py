@@ -237,7 +237,7 @@ class StatusSubscriber(TenantModel):
 
 class DeliveryKind(models.TextChoices):
     CONFIRM = "confirm", "Confirmation request"
-    UPDATE = "update", "StatusNotice update"
+    UPDATE = "update", "Notice update"
 
 
 class DeliveryStatus(models.TextChoices):
