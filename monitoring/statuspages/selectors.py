@@ -189,6 +189,11 @@ def build_snapshot(page: StatusPage, *, now=None) -> dict:
     }
 
 
+def component_statuses(page: StatusPage) -> dict[int, str]:
+    """Each component's state now (uncached: for operators and the API)."""
+    return {view.id: view.status for view in build_snapshot(page)["components"]}
+
+
 def group_components(views: list[ComponentView]) -> list[tuple[str, list[ComponentView]]]:
     """Groups in the order of their first component; ungrouped components form groups of their own."""
     groups: list[tuple[str, list[ComponentView]]] = []

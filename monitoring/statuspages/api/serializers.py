@@ -16,6 +16,7 @@ from monitoring.statuspages.models import (
     StatusNoticeUpdate,
     StatusPage,
 )
+from monitoring.statuspages.selectors import component_statuses
 from opsplatform.api.serializers import BoundedDateTimeField, StrictModelSerializer, StrictSerializer
 
 
@@ -98,7 +99,11 @@ class ComponentSerializer(StrictModelSerializer):
         read_only_fields = ["id", "page", "status"]
 
     def get_status(self, component) -> str:
-        return self.context.get("statuses", {}).get(component.pk, ComponentStatus.OPERATIONAL)
+        # Computed when the answer is rendered (after a write), once per answer.
+        statuses = self.context.get("statuses")
+        if statuses is None:
+            statuses = self.context["statuses"] = component_statuses(component.page)
+        return statuses.get(component.pk, ComponentStatus.OPERATIONAL)
 
 
 class ComponentUpdateSerializer(ComponentSerializer):

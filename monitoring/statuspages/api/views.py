@@ -14,10 +14,6 @@ from opsplatform.api.viewsets import TenantCrudViewSet, TenantViewSetMixin, serv
 from opsplatform.core.capabilities import Capability
 
 
-def _statuses(page) -> dict[int, str]:
-    return {view.id: view.status for view in selectors.build_snapshot(page)["components"]}
-
-
 @extend_schema_view(
     list=extend_schema(summary="List status pages"),
     retrieve=extend_schema(summary="Retrieve a status page"),
@@ -63,7 +59,7 @@ class StatusPageViewSet(TenantCrudViewSet):
     @action(detail=True, methods=["get"], pagination_class=None)
     def components(self, request, pk=None):
         page = self.get_object()
-        context = {**self.get_serializer_context(), "statuses": _statuses(page)}
+        context = {**self.get_serializer_context(), "statuses": selectors.component_statuses(page)}
         rows = page.components.prefetch_related("monitors", "services").order_by("position", "name")
         return Response(s.ComponentSerializer(rows, many=True, context=context).data)
 
@@ -80,8 +76,9 @@ class StatusPageViewSet(TenantCrudViewSet):
         serializer.is_valid(raise_exception=True)
         with service_errors():
             component = services.component_create(actor=self.actor, page=page, **serializer.validated_data)
-        context = {**self.get_serializer_context(), "statuses": _statuses(page)}
-        return Response(s.ComponentSerializer(component, context=context).data, status=201)
+        return Response(
+            s.ComponentSerializer(component, context=self.get_serializer_context()).data, status=201
+        )
 
     @extend_schema(
         summary="A page's notices (incidents and maintenance) with their updates",
@@ -152,16 +149,7 @@ class ComponentViewSet(
     }
 
     def get_serializer_context(self):
-        context = {**super().get_serializer_context(), "organization": self.organization}
-        instance = getattr(self, "_statuses_for", None)
-        if instance is not None:
-            context["statuses"] = _statuses(instance.page)
-        return context
-
-    def get_object(self):
-        obj = super().get_object()
-        self._statuses_for = obj
-        return obj
+        return {**super().get_serializer_context(), "organization": self.organization}
 
     def service_update(self, *, actor, instance, data):
         return services.component_update(actor=actor, component=instance, **data)

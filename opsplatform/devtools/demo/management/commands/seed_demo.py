@@ -11,6 +11,7 @@ from opsplatform.devtools.demo.seed_integrations import seed_integrations
 from opsplatform.devtools.demo.seed_knowledge import seed_knowledge
 from opsplatform.devtools.demo.seed_notifications import seed_notifications
 from opsplatform.devtools.demo.seed_postmortems import seed_postmortems
+from opsplatform.devtools.demo.seed_status_pages import seed_status_pages
 from opsplatform.devtools.demo.seed_workflows import seed_workflows
 
 
@@ -34,6 +35,7 @@ class Command(BaseCommand):
             seed_postmortems(seeded["organization"], seeded["people"])
             seed_automation(seeded["organization"], seeded["people"])
             integrations = seed_integrations(seeded["organization"])
+            seed_status_pages(seeded["organization"], seeded["people"])
             organizations.append({**describe(spec, seeded["organization"]), "integrations": integrations})
         summary = {
             "base_url": settings.SITE_URL,
