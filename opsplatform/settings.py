@@ -368,7 +368,7 @@ CELERY_BEAT_SCHEDULE = {
     "monitoring-retention": {"task": "monitoring.retention_tick", "schedule": 3600.0},
     # Status pages: confirmation and update mails to subscribers wait in their outbox for this tick.
     "statuspages-delivery": {
-        "task": "statuspages.delivery_tick",
+        "task": "monitoring.statuspages.delivery_tick",
         "schedule": env.float("STATUS_DELIVERY_TICK_SECONDS", default=5.0),
     },
 }

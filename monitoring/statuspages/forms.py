@@ -76,6 +76,17 @@ class _NoticeForm(forms.Form):
 
 
 class IncidentNoticeForm(_NoticeForm):
+    field_order = [
+        "title",
+        "status",
+        "body",
+        "components",
+        "component_status",
+        "impact",
+        "incident",
+        "notify",
+    ]
+
     status = forms.ChoiceField(choices=[(s.value, s.label) for s in INCIDENT_STATUSES])
     component_status = forms.ChoiceField(
         choices=NOT_OPERATIONAL, initial=ComponentStatus.DEGRADED, label="Components are"
@@ -96,16 +107,27 @@ class IncidentNoticeForm(_NoticeForm):
 
 
 class MaintenanceNoticeForm(_NoticeForm):
+    field_order = [
+        "title",
+        "scheduled_for",
+        "scheduled_until",
+        "body",
+        "components",
+        "maintenance_window",
+        "notify",
+    ]
+
     scheduled_for = forms.DateTimeField(
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="Starts"
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="Starts", required=False
     )
     scheduled_until = forms.DateTimeField(
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="Ends"
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="Ends", required=False
     )
     maintenance_window = forms.ModelChoiceField(
         queryset=MaintenanceWindow.objects.none(),
         required=False,
-        help_text="The window that keeps alerts quiet meanwhile (internal).",
+        help_text="The window that keeps alerts quiet meanwhile (internal); a one-off window's times "
+        "are taken when Starts and Ends are left empty.",
     )
 
     def __init__(self, *args, page, **kwargs):

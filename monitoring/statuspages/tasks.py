@@ -5,6 +5,6 @@ from celery import shared_task
 from monitoring.statuspages.delivery import run_delivery_tick
 
 
-@shared_task(name="statuspages.delivery_tick", ignore_result=True)
+@shared_task(name="monitoring.statuspages.delivery_tick", ignore_result=True)
 def delivery_tick() -> int:
     return run_delivery_tick()

@@ -47,6 +47,13 @@ def _check_body(body: str) -> str:
     return body
 
 
+def _window_times(window: MaintenanceWindow | None, starts, ends):
+    """A one-off maintenance window already says when: a notice takes its times unless given its own."""
+    if window is not None and window.recurrence == "once" and window.starts_at:
+        return starts or window.starts_at, ends or window.ends_at
+    return starts, ends
+
+
 def _add_update(
     *, actor: Actor, notice: StatusNotice, status: str, body: str, notify: bool, now
 ) -> StatusNoticeUpdate:
@@ -114,6 +121,7 @@ def notice_open(
     if maintenance_window is not None and maintenance_window.organization_id != page.organization_id:
         errors["maintenance_window"] = "Not a maintenance window of this organization."
     if kind == NoticeKind.MAINTENANCE:
+        scheduled_for, scheduled_until = _window_times(maintenance_window, scheduled_for, scheduled_until)
         if scheduled_for is None or scheduled_until is None:
             errors["scheduled_for"] = "Maintenance needs a start and an end."
         elif scheduled_until <= scheduled_for:

@@ -78,7 +78,7 @@ def public_feed(request, slug):
     snap = selectors.snapshot(page)
     link = _base(request, page)
     feed = Atom1Feed(
-        title=f"{page.title} status",
+        title=page.title,
         link=link,
         description=page.description or f"Incidents and maintenance of {page.title}",
         feed_url=request.build_absolute_uri(),

@@ -5,6 +5,7 @@ import pytest
 from monitoring.statuspages import services
 from monitoring.statuspages.models import StatusComponent, StatusNotice, StatusPage
 from tests.ledger import verbs
+from tests.monitoring.statuspages.conftest import set_state
 
 pytestmark = pytest.mark.django_db
 
@@ -34,8 +35,6 @@ def test_a_taken_slug_reopens_the_dialog_with_the_error(client_as, page):
 
 
 def test_detail_shows_components_states_and_notices(client_as, page, components, monitors, actor_as):
-    from tests.monitoring.statuspages.conftest import set_state
-
     set_state(monitors[0], "down")
     services.notice_open(actor=actor_as("operator"), page=page, title="API errors", body="Investigating.")
     response = client_as("viewer").get(f"/monitors/status-pages/{page.pk}/")

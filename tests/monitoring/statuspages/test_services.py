@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
+from incidents.ingest.services.maintenance_windows import maintenance_window_create
 from incidents.services import incident_create, incident_resolve
 from monitoring.models import Monitor, Rollup
 from monitoring.statuspages import selectors, services
@@ -213,3 +214,25 @@ def test_day_bounds_are_utc(page, components, monitors):
         if c.name == "API"
     )
     assert view.days[-2].date == day.date() and view.days[-2].percent == 50.0
+
+
+def test_maintenance_takes_a_one_off_windows_times(page, components, service, actor_as):
+    starts = timezone.now() + timedelta(days=3)
+    window = maintenance_window_create(
+        actor=actor_as("manager"),
+        name="DB upgrade",
+        service=service,
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=2),
+    )
+    notice = services.maintenance_schedule(
+        actor=actor_as("operator"),
+        page=page,
+        title="Database upgrade",
+        body="Planned.",
+        scheduled_for=None,
+        scheduled_until=None,
+        maintenance_window=window,
+    )
+    assert (notice.scheduled_for, notice.scheduled_until) == (window.starts_at, window.ends_at)
+    assert notice.maintenance_window == window
