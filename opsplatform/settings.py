@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "incidents",
     "notifications",
     "monitoring",
+    "monitoring.statuspages",
     "workflows",
     "knowledge",
     "knowledge.postmortems",
@@ -71,6 +72,8 @@ MIDDLEWARE = [
     "opsplatform.core.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A status page's custom domain answers "/" with the page (one cache read on root requests).
+    "monitoring.statuspages.middleware.CustomDomainMiddleware",
     "opsplatform.api.middleware.ApiBodyLimitMiddleware",
     "opsplatform.api.middleware.DatabaseOutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -368,6 +371,11 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expire_seconds": max(5, int(5 * env.float("MONITORING_TICK_SECONDS", default=1.0)))},
     },
     "monitoring-rollups": {"task": "monitoring.rollup_tick", "schedule": 60.0},
+    # Status pages: confirmation and update mails to subscribers wait in their outbox for this tick.
+    "statuspages-delivery": {
+        "task": "monitoring.statuspages.delivery_tick",
+        "schedule": env.float("STATUS_DELIVERY_TICK_SECONDS", default=5.0),
+    },
 }
 # Monitoring: monitors claimed per batch, probes in flight at once, how long one tick keeps claiming,
 # and how long raw check results (and minute rollups) are kept; hour rollups are kept.
@@ -415,6 +423,14 @@ MONGO_URL = env.str("MONGO_URL", default="")
 MONGO_DATABASE = env.str("MONGO_DATABASE", default="opsplatform")
 EVENT_LOG_SHIP_BATCH = env.int("EVENT_LOG_SHIP_BATCH", default=500)
 EVENT_LOG_SHIP_SECONDS = env.float("EVENT_LOG_SHIP_SECONDS", default=2.0)
+# Status pages: how long readers share one rendering, the public subscribe form's limits (per client
+# address and per e-mail address, each per hour) and how long a confirmation link stays valid.
+STATUS_PAGE_CACHE_SECONDS = env.int("STATUS_PAGE_CACHE_SECONDS", default=15)
+STATUS_SUBSCRIBE_PER_IP_HOUR = env.int("STATUS_SUBSCRIBE_PER_IP_HOUR", default=10)
+STATUS_SUBSCRIBE_PER_ADDRESS_HOUR = env.int("STATUS_SUBSCRIBE_PER_ADDRESS_HOUR", default=3)
+STATUS_CONFIRM_LINK_MAX_AGE_HOURS = env.int("STATUS_CONFIRM_LINK_MAX_AGE_HOURS", default=72)
+if STATUS_PAGE_CACHE_SECONDS < 0 or STATUS_SUBSCRIBE_PER_IP_HOUR < 1 or STATUS_SUBSCRIBE_PER_ADDRESS_HOUR < 1:
+    raise environ.ImproperlyConfigured("STATUS_* limits must be at least 1 (the cache time at least 0)")
 # Task modules beyond each app's ``tasks.py`` (which the worker finds by itself): without them here,
 # a beat entry naming one of their tasks reaches a worker that does not know it.
 CELERY_IMPORTS = ["incidents.ingest.tasks"]

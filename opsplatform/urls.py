@@ -31,6 +31,8 @@ urlpatterns = [
     path("", include("notifications.urls")),
     path("api/v1/", include("workflows.api.urls")),
     path("api/v1/", include("monitoring.api.urls")),
+    path("", include("monitoring.statuspages.urls")),
+    path("api/v1/", include("monitoring.statuspages.api.urls")),
     path("", include("monitoring.urls")),
     path("", include("workflows.urls")),
     path("api/v1/", include("knowledge.api.urls")),

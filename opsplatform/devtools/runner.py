@@ -228,6 +228,9 @@ class Runner:
         # its own PostgreSQL connection; the children inherit this unless it is set already.
         if not os.environ.get("DB_CONN_MAX_AGE"):
             os.environ.setdefault("DB_POOL_MAX_SIZE", "8")
+        # The demo's monitors probe the demo server itself, on loopback, which the SSRF guard refuses
+        # unless allowed (a deployment sets its own list, or none).
+        os.environ.setdefault("OUTBOUND_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
         self.stop_signal: int | None = None
         self.signals_received = 0
         self.children = children(self.host, self.port)

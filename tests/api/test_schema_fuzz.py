@@ -28,6 +28,7 @@ from schemathesis.specs.openapi.checks import (
 from incidents.ingest.services import integration_create, maintenance_window_create, routing_rule_create
 from incidents.services.catalog import service_create
 from incidents.services.create import incident_create
+from monitoring.statuspages.services import component_create, page_create
 from notifications.services.channels import channel_create
 from notifications.services.overrides import OVERRIDE, SWAP, cover_create
 from notifications.services.policies import policy_create
@@ -91,6 +92,8 @@ def fuzz_world(keep_the_test_connection, org, team, users, actor_as):
     objects["swaps"] = cover_create(
         **proposal, kind=SWAP, first_user=users["operator"], second_user=users["manager"]
     )
+    objects["status-pages"] = page_create(actor=owner, title="Acme status", published=True)
+    objects["status-components"] = component_create(actor=owner, page=objects["status-pages"], name="API")
     token = account_services.api_token_create(actor=owner, name="fuzz")
     objects["tokens"] = token.token
     return {"ids": {prefix: obj.pk for prefix, obj in objects.items()}, "token": token.secret}
