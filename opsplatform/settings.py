@@ -305,6 +305,17 @@ EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="opsplatform@localhost")
 
 INVITATION_TTL = timedelta(days=env.int("INVITATION_TTL_DAYS", default=7))
+# E-mail sign-in links (docs/sign-in.md): minutes a link works, and requests per hour per address / IP.
+SIGNIN_LINK_TTL = timedelta(minutes=env.int("SIGNIN_LINK_TTL_MINUTES", default=10))
+SIGNIN_LINKS_PER_ADDRESS_HOUR = env.int("SIGNIN_LINKS_PER_ADDRESS_HOUR", default=5)
+SIGNIN_LINKS_PER_IP_HOUR = env.int("SIGNIN_LINKS_PER_IP_HOUR", default=30)
+if (
+    not (1 <= SIGNIN_LINK_TTL.total_seconds() // 60 <= 60)
+    or min(SIGNIN_LINKS_PER_ADDRESS_HOUR, SIGNIN_LINKS_PER_IP_HOUR) < 1
+):
+    raise environ.ImproperlyConfigured(
+        "SIGNIN_LINK_TTL_MINUTES must be 1-60 and SIGNIN_LINKS_PER_*_HOUR at least 1"
+    )
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
@@ -363,6 +374,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "monitoring-rollups": {"task": "monitoring.rollup_tick", "schedule": 60.0},
     "monitoring-retention": {"task": "monitoring.retention_tick", "schedule": 3600.0},
+    "accounts-signin-links-retention": {
+        "task": "opsplatform.accounts.signin_links_retention_tick",
+        "schedule": 3600.0,
+    },
 }
 # Monitoring: monitors claimed per batch, probes in flight at once, how long one tick keeps claiming,
 # and how long raw check results (and minute rollups) are kept; hour rollups are kept.

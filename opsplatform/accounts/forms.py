@@ -173,3 +173,9 @@ class OrganizationForm(forms.Form):
     require_2fa_for_admins = forms.BooleanField(
         label="Require two-factor authentication for owners and admins", required=False
     )
+
+
+class SignInLinkForm(forms.Form):
+    email = forms.EmailField(
+        label="E-mail address", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )

@@ -6,6 +6,7 @@ from opsplatform.accounts.views import (
     members,
     organization,
     profile,
+    signin_link,
     switch,
     teams,
     tokens,
@@ -20,6 +21,8 @@ urlpatterns = [
     # Sign-in. The two-factor pages stay under /accounts/2fa/: the gate middleware exempts that prefix.
     path("accounts/login/", auth.login_view, name="login"),
     path("accounts/logout/", auth.logout_view, name="logout"),
+    path("accounts/login/link/", signin_link.signin_link_request, name="signin_link_request"),
+    path("accounts/login/link/<str:token>/", signin_link.signin_link_open, name="signin_link_open"),
     path("accounts/2fa/verify/", auth.two_factor_verify, name="two_factor_verify"),
     path("accounts/2fa/setup/", auth.two_factor_setup, name="two_factor_setup"),
     path("invitations/<str:token>/", invitations.invitation_accept, name="invitation_accept"),
