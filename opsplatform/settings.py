@@ -317,6 +317,15 @@ if (
         "SIGNIN_LINK_TTL_MINUTES must be 1-60 and SIGNIN_LINKS_PER_*_HOUR at least 1"
     )
 
+# Single sign-on (docs/sign-in.md): how long discovery documents and keys are cached, how often an
+# unknown key id may fetch the keys again, how long a sign-in may take at the provider, and the
+# oldest ID token accepted. Issuers must be https:// unless SSO_ALLOW_HTTP_ISSUERS (tests only).
+SSO_METADATA_CACHE_SECONDS = env.int("SSO_METADATA_CACHE_SECONDS", default=3600)
+SSO_JWKS_REFRESH_SECONDS = env.int("SSO_JWKS_REFRESH_SECONDS", default=30)
+SSO_FLOW_MAX_SECONDS = env.int("SSO_FLOW_MAX_SECONDS", default=600)
+SSO_MAX_TOKEN_AGE_SECONDS = env.int("SSO_MAX_TOKEN_AGE_SECONDS", default=600)
+SSO_ALLOW_HTTP_ISSUERS = False
+
 # --- Logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = logging_config(LOG_LEVEL)

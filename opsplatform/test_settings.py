@@ -23,3 +23,6 @@ LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
 # Attachments of a test run land in a throwaway directory.
 KNOWLEDGE_MEDIA_ROOT = BASE_DIR / "var" / "test-media" / _RUN  # noqa: F405
+# The tests' OpenID provider serves plain HTTP on loopback (the SSRF guard is opened by the tests
+# that talk to it, through OUTBOUND_ALLOWED_NETWORKS).
+SSO_ALLOW_HTTP_ISSUERS = True
