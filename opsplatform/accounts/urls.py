@@ -8,6 +8,7 @@ from opsplatform.accounts.views import (
     profile,
     signin_link,
     sso,
+    sso_settings,
     switch,
     teams,
     tokens,
@@ -41,6 +42,9 @@ urlpatterns = [
     path("settings/tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
     # The organization's settings.
     path("settings/organization/", organization.organization_settings, name="organization_settings"),
+    path("settings/sso/", sso_settings.sso_settings, name="sso_settings"),
+    path("settings/sso/required/", sso_settings.sso_required_toggle, name="sso_required"),
+    path("settings/sso/<int:pk>/", sso_settings.sso_settings, name="sso_provider"),
     path("settings/members/", members.members, name="members"),
     path("settings/members/invite/", members.member_invite, name="member_invite"),
     path("settings/members/<int:pk>/role/", members.member_role, name="member_role"),
