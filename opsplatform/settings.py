@@ -450,6 +450,15 @@ NOTIFICATION_VERIFICATIONS_PER_USER_HOUR = env.int("NOTIFICATION_VERIFICATIONS_P
 NOTIFICATION_VERIFICATIONS_PER_ORGANIZATION_HOUR = env.int(
     "NOTIFICATION_VERIFICATIONS_PER_ORGANIZATION_HOUR", default=50
 )
+# Web push (docs/sign-in.md): the deployment's VAPID key (raw P-256 private key, urlsafe base64;
+# `python -m opsplatform.devtools.vapid` prints a new one). Unset: generated under var/ with DEBUG on,
+# else browser push is off. The subject is how push services reach the operator (mailto: or https:).
+WEB_PUSH_VAPID_PRIVATE_KEY = env.str("WEB_PUSH_VAPID_PRIVATE_KEY", default="")
+if not WEB_PUSH_VAPID_PRIVATE_KEY and DEBUG:
+    WEB_PUSH_VAPID_PRIVATE_KEY = devservices.dev_vapid_private_key(BASE_DIR / "var" / "web-push-vapid.key")
+WEB_PUSH_SUBJECT = env.str("WEB_PUSH_SUBJECT", default=f"mailto:{DEFAULT_FROM_EMAIL}")
+# Seconds a push service keeps a page for a device that is offline; pages older than that are stale.
+WEB_PUSH_TTL_SECONDS = env.int("WEB_PUSH_TTL_SECONDS", default=3600)
 # Twilio's REST API; only tests and on-premises gateways speaking Twilio's API change it.
 TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com").rstrip("/")
 _AT_LEAST_ONE = (
