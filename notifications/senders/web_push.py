@@ -28,7 +28,9 @@ def push_payload(message: IncidentMessage) -> dict:
         "title": message.subject,
         "body": message.summary,
         "url": message.url,
+        # The page the link opens, and where the notification's own "Acknowledge" button posts.
         "ack_url": message.ack_url or None,
+        "ack_action_url": f"{message.ack_url}push/" if message.ack_url else None,
         "incident_id": message.incident_id,
         # One notification per incident on the device: a later step replaces, not stacks.
         "tag": f"incident-{message.incident_id}",
