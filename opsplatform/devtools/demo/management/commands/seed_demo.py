@@ -11,6 +11,7 @@ from opsplatform.devtools.demo.seed_integrations import seed_integrations
 from opsplatform.devtools.demo.seed_knowledge import seed_knowledge
 from opsplatform.devtools.demo.seed_notifications import seed_notifications
 from opsplatform.devtools.demo.seed_postmortems import seed_postmortems
+from opsplatform.devtools.demo.seed_sign_in import seed_sign_in
 from opsplatform.devtools.demo.seed_workflows import seed_workflows
 
 
@@ -33,6 +34,7 @@ class Command(BaseCommand):
             seed_knowledge(seeded["organization"], seeded["people"])
             seed_postmortems(seeded["organization"], seeded["people"])
             seed_automation(seeded["organization"], seeded["people"])
+            seed_sign_in(seeded["organization"], seeded["people"])
             integrations = seed_integrations(seeded["organization"])
             organizations.append({**describe(spec, seeded["organization"]), "integrations": integrations})
         summary = {
