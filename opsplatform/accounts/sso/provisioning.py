@@ -41,11 +41,17 @@ def _refuse(provider: IdentityProvider, reason: str, claims: dict, ip: str, stat
         data={
             "reason": reason,
             "subject": str(claims.get("sub", ""))[:255],
-            "email": str(claims.get("email", ""))[:254],
+            "email": masked_email(str(claims.get("email", ""))),
             "ip": ip,
         },
     )
     return SsoError(reason, MESSAGES.get(reason, "Sign-in refused."), status=status)
+
+
+def masked_email(email: str) -> str:
+    """The ledger is immutable: an address in it could never be erased, so it keeps only a hint."""
+    local, at, domain = email.partition("@")
+    return f"{local[:1]}…@{domain[:200]}" if at else ""
 
 
 def refuse(
@@ -174,7 +180,7 @@ def _sign_in(provider: IdentityProvider, claims: dict):
             actor=actor,
             verb="auth.sso_provisioned" if how == "provisioned" else "auth.sso_linked",
             target=user,
-            data={"provider": provider.pk, "subject": subject, "email": email},
+            data={"provider": provider.pk, "subject": subject, "email": masked_email(email)},
         )
     identity.last_login_at = timezone.now()
     identity.email = email or identity.email

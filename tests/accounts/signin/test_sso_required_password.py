@@ -33,4 +33,5 @@ def test_wrong_password_does_not_reveal_the_policy(client, org):
 
     response = client.post("/accounts/login/", {"username": "person", "password": "wrong-password-1"})
 
-    assert response.status_code == 200 and b"Single sign-on" not in response.content
+    assert response.status_code == 200 and b"Sign-in failed" in response.content
+    assert b"Single sign-on required" not in response.content
