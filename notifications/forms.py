@@ -276,7 +276,8 @@ class ChannelEditForm(ChannelForm):
 
 
 class ContactForm(forms.Form):
-    kind = forms.ChoiceField(choices=ContactKind.choices)
+    # Browser push is turned on from the browser (it needs the subscription's keys), not typed in.
+    kind = forms.ChoiceField(choices=[c for c in ContactKind.choices if c[0] != ContactKind.WEB_PUSH])
     address = forms.CharField(
         max_length=500, help_text="E-mail address, +E.164 phone number, Slack member id (U…) or webhook URL."
     )

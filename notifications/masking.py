@@ -30,6 +30,6 @@ def mask_address(kind: str, address: str) -> str:
         return mask_email(address)
     if kind in ("sms", "voice"):
         return mask_phone(address)
-    if kind == "webhook":
+    if kind in ("webhook", "web_push"):
         return mask_url(address)
     return address

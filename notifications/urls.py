@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from notifications.views import ack, calendar, channels, contacts, deliveries, policies, schedules
+from notifications.views import ack, calendar, channels, contacts, deliveries, policies, schedules, web_push
 
 app_name = "notifications"
 
@@ -43,6 +43,8 @@ urlpatterns = [
     path("oncall/notifications/<int:pk>/resend/", deliveries.resend, name="resend"),
     # The person's own settings
     path("settings/notifications/", contacts.notification_settings, name="settings"),
+    path("settings/notifications/push/subscribe/", web_push.push_subscribe, name="push_subscribe"),
+    path("settings/notifications/push/unsubscribe/", web_push.push_unsubscribe, name="push_unsubscribe"),
     path(
         "settings/notifications/contacts/<int:pk>/send-code/",
         contacts.contact_send_code,
@@ -55,4 +57,5 @@ urlpatterns = [
     path("settings/notifications/feed/", contacts.personal_feed_create, name="personal_feed_create"),
     # One-click acknowledge from a notification
     path("ack/<str:token>/", ack.acknowledge_link, name="ack"),
+    path("ack/<str:token>/push/", web_push.acknowledge_push, name="ack_push"),
 ]

@@ -309,6 +309,26 @@ EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="opsplatform@localhost")
 
 INVITATION_TTL = timedelta(days=env.int("INVITATION_TTL_DAYS", default=7))
+# E-mail sign-in links (docs/sign-in.md): minutes a link works, and requests per hour per address / IP.
+SIGNIN_LINK_TTL = timedelta(minutes=env.int("SIGNIN_LINK_TTL_MINUTES", default=10))
+SIGNIN_LINKS_PER_ADDRESS_HOUR = env.int("SIGNIN_LINKS_PER_ADDRESS_HOUR", default=5)
+SIGNIN_LINKS_PER_IP_HOUR = env.int("SIGNIN_LINKS_PER_IP_HOUR", default=30)
+if (
+    not (1 <= SIGNIN_LINK_TTL.total_seconds() // 60 <= 60)
+    or min(SIGNIN_LINKS_PER_ADDRESS_HOUR, SIGNIN_LINKS_PER_IP_HOUR) < 1
+):
+    raise environ.ImproperlyConfigured(
+        "SIGNIN_LINK_TTL_MINUTES must be 1-60 and SIGNIN_LINKS_PER_*_HOUR at least 1"
+    )
+
+# Single sign-on (docs/sign-in.md): how long discovery documents and keys are cached, how often an
+# unknown key id may fetch the keys again, how long a sign-in may take at the provider, and the
+# oldest ID token accepted. Issuers must be https:// unless SSO_ALLOW_HTTP_ISSUERS (tests only).
+SSO_METADATA_CACHE_SECONDS = env.int("SSO_METADATA_CACHE_SECONDS", default=3600)
+SSO_JWKS_REFRESH_SECONDS = env.int("SSO_JWKS_REFRESH_SECONDS", default=30)
+SSO_FLOW_MAX_SECONDS = env.int("SSO_FLOW_MAX_SECONDS", default=600)
+SSO_MAX_TOKEN_AGE_SECONDS = env.int("SSO_MAX_TOKEN_AGE_SECONDS", default=600)
+SSO_ALLOW_HTTP_ISSUERS = False
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
@@ -375,6 +395,10 @@ CELERY_BEAT_SCHEDULE = {
     "statuspages-delivery": {
         "task": "monitoring.statuspages.delivery_tick",
         "schedule": env.float("STATUS_DELIVERY_TICK_SECONDS", default=5.0),
+    },
+    "accounts-signin-links-retention": {
+        "task": "opsplatform.accounts.signin_links_retention_tick",
+        "schedule": 3600.0,
     },
 }
 # Monitoring: monitors claimed per batch, probes in flight at once, how long one tick keeps claiming,
@@ -484,6 +508,15 @@ NOTIFICATION_VERIFICATIONS_PER_USER_HOUR = env.int("NOTIFICATION_VERIFICATIONS_P
 NOTIFICATION_VERIFICATIONS_PER_ORGANIZATION_HOUR = env.int(
     "NOTIFICATION_VERIFICATIONS_PER_ORGANIZATION_HOUR", default=50
 )
+# Web push (docs/sign-in.md): the deployment's VAPID key (raw P-256 private key, urlsafe base64;
+# `python -m opsplatform.devtools.vapid` prints a new one). Unset: generated under var/ with DEBUG on,
+# else browser push is off. The subject is how push services reach the operator (mailto: or https:).
+WEB_PUSH_VAPID_PRIVATE_KEY = env.str("WEB_PUSH_VAPID_PRIVATE_KEY", default="")
+if not WEB_PUSH_VAPID_PRIVATE_KEY and DEBUG:
+    WEB_PUSH_VAPID_PRIVATE_KEY = devservices.dev_vapid_private_key(BASE_DIR / "var" / "web-push-vapid.key")
+WEB_PUSH_SUBJECT = env.str("WEB_PUSH_SUBJECT", default=f"mailto:{DEFAULT_FROM_EMAIL}")
+# Seconds a push service keeps a page for a device that is offline; pages older than that are stale.
+WEB_PUSH_TTL_SECONDS = env.int("WEB_PUSH_TTL_SECONDS", default=3600)
 # Twilio's REST API; only tests and on-premises gateways speaking Twilio's API change it.
 TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com").rstrip("/")
 _AT_LEAST_ONE = (

@@ -23,3 +23,8 @@ LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
 # Attachments of a test run land in a throwaway directory.
 KNOWLEDGE_MEDIA_ROOT = BASE_DIR / "var" / "test-media" / _RUN  # noqa: F405
+# The tests' OpenID provider serves plain HTTP on loopback (the SSRF guard is opened by the tests
+# that talk to it, through OUTBOUND_ALLOWED_NETWORKS).
+SSO_ALLOW_HTTP_ISSUERS = True
+# A VAPID key of this test run (web push is on in tests, as with DEBUG in development).
+WEB_PUSH_VAPID_PRIVATE_KEY = devservices.dev_vapid_private_key(BASE_DIR / "var" / "test-web-push-vapid.key")  # noqa: F405

@@ -8,6 +8,7 @@ from incidents.ingest import views as ingest_views
 from opsplatform.accounts import urls as accounts_urls
 from opsplatform.core import health
 from opsplatform.home import views as home_views
+from opsplatform.home import webapp
 
 # "/" is the home page (opsplatform.home, a top layer) under the name every page links home by,
 # accounts:dashboard: accounts may not import the home app, the composition root joins them.
@@ -15,6 +16,9 @@ home_and_accounts = [path("", home_views.home, name="dashboard"), *accounts_urls
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
+    path("manifest.webmanifest", webapp.manifest, name="webapp-manifest"),
+    path("sw.js", webapp.service_worker, name="webapp-service-worker"),
+    path("offline/", webapp.offline, name="webapp-offline"),
     path("admin/", admin.site.urls),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

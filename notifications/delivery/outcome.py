@@ -20,11 +20,14 @@ from notifications.delivery.batch import DeliveryStats, LedgerBatch, save_rows
 from notifications.models import (
     AttemptOutcome,
     Channel,
+    Medium,
     Notification,
     NotificationAttempt,
     NotificationStatus,
 )
 from notifications.senders import SendResult
+from notifications.senders.web_push import GONE_STATUS
+from notifications.services.web_push import subscriptions_gone
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +117,16 @@ def record_outcomes(
         NotificationAttempt.objects.bulk_create(attempts, ignore_conflicts=True)
         _update_health(health)
         ledger.flush()
+        gone = {
+            row.contact_method_id: result.status_code
+            for row, result, _ in results
+            if row.pk in owned
+            and row.medium == Medium.WEB_PUSH
+            and row.contact_method_id
+            and result.status_code in GONE_STATUS
+        }
+        if gone:
+            subscriptions_gone(gone)
     stats.add(counted)
 
 

@@ -43,6 +43,7 @@ CONTACT_MEDIUM = {
     ContactKind.VOICE: Medium.VOICE,
     ContactKind.SLACK: Medium.SLACK,
     ContactKind.WEBHOOK: Medium.WEBHOOK,
+    ContactKind.WEB_PUSH: Medium.WEB_PUSH,
 }
 CHANNEL_MEDIUM = {
     ChannelKind.EMAIL: Medium.EMAIL,

@@ -11,6 +11,7 @@ class ContactKind(models.TextChoices):
     VOICE = "voice", "Voice call"
     SLACK = "slack", "Slack user"
     WEBHOOK = "webhook", "Webhook"
+    WEB_PUSH = "web_push", "Browser push"
 
 
 # Kinds whose address must be proven before anything is sent to it: a typo in a phone number
@@ -26,7 +27,7 @@ class ContactMethod(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contact_methods"
     )
     kind = models.CharField(max_length=16, choices=ContactKind.choices)
-    # e-mail address, E.164 phone number, Slack member id (U…), or webhook URL
+    # e-mail address, E.164 phone number, Slack member id (U…), webhook URL, or push service endpoint
     address = models.CharField(max_length=500)
     label = models.CharField(max_length=100, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)
@@ -34,7 +35,8 @@ class ContactMethod(models.Model):
     verification_nonce = models.CharField(max_length=32, blank=True)
     verification_sent_at = models.DateTimeField(null=True, blank=True)
     verification_attempts = models.PositiveSmallIntegerField(default=0)
-    # Webhook contacts: the HMAC signing secret, sealed with opsplatform.core.crypto.
+    # Webhook contacts: the HMAC signing secret; browser push: the subscription's keys (JSON);
+    # sealed with opsplatform.core.crypto.
     secret_encrypted = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -26,6 +26,7 @@ class Medium(models.TextChoices):
     SLACK = "slack", "Slack"
     TEAMS = "teams", "Microsoft Teams"
     WEBHOOK = "webhook", "Webhook"
+    WEB_PUSH = "web_push", "Browser push"
 
 
 class Notification(TenantModel):

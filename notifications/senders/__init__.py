@@ -14,6 +14,7 @@ from notifications.senders.email import EmailSender
 from notifications.senders.slack import SlackSender
 from notifications.senders.teams import TeamsSender
 from notifications.senders.twilio import TwilioSender
+from notifications.senders.web_push import WebPushSender
 from notifications.senders.webhook import WebhookSender
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "SlackSender",
     "TeamsSender",
     "TwilioSender",
+    "WebPushSender",
     "WebhookSender",
     "failed",
     "for_channel",
@@ -73,6 +75,8 @@ def for_contact(contact: ContactMethod, *, carrier: Channel | None, recipient: s
         return EmailSender([contact.address])
     if kind == ContactKind.WEBHOOK:
         return WebhookSender.for_contact(contact, recipient=recipient)
+    if kind == ContactKind.WEB_PUSH:
+        return WebPushSender.for_contact(contact)
     if kind == ContactKind.SLACK:
         return SlackSender.for_channel(carrier, mention=contact.address)
     return TwilioSender.for_channel(carrier, to=contact.address, voice=kind == ContactKind.VOICE)

@@ -74,6 +74,8 @@ def _clean_address(kind: str, address: str) -> str:
         return address
     if kind == ContactKind.WEBHOOK:
         return validate_url(address, field="address")
+    if kind == ContactKind.WEB_PUSH:
+        raise ValidationError({"kind": "Browser push is turned on from the browser itself."})
     raise ValidationError({"kind": f"Choose one of {', '.join(ContactKind.values)}."})
 
 

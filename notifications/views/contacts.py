@@ -17,6 +17,7 @@ from notifications.forms import CodeForm, ContactForm, RuleForm
 from notifications.models import ContactMethod, NotificationRule
 from notifications.services import contacts as services
 from notifications.services.calendar_feeds import calendar_feed_create
+from notifications.web_push import vapid
 from opsplatform.core.access import requires
 from opsplatform.core.capabilities import Capability
 from opsplatform.core.forms import act, submit
@@ -37,6 +38,7 @@ def _render(request, *, form=None, rule_form=None, issued_secret="", issued_feed
         "issued_secret": issued_secret,
         "issued_feed": issued_feed,
         "feeds": selectors.active_feeds(request.organization, user=user) if request.organization else [],
+        "push_key": vapid.public_key() if vapid.enabled() else "",
     }
     return render(request, "notifications/settings.html", context, status=status)
 

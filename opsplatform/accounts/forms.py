@@ -173,3 +173,48 @@ class OrganizationForm(forms.Form):
     require_2fa_for_admins = forms.BooleanField(
         label="Require two-factor authentication for owners and admins", required=False
     )
+
+
+class SignInLinkForm(forms.Form):
+    email = forms.EmailField(
+        label="E-mail address", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+
+
+class IdentityProviderForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    issuer = forms.CharField(
+        max_length=500, help_text="Its discovery document is at <issuer>/.well-known/openid-configuration."
+    )
+    client_id = forms.CharField(label="Client ID", max_length=255)
+    client_secret = forms.CharField(
+        max_length=1000,
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Stored encrypted. Leave empty to keep the current one.",
+    )
+    scopes = forms.CharField(max_length=255, initial="openid email profile")
+    allowed_domains = forms.CharField(
+        max_length=1000,
+        required=False,
+        help_text="E-mail domains allowed to sign in, e.g. example.com; empty allows any.",
+    )
+    role_claim = forms.CharField(
+        max_length=100, required=False, help_text='A claim holding groups, e.g. "groups".'
+    )
+    role_mapping = forms.JSONField(
+        required=False,
+        initial=dict,
+        help_text='Claim value → role, e.g. {"ops-admins": "admin"}; the highest match wins.',
+    )
+    default_role = forms.ChoiceField(
+        choices=[(v, label) for v, label in Role.choices if v != Role.OWNER], initial=Role.VIEWER
+    )
+    jit_provisioning = forms.BooleanField(
+        label="Create accounts at first sign-in", required=False, initial=True
+    )
+    enabled = forms.BooleanField(required=False, initial=True)
+
+    def clean_role_mapping(self):
+        return self.cleaned_data["role_mapping"] or {}

@@ -436,3 +436,24 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def dev_vapid_private_key(path: Path) -> str:
+    """A VAPID key for this checkout (web push in development), made once and kept under var/.
+
+    Raw P-256 private scalar, urlsafe base64, as ``WEB_PUSH_VAPID_PRIVATE_KEY`` takes it."""
+    if path.exists():
+        return path.read_text().strip()
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    number = ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value
+    key = base64.urlsafe_b64encode(number.to_bytes(32, "big")).decode().rstrip("=")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written aside and moved into place: processes starting together never read half a key.
+    staging = path.with_name(f"{path.name}.{os.getpid()}")
+    staging.write_text(key)
+    staging.chmod(0o600)
+    os.replace(staging, path)
+    return path.read_text().strip()

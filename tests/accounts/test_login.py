@@ -63,7 +63,7 @@ def test_success_goes_to_dashboard_and_records_login_on_platform_chain(client, a
     assert entry.organization_id is None
     assert entry.target_type == "accounts.user"
     assert entry.target_id == str(alice.pk)
-    assert entry.data == {"ip": "10.1.2.3"}
+    assert entry.data == {"ip": "10.1.2.3", "method": "password"}
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ PROJECT_PACKAGES = {
 # Tasks that run when something asks for them, never on a clock; each says who enqueues it.
 ON_DEMAND = {
     "notifications.send_verification": "enqueued when a member adds an SMS or voice contact method",
+    "opsplatform.accounts.send_signin_link": "enqueued when someone asks for an e-mail sign-in link",
 }
 
 

@@ -23,6 +23,7 @@ from django_otp import user_has_device
 
 from opsplatform.accounts import two_factor
 from opsplatform.accounts.forms import CodeForm, LoginForm, SetupCodeForm
+from opsplatform.accounts.policy import local_sign_in_allowed, sso_required_organizations
 from opsplatform.accounts.views.helpers import safe_next_url
 from opsplatform.core import ledger
 from opsplatform.core.actors import Actor, ActorKind
@@ -43,7 +44,12 @@ def _render_login(request, form, *, failed: bool = False):
     return render(
         request,
         "accounts/login.html",
-        {"form": form, "failed": failed, "failed_message": LOGIN_FAILED, "next": safe_next_url(request)},
+        {
+            "form": form,
+            "failed": failed,
+            "failed_message": LOGIN_FAILED,
+            "next": safe_next_url(request),
+        },
     )
 
 
@@ -62,7 +68,9 @@ def lockout_response(request, credentials, *args, **kwargs):
     return failed_login_response(request)
 
 
-def log_in(*, request, user, backend: str | None = None) -> None:
+def log_in(
+    *, request, user, backend: str | None = None, method: str = "password", extra: dict | None = None
+) -> None:
     """Start the session and write ``auth.login`` (platform chain) in one transaction."""
     with transaction.atomic():
         auth_login(request, user, backend=backend)
@@ -70,9 +78,28 @@ def log_in(*, request, user, backend: str | None = None) -> None:
             actor=Actor(kind=ActorKind.USER, organization=None, user=user),
             verb="auth.login",
             target=user,
-            data={"ip": get_client_ip_address(request) or ""},
+            data={"ip": get_client_ip_address(request) or "", "method": method, **(extra or {})},
             organization=None,
         )
+
+
+def sso_required_response(request, user, *, method: str):
+    """The page for a member whose organization signs in only through its identity provider."""
+    ledger.record(
+        actor=Actor(kind=ActorKind.USER, organization=None, user=user),
+        verb="auth.login_refused",
+        target=user,
+        data={"reason": "sso_required", "method": method, "ip": get_client_ip_address(request) or ""},
+        organization=None,
+    )
+    response = render(
+        request,
+        "accounts/sso_required.html",
+        {"organizations": sso_required_organizations(user)},
+        status=403,
+    )
+    add_never_cache_headers(response)
+    return response
 
 
 @sensitive_post_parameters("password")
@@ -92,7 +119,15 @@ def login_view(request):
     )
     if user is None:
         return failed_login_response(request)
+    # Only after the right password: the refusal tells nothing to someone who does not know it.
+    if not local_sign_in_allowed(user):
+        return sso_required_response(request, user, method="password")
     log_in(request=request, user=user)
+    return after_first_factor(user, next_url)
+
+
+def after_first_factor(user, next_url: str):
+    """Where a person goes once a password, link or provider has said who they are."""
     if user_has_device(user, confirmed=True):
         return redirect(_with_next("accounts:two_factor_verify", next_url))
     return redirect(next_url or "accounts:dashboard")

@@ -13,6 +13,7 @@ from opsplatform.devtools.demo.seed_monitoring import seed_monitoring
 from opsplatform.devtools.demo.seed_notifications import seed_notifications
 from opsplatform.devtools.demo.seed_postmortems import seed_postmortems
 from opsplatform.devtools.demo.seed_retention import seed_retention
+from opsplatform.devtools.demo.seed_sign_in import seed_sign_in
 from opsplatform.devtools.demo.seed_status_pages import seed_status_pages
 from opsplatform.devtools.demo.seed_workflows import seed_workflows
 
@@ -37,6 +38,7 @@ class Command(BaseCommand):
             seed_postmortems(seeded["organization"], seeded["people"])
             seed_automation(seeded["organization"], seeded["people"])
             seed_retention(seeded["organization"], seeded["people"])
+            seed_sign_in(seeded["organization"], seeded["people"])
             integrations = seed_integrations(seeded["organization"])
             seed_monitoring(seeded["organization"])
             seed_status_pages(seeded["organization"], seeded["people"])
