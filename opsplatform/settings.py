@@ -10,7 +10,6 @@ from pathlib import Path
 
 import environ
 
-from opsplatform.core import pool_checks
 from opsplatform.core.logging import logging_config
 from opsplatform.devtools import devservices
 
@@ -507,11 +506,12 @@ if DB_POOL_MAX_SIZE > 0:
         # minute, requests would fail for another minute with the database back. Giving up after a
         # short while lets the next request start over at once (tests/faults measure it).
         "reconnect_timeout": env.float("DB_POOL_RECONNECT_TIMEOUT_SECONDS", default=10.0),
-        # Checked before lending only when idle for a while, not on every request (see pool_checks).
-        "check": pool_checks.check_unless_fresh,
-        "reset": pool_checks.note_returned,
     }
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False  # the pool's own check above replaces it
+    # Django's pool checks every connection on every borrow when health checks are on: one more
+    # round trip per request, on requests that are often a single statement (a repeated alert).
+    # Off: a connection the database dropped (a restart) fails the one request that finds it, which
+    # answers 503 with Retry-After (DatabaseOutageMiddleware), and the pool discards it.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
 
 # The ingestion hot path keeps its per-request statements prepared on each connection (it asks for
 # it explicitly: incidents.ingest.sql.fetchone_prepared); Django's own cursors bind parameters on the
