@@ -74,6 +74,8 @@ def _parent_death_signal():
 class Child:
     name: str
     argv: list[str]
+    # Variables this child gets on top of the runner's environment.
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = field(default=None, repr=False)
     started_at: float = 0.0
     # consecutive deaths within STARTUP_SECONDS of a start
@@ -84,6 +86,8 @@ class Child:
         self.started_at = time.monotonic()
         self.restart_at = None
         # preexec_fn is safe here: the runner is single-threaded.
+        if self.env:
+            kwargs.setdefault("env", {**os.environ, **self.env})
         self.process = subprocess.Popen(
             self.argv,
             cwd=BASE_DIR,
@@ -143,16 +147,26 @@ def children(host: str, port: str) -> list[Child]:
         web.append("--no-access-log")
     default_queue = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "") or "celery"
     paging_queue = os.environ.get("CELERY_PAGING_QUEUE", "") or PAGING_QUEUE
+    background = background_env()
     return [
         Child("web", web),
         # Escalation and delivery on a worker of their own: a first page never waits in a queue
         # behind the playbook, automation, analytics and monitoring ticks of a storm.
         Child("paging", [*celery, "worker", "-l", "INFO", "-Q", paging_queue, "-n", "paging@%h",
-                         "--concurrency", "2"]),
+                         "--concurrency", "2"], env=background),
         Child("worker", [*celery, "worker", "-l", "INFO", "-Q", default_queue, "-n", "worker@%h",
-                         "--concurrency", "2"]),
-        Child("beat", [*celery, "beat", "-l", "INFO"]),
+                         "--concurrency", "2"], env=background),
+        Child("beat", [*celery, "beat", "-l", "INFO"], env=background),
     ]  # fmt: skip
+
+
+def background_env() -> dict[str, str]:
+    """Celery never renders a page, so ``DEBUG`` (on under ``make run``) would only make it record
+    and format every SQL statement it runs: a cost per page sent in a storm, for nothing. Off there,
+    the built-in development secret must be allowed explicitly, as DEBUG allowed it."""
+    if not _truthy(os.environ.get("DEBUG", "false")):
+        return {}
+    return {"DEBUG": "false", "ALLOW_DEV_SECRET": os.environ.get("ALLOW_DEV_SECRET", "") or "1"}
 
 
 def _truthy(value: str) -> bool:
