@@ -156,6 +156,18 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 # Tasks enqueued without an explicit queue (e.g. the delivery kick after an escalation tick) go here;
 # tests and benchmarks give their own workers a queue of their own.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# Set, the escalation and delivery ticks go to this queue, for a worker that serves only it (the
+# runner of `make run` starts one): a first page then never waits behind the other ticks of a storm.
+# Empty, they share the default queue.
+CELERY_PAGING_QUEUE = env.str("CELERY_PAGING_QUEUE", default="")
+CELERY_TASK_ROUTES = (
+    {
+        "notifications.escalation_tick": {"queue": CELERY_PAGING_QUEUE},
+        "notifications.delivery_tick": {"queue": CELERY_PAGING_QUEUE},
+    }
+    if CELERY_PAGING_QUEUE
+    else {}
+)
 
 # --- Auth and security -----------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -332,7 +344,9 @@ SSO_ALLOW_HTTP_ISSUERS = False
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOGGING = logging_config(LOG_LEVEL)
+# The ASGI server's line per request (written by a background thread); `make run` turns it off.
+WEB_ACCESS_LOG = env.bool("WEB_ACCESS_LOG", default=True)
+LOGGING = logging_config(LOG_LEVEL, access_log=WEB_ACCESS_LOG)
 INCIDENT_REOPEN_WINDOW = timedelta(hours=env.int("INCIDENT_REOPEN_WINDOW_HOURS", default=72))
 
 # Static beat entries only: per-object timers live in database columns, claimed by these ticks.
@@ -584,6 +598,11 @@ if DB_POOL_MAX_SIZE > 0:
         # short while lets the next request start over at once (tests/faults measure it).
         "reconnect_timeout": env.float("DB_POOL_RECONNECT_TIMEOUT_SECONDS", default=10.0),
     }
+    # Django's pool checks every connection on every borrow when health checks are on: one more
+    # round trip per request, on requests that are often a single statement (a repeated alert).
+    # Off: a connection the database dropped (a restart) fails the one request that finds it, which
+    # answers 503 with Retry-After (DatabaseOutageMiddleware), and the pool discards it.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
 
 # The ingestion hot path keeps its per-request statements prepared on each connection (it asks for
 # it explicitly: incidents.ingest.sql.fetchone_prepared); Django's own cursors bind parameters on the

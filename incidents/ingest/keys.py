@@ -3,7 +3,8 @@
 The lookup is the hottest read of ingestion, so it is one hand-written query: the integration with
 its organization and default service, its enabled routing rules (as JSON, in evaluation order) and
 whether the organization has any maintenance window that could be active, so a request without
-one skips that query.
+one skips that query. The windows that could be active come with it (as JSON), so a request never
+needs a query of its own for them either.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, time
 from functools import lru_cache
 
-from incidents.models import Integration, RoutingRule, Service
+from incidents.models import Integration, MaintenanceWindow, RoutingRule, Service
 from opsplatform.accounts.models import Organization
 from opsplatform.core.prepared import fetchone_prepared, model_from_row, select_columns
 
@@ -34,6 +36,21 @@ RULE_FIELDS = (
     "set_priority",
     "add_labels",
 )
+# What ``maintenance.is_active`` and ``covering_window`` read of a window.
+WINDOW_FIELDS = (
+    "id",
+    "name",
+    "service_id",
+    "matchers",
+    "recurrence",
+    "starts_at",
+    "ends_at",
+    "weekdays",
+    "start_time",
+    "duration_minutes",
+    "time_zone",
+    "enabled",
+)
 
 
 def generate_key() -> str:
@@ -50,16 +67,22 @@ def key_prefix(key: str) -> str:
 
 @dataclass
 class IngestTarget:
-    """An integration ready for the pipeline: rules loaded, maintenance known to be possible or not."""
+    """An integration ready for the pipeline: rules loaded, and the organization's maintenance windows
+    that may be active (a superset: the pipeline settles each at the event's instant)."""
 
     integration: Integration
     rules: list[RoutingRule]
-    maybe_maintenance: bool
+    windows: list[MaintenanceWindow]
+
+    @property
+    def maybe_maintenance(self) -> bool:
+        return bool(self.windows)
 
 
 @lru_cache(maxsize=1)
 def _lookup_sql() -> str:
     rule_json = ", ".join(f"'{name}', r.{name}" for name in RULE_FIELDS)
+    window_json = ", ".join(f"'{name}', w.{name}" for name in WINDOW_FIELDS)
     columns = [
         select_columns(Integration, "i"),
         select_columns(Organization, "o"),
@@ -70,7 +93,8 @@ def _lookup_sql() -> str:
         f"SELECT {', '.join(columns)},"  # noqa: S608
         f" (SELECT coalesce(json_agg(json_build_object({rule_json}) ORDER BY r.position, r.id), '[]'::json)"
         "   FROM incidents_routingrule r WHERE r.integration_id = i.id AND r.enabled),"
-        " EXISTS (SELECT 1 FROM incidents_maintenancewindow w WHERE w.organization_id = i.organization_id"
+        f" (SELECT coalesce(json_agg(json_build_object({window_json}) ORDER BY w.id), '[]'::json)"
+        "   FROM incidents_maintenancewindow w WHERE w.organization_id = i.organization_id"
         "   AND w.enabled AND (w.recurrence = 'weekly' OR w.ends_at > now()))"
         " FROM incidents_integration i"
         " JOIN accounts_organization o ON o.id = i.organization_id"
@@ -101,7 +125,19 @@ def load_target(key: str | None, *, kind: str) -> IngestTarget | None:
         RoutingRule(organization_id=integration.organization_id, integration_id=integration.pk, **rule)
         for rule in (json.loads(raw_rules) if isinstance(raw_rules, str) else raw_rules)
     ]
-    return IngestTarget(integration=integration, rules=rules, maybe_maintenance=bool(row[-1]))
+    return IngestTarget(integration=integration, rules=rules, windows=_windows(integration, row[-1]))
+
+
+def _windows(integration: Integration, raw) -> list[MaintenanceWindow]:
+    windows = []
+    for values in json.loads(raw) if isinstance(raw, str) else raw:
+        for name in ("starts_at", "ends_at"):
+            if values[name] is not None:
+                values[name] = datetime.fromisoformat(values[name])
+        if values["start_time"] is not None:
+            values["start_time"] = time.fromisoformat(values["start_time"])
+        windows.append(MaintenanceWindow(organization_id=integration.organization_id, **values))
+    return windows
 
 
 class KeyConverter:

@@ -59,21 +59,22 @@ def ingest(
     now=None,
     rules: list | None = None,
     maybe_maintenance: bool = True,
+    windows: list | None = None,
 ) -> IngestResult:
     """Route and store ``events`` of one request (or one tick) in one transaction; see the module doc.
 
-    ``rules`` and ``maybe_maintenance`` come with the key lookup (``keys.load_target``); without them
-    the rules are read here and maintenance windows are always checked."""
+    ``rules`` and ``windows`` (the maintenance windows that may be active) come with the key lookup
+    (``keys.load_target``); without them the rules are read here, and the windows too unless
+    ``maybe_maintenance`` says there are none."""
     actor = Actor.for_integration(integration)
     actor.require(Capability.INCIDENT_CREATE)
     now = now or timezone.now()
     if rules is None:
         rules = rules_for(integration)
-    windows = (
-        candidate_windows(integration.organization_id, now)
-        if maybe_maintenance and any(e.action == EventAction.TRIGGER for e in events)
-        else []
-    )
+    if not any(e.action == EventAction.TRIGGER for e in events):
+        windows = []
+    elif windows is None:
+        windows = candidate_windows(integration.organization_id, now) if maybe_maintenance else []
     decisions = [decide(e, integration=integration, rules=rules, windows=windows, now=now) for e in events]
     # One lock order for every request: by dedup key.
     order = sorted(range(len(decisions)), key=lambda i: decisions[i].event.dedup_key)

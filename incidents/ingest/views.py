@@ -234,7 +234,7 @@ def _format_endpoint(request, key: str | None, kind: str):
         events=events,
         raw=RawBody(body=body, content_type=request.content_type or "", notes=notes),
         rules=target.rules,
-        maybe_maintenance=target.maybe_maintenance,
+        windows=target.windows,
     )
     return _accepted(outcome)
 
@@ -277,7 +277,7 @@ def heartbeat_endpoint(request, key=None):
         heartbeat=True,
         now=now,
         rules=target.rules,
-        maybe_maintenance=target.maybe_maintenance,
+        windows=target.windows,
     )
     return JsonResponse(
         {"status": "ok", "next_check_at": heartbeat.next_check(integration, now=now).isoformat()}
@@ -346,6 +346,6 @@ def pagerduty_enqueue(request):
         events=events,
         raw=RawBody(body=body, content_type=request.content_type or ""),
         rules=target.rules,
-        maybe_maintenance=target.maybe_maintenance,
+        windows=target.windows,
     )
     return JsonResponse(pagerduty.accepted_body(events[0].dedup_key), status=202)

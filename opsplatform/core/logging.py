@@ -1,6 +1,9 @@
 """Structured logging support: a request id on every line, and secrets never written out."""
 
+import atexit
 import logging
+import logging.handlers
+import queue
 import re
 import uuid
 from contextvars import ContextVar
@@ -75,8 +78,38 @@ class RedactingJsonFormatter(JsonFormatter):
         return redact(super().format(record))
 
 
-def logging_config(level: str) -> dict:
-    """The ``LOGGING`` setting: JSON lines on stderr, each with its request id, secrets redacted."""
+JSON_FORMAT = {
+    "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+    "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+}
+
+
+class BackgroundHandler(logging.handlers.QueueHandler):
+    """JSON lines on stderr like the console handler, formatted, redacted and written by a thread of
+    their own: the request that logs (the access log's one line per request) pays a queue put, not
+    the formatting, the redaction and a write to a pipe that may be slow to drain."""
+
+    def __init__(self):
+        records: queue.SimpleQueue = queue.SimpleQueue()
+        super().__init__(records)
+        target = logging.StreamHandler()
+        target.setFormatter(RedactingJsonFormatter(**JSON_FORMAT))
+        target.addFilter(RedactSecretsFilter())
+        self.listener = logging.handlers.QueueListener(records, target)
+        self.listener.start()
+        atexit.register(self.listener.stop)
+
+    def prepare(self, record):
+        # The record as it is: the listener formats it (the request id was set by this handler's
+        # filter, in the request's own context).
+        return record
+
+
+def logging_config(level: str, *, access_log: bool = True) -> dict:
+    """The ``LOGGING`` setting: JSON lines on stderr, each with its request id, secrets redacted.
+
+    ``access_log``: the ASGI server's line per request, written off the request's path
+    (``BackgroundHandler``); off, the server sees no handler and does not even build the line."""
 
     def through_console():
         return {"handlers": ["console"], "propagate": False}
@@ -88,19 +121,14 @@ def logging_config(level: str) -> dict:
             "request_id": {"()": "opsplatform.core.logging.RequestIdFilter"},
             "redact": {"()": "opsplatform.core.logging.RedactSecretsFilter"},
         },
-        "formatters": {
-            "json": {
-                "()": "opsplatform.core.logging.RedactingJsonFormatter",
-                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
-                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-            }
-        },
+        "formatters": {"json": {"()": "opsplatform.core.logging.RedactingJsonFormatter", **JSON_FORMAT}},
         "handlers": {
             "console": {
                 "class": "logging.StreamHandler",
                 "formatter": "json",
                 "filters": ["request_id", "redact"],
-            }
+            },
+            "background": {"()": "opsplatform.core.logging.BackgroundHandler", "filters": ["request_id"]},
         },
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
@@ -110,6 +138,7 @@ def logging_config(level: str) -> dict:
             # token) unredacted: its loggers go through ours instead. Levels stay the server's choice.
             "uvicorn": through_console(),
             "uvicorn.error": through_console(),
-            "uvicorn.access": through_console(),
+            # uvicorn writes an access line when this logger has a handler (whatever its options say).
+            "uvicorn.access": {"handlers": ["background"] if access_log else [], "propagate": False},
         },
     }

@@ -1,7 +1,10 @@
 """``python -m opsplatform.devtools.runner``: the whole platform in one foreground command.
 
-Runs the ASGI server (uvicorn), a Celery worker and Celery beat as child processes, prints where
-to log in, and stops all of them together on Ctrl-C or SIGTERM. ``make run`` ends with this command.
+Runs the platform in its production shape as child processes: the ASGI server in one process per
+CPU (``opsplatform.devtools.serve``, a connection pool per process, no access log line per request),
+a Celery worker for paging (escalation and delivery, queue ``paging``), a Celery worker for the
+other ticks, and Celery beat; prints where to log in, and stops all of them together on Ctrl-C or
+SIGTERM. ``make run`` ends with this command.
 
 A child that dies is started again, after a pause that doubles while it keeps dying (a broker or
 database outage can take a worker down; paging must come back by itself when the outage ends).
@@ -37,6 +40,8 @@ CRASH_LOOP_STARTS = 5
 RESTART_DELAY_SECONDS = 1.0
 RESTART_DELAY_MAX_SECONDS = 30.0
 # Where to reach a server bound to a wildcard address from this machine.
+# The queue the escalation and delivery ticks are routed to (settings.CELERY_PAGING_QUEUE).
+PAGING_QUEUE = "paging"
 WILDCARD_TO_LOCAL = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # noqa: S104
 
 
@@ -69,6 +74,8 @@ def _parent_death_signal():
 class Child:
     name: str
     argv: list[str]
+    # Variables this child gets on top of the runner's environment.
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = field(default=None, repr=False)
     started_at: float = 0.0
     # consecutive deaths within STARTUP_SECONDS of a start
@@ -79,6 +86,8 @@ class Child:
         self.started_at = time.monotonic()
         self.restart_at = None
         # preexec_fn is safe here: the runner is single-threaded.
+        if self.env:
+            kwargs.setdefault("env", {**os.environ, **self.env})
         self.process = subprocess.Popen(
             self.argv,
             cwd=BASE_DIR,
@@ -114,22 +123,54 @@ class Child:
             self.process.send_signal(signal.SIGTERM)
 
 
+def web_processes() -> int:
+    """Web server processes: ``WEB_CONCURRENCY`` when set, else one per CPU (each has one
+    interpreter lock, so one process cannot use more than one core)."""
+    raw = os.environ.get("WEB_CONCURRENCY", "").strip()
+    if raw.isdigit() and int(raw) > 0:
+        return int(raw)
+    return max(1, os.cpu_count() or 1)
+
+
 def children(host: str, port: str) -> list[Child]:
     python = sys.executable
     celery = [python, "-m", "celery", "-A", "opsplatform"]
-    return [
-        Child(
-            "web",
-            [
-                python, "-m", "uvicorn", "opsplatform.asgi:application",
-                "--host", host, "--port", port,
-                "--ws", "websockets-sansio",
-                "--timeout-graceful-shutdown", "5",
-            ],
-        ),
-        Child("worker", [*celery, "worker", "-l", "INFO", "--concurrency", "2"]),
-        Child("beat", [*celery, "beat", "-l", "INFO"]),
+    web = [
+        python, "-m", "opsplatform.devtools.serve",
+        "--host", host, "--port", port,
+        "--workers", str(web_processes()),
+        "--timeout-graceful-shutdown", "5",
     ]  # fmt: skip
+    # One line per request, formatted and written by the process serving it, costs the hot path
+    # more than the request's own SQL in a storm; WEB_ACCESS_LOG=true brings it back.
+    if not _truthy(os.environ.get("WEB_ACCESS_LOG", "false")):
+        web.append("--no-access-log")
+    default_queue = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "") or "celery"
+    paging_queue = os.environ.get("CELERY_PAGING_QUEUE", "") or PAGING_QUEUE
+    background = background_env()
+    return [
+        Child("web", web),
+        # Escalation and delivery on a worker of their own: a first page never waits in a queue
+        # behind the playbook, automation, analytics and monitoring ticks of a storm.
+        Child("paging", [*celery, "worker", "-l", "INFO", "-Q", paging_queue, "-n", "paging@%h",
+                         "--concurrency", "2"], env=background),
+        Child("worker", [*celery, "worker", "-l", "INFO", "-Q", default_queue, "-n", "worker@%h",
+                         "--concurrency", "2"], env=background),
+        Child("beat", [*celery, "beat", "-l", "INFO"], env=background),
+    ]  # fmt: skip
+
+
+def background_env() -> dict[str, str]:
+    """Celery never renders a page, so ``DEBUG`` (on under ``make run``) would only make it record
+    and format every SQL statement it runs: a cost per page sent in a storm, for nothing. Off there,
+    the built-in development secret must be allowed explicitly, as DEBUG allowed it."""
+    if not _truthy(os.environ.get("DEBUG", "false")):
+        return {}
+    return {"DEBUG": "false", "ALLOW_DEV_SECRET": os.environ.get("ALLOW_DEV_SECRET", "") or "1"}
+
+
+def _truthy(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
 
 
 def stop_all(running: list[Child], timeout: float = STOP_TIMEOUT_SECONDS, hurry=lambda: False) -> None:
@@ -231,6 +272,8 @@ class Runner:
         # The demo's monitors probe the demo server itself, on loopback, which the SSRF guard refuses
         # unless allowed (a deployment sets its own list, or none).
         os.environ.setdefault("OUTBOUND_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
+        # Routes the paging ticks to the paging worker (children below); inherited by every child.
+        os.environ.setdefault("CELERY_PAGING_QUEUE", PAGING_QUEUE)
         self.stop_signal: int | None = None
         self.signals_received = 0
         self.children = children(self.host, self.port)

@@ -82,6 +82,10 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 
 def run_worker(host: str, port: int, options: dict) -> None:
+    if not options["access_log"]:
+        # The app's logging setup (Django's LOGGING) would give the access logger a handler again,
+        # and uvicorn writes the line whenever it has one.
+        os.environ["WEB_ACCESS_LOG"] = "false"
     sock = listening_socket(host, port)
     server = uvicorn.Server(uvicorn.Config(APP, **options))
     server.run(sockets=[sock])

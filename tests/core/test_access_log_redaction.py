@@ -41,3 +41,21 @@ def test_the_access_log_names_the_paths_without_their_credentials(tmp_path):
 def test_redaction_covers_every_secret_format(text, secret):
     assert secret not in redact(text)
     assert "[redacted]" in redact(text)
+
+
+def test_without_the_access_log_the_server_sees_no_handler():
+    import logging
+    import logging.config
+
+    from opsplatform.core.logging import logging_config
+
+    logger = logging.getLogger("uvicorn.access")
+    saved = logger.handlers[:], logger.propagate
+    try:
+        logging.config.dictConfig(logging_config("INFO", access_log=False))
+        # uvicorn writes an access line whenever the logger has a handler, whatever its options say.
+        assert not logger.hasHandlers()
+        logging.config.dictConfig(logging_config("INFO", access_log=True))
+        assert logger.hasHandlers()
+    finally:
+        logger.handlers[:], logger.propagate = saved

@@ -92,3 +92,31 @@ def test_the_runner_and_the_embedded_services_work_from_the_repository_root():
     assert (runner.BASE_DIR / "manage.py").is_file()
     assert devservices.BASE_DIR == runner.BASE_DIR == BASE_DIR
     assert devservices.VAR_DIR == BASE_DIR / "var"
+
+
+def test_the_platform_runs_in_its_production_shape(monkeypatch):
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    monkeypatch.setenv("DEBUG", "true")
+    monkeypatch.delenv("WEB_ACCESS_LOG", raising=False)
+    monkeypatch.delenv("CELERY_PAGING_QUEUE", raising=False)
+    monkeypatch.delenv("CELERY_TASK_DEFAULT_QUEUE", raising=False)
+    by_name = {child.name: child for child in runner.children("127.0.0.1", "8000")}
+
+    assert list(by_name) == ["web", "paging", "worker", "beat"]
+    web = by_name["web"].argv
+    assert web[1:3] == ["-m", "opsplatform.devtools.serve"]
+    assert web[web.index("--workers") + 1] == "3"
+    assert "--no-access-log" in web
+    assert by_name["paging"].argv[by_name["paging"].argv.index("-Q") + 1] == "paging"
+    assert by_name["worker"].argv[by_name["worker"].argv.index("-Q") + 1] == "celery"
+    # Celery renders no page: no DEBUG there, and the development secret allowed as DEBUG allowed it.
+    assert by_name["paging"].env == {"DEBUG": "false", "ALLOW_DEV_SECRET": "1"}
+    assert by_name["web"].env == {}
+
+
+def test_the_access_log_can_be_turned_back_on(monkeypatch):
+    monkeypatch.setenv("WEB_ACCESS_LOG", "true")
+    monkeypatch.setenv("DEBUG", "false")
+    web = runner.children("127.0.0.1", "8000")[0]
+    assert "--no-access-log" not in web.argv
+    assert all(child.env == {} for child in runner.children("127.0.0.1", "8000"))

@@ -1,0 +1,340 @@
+"""An alert storm as users run it: the platform started as ``make run`` starts it, paging while the
+alerts keep coming, beside pgbench on the same database.
+
+    make bench PYTEST_ARGS=tests/bench/test_storm.py
+
+The platform (``python -m opsplatform.devtools.runner``: web processes, the paging and the general
+Celery worker, beat) runs against private PostgreSQL and Redis servers seeded with the demo data
+(``tests/faults/world.py``): every demo service has the demo escalation policy, whose first step pages
+the on-call people by e-mail (a loopback SMTP server) and the demo webhook channel (a loopback HTTP
+receiver). Two changes to the demo data, both stated in the output: the throttle is raised (it would
+answer 429 at 100 requests/s; this measures ingestion, not the throttle) and the Alertmanager
+integration does not group (each alert its own incident, the harshest case for dedup and paging).
+
+In one run, each load with 90% duplicates over 10,000 dedup keys:
+
+* pgbench: single-row INSERTs into a scratch table of the same database (``-c 2``, 10 s), before and
+  after the storm; the ratios below divide by their mean;
+* PagerDuty Events v2 on ``/v2/enqueue``, paced at ``BENCH_PD_RATE``/s (default 300) for
+  ``BENCH_SECONDS`` (20) over 32 connections, then ``BENCH_PD_MAX_EVENTS`` (6,000) as fast as 32
+  connections allow;
+* Alertmanager notifications of 50 alerts, ``BENCH_AM_BATCHES`` (300) over ``BENCH_AM_CONCURRENCY`` (8)
+  connections;
+* for every new incident: the time from its first trigger being sent to its first page arriving at
+  the webhook receiver (p50/p99), and at the receivers: pages never delivered, pages delivered twice;
+* in the database: dedup keys with no open incident (lost) or more than one (doubled), and PagerDuty
+  incidents whose trigger count differs from what was sent.
+
+While the loads run, ``pg_stat_activity`` is sampled every 100 ms: what the busy backends wait on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import tempfile
+import threading
+import time
+from collections import Counter
+
+import pytest
+
+from tests.bench.http_load import KeyStream, am_batch, paced, pd_event, saturate
+from tests.bench.timing import percentile
+from tests.faults.load import AM_KEY, PD_KEY
+from tests.faults.world import running_world
+
+# On a loaded machine the pages of a storm can take many minutes to drain.
+pytestmark = pytest.mark.timeout(3600)
+
+SECONDS = float(os.environ.get("BENCH_SECONDS", "20"))
+PD_RATE = float(os.environ.get("BENCH_PD_RATE", "300"))
+CONNECTIONS = 32
+PD_MAX_EVENTS = int(os.environ.get("BENCH_PD_MAX_EVENTS", "6000"))
+AM_BATCHES = int(os.environ.get("BENCH_AM_BATCHES", "300"))
+AM_CONCURRENCY = int(os.environ.get("BENCH_AM_CONCURRENCY", "8"))
+BATCH = 50
+# After the load, wait for the pages while they keep arriving; give up after this long without one.
+SETTLE_IDLE_SECONDS = 60
+# Targets of the storm issue, as ratios to pgbench's tps in the same run.
+PD_TARGET_RATIO, PD_TARGET_P99_MS, AM_TARGET_RATIO, PAGE_TARGET_P99_S = 0.10, 100, 0.75, 5.0
+PD_PATH = "/v2/enqueue"
+AM_PATH = f"/api/v1/integrations/{AM_KEY}/alertmanager/"
+
+
+def _prepare(postgres) -> None:
+    with postgres.connect() as conn:
+        conn.execute("UPDATE incidents_integration SET throttle_rate = '100000000/min'")
+        conn.execute("UPDATE incidents_integration SET grouping = false WHERE kind = 'alertmanager'")
+
+
+def pgbench_tps(postgres) -> float:
+    with postgres.connect() as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_pgbench_scratch")
+        conn.execute("CREATE TABLE bench_pgbench_scratch (id bigserial PRIMARY KEY, k text, at timestamptz)")
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
+        script.write("INSERT INTO bench_pgbench_scratch (k, at) VALUES (md5(random()::text), now());\n")
+    env = {
+        **os.environ,
+        "PGHOST": "127.0.0.1",
+        "PGPORT": str(postgres.port),
+        "PGUSER": "postgres",
+        "PGDATABASE": postgres.database,
+    }
+    try:
+        result = subprocess.run(
+            ["pgbench", "-n", "-T", "10", "-c", "2", "-f", script.name],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+    finally:
+        os.unlink(script.name)
+        with postgres.connect() as conn:
+            conn.execute("DROP TABLE bench_pgbench_scratch")
+    return float(re.search(r"tps = ([0-9.]+)", result.stdout).group(1))
+
+
+class Bodies:
+    """Request bodies of one load, with the dedup keys each one sends for the first time."""
+
+    def __init__(self):
+        self.bodies: list[bytes] = []
+        self.new_keys: list[list[str]] = []
+
+    def add(self, body: bytes, new_keys: list[str]) -> None:
+        self.bodies.append(body)
+        self.new_keys.append(new_keys)
+
+    def first_sent(self, sent_at: list[float], into: dict[str, float]) -> None:
+        for keys, at in zip(self.new_keys, sent_at, strict=True):
+            for key in keys:
+                into.setdefault(key, at)
+
+
+def _next(stream: KeyStream) -> tuple[str, bool]:
+    before = stream.used
+    key = stream.next()
+    return key, stream.used > before
+
+
+def pd_bodies(stream: KeyStream, count: int) -> Bodies:
+    load = Bodies()
+    for _ in range(count):
+        key, new = _next(stream)
+        load.add(pd_event(PD_KEY, key), [key] if new else [])
+    return load
+
+
+def am_bodies(stream: KeyStream, count: int) -> Bodies:
+    load = Bodies()
+    for _ in range(count):
+        pairs = [_next(stream) for _ in range(BATCH)]
+        # Alertmanager re-sends an episode with its startsAt: the same one for every batch here.
+        load.add(am_batch([key for key, _ in pairs], "2026-01-01T00:00:00Z"), [k for k, new in pairs if new])
+    return load
+
+
+class WaitSampler(threading.Thread):
+    """What the platform's busy backends wait on, every 100 ms (``pg_stat_activity``)."""
+
+    def __init__(self, postgres):
+        super().__init__(name="wait-sampler", daemon=True)
+        self.postgres, self.stop_event = postgres, threading.Event()
+        self.samples: Counter = Counter()
+        self.rounds = 0
+
+    def run(self) -> None:
+        with self.postgres.connect() as conn:
+            while not self.stop_event.is_set():
+                rows = conn.execute(
+                    "SELECT state, coalesce(wait_event_type, 'CPU'), coalesce(wait_event, '-') "
+                    "FROM pg_stat_activity WHERE backend_type = 'client backend' "
+                    "AND pid <> pg_backend_pid() AND state <> 'idle'"
+                ).fetchall()
+                self.rounds += 1
+                for row in rows:
+                    self.samples[tuple(row)] += 1
+                self.stop_event.wait(0.1)
+
+    def report(self) -> str:
+        if not self.rounds:
+            return "no samples"
+        return "; ".join(
+            f"{state} {kind}:{event} {count / self.rounds:.2f}" for (state, kind, event), count in
+            self.samples.most_common(8)
+        )  # fmt: skip
+
+
+def _pages(world, keys: list[str]):
+    """Per dedup key: its incidents; per incident its outbox rows (delivery id, medium, status)."""
+    with world.postgres.connect() as conn:
+        incidents = conn.execute(
+            "SELECT dedup_key, id, status, alert_occurrences FROM incidents_incident "
+            "WHERE dedup_key = ANY(%s)",
+            (keys,),
+        ).fetchall()
+        rows = conn.execute(
+            "SELECT n.incident_id, n.idempotency_key, n.medium, n.status FROM notifications_notification n "
+            "JOIN incidents_incident i ON i.id = n.incident_id WHERE i.dedup_key = ANY(%s)",
+            (keys,),
+        ).fetchall()
+    return incidents, rows
+
+
+def _webhook_arrivals(world) -> dict[str, list[float]]:
+    arrivals: dict[str, list[float]] = {}
+    with world.peers.webhook.lock:
+        requests = list(world.peers.webhook.requests)
+    for request in requests:
+        arrivals.setdefault(request.headers.get("x-opsplatform-delivery", ""), []).append(request.at)
+    return arrivals
+
+
+def _settle(world, keys: list[str]) -> float:
+    """Seconds until every incident of ``keys`` has its outbox rows sent and received, or until no
+    page arrived for ``SETTLE_IDLE_SECONDS`` (what is missing then counts as lost)."""
+    started = last_progress = time.monotonic()
+    arrived = -1
+    while time.monotonic() - last_progress < SETTLE_IDLE_SECONDS:
+        incidents, rows = _pages(world, keys)
+        delivered = world.peers.delivered()
+        if sum(delivered.values()) != arrived:
+            arrived, last_progress = sum(delivered.values()), time.monotonic()
+        paged = {row[0] for row in rows}
+        if (
+            all(incident_id in paged for _, incident_id, _, _ in incidents)
+            and all(delivered[row[1]] >= 1 for row in rows)
+            and len({key for key, *_ in incidents}) >= len(keys)
+        ):
+            break
+        time.sleep(1.0)
+    return time.monotonic() - started
+
+
+def _line(name: str, latencies: list[float], elapsed: float, events: int, statuses: Counter) -> str:
+    return (
+        f"{name:<44}{len(latencies):>7}{len(latencies) / elapsed:>9.0f}{events / elapsed:>10.0f}"
+        f"{percentile(latencies, 50):>9.1f}{percentile(latencies, 99):>9.1f}  {dict(statuses)}"
+    )
+
+
+def test_storm_with_paging():
+    with running_world(prefix="opsplatform-storm-", database="ops_storm_bench", prepare=_prepare) as world:
+        port = world.platform.port
+        tps_before = pgbench_tps(world.postgres)
+        run = world.run_id
+        # Warm every web process and its pool at the storm's concurrency, on keys the counts ignore.
+        warm = [pd_event(PD_KEY, f"warm-{run}-{i}") for i in range(400)]
+        asyncio.run(saturate(port, PD_PATH, warm, CONNECTIONS))
+        with world.postgres.connect() as conn:
+            conn.execute("ANALYZE")
+
+        pd_keys = KeyStream(f"storm-{run}-pd", seed=1)
+        am_keys = KeyStream(f"storm-{run}-am", seed=2)
+        paced_load = pd_bodies(pd_keys, int(PD_RATE * SECONDS))
+        max_load = pd_bodies(pd_keys, PD_MAX_EVENTS)
+        am_load = am_bodies(am_keys, AM_BATCHES)
+        first_sent: dict[str, float] = {}
+        sampler = WaitSampler(world.postgres)
+        sampler.start()
+
+        sent = [0.0] * len(paced_load.bodies)
+        paced_lat, paced_status, paced_elapsed = asyncio.run(
+            paced(port, PD_PATH, paced_load.bodies, PD_RATE, CONNECTIONS, sent_at=sent)
+        )
+        paced_load.first_sent(sent, first_sent)
+        sent = [0.0] * len(max_load.bodies)
+        max_lat, max_status, max_elapsed = asyncio.run(
+            saturate(port, PD_PATH, max_load.bodies, CONNECTIONS, sent_at=sent)
+        )
+        max_load.first_sent(sent, first_sent)
+        sent = [0.0] * len(am_load.bodies)
+        am_lat, am_status, am_elapsed = asyncio.run(
+            saturate(port, AM_PATH, am_load.bodies, AM_CONCURRENCY, sent_at=sent)
+        )
+        am_load.first_sent(sent, first_sent)
+        sampler.stop_event.set()
+        sampler.join()
+        # The load's figures now: draining the pages can take long, and a run cut short keeps these.
+        print(f"\nAlert storm with paging, platform as `make run` starts it; {os.cpu_count()} CPUs")
+        print(f"pgbench single-row INSERT, 2 clients, 10 s, before the storm: {tps_before:.0f} tps")
+        print(f"{'load':<44}{'reqs':>7}{'req/s':>9}{'events/s':>10}{'p50 ms':>9}{'p99 ms':>9}  statuses")
+        print(_line(f"PD paced at {PD_RATE:.0f}/s, {CONNECTIONS} conn.", paced_lat, paced_elapsed,
+                    len(paced_lat), paced_status))  # fmt: skip
+        print(_line(f"PD max, {CONNECTIONS} conn.", max_lat, max_elapsed, len(max_lat), max_status))
+        print(_line(f"AM batches of {BATCH}, {AM_CONCURRENCY} conn.", am_lat, am_elapsed, AM_BATCHES * BATCH,
+                    am_status))  # fmt: skip
+        print(f"backends busy (mean per sample, state wait): {sampler.report()}", flush=True)
+
+        keys = sorted(first_sent)
+        settle_seconds = _settle(world, keys)
+        incidents, rows = _pages(world, keys)
+        delivered = world.peers.delivered()
+        arrivals = _webhook_arrivals(world)
+        tps_after = pgbench_tps(world.postgres)
+
+    # --- counting ---------------------------------------------------------------------------------
+    by_key: dict[str, list] = {}
+    for key, incident_id, status, occurrences in incidents:
+        by_key.setdefault(key, []).append((incident_id, status, occurrences))
+    lost_incidents = [key for key in keys if not any(s == "triggered" for _, s, _ in by_key.get(key, []))]
+    doubled_incidents = [key for key, found in by_key.items() if len(found) > 1]
+    sent_pd = pd_keys.sent
+    miscounted = [key for key, count in sent_pd.items() if [o for _, _, o in by_key.get(key, [])] != [count]]
+    rows_by_incident: dict[int, list] = {}
+    for incident_id, delivery_id, medium, status in rows:
+        rows_by_incident.setdefault(incident_id, []).append((delivery_id, medium, status))
+    key_of = {incident_id: key for key, incident_id, _, _ in incidents}
+    unpaged = [incident_id for incident_id in key_of if incident_id not in rows_by_incident]
+    lost_pages = [row[1] for row in rows if delivered[row[1]] < 1]
+    doubled_pages = [delivery_id for delivery_id, count in delivered.items() if count > 1]
+    page_seconds = []
+    no_webhook = 0
+    for incident_id, outbox in rows_by_incident.items():
+        times = [min(arrivals[d]) for d, medium, _ in outbox if medium == "webhook" and d in arrivals]
+        if not times:
+            no_webhook += 1
+            continue
+        page_seconds.append(min(times) - first_sent[key_of[incident_id]])
+
+    tps = (tps_before + tps_after) / 2
+    pd_max_rps = len(max_lat) / max_elapsed
+    am_alerts = AM_BATCHES * BATCH / am_elapsed
+    print(f"pgbench single-row INSERT, 2 clients, 10 s, after the storm: {tps_after:.0f} tps")
+    print(
+        f"new incidents {len(key_of)} ({len(keys)} keys); pages {len(rows)} in the outbox, "
+        f"settled {settle_seconds:.0f} s after the load; trigger -> first webhook page: "
+        f"p50 {percentile(page_seconds or [0], 50):.2f} s, p99 {percentile(page_seconds or [0], 99):.2f} s, "
+        f"max {max(page_seconds, default=0):.2f} s"
+    )
+    print(
+        f"lost / doubled incidents {len(lost_incidents)} / {len(doubled_incidents)}, "
+        f"miscounted {len(miscounted)}; "
+        f"lost / doubled pages {len(lost_pages)} / {len(doubled_pages)}, incidents without a page "
+        f"{len(unpaged)}, without a webhook page {no_webhook}"
+    )
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    paced_p99, max_p99 = percentile(paced_lat, 99), percentile(max_lat, 99)
+    errors = sum(n for s, n in (paced_status + max_status + am_status).items() if s != 202)
+    pd_ok = pd_max_rps >= PD_TARGET_RATIO * tps and max(paced_p99, max_p99) < PD_TARGET_P99_MS and not errors
+    page_p99 = percentile(page_seconds, 99) if page_seconds else float("inf")
+    print(
+        f"targets (pgbench mean {tps:.0f} tps): single events {pd_max_rps:.0f}/s = {pd_max_rps / tps:.3f} x "
+        f"(>= {PD_TARGET_RATIO}), p99 paced {paced_p99:.0f} ms / max {max_p99:.0f} ms "
+        f"(< {PD_TARGET_P99_MS}), {errors} errors: {verdict(pd_ok)}"
+        f"; batches {am_alerts:.0f} alerts/s = {am_alerts / tps:.2f} x (>= {AM_TARGET_RATIO}): "
+        f"{verdict(am_alerts >= AM_TARGET_RATIO * tps)}; first page p99 "
+        f"{page_p99:.2f} s (< {PAGE_TARGET_P99_S}): {verdict(page_p99 < PAGE_TARGET_P99_S)}; lost/doubled: "
+        f"{verdict(not (lost_incidents or doubled_incidents or lost_pages or doubled_pages or unpaged))}"
+    )
+    assert not errors
+    assert not lost_incidents and not doubled_incidents and not miscounted
+    assert not lost_pages and not doubled_pages and not unpaged
