@@ -84,7 +84,8 @@ def _sender_for(notice: Notice, outgoing: Outgoing, carriers: Carriers):
     return person_sender(notice.organization_id, notice.contact_method, notice.recipient, outgoing, carriers)
 
 
-def _claim(now, limit) -> list[int]:
+def _claim(now, limit) -> list[tuple[int, object]]:
+    """Due rows as (id, lease end): the lease end is the row's fencing token (see ``_still_ours``)."""
     with transaction.atomic():
         rows = list(
             Notice.objects.select_for_update(skip_locked=True)
@@ -95,14 +96,38 @@ def _claim(now, limit) -> list[int]:
             row.attempts += 1
             row.next_attempt_at = now + LEASE  # another tick takes it over only if this one died
             row.save(update_fields=["attempts", "next_attempt_at"])
-    return [row.pk for row in rows]
+    return [(row.pk, row.next_attempt_at) for row in rows]
+
+
+def _still_ours(notice_id: int, lease_end) -> bool:
+    """Renew the lease of one claimed row just before sending it, only if it is still ours.
+
+    Rows are sent one after another, so the last of a batch may be reached after the lease taken at
+    claim time ran out (slow peers, a loaded host) and another tick took the row over. The lease end
+    written at claim time is the fencing token: a takeover rewrites it, and this update then matches
+    nothing, so the row is not sent a second time.
+    """
+    renewed = timezone.now() + LEASE
+    return bool(
+        Notice.objects.filter(
+            pk=notice_id,
+            status__in=[NoticeStatus.PENDING, NoticeStatus.FAILED],
+            next_attempt_at=lease_end,
+        ).update(next_attempt_at=renewed)
+    )
 
 
 def run_notice_tick(now=None, limit: int = BATCH) -> dict:
     now = now or timezone.now()
+    return send_claimed(_claim(now, limit))
+
+
+def send_claimed(claimed: list[tuple[int, object]]) -> dict:
     counts = {"sent": 0, "failed": 0}
     carriers = Carriers()
-    for notice_id in _claim(now, limit):
+    for notice_id, lease_end in claimed:
+        if not _still_ours(notice_id, lease_end):
+            continue
         notice = Notice.objects.select_related(
             "organization",
             "recipient",

@@ -2,12 +2,14 @@
 open the confirmation page; each notice goes out once."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 
 from tests.notifications.peers import smtp_server
-from workflows.delivery import run_notice_tick
+from workflows.delivery import _claim, run_notice_tick, send_claimed
 from workflows.links import read_approval_token
 from workflows.models import Notice, NoticeStatus
 
@@ -57,3 +59,21 @@ def test_an_unreachable_mail_server_is_retried_not_lost(pending_change):
     assert result["sent"] == 0 and result["failed"] > 0
     notice = Notice.objects.first()
     assert notice.status == NoticeStatus.FAILED and notice.next_attempt_at is not None and notice.last_error
+
+
+def test_a_row_taken_over_after_its_lease_ran_out_is_not_sent_again(smtp, pending_change):
+    # A slow tick claimed the rows, then stalled past the lease; a second tick took them over and
+    # sent them. When the first one resumes, the fencing check keeps it from sending them again.
+    now = timezone.now()
+    stalled = _claim(now, limit=100)
+    assert stalled
+    later = now + timedelta(minutes=3)
+    assert run_notice_tick(now=later)["sent"] == len(stalled)
+    sent_once = len(smtp)
+
+    assert send_claimed(stalled) == {"sent": 0, "failed": 0}
+    assert len(smtp) == sent_once
+    message_ids = [re.search(rb"^Message-ID: (.+)$", m.content, re.M | re.I).group(1) for m in smtp]
+    assert len(set(message_ids)) == len(message_ids)
+    assert set(Notice.objects.values_list("status", flat=True)) == {NoticeStatus.SENT}
+    assert set(Notice.objects.values_list("attempts", flat=True)) == {2}
