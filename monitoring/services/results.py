@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from audit.services import record
 from monitoring import alerting, heartbeat
+from monitoring.eventlogs import CHECK_RESULTS
 from monitoring.models import CheckResult, Monitor, MonitorKind, MonitorState, Outcome
 from monitoring.probes.base import ProbeResult
 from monitoring.services.monitors import ping_key_digest
@@ -54,7 +55,7 @@ def apply_result(
 ) -> CheckResult:
     """Record ``result`` on a locked, active ``monitor`` (the caller holds the transaction and the lock)."""
     lateness = (now - due_at).total_seconds() * 1000 if due_at else None
-    row = CheckResult.objects.create(
+    row = CheckResult(
         monitor=monitor,
         checked_at=now,
         outcome=result.outcome,
@@ -62,6 +63,7 @@ def apply_result(
         message=result.message[:500],
         lateness_ms=lateness,
     )
+    CHECK_RESULTS.append([row], organization_id=monitor.organization_id)
     was_state, was_flapping = monitor.state, monitor.flapping
     step = advance(
         state=monitor.state,
