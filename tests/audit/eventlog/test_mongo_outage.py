@@ -16,13 +16,12 @@ from opsplatform.core.actors import Actor
 from tests.incidents.factories import ServiceFactory
 from tests.incidents.ingest.payloads import pd_trigger, post
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.parametrize("backend", ["mongo"], indirect=True)]
 
 
 @pytest.fixture
 def mongo_only(backend):
-    if backend != "mongo":
-        pytest.skip("an outage of MongoDB")
+    assert backend == "mongo"
 
 
 @pytest.fixture
