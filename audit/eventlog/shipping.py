@@ -85,6 +85,7 @@ class Shipper:
         self._wake = threading.Event()
         self._pending: deque[tuple[str, dict]] = deque()
         self._thread: threading.Thread | None = None
+        self._stopping = False
         self._paused_until = 0.0
 
     @property
@@ -174,6 +175,18 @@ class Shipper:
             finally:
                 # The thread's own connection (outbox writes): don't hold it between rounds.
                 connection.close()
+            if self._stopping:
+                return
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ship what is pending and end the thread (process exit; tests)."""
+        thread = self._thread
+        if thread is None or not thread.is_alive():
+            return
+        self._stopping = True
+        self._wake.set()
+        thread.join(timeout)
+        self._thread, self._stopping = None, False
 
 
 shipper = Shipper()
@@ -181,6 +194,7 @@ shipper = Shipper()
 
 @atexit.register
 def _flush_at_exit() -> None:
+    shipper.stop()
     if shipper.pending:
         try:
             shipper.flush()

@@ -32,6 +32,7 @@ def backend(request, settings):
     try:
         yield request.param
     finally:
+        shipping.shipper.stop()  # a test's shipping thread must not write into the next test
         if REAL_MONGO:
             mongo.client().drop_database(settings.MONGO_DATABASE)
         mongo.use_client(None)

@@ -2,6 +2,8 @@
 PostgreSQL outbox and arrive once MongoDB answers again. (MongoDB: the stand-in, or a real server
 when ``MONGO_URL`` is set; the error is injected at its ``insert_many``.)"""
 
+import time
+
 import pytest
 from pymongo.errors import AutoReconnect
 
@@ -105,3 +107,18 @@ def test_a_full_buffer_spills_to_the_outbox(mongo_only, committed, pd, settings)
     assert RAW_PAYLOADS.count({}) == 3
     assert eventlog_drain() == 3
     assert RAW_PAYLOADS.count({}) == 6 and outboxed() == 0
+
+
+def test_the_shipping_thread_writes_without_being_asked(mongo_only, committed, pd, settings):
+    integration, _ = pd
+    settings.EVENT_LOG_SHIP_INLINE = False
+    settings.EVENT_LOG_SHIP_SECONDS = 0.05
+    with committed():
+        RAW_PAYLOADS.append(
+            [RawPayload(organization_id=integration.organization_id, integration=integration, body="async")]
+        )
+    deadline = time.monotonic() + 10
+    while RAW_PAYLOADS.count({}) == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [p.body for p in RAW_PAYLOADS.find({})] == ["async"]
+    assert shipping.shipper.pending == 0 and outboxed() == 0
