@@ -23,3 +23,7 @@ LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
 # Attachments of a test run land in a throwaway directory.
 KNOWLEDGE_MEDIA_ROOT = BASE_DIR / "var" / "test-media" / _RUN  # noqa: F405
+
+# The event logs stay in PostgreSQL for the suite even when MONGO_URL points at a server: the tests of
+# tests/audit/eventlog/ switch the store per test (and use that server instead of the stand-in).
+EVENT_LOGS_BACKEND = "postgres"
