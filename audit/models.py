@@ -192,3 +192,17 @@ class RetentionRun(models.Model):
 
     def __str__(self):
         return f"{self.kind} run {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class EventLogOutbox(models.Model):
+    """Event-log entries that could not reach MongoDB yet (audit/eventlog/shipping.py): written when
+    MongoDB fails or a process's buffer is full, moved there by the ``audit.eventlog_drain`` tick."""
+
+    collection = models.CharField(max_length=64)
+    # Extended JSON (bson.json_util): datetimes and ids come back as they went in.
+    documents = models.TextField()
+    count = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.count} {self.collection} entries"

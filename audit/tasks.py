@@ -9,3 +9,14 @@ from audit.retention.schedule import tick
 @shared_task(name="audit.retention_tick", ignore_result=True)
 def retention_tick() -> int:
     return sum(outcome.removed for outcome in tick())
+
+
+@shared_task(name="audit.eventlog_drain", ignore_result=True)
+def eventlog_drain() -> int:
+    from audit.eventlog import backend_name
+    from audit.eventlog.shipping import drain, shipper
+
+    if backend_name() != "mongo":
+        return 0
+    shipper.flush()
+    return drain()

@@ -3,12 +3,13 @@
 
 from django.db.models import Q
 
-from incidents.models import Alert, RawPayload
+from incidents.eventlogs import RAW_PAYLOADS
+from incidents.models import Alert
 from incidents.models.enums import Status
 
 
 def raw_payloads_past(organization_id, cutoff):
-    return RawPayload.objects.filter(organization_id=organization_id, received_at__lt=cutoff)
+    return RAW_PAYLOADS.expired_queryset(organization_id, cutoff)
 
 
 def resolved_alerts_past(organization_id, cutoff):

@@ -149,7 +149,7 @@ class NotificationAdmin(_ActionsAdmin):
             "<div>#{} {} · {} · {} · {} ms · {}</div>",
             (
                 (a.number, a.started_at, a.outcome, a.status_code or "—", a.duration_ms, a.error)
-                for a in obj.attempt_log.order_by("number")
+                for a in obj.attempt_entries
             ),
         )
 

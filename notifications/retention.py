@@ -1,7 +1,7 @@
 """Notification data past retention (kind ``notification_attempts`` in ``audit.retention.registry``)."""
 
-from notifications.models import NotificationAttempt
+from notifications.eventlogs import NOTIFICATION_ATTEMPTS
 
 
 def attempts_past(organization_id, cutoff):
-    return NotificationAttempt.objects.filter(organization_id=organization_id, started_at__lt=cutoff)
+    return NOTIFICATION_ATTEMPTS.expired_queryset(organization_id, cutoff)

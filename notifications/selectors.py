@@ -23,7 +23,6 @@ from notifications.models import (
     EscalationPolicy,
     EscalationStep,
     Notification,
-    NotificationAttempt,
     NotificationRule,
     NotificationStatus,
     Schedule,
@@ -286,11 +285,7 @@ def verification_code(contact: ContactMethod, nonce: str | None = None) -> str:
 
 
 def notifications_for_list(organization) -> QuerySet[Notification]:
-    return (
-        Notification.objects.for_organization(organization)
-        .select_related("recipient", "channel")
-        .prefetch_related(Prefetch("attempt_log", queryset=NotificationAttempt.objects.order_by("number")))
-    )
+    return Notification.objects.for_organization(organization).select_related("recipient", "channel")
 
 
 def incident_deliveries(incident: Incident) -> QuerySet[Notification]:

@@ -390,6 +390,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.retention_tick",
         "schedule": env.float("RETENTION_TICK_SECONDS", default=60.0),
     },
+    # Event-log entries that could not reach MongoDB wait in an outbox table; this moves them there.
+    "audit-eventlog-drain": {
+        "task": "audit.eventlog_drain",
+        "schedule": env.float("EVENT_LOG_DRAIN_SECONDS", default=15.0),
+    },
     # Analytics: recompute the rollup days that changed; compute the reports pages asked for.
     "analytics-refresh": {
         "task": "opsplatform.analytics.refresh_tick",
@@ -459,6 +464,14 @@ LEDGER_ARCHIVE_SPAN = env.int("LEDGER_ARCHIVE_SPAN", default=50000)
 # MongoDB (optional): the ledger archive and the high-volume event logs go there when it is set.
 MONGO_URL = env.str("MONGO_URL", default="")
 MONGO_DATABASE = env.str("MONGO_DATABASE", default="opsplatform")
+# Event logs (audit/eventlog/): raw payloads, notification attempts, check results. "postgres" keeps
+# them in their tables; "mongo" writes them to MongoDB after commit through a bounded buffer that
+# spills to a PostgreSQL outbox while MongoDB is away (drained by the audit-eventlog-drain tick).
+EVENT_LOGS_BACKEND = env.str("EVENT_LOGS_BACKEND", default="mongo" if MONGO_URL else "postgres")
+if EVENT_LOGS_BACKEND not in ("postgres", "mongo") or (EVENT_LOGS_BACKEND == "mongo" and not MONGO_URL):
+    raise environ.ImproperlyConfigured(
+        'EVENT_LOGS_BACKEND must be "postgres" or "mongo" (and "mongo" needs MONGO_URL)'
+    )
 EVENT_LOG_SHIP_BATCH = env.int("EVENT_LOG_SHIP_BATCH", default=500)
 EVENT_LOG_SHIP_SECONDS = env.float("EVENT_LOG_SHIP_SECONDS", default=2.0)
 # Status pages: how long readers share one rendering, the public subscribe form's limits (per client
@@ -469,6 +482,17 @@ STATUS_SUBSCRIBE_PER_ADDRESS_HOUR = env.int("STATUS_SUBSCRIBE_PER_ADDRESS_HOUR",
 STATUS_CONFIRM_LINK_MAX_AGE_HOURS = env.int("STATUS_CONFIRM_LINK_MAX_AGE_HOURS", default=72)
 if STATUS_PAGE_CACHE_SECONDS < 0 or STATUS_SUBSCRIBE_PER_IP_HOUR < 1 or STATUS_SUBSCRIBE_PER_ADDRESS_HOUR < 1:
     raise environ.ImproperlyConfigured("STATUS_* limits must be at least 1 (the cache time at least 0)")
+EVENT_LOG_BUFFER_SIZE = env.int("EVENT_LOG_BUFFER_SIZE", default=20000)
+EVENT_LOG_SHIP_RETRIES = env.int("EVENT_LOG_SHIP_RETRIES", default=2)
+EVENT_LOG_SHIP_BACKOFF_SECONDS = env.float("EVENT_LOG_SHIP_BACKOFF_SECONDS", default=0.2)
+EVENT_LOG_MONGO_PAUSE_SECONDS = env.float("EVENT_LOG_MONGO_PAUSE_SECONDS", default=30.0)
+# Ship in the committing thread instead of the background one (tests: deterministic order).
+EVENT_LOG_SHIP_INLINE = env.bool("EVENT_LOG_SHIP_INLINE", default=False)
+if EVENT_LOG_SHIP_BATCH < 1 or EVENT_LOG_BUFFER_SIZE < EVENT_LOG_SHIP_BATCH or EVENT_LOG_SHIP_RETRIES < 0:
+    raise environ.ImproperlyConfigured(
+        "EVENT_LOG_SHIP_BATCH must be at least 1, EVENT_LOG_BUFFER_SIZE at least the batch, "
+        "EVENT_LOG_SHIP_RETRIES not negative"
+    )
 # Task modules beyond each app's ``tasks.py`` (which the worker finds by itself): without them here,
 # a beat entry naming one of their tasks reaches a worker that does not know it.
 CELERY_IMPORTS = ["incidents.ingest.tasks"]

@@ -28,3 +28,7 @@ KNOWLEDGE_MEDIA_ROOT = BASE_DIR / "var" / "test-media" / _RUN  # noqa: F405
 SSO_ALLOW_HTTP_ISSUERS = True
 # A VAPID key of this test run (web push is on in tests, as with DEBUG in development).
 WEB_PUSH_VAPID_PRIVATE_KEY = devservices.dev_vapid_private_key(BASE_DIR / "var" / "test-web-push-vapid.key")  # noqa: F405
+
+# The event logs stay in PostgreSQL for the suite even when MONGO_URL points at a server: the tests of
+# tests/audit/eventlog/ switch the store per test (and use that server instead of the stand-in).
+EVENT_LOGS_BACKEND = "postgres"

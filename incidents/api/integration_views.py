@@ -12,10 +12,12 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from audit.eventlog.pagination import paginated_response
 from incidents.api import integration_serializers as s
+from incidents.eventlogs import RAW_PAYLOADS
 from incidents.ingest import services
 from incidents.ingest.formats import webhook
-from incidents.models import Alert, Integration, MaintenanceWindow, RawPayload, RoutingRule
+from incidents.models import Alert, Integration, MaintenanceWindow, RoutingRule
 from opsplatform.api.pagination import TimeOrderedCursorPagination
 from opsplatform.api.viewsets import IssuesSecretMixin, TenantCrudViewSet, service_errors
 from opsplatform.core.capabilities import Capability
@@ -157,9 +159,10 @@ class IntegrationViewSet(IssuesSecretMixin, TenantCrudViewSet):
     @action(detail=True, methods=["get"], pagination_class=RawPayloadPagination, filter_backends=[])
     def payloads(self, request, pk=None):
         integration = self.get_object()
-        queryset = RawPayload.objects.filter(integration=integration, organization=self.organization)
-        page = self.paginate_queryset(queryset.order_by("-received_at", "-id"))
-        return self.get_paginated_response(s.RawPayloadSerializer(page, many=True).data)
+        filters = {"integration_id": integration.pk, "organization_id": self.organization.pk}
+        return paginated_response(
+            request, RAW_PAYLOADS, filters, s.RawPayloadSerializer, page_size=RawPayloadPagination.page_size
+        )
 
     @extend_schema(
         summary="Suppressed alerts",

@@ -5,6 +5,7 @@ transaction, after ``Batch.handle``."""
 from __future__ import annotations
 
 from audit.services import record
+from incidents.eventlogs import RAW_PAYLOADS
 from incidents.ingest import sql
 from incidents.ingest.batch import Batch, Touched
 from incidents.ingest.results import EventResult, RawBody
@@ -12,7 +13,6 @@ from incidents.ingest.sql import deactivate_alerts, execute, fetchone
 from incidents.models import OPEN_STATUSES, Incident, RawPayload
 from incidents.realtime import publish_incident, publish_triggered
 from incidents.services.lifecycle import incident_acknowledge, incident_resolve
-from opsplatform.core.prepared import insert_params, insert_sql
 
 MAX_LEDGER_KEYS = 20
 
@@ -30,7 +30,7 @@ def finish(batch: Batch, raw: RawBody | None, results: list[EventResult]) -> Non
             result=[r.as_dict() for r in results[:500]] + ([raw.notes] if raw.notes else []),
             **raw.stored_fields(),
         )
-        execute(insert_sql(RawPayload, ""), insert_params(payload))
+        RAW_PAYLOADS.append([payload])
     created = [touched.incident for touched in batch.touched.values() if touched.created]
     for incident_id, touched in sorted(batch.touched.items()):
         if touched.created:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from incidents.models import Alert, Incident, IntegrationKind, RawPayload
+from incidents.eventlogs import RAW_PAYLOADS
+from incidents.models import Alert, Incident, IntegrationKind
 
 MAX_ROWS = 100
 MAX_LINKS = 20
@@ -47,7 +48,7 @@ def _rows(mapping) -> list[tuple[str, str]]:
 def _payload(alert: Alert):
     if not alert.raw_payload_id:
         return None
-    raw = RawPayload.objects.filter(pk=alert.raw_payload_id).only("body").first()
+    raw = RAW_PAYLOADS.get({"id": alert.raw_payload_id, "organization_id": alert.organization_id})
     if raw is None:
         return None  # expired: labels and links on the alert row remain
     try:

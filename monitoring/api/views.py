@@ -7,8 +7,10 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from audit.eventlog.pagination import paginated_response
 from monitoring import services
 from monitoring.api import serializers as s
+from monitoring.eventlogs import CHECK_RESULTS
 from monitoring.locations.services import monitor_set_locations
 from monitoring.models import Monitor
 from opsplatform.api.pagination import TimeOrderedCursorPagination
@@ -119,5 +121,10 @@ class MonitorViewSet(TenantCrudViewSet):
     @action(detail=True, methods=["get"], pagination_class=ResultsPagination)
     def results(self, request, pk=None):
         monitor = self.get_object()
-        page = self.paginate_queryset(monitor.results.order_by("-checked_at", "-id"))
-        return self.get_paginated_response(s.CheckResultSerializer(page, many=True).data)
+        return paginated_response(
+            request,
+            CHECK_RESULTS,
+            {"monitor_id": monitor.pk},
+            s.CheckResultSerializer,
+            page_size=ResultsPagination.page_size,
+        )

@@ -19,6 +19,7 @@ from datetime import datetime
 
 from django.db import transaction
 
+from monitoring.eventlogs import CHECK_RESULTS
 from monitoring.models import CheckResult, Monitor, MonitorState
 from monitoring.probes.base import ProbeResult
 from monitoring.services.results import next_due, record_result
@@ -109,7 +110,9 @@ def _write_quiet(items: list[Item]) -> list[Item]:
             monitor.next_check_at = next_due(monitor, due_at=item.due_at, now=item.now)
             monitor.updated_at = item.now
             changed.append(monitor)
-        CheckResult.objects.bulk_create(rows)
+        # Through the event-log port, per organization: results live in PostgreSQL or MongoDB.
+        for organization_id, org_rows in _by_organization(rows, changed):
+            CHECK_RESULTS.append(org_rows, organization_id=organization_id)
         Monitor.objects.bulk_update(changed, QUIET_FIELDS)
     return loud
 
@@ -129,3 +132,12 @@ def record_batch(items: list[Item]) -> int:
         except Exception:
             logger.exception("monitor %s: recording the result failed", item.monitor_id)
     return len(items) - len(loud)
+
+
+def _by_organization(rows, monitors):
+    """The quiet results grouped by their monitor's organization (``rows`` and ``monitors`` are
+    parallel: one result per monitor)."""
+    groups: dict[int, list] = {}
+    for row, monitor in zip(rows, monitors, strict=True):
+        groups.setdefault(monitor.organization_id, []).append(row)
+    return groups.items()

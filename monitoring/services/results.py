@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from audit.services import record
 from monitoring import alerting, heartbeat
+from monitoring.eventlogs import CHECK_RESULTS
 from monitoring.locations import quorum
 from monitoring.models import CheckResult, Monitor, MonitorKind, MonitorState, Outcome
 from monitoring.probes.base import ProbeResult
@@ -59,7 +60,7 @@ def apply_result(
     from remote locations moves on the quorum's outcome (``monitoring.locations.quorum``).
     """
     lateness = (now - due_at).total_seconds() * 1000 if due_at else None
-    row = CheckResult.objects.create(
+    row = CheckResult(
         monitor=monitor,
         checked_at=now,
         outcome=result.outcome,
@@ -68,6 +69,7 @@ def apply_result(
         lateness_ms=lateness,
         location=quorum.location_name(location),
     )
+    CHECK_RESULTS.append([row], organization_id=monitor.organization_id)
     was_state, was_flapping = monitor.state, monitor.flapping
     outcome, down_after, up_after = result.outcome, monitor.down_after, monitor.up_after
     ratio, window, verdict = monitor.failure_ratio, monitor.ratio_window, None

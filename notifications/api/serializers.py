@@ -308,7 +308,7 @@ class AttemptSerializer(serializers.ModelSerializer):
 
 class NotificationSerializer(serializers.ModelSerializer):
     recipient = OnCallUserSerializer(read_only=True, allow_null=True)
-    attempt_log = AttemptSerializer(many=True, read_only=True)
+    attempt_log = AttemptSerializer(many=True, read_only=True, source="attempt_entries")
     step = serializers.SerializerMethodField()
     cycle = serializers.SerializerMethodField()
 

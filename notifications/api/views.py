@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from notifications import oncall, selectors
 from notifications.api import serializers as s
+from notifications.eventlogs import attach_attempts
 from notifications.models import (
     Channel,
     EscalationPolicy,
@@ -399,8 +400,14 @@ class NotificationFilter(django_filters.FilterSet):
 class NotificationViewSet(
     TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
-    queryset = Notification.objects.select_related("recipient").prefetch_related("attempt_log")
+    queryset = Notification.objects.select_related("recipient")
     serializer_class = s.NotificationSerializer
+
+    def paginate_queryset(self, queryset):
+        # The page's attempts in one read, from wherever the event log keeps them.
+        page = super().paginate_queryset(queryset)
+        return None if page is None else attach_attempts(page)
+
     lookup_value_regex = ID_PATTERN
     pagination_class = TimeOrderedCursorPagination
     filter_backends = [django_filters.rest_framework.DjangoFilterBackend]

@@ -12,6 +12,7 @@ from django.db import connection, transaction
 
 from incidents.models import Status
 from notifications.delivery.batch import DeliveryStats, LedgerBatch, save_rows
+from notifications.eventlogs import NOTIFICATION_ATTEMPTS
 from notifications.models import AttemptOutcome, Notification, NotificationAttempt, NotificationStatus
 
 LOST_ERROR = "the worker stopped while this attempt was in flight; it may or may not have arrived"
@@ -116,7 +117,7 @@ def reclaim_lost(now: datetime, stats: DeliveryStats) -> None:
                 row.status = NotificationStatus.FAILED
                 row.next_attempt_at = now
                 row.lease_until = row.claim_token = None
-        NotificationAttempt.objects.bulk_create(attempts, ignore_conflicts=True)
+        NOTIFICATION_ATTEMPTS.append(attempts)
         save_rows(
             rows, ["status", "next_attempt_at", "lease_until", "claim_token", "last_error", "updated_at"]
         )

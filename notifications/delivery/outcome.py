@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from notifications.delivery.batch import DeliveryStats, LedgerBatch, save_rows
+from notifications.eventlogs import NOTIFICATION_ATTEMPTS
 from notifications.models import (
     AttemptOutcome,
     Channel,
@@ -114,7 +115,7 @@ def record_outcomes(
                 )
             )
             _record(row, result, ledger, counted)
-        NotificationAttempt.objects.bulk_create(attempts, ignore_conflicts=True)
+        NOTIFICATION_ATTEMPTS.append(attempts)
         _update_health(health)
         ledger.flush()
         gone = {

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from opsplatform.core.tenancy import TenantModel
 
@@ -107,6 +108,15 @@ class Notification(TenantModel):
     @property
     def is_dead(self) -> bool:
         return self.status == NotificationStatus.DEAD
+
+    @cached_property
+    def attempt_entries(self) -> list:
+        """The delivery attempts, oldest first, from wherever the event log keeps them; lists read
+        them for all their rows at once (``notifications.eventlogs.attach_attempts``)."""
+        from notifications.eventlogs import attach_attempts  # the log names this model
+
+        attach_attempts([self])
+        return self.__dict__["attempt_entries"]
 
 
 class AttemptOutcome(models.TextChoices):

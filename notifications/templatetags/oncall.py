@@ -3,6 +3,7 @@ schedule timeline, a person's colour on it), and the deliveries panel the incide
 
 from django import template
 
+from notifications.eventlogs import attach_attempts
 from notifications.models import NotificationStatus
 from notifications.selectors import incident_deliveries
 from opsplatform.core.capabilities import Capability
@@ -45,7 +46,7 @@ def weekdays(days) -> str:
 def incident_deliveries_panel(context, incident):
     request = context.get("request")
     actor = getattr(request, "actor", None)
-    deliveries = list(incident_deliveries(incident))
+    deliveries = attach_attempts(incident_deliveries(incident))
     return {
         "incident": incident,
         "deliveries": deliveries,

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from incidents.views.pagination import lookahead_page
 from notifications import selectors
+from notifications.eventlogs import attach_attempts
 from notifications.models import Channel, Medium, Notification, NotificationStatus
 from notifications.services.bulk_resend import notifications_resend_dead
 from notifications.services.outbox import notification_resend
@@ -48,7 +49,7 @@ class DeliveryFilterForm(forms.Form):
 
 def retry_summary(row: Notification) -> str:
     """Attempts folded into one line: "3 attempts failed, last error …"."""
-    failed = [a for a in row.attempt_log.all() if a.outcome != "sent"]
+    failed = [a for a in row.attempt_entries if a.outcome != "sent"]
     error = row.last_error or (failed[-1].error if failed else "")
     last = f", last error: {error}" if error else ""
     if row.status == NotificationStatus.SENT:
@@ -70,7 +71,7 @@ def delivery_dashboard(request):
     page = lookahead_page(
         form.apply(rows) if form.is_valid() else rows.none(), request.GET.get("page"), PAGE_SIZE
     )
-    for row in page.object_list:
+    for row in attach_attempts(page.object_list):
         row.retry_summary = retry_summary(row)
     context = selectors.delivery_dashboard(org)
     context.update(

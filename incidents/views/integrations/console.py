@@ -11,12 +11,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from incidents.eventlogs import RAW_PAYLOADS
 from incidents.forms.integrations import MappingTestForm, RoutingRuleForm
 from incidents.ingest import samples, services
 from incidents.ingest.formats import webhook
 from incidents.ingest.integration_summary import ingestion_url, integration_counters
 from incidents.ingest.masking import MASK
-from incidents.models import OPEN_STATUSES, IntegrationKind, RawPayload, RoutingRule
+from incidents.models import OPEN_STATUSES, IntegrationKind, RoutingRule
 from incidents.views.integrations.common import PAGE_SIZE, integration_for, no_store
 from incidents.views.pagination import lookahead_page
 from opsplatform.core.access import member_required, requires
@@ -53,7 +54,7 @@ def overview_context(request, integration, *, issued_key: str = "", **extra) -> 
     sent = None
     with contextlib.suppress(ValueError):  # not a payload id: nothing to show
         sent_id = uuid.UUID(request.GET.get("sent", ""))
-        sent = RawPayload.objects.filter(integration=integration, pk=sent_id).first()
+        sent = RAW_PAYLOADS.get({"integration_id": integration.pk, "id": sent_id})
     open_incidents = integration.incidents.filter(status__in=list(OPEN_STATUSES)).order_by("-created_at")
     return console_context(
         request,
@@ -92,7 +93,7 @@ def render_issued(request, issued, verb: str):
 @requires(Capability.INTEGRATION_VIEW)
 def integration_events(request, pk):
     integration = integration_for(request, pk, Capability.INTEGRATION_VIEW)
-    payloads = RawPayload.objects.filter(integration=integration).order_by("-received_at", "-pk")
+    payloads = RAW_PAYLOADS.listing({"integration_id": integration.pk})
     page = lookahead_page(payloads, request.GET.get("page"), PAGE_SIZE)
     return render(
         request,

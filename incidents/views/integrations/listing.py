@@ -3,13 +3,13 @@ kind and service in the URL (``/integrations/?service=3`` is what a service page
 
 from datetime import timedelta
 
-from django.db.models import Count
 from django.shortcuts import render
 from django.utils import timezone
 
+from incidents.eventlogs import RAW_PAYLOADS
 from incidents.forms.integrations import IntegrationFilterForm
 from incidents.ingest.integration_summary import integration_counters
-from incidents.models import Integration, IntegrationKind, RawPayload
+from incidents.models import Integration, IntegrationKind
 from incidents.views.integrations.common import PAGE_SIZE
 from incidents.views.pagination import lookahead_page
 from opsplatform.core.access import requires
@@ -42,12 +42,9 @@ def _heartbeat_health(integration: Integration) -> tuple[str, str]:
 
 
 def _events_since(integrations, since) -> dict[int, int]:
-    # One grouped count for the page's rows, served by the (integration, -received_at) index.
-    return dict(
-        RawPayload.objects.filter(integration__in=[i.pk for i in integrations], received_at__gte=since)
-        .values("integration")
-        .annotate(n=Count("id"))
-        .values_list("integration", "n")
+    # One grouped count for the page's rows, served by the (integration, received_at) index.
+    return RAW_PAYLOADS.count_by(
+        "integration_id", {"integration_id__in": [i.pk for i in integrations], "received_at__gte": since}
     )
 
 
