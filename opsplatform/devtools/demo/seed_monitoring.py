@@ -19,7 +19,10 @@ from opsplatform.core.actors import Actor
 
 
 def _specs(base: str, loopback: str) -> list[dict]:
-    host_port = urlsplit(base).netloc or f"{loopback}:8000"
+    parts = urlsplit(base)
+    # A SITE_URL without a port (behind a proxy on 80/443) still names one for the TCP monitor.
+    default_port = 443 if parts.scheme == "https" else 80
+    host_port = f"{parts.hostname}:{parts.port or default_port}" if parts.hostname else f"{loopback}:8000"
     return [
         {"name": "Platform health", "kind": "http", "target": f"{base}/healthz", "interval_seconds": 30,
          "assertions": {"expected_status": [200]}, "own": True},

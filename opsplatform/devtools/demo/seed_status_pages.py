@@ -2,8 +2,9 @@
 probe the demo itself (``SITE_URL``) and to the demo services, 90 days of hourly uptime behind the
 bars, a resolved incident with its public updates and a maintenance scheduled for next Sunday.
 
-The monitors probe loopback, which the SSRF guard refuses unless ``OUTBOUND_ALLOWED_NETWORKS``
-allows it; ``make run`` (the dev runner) allows loopback for that reason. Idempotent: nothing is
+The monitors are the demo's own (``seed_monitoring``): they probe loopback, which the SSRF guard
+refuses unless ``OUTBOUND_ALLOWED_NETWORKS`` allows it (``make run`` allows it; elsewhere they are
+seeded paused). Idempotent: nothing is
 added once the organization has a status page.
 """
 
@@ -12,28 +13,22 @@ from __future__ import annotations
 import random
 from datetime import UTC, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from incidents.models import Service
 from monitoring.models import Monitor, Rollup
-from monitoring.services import monitor_create
 from monitoring.statuspages import services
 from monitoring.statuspages.models import StatusNotice, StatusNoticeUpdate, StatusPage
 from opsplatform.core.actors import Actor
 
-# (name, path on the demo server, interval)
-MONITORS = [
-    ("Web app", "/healthz", 30),
-    ("API schema", "/api/v1/schema/", 60),
-    ("Sign-in page", "/login/", 60),
-]
+# The demo monitors (seed_monitoring, which runs first) the components are bound to.
+MONITORS = ["Platform health", "Platform port", "Platform sign-in page"]
 # (group, component, monitors, services)
 COMPONENTS = [
-    ("Platform", "Web app", ["Web app"], []),
-    ("Platform", "Public API", ["API schema"], ["Payments API"]),
-    ("Platform", "Sign-in", ["Sign-in page"], ["Auth"]),
+    ("Platform", "Web app", ["Platform health"], []),
+    ("Platform", "Public API", ["Platform port"], ["Payments API"]),
+    ("Platform", "Sign-in", ["Platform sign-in page"], ["Auth"]),
     ("Commerce", "Checkout", [], ["Orders"]),
     ("Commerce", "Search", [], ["Search"]),
 ]
@@ -46,16 +41,6 @@ INCIDENT_UPDATES = [
     ),
     ("resolved", "Sign-in works for everyone again. We are adding a chain check to the rotation.", 70),
 ]
-
-
-def _monitor(actor, name: str, path: str, interval: int) -> Monitor:
-    found = Monitor.objects.filter(organization=actor.organization, name=name).first()
-    if found is not None:
-        return found
-    base = settings.SITE_URL.rstrip("/")
-    return monitor_create(
-        actor=actor, name=name, kind="http", target=f"{base}{path}", interval_seconds=interval
-    )
 
 
 def _history(monitor: Monitor, rng: random.Random, now) -> None:
@@ -94,7 +79,7 @@ def seed_status_pages(org, people: dict) -> None:
     operator = Actor.for_member(people["operator"], org)
     now = timezone.now()
     rng = random.Random(org.slug)
-    monitors = {name: _monitor(manager, name, path, interval) for name, path, interval in MONITORS}
+    monitors = {m.name: m for m in Monitor.objects.filter(organization=org, name__in=MONITORS)}
     for monitor in monitors.values():
         _history(monitor, rng, now)
     catalog = {s.name: s for s in Service.objects.filter(organization=org)}
@@ -111,7 +96,7 @@ def seed_status_pages(org, people: dict) -> None:
             page=page,
             name=name,
             group=group,
-            monitors=[monitors[m] for m in monitor_names],
+            monitors=[monitors[m] for m in monitor_names if m in monitors],
             services=[catalog[s] for s in service_names if s in catalog],
         )
     opened_at = now - timedelta(days=3, hours=5)
