@@ -148,7 +148,7 @@ class AgentLeaseView(AgentView):
         description="Claims this location's checks due within `lookahead` seconds; probe each at its "
         "`due_at` and report it with that `due_at`. Leases end after 120 s.",
         request=LeaseRequest,
-        responses=LeaseResponse,
+        responses={200: LeaseResponse, 401: OpenApiResponse(description="Unknown agent token.")},
         auth=[{"agentToken": []}],
     )
     def post(self, request):
