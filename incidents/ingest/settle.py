@@ -4,7 +4,7 @@ transaction, after ``Batch.handle``."""
 
 from __future__ import annotations
 
-from audit.services import record
+from audit.services import record, record_many
 from incidents.eventlogs import RAW_PAYLOADS
 from incidents.ingest import sql
 from incidents.ingest.batch import Batch, Touched
@@ -18,9 +18,10 @@ MAX_LEDGER_KEYS = 20
 
 
 def finish(batch: Batch, raw: RawBody | None, results: list[EventResult]) -> None:
-    """Store the raw payload, then the state changes and ledger entries. The ledger entries come
-    last: their per-organization lock is held until commit, and every other request of the
-    organization that writes one waits for it."""
+    """Store the raw payload, then the ledger entries and the state changes that write their own.
+    The ledger's per-organization lock is held from the first entry until commit, and every other
+    request of the organization that writes one waits for it: nothing else is done after it but
+    what must follow it."""
     if raw is not None:
         payload = RawPayload(
             id=batch.payload_id,
@@ -32,17 +33,20 @@ def finish(batch: Batch, raw: RawBody | None, results: list[EventResult]) -> Non
         )
         RAW_PAYLOADS.append([payload])
     created = [touched.incident for touched in batch.touched.values() if touched.created]
-    for incident_id, touched in sorted(batch.touched.items()):
+    # Triggers and attachments of every incident are appended together: one chain lock, one head
+    # read and one INSERT however many incidents a batch of alerts opened. Resolves and
+    # acknowledgements follow, so an incident's trigger always precedes its resolve in the chain.
+    entries = []
+    for touched in sorted(batch.touched.values(), key=lambda t: t.incident.pk):
         if touched.created:
-            _record_created(batch, touched)
+            entries.append(_created_entry(touched))
         elif touched.attached:
-            record(
-                actor=batch.actor,
-                verb="incident.alerts_attached",
-                target=touched.incident,
-                data={"count": len(touched.attached), "dedup_keys": touched.attached[:MAX_LEDGER_KEYS]},
-            )
+            data = {"count": len(touched.attached), "dedup_keys": touched.attached[:MAX_LEDGER_KEYS]}
+            entries.append((touched.incident, "incident.alerts_attached", data))
             publish_incident(touched.incident, "incident.alerts_attached")
+    if entries:
+        record_many(actor=batch.actor, entries=entries)
+    for incident_id, touched in sorted(batch.touched.items()):
         if touched.resolved:
             _settle_resolved(batch, incident_id, touched)
         if touched.acknowledge:
@@ -50,13 +54,12 @@ def finish(batch: Batch, raw: RawBody | None, results: list[EventResult]) -> Non
     publish_triggered(batch.organization_id, created)
 
 
-def _record_created(batch: Batch, touched: Touched) -> None:
+def _created_entry(touched: Touched) -> tuple:
     incident = touched.incident
-    record(
-        actor=batch.actor,
-        verb="incident.triggered",
-        target=incident,
-        data={
+    return (
+        incident,
+        "incident.triggered",
+        {
             "title": incident.title,
             "severity": incident.severity,
             "priority": incident.priority,

@@ -186,6 +186,33 @@ def _pages(world, keys: list[str]):
     return incidents, rows
 
 
+def _stages(world, keys: list[str]) -> dict[str, tuple[float, float, float]]:
+    """Per dedup key, the server's own times of its first page's way (epoch seconds): the incident
+    committed its row, escalation wrote the webhook row, delivery marked it sent."""
+    with world.postgres.connect() as conn:
+        rows = conn.execute(
+            "SELECT i.dedup_key, extract(epoch FROM i.created_at), extract(epoch FROM min(n.created_at)),"
+            " extract(epoch FROM min(n.sent_at)) FROM incidents_incident i"
+            " JOIN notifications_notification n ON n.incident_id = i.id AND n.medium = 'webhook'"
+            " WHERE i.dedup_key = ANY(%s) GROUP BY i.id",
+            (keys,),
+        ).fetchall()
+    return {key: (float(a), float(b), float(c)) for key, a, b, c in rows if c is not None}
+
+
+def _stage_line(first_sent: dict[str, float], stages: dict) -> str:
+    """Where the first page's time went: trigger sent → incident row, → page row, → sent."""
+    parts = {"ingest": [], "escalation": [], "delivery": []}
+    for key, (created, queued, sent) in stages.items():
+        parts["ingest"].append(created - first_sent[key])
+        parts["escalation"].append(queued - created)
+        parts["delivery"].append(sent - queued)
+    return "; ".join(
+        f"{name} p50 {percentile(values or [0], 50):.2f} s / p99 {percentile(values or [0], 99):.2f} s"
+        for name, values in parts.items()
+    )
+
+
 def _webhook_arrivals(world) -> dict[str, list[float]]:
     arrivals: dict[str, list[float]] = {}
     with world.peers.webhook.lock:
@@ -274,6 +301,7 @@ def test_storm_with_paging():
         keys = sorted(first_sent)
         settle_seconds = _settle(world, keys)
         incidents, rows = _pages(world, keys)
+        stages = _stages(world, keys)
         delivered = world.peers.delivered()
         arrivals = _webhook_arrivals(world)
         tps_after = pgbench_tps(world.postgres)
@@ -312,6 +340,7 @@ def test_storm_with_paging():
         f"p50 {percentile(page_seconds or [0], 50):.2f} s, p99 {percentile(page_seconds or [0], 99):.2f} s, "
         f"max {max(page_seconds, default=0):.2f} s"
     )
+    print(f"first page's way (server times): {_stage_line(first_sent, stages)}")
     print(
         f"lost / doubled incidents {len(lost_incidents)} / {len(doubled_incidents)}, "
         f"miscounted {len(miscounted)}; "
