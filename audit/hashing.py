@@ -61,10 +61,52 @@ def entry_digest(
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+# Version 2 (the default since the one-statement append): the content is hashed on its own, and
+# the chain link is ``sha256("<prev_hash>:<sequence>:<content digest>")``, simple enough for the
+# database to compute under the chain's lock (``audit_ledger_append``, migration 0006) so a writer
+# holds the chain for one round trip. Version 1 entries keep their own digest (``entry_digest``).
+HASH_VERSION = 2
+
+
+def content_digest(
+    *, organization_id, actor_type, actor_id, actor_label, verb, target_type, target_id, data, created_at
+) -> str:
+    payload = canonical_json(
+        {
+            "organization": organization_id,
+            "actor": [actor_type, actor_id, actor_label],
+            "verb": verb,
+            "target": [target_type, target_id],
+            "data": data,
+            "created_at": created_at.isoformat(timespec="microseconds"),
+        }
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def chain_link(prev_hash: str, sequence: int, content: str) -> str:
+    """The version-2 entry hash; ``audit_ledger_append`` computes the same in SQL."""
+    return hashlib.sha256(f"{prev_hash}:{sequence}:{content}".encode()).hexdigest()
+
+
 def digest_of(entry) -> str:
-    return entry_digest(
+    """What ``entry.entry_hash`` must be, in the entry's own hash version."""
+    if getattr(entry, "hash_version", 1) == 1:
+        return entry_digest(
+            organization_id=entry.organization_id,
+            sequence=entry.sequence,
+            actor_type=entry.actor_type,
+            actor_id=entry.actor_id,
+            actor_label=entry.actor_label,
+            verb=entry.verb,
+            target_type=entry.target_type,
+            target_id=entry.target_id,
+            data=entry.data,
+            created_at=entry.created_at,
+            prev_hash=entry.prev_hash,
+        )
+    content = content_digest(
         organization_id=entry.organization_id,
-        sequence=entry.sequence,
         actor_type=entry.actor_type,
         actor_id=entry.actor_id,
         actor_label=entry.actor_label,
@@ -73,5 +115,5 @@ def digest_of(entry) -> str:
         target_id=entry.target_id,
         data=entry.data,
         created_at=entry.created_at,
-        prev_hash=entry.prev_hash,
     )
+    return chain_link(entry.prev_hash, entry.sequence, content)

@@ -25,6 +25,8 @@ class LedgerEntry(models.Model):
     created_at = models.DateTimeField(db_index=True)
     prev_hash = models.CharField(max_length=64)
     entry_hash = models.CharField(max_length=64, unique=True)
+    # How entry_hash is computed (audit.hashing): 1 for entries written before version 2 existed.
+    hash_version = models.SmallIntegerField(default=1, db_default=1)
 
     class Meta:
         ordering = ["organization_id", "sequence"]

@@ -3,13 +3,13 @@ or rolls back with the change it describes."""
 
 import zlib
 
+import psycopg
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit.hashing import GENESIS_HASH, entry_digest, normalize_data
+from audit.hashing import GENESIS_HASH, canonical_json, content_digest, normalize_data
 from audit.models import LedgerEntry
 from opsplatform.core.actors import Actor
-from opsplatform.core.prepared import fetchone_prepared, insert_params, insert_sql
 from opsplatform.realtime.groups import (
     organization_group,
     publish_after_commit,
@@ -20,21 +20,12 @@ from opsplatform.realtime.groups import (
 _CHAIN_LOCK_NAMESPACE = zlib.crc32(b"opsplatform.core.ledger") & 0x7FFFFFFF
 
 
-# Prepared on the connection (opsplatform.core.prepared): every change of every app appends an entry.
-_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s, %s)"
-_LAST_SQL = (
-    "SELECT sequence, entry_hash FROM audit_ledgerentry WHERE organization_id = %s"
-    " ORDER BY sequence DESC LIMIT 1"
-)
-_LAST_PLATFORM_SQL = (
-    "SELECT sequence, entry_hash FROM audit_ledgerentry WHERE organization_id IS NULL"
-    " ORDER BY sequence DESC LIMIT 1"
-)
-# Only asked when a chain has no live entry: the archive keeps each chain's newest entry, so this
-# is a new chain, or one whose tail went missing; either way it must not restart at the genesis.
-_CHECKPOINT_SQL = (
-    "SELECT last_sequence, last_hash FROM audit_ledgercheckpoint"
-    " WHERE organization_id IS NOT DISTINCT FROM %s ORDER BY last_sequence DESC LIMIT 1"
+# One round trip under the chain's lock (migration 0006); prepared on the connection
+# (opsplatform.core.prepared): every change of every app appends an entry.
+_APPEND_SQL = (
+    "SELECT out_id, out_sequence, out_prev, out_hash FROM audit_ledger_append("
+    "%s, %s, %s, %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
+    " %s::timestamptz[], %s::text[])"
 )
 
 
@@ -50,23 +41,6 @@ class _ActorsOrganization:
 
 
 ACTORS_ORGANIZATION = _ActorsOrganization()
-
-
-def _chain_head(org_id) -> tuple[int, str]:
-    """Lock the chain of ``org_id`` until commit and read its head: sequence and hash of its last entry."""
-    # Serialize writers of one chain until commit: sequence and prev_hash must not fork. The lock
-    # is per organization, so tenants never wait on each other.
-    fetchone_prepared(_LOCK_SQL, [_CHAIN_LOCK_NAMESPACE, org_id or 0])
-    last = (
-        fetchone_prepared(_LAST_SQL, [org_id])
-        if org_id is not None
-        else fetchone_prepared(_LAST_PLATFORM_SQL, [])
-    )
-    if last is None:
-        with connection.cursor() as cursor:
-            cursor.execute(_CHECKPOINT_SQL, [org_id])
-            last = cursor.fetchone()
-    return (last[0], last[1]) if last else (0, GENESIS_HASH)
 
 
 def _entry_fields(org_id, actor: Actor, *, verb: str, target, target_type: str, target_id, data) -> dict:
@@ -85,16 +59,32 @@ def _entry_fields(org_id, actor: Actor, *, verb: str, target, target_type: str, 
     }
 
 
-def _chained(org_id, pending: list[dict]) -> list[LedgerEntry]:
-    """Under the chain's lock: the entries of ``pending`` (fields without sequence and hashes),
-    numbered and hashed on from the chain's head, in order."""
-    sequence, prev_hash = _chain_head(org_id)
-    entries = []
+def _append(org_id, pending: list[dict]) -> list[LedgerEntry]:
+    """Append the entries of ``pending`` (fields without sequence and hashes) to the chain of
+    ``org_id``, in order, in one statement: the chain is locked until commit, and numbered and hashed
+    on from its head by the database (``audit_ledger_append``)."""
     for fields in pending:
-        sequence += 1
-        fields = {**fields, "sequence": sequence, "prev_hash": prev_hash}  # noqa: PLW2901 - a copy
-        entry = LedgerEntry(**fields, entry_hash=entry_digest(**fields))
-        prev_hash = entry.entry_hash
+        fields["content"] = content_digest(**fields)
+    columns = ("actor_type", "actor_id", "actor_label", "verb", "target_type", "target_id")
+    params = [
+        _CHAIN_LOCK_NAMESPACE,
+        org_id,
+        GENESIS_HASH,
+        *([fields[name] for fields in pending] for name in columns),
+        [canonical_json(fields["data"]) for fields in pending],
+        [fields["created_at"] for fields in pending],
+        [fields.pop("content") for fields in pending],
+    ]
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(_APPEND_SQL, params, prepare=True)
+        rows = cursor.fetchall()
+    entries = []
+    for fields, (pk, sequence, prev_hash, entry_hash) in zip(pending, rows, strict=True):
+        entry = LedgerEntry(
+            pk=pk, **fields, sequence=sequence, prev_hash=prev_hash, entry_hash=entry_hash, hash_version=2
+        )
+        entry._state.adding, entry._state.db = False, connection.alias
         entries.append(entry)
     return entries
 
@@ -139,9 +129,7 @@ def record(
     fields = _entry_fields(
         org_id, actor, verb=verb, target=target, target_type=target_type, target_id=target_id, data=data
     )
-    (entry,) = _chained(org_id, [fields])
-    (entry.pk,) = fetchone_prepared(insert_sql(LedgerEntry, "RETURNING id"), insert_params(entry))
-    entry._state.adding, entry._state.db = False, connection.alias
+    (entry,) = _append(org_id, [fields])
     if recheck_access_of is not None:
         # Registered before the entry's own push: on-commit callbacks run in order, so the
         # person's sockets re-check (and a removed member's close) before this entry goes out.
@@ -155,8 +143,8 @@ def record_many(*, entries, job: str = "", actor: Actor | None = None) -> list[L
     """Append entries ``(target, verb, data)``: each as ``actor`` when given (all of its
     organization), else as ``Actor.system(job)`` of the target's organization.
 
-    One lock, one read of the chain head and one INSERT per organization, however many entries:
-    the chain is held for a few round trips, not three per entry. Organization by organization, in
+    One statement per organization, however many entries: the chain is held for one round trip
+    and the commit, not three round trips per entry. Organization by organization, in
     id order: every transaction takes the chains' locks in the same order, so two concurrent
     batches cannot deadlock on them. Call it last in the transaction: each chain stays locked until
     commit.
@@ -172,8 +160,7 @@ def record_many(*, entries, job: str = "", actor: Actor | None = None) -> list[L
             _entry_fields(org_id, by, verb=verb, target=target, target_type="", target_id="", data=data)
             for target, verb, data in items
         ]
-        chained = _chained(org_id, pending)
-        LedgerEntry.objects.bulk_create(chained)
+        chained = _append(org_id, pending)
         for entry in chained:
             _publish(entry)
         written.extend(chained)

@@ -21,6 +21,7 @@ FIELDS = (
     "created_at",
     "prev_hash",
     "entry_hash",
+    "hash_version",
 )
 
 
@@ -33,6 +34,8 @@ def to_record(entry: LedgerEntry) -> dict:
 def from_record(record: dict) -> LedgerEntry:
     values = {name: record.get(name) for name in FIELDS if name != "id"}
     values["created_at"] = datetime.fromisoformat(record["created_at"])
+    # Archives written before hash versions existed hold version-1 entries only.
+    values["hash_version"] = record.get("hash_version") or 1
     entry = LedgerEntry(**values)
     entry.pk = record.get("id")
     return entry
