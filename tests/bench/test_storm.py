@@ -39,6 +39,7 @@ import threading
 import time
 from collections import Counter
 
+import psutil
 import pytest
 
 from tests.bench.http_load import KeyStream, am_batch, paced, pd_event, saturate
@@ -186,6 +187,40 @@ def _pages(world, keys: list[str]):
     return incidents, rows
 
 
+def _cpu_seconds(world) -> dict[str, float]:
+    """CPU time (user + system) used so far by each of the platform's children, their processes
+    included, and by the database server's processes."""
+
+    def tree(pid: int) -> float:
+        try:
+            root = psutil.Process(pid)
+            processes = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return 0.0
+        total = 0.0
+        for process in processes:
+            try:
+                times = process.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
+
+    used = {name: tree(pid) for name, pid in world.platform.pids().items()}
+    postmaster = (world.postgres.data / "postmaster.pid").read_text().split()[0]
+    used["postgres"] = tree(int(postmaster))
+    return used
+
+
+def _cpu_line(before: dict[str, float], after: dict[str, float], seconds: float) -> str:
+    """Each process group's share of the machine while the loads ran."""
+    cores = os.cpu_count() or 1
+    shares = {name: (after.get(name, 0.0) - before.get(name, 0.0)) / seconds / cores for name in after}
+    busy = sum(shares.values())
+    parts = ", ".join(f"{name} {share:.0%}" for name, share in sorted(shares.items(), key=lambda kv: -kv[1]))
+    return f"CPU share of the machine during the loads ({seconds:.0f} s): {parts}; together {busy:.0%}"
+
+
 def _stages(world, keys: list[str]) -> dict[str, tuple[float, float, float]]:
     """Per dedup key, the server's own times of its first page's way (epoch seconds): the incident
     committed its row, escalation wrote the webhook row, delivery marked it sent."""
@@ -269,6 +304,7 @@ def test_storm_with_paging():
         first_sent: dict[str, float] = {}
         sampler = WaitSampler(world.postgres)
         sampler.start()
+        cpu_before, load_started = _cpu_seconds(world), time.monotonic()
 
         sent = [0.0] * len(paced_load.bodies)
         paced_lat, paced_status, paced_elapsed = asyncio.run(
@@ -287,6 +323,7 @@ def test_storm_with_paging():
         am_load.first_sent(sent, first_sent)
         sampler.stop_event.set()
         sampler.join()
+        cpu_line = _cpu_line(cpu_before, _cpu_seconds(world), time.monotonic() - load_started)
         # The load's figures now: draining the pages can take long, and a run cut short keeps these.
         print(f"\nAlert storm with paging, platform as `make run` starts it; {os.cpu_count()} CPUs")
         print(f"pgbench single-row INSERT, 2 clients, 10 s, before the storm: {tps_before:.0f} tps")
@@ -296,7 +333,8 @@ def test_storm_with_paging():
         print(_line(f"PD max, {CONNECTIONS} conn.", max_lat, max_elapsed, len(max_lat), max_status))
         print(_line(f"AM batches of {BATCH}, {AM_CONCURRENCY} conn.", am_lat, am_elapsed, AM_BATCHES * BATCH,
                     am_status))  # fmt: skip
-        print(f"backends busy (mean per sample, state wait): {sampler.report()}", flush=True)
+        print(f"backends busy (mean per sample, state wait): {sampler.report()}")
+        print(cpu_line, flush=True)
 
         keys = sorted(first_sent)
         settle_seconds = _settle(world, keys)
