@@ -1,7 +1,7 @@
 """Status pages in the admin, for managers, scoped to their organizations. Rows are read-only here
 (pages, components and notices change on their pages or through the API, through the services);
-the list actions publish or unpublish pages and cancel a subscriber's pending mails, each through
-the services."""
+the list actions publish or unpublish pages and enable or remove webhook subscribers, each through
+the services. A webhook's signing secret is never shown."""
 
 from django.contrib import admin
 
@@ -12,7 +12,7 @@ from monitoring.statuspages.models import (
     StatusPage,
     StatusSubscriber,
 )
-from monitoring.statuspages.services import page_update
+from monitoring.statuspages.services import page_update, webhook_enable, webhook_remove
 from opsplatform.accounts.admin import ServiceErrorsAsMessages
 from opsplatform.accounts.admin_scoping import ActionsOnlyScopedAdmin, ReadOnlyScopedAdmin, admin_actor
 
@@ -65,10 +65,39 @@ class NoticeAdmin(_ReadOnly):
 
 
 @admin.register(StatusSubscriber)
-class SubscriberAdmin(_ReadOnly):
-    list_display = ["email", "page", "created_at", "confirmed_at", "unsubscribed_at", "organization"]
-    list_filter = ["organization"]
-    search_fields = ["email"]
+class SubscriberAdmin(ServiceErrorsAsMessages, ActionsOnlyScopedAdmin):
+    list_display = [
+        "__str__",
+        "kind",
+        "page",
+        "created_at",
+        "confirmed_at",
+        "unsubscribed_at",
+        "disabled_at",
+        "last_delivery_ok",
+        "organization",
+    ]
+    list_filter = ["organization", "kind"]
+    search_fields = ["email", "description"]
+    exclude = ["secret", "url"]
+    actions = ["enable_webhooks", "remove_webhooks"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields if f.name not in self.exclude] + ["endpoint"]
+
+    def _each_webhook(self, request, queryset, service):
+        for hook in queryset.filter(kind="webhook"):
+            self.run_service(
+                request, lambda h=hook: service(actor=admin_actor(request, h.organization), subscriber=h)
+            )
+
+    @admin.action(description="Enable selected webhook subscribers again")
+    def enable_webhooks(self, request, queryset):
+        self._each_webhook(request, queryset, webhook_enable)
+
+    @admin.action(description="Remove selected webhook subscribers")
+    def remove_webhooks(self, request, queryset):
+        self._each_webhook(request, queryset, webhook_remove)
 
 
 @admin.register(StatusDelivery)
@@ -79,6 +108,7 @@ class DeliveryAdmin(_ReadOnly):
         "subscriber",
         "status",
         "attempts",
+        "status_code",
         "next_attempt_at",
         "sent_at",
         "organization",

@@ -1,4 +1,5 @@
-"""Status page forms: the public subscribe form, and the operators' page, component and notice forms."""
+"""Status page forms: the public subscribe form, and the operators' page, component, notice and webhook
+forms."""
 
 from __future__ import annotations
 
@@ -22,6 +23,17 @@ NOT_OPERATIONAL = [
 
 class SubscribeForm(forms.Form):
     email = forms.EmailField(max_length=254, label="E-mail address")
+
+
+class WebhookForm(forms.Form):
+    # A plain text field: the service says why a URL cannot be used (shape, address) in one voice
+    # for the page and the API.
+    url = forms.CharField(
+        max_length=2000,
+        label="Endpoint URL",
+        help_text="Receives a signed JSON POST for every update of this page's notices.",
+    )
+    description = forms.CharField(max_length=150, required=False, help_text="Whose endpoint this is.")
 
 
 class PageForm(forms.Form):
@@ -68,7 +80,7 @@ class _NoticeForm(forms.Form):
         required=False,
         widget=CheckboxDropdown(empty_label="No components"),
     )
-    notify = forms.BooleanField(required=False, initial=True, label="E-mail subscribers")
+    notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
 
     def __init__(self, *args, page, **kwargs):
         super().__init__(*args, **kwargs)
@@ -140,7 +152,7 @@ class MaintenanceNoticeForm(_NoticeForm):
 class UpdateForm(forms.Form):
     status = forms.ChoiceField(choices=[])
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=5000, label="Message")
-    notify = forms.BooleanField(required=False, initial=True, label="E-mail subscribers")
+    notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
 
     def __init__(self, *args, notice, **kwargs):
         super().__init__(*args, **kwargs)

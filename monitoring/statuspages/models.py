@@ -1,5 +1,6 @@
 """Public status pages: components bound to monitors and services, public notices (incidents and
-scheduled maintenance) with their updates, e-mail subscribers and their delivery outbox.
+scheduled maintenance) with their updates, subscribers (e-mail addresses and webhook endpoints) and
+their delivery outbox.
 
 Everything a page shows comes from these rows and from monitor states; internal incident titles,
 notes and alert data never do. A public notice may point at the internal incident it speaks for
@@ -7,6 +8,8 @@ notes and alert data never do. A public notice may point at the internal inciden
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, RegexValidator
@@ -163,6 +166,9 @@ class StatusNotice(TenantModel):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # When the maintenance tick next has to act on this notice (start at ``scheduled_for``, complete
+    # at ``scheduled_until``); None once it is closed, and always for incidents.
+    transition_due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -176,7 +182,14 @@ class StatusNotice(TenantModel):
                 name="notice_maintenance_has_range",
             )
         ]
-        indexes = [models.Index(fields=["page", "resolved_at", "-created_at"], name="notice_page_open_idx")]
+        indexes = [
+            models.Index(fields=["page", "resolved_at", "-created_at"], name="notice_page_open_idx"),
+            models.Index(
+                fields=["transition_due_at"],
+                condition=Q(transition_due_at__isnull=False),
+                name="notice_transition_due_idx",
+            ),
+        ]
 
     def __str__(self):
         return self.title
@@ -193,8 +206,19 @@ class StatusNotice(TenantModel):
         )
 
 
+class Transition(models.TextChoices):
+    """An update the maintenance tick posted by itself, at the window's start or end."""
+
+    START = "start", "Maintenance started"
+    END = "end", "Maintenance ended"
+
+
 class StatusNoticeUpdate(TenantModel):
-    """One public update of a notice: what subscribers receive and the page shows, newest first."""
+    """One public update of a notice: what subscribers receive and the page shows, newest first.
+
+    ``component_states`` is each component's state right after the update was posted (what webhook
+    subscribers receive with it, the same on every retry).
+    """
 
     notice = models.ForeignKey(StatusNotice, on_delete=models.CASCADE, related_name="updates")
     status = models.CharField(max_length=16, choices=NoticeStatus.choices)
@@ -204,35 +228,85 @@ class StatusNoticeUpdate(TenantModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    transition = models.CharField(max_length=8, choices=Transition.choices, blank=True, default="")
+    component_states = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        constraints = [
+            # However the tick runs (twice, concurrently, after a restart), a window starts and ends once.
+            models.UniqueConstraint(
+                fields=["notice", "transition"], condition=~Q(transition=""), name="notice_transition_once"
+            )
+        ]
 
     def __str__(self):
         return f"{self.get_status_display()}: {self.body[:40]}"
 
 
+class SubscriberKind(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    WEBHOOK = "webhook", "Webhook"
+
+
 class StatusSubscriber(TenantModel):
-    """An e-mail address subscribed to a page: counted only once confirmed (double opt-in)."""
+    """Who receives a page's updates: an e-mail address (counted once confirmed: double opt-in) or a
+    webhook endpoint an operator registered (confirmed by them; signed with its own secret).
+
+    A webhook whose endpoint keeps failing for good is disabled (``disabled_at``): it receives
+    nothing until an operator enables it again. ``last_delivery_*`` is what its last attempt got.
+    """
 
     page = models.ForeignKey(StatusPage, on_delete=models.CASCADE, related_name="subscribers")
-    email = models.EmailField(max_length=254)
+    kind = models.CharField(max_length=8, choices=SubscriberKind.choices, default=SubscriberKind.EMAIL)
+    email = models.EmailField(max_length=254, blank=True, default="")
+    url = models.CharField(max_length=2000, blank=True, default="")
+    description = models.CharField(max_length=150, blank=True, default="")
+    # The webhook's signing secret, encrypted (opsplatform.core.crypto, context "statuswebhook:<id>").
+    secret = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
     # Bumped on each confirmation request: the outbox key of that mail, and what a confirm link signs.
     confirm_round = models.PositiveIntegerField(default=0)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(max_length=300, blank=True, default="")
+    consecutive_failures = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(1000)])
+    last_delivery_at = models.DateTimeField(null=True, blank=True)
+    last_delivery_ok = models.BooleanField(null=True, blank=True)
+    last_delivery_result = models.CharField(max_length=300, blank=True, default="")
 
     class Meta:
-        ordering = ["email"]
-        constraints = [models.UniqueConstraint(fields=["page", "email"], name="subscriber_unique")]
+        ordering = ["email", "url", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["page", "email"], condition=Q(kind="email"), name="subscriber_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["page", "url"], condition=Q(kind="webhook"), name="subscriber_webhook_unique"
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="email") & ~Q(email="") & Q(url=""))
+                | (Q(kind="webhook") & ~Q(url="") & Q(email="")),
+                name="subscriber_address_of_its_kind",
+            ),
+        ]
 
     def __str__(self):
-        return self.email
+        return self.email or self.endpoint
+
+    @property
+    def endpoint(self) -> str:
+        """A webhook's URL as pages and lists show it: scheme and host (its path may be a credential)."""
+        try:
+            parts = urlsplit(self.url)
+        except ValueError:
+            return "…"
+        return f"{parts.scheme}://{parts.hostname}/…" if parts.hostname else "…"
 
     @property
     def active(self) -> bool:
-        return self.confirmed_at is not None and self.unsubscribed_at is None
+        return self.confirmed_at is not None and self.unsubscribed_at is None and self.disabled_at is None
 
 
 class DeliveryKind(models.TextChoices):
@@ -250,8 +324,9 @@ class DeliveryStatus(models.TextChoices):
 
 
 class StatusDelivery(TenantModel):
-    """The outbox: one mail to one subscriber. ``idempotency_key`` is unique, so posting the same
-    update twice, or a fan-out that runs again, inserts nothing new."""
+    """The outbox: one mail or one webhook request to one subscriber. ``idempotency_key`` is unique,
+    so posting the same update twice, or a fan-out that runs again, inserts nothing new.
+    ``claim_token`` fences a claim: only the tick that holds the current one may send or finish."""
 
     subscriber = models.ForeignKey(StatusSubscriber, on_delete=models.CASCADE, related_name="deliveries")
     update = models.ForeignKey(
@@ -263,7 +338,9 @@ class StatusDelivery(TenantModel):
     attempts = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
     next_attempt_at = models.DateTimeField(default=timezone.now)
     lease_until = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(999)])
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
 

@@ -111,7 +111,9 @@ def _notices(page: StatusPage, now):
     )
 
 
-def build_snapshot(page: StatusPage, *, now=None) -> dict:
+def build_snapshot(page: StatusPage, *, now=None, with_uptime: bool = True) -> dict:
+    """``with_uptime=False`` leaves the uptime bars empty (no rollup query): for callers that want
+    only the states."""
     now = now or timezone.now()
     components = list(
         StatusComponent.objects.filter(page=page)
@@ -137,7 +139,7 @@ def build_snapshot(page: StatusPage, *, now=None) -> dict:
             maintained.update(c.pk for c in notice.components.all())
     today = now.astimezone(UTC).date()
     monitor_ids = sorted({m.pk for c in components for m in c.monitors.all()})
-    daily = daily_uptime(monitor_ids, today=today)
+    daily = daily_uptime(monitor_ids, today=today) if with_uptime else {}
     views = []
     for c in components:
         monitors = list(c.monitors.all())
@@ -191,7 +193,14 @@ def build_snapshot(page: StatusPage, *, now=None) -> dict:
 
 def component_statuses(page: StatusPage) -> dict[int, str]:
     """Each component's state now (uncached: for operators and the API)."""
-    return {view.id: view.status for view in build_snapshot(page)["components"]}
+    return {view.id: view.status for view in build_snapshot(page, with_uptime=False)["components"]}
+
+
+def component_states(page: StatusPage, *, now=None) -> list[dict]:
+    """Each component's id, name and state now, in page order (uncached: read inside the writer's
+    transaction, so it already sees the change being made)."""
+    views = build_snapshot(page, now=now, with_uptime=False)["components"]
+    return [{"id": v.id, "name": v.name, "status": v.status} for v in views]
 
 
 def group_components(views: list[ComponentView]) -> list[tuple[str, list[ComponentView]]]:

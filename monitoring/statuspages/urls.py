@@ -24,4 +24,7 @@ urlpatterns = [
     ),
     path("monitors/status-pages/<int:pk>/notices/<slug:kind>/", manage.notice_add, name="notice_add"),
     path("monitors/status-pages/notices/<int:pk>/update/", manage.notice_post, name="notice_update"),
+    path("monitors/status-pages/<int:pk>/webhooks/", manage.webhook_add, name="webhook_add"),
+    path("monitors/status-pages/webhooks/<int:pk>/delete/", manage.webhook_remove, name="webhook_delete"),
+    path("monitors/status-pages/webhooks/<int:pk>/enable/", manage.webhook_enable, name="webhook_enable"),
 ]

@@ -1,4 +1,4 @@
-"""Status pages, components and notices in the REST API."""
+"""Status pages, components, notices and webhook subscribers in the REST API."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from monitoring.statuspages.models import (
     StatusNotice,
     StatusNoticeUpdate,
     StatusPage,
+    StatusSubscriber,
 )
 from monitoring.statuspages.selectors import component_statuses
 from opsplatform.api.serializers import BoundedDateTimeField, StrictModelSerializer, StrictSerializer
@@ -110,10 +111,24 @@ class ComponentUpdateSerializer(ComponentSerializer):
     name = serializers.CharField(max_length=150, required=False)
 
 
+class ComponentStateSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    status = serializers.ChoiceField(choices=ComponentStatus.choices)
+
+
 class NoticeUpdateSerializer(serializers.ModelSerializer):
+    transition = serializers.CharField(
+        read_only=True,
+        help_text="`start` or `end` when the maintenance tick posted this update itself; empty otherwise.",
+    )
+    component_states = ComponentStateSerializer(
+        many=True, read_only=True, help_text="Each component's state right after this update."
+    )
+
     class Meta:
         model = StatusNoticeUpdate
-        fields = ["id", "status", "body", "notify", "created_at"]
+        fields = ["id", "status", "body", "notify", "created_at", "transition", "component_states"]
 
 
 class NoticeSerializer(serializers.ModelSerializer):
@@ -170,3 +185,59 @@ class PostUpdateSerializer(StrictSerializer):
         elif not attrs.get("title"):
             raise serializers.ValidationError({"title": ["Required to open a notice (or give `notice`)."]})
         return attrs
+
+
+class WebhookSubscriberSerializer(StrictModelSerializer):
+    url = serializers.CharField(
+        max_length=2000,
+        write_only=True,
+        help_text="http(s) endpoint that receives a signed JSON POST per notice update. Never shown again "
+        "in full: answers carry `endpoint` (scheme and host).",
+    )
+    description = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    endpoint = serializers.CharField(read_only=True, help_text="Scheme and host of the URL.")
+    active = serializers.BooleanField(read_only=True, help_text="False once disabled.")
+
+    class Meta:
+        model = StatusSubscriber
+        fields = [
+            "id",
+            "page",
+            "url",
+            "endpoint",
+            "description",
+            "active",
+            "created_at",
+            "disabled_at",
+            "disabled_reason",
+            "consecutive_failures",
+            "last_delivery_at",
+            "last_delivery_ok",
+            "last_delivery_result",
+        ]
+        read_only_fields = [
+            "id",
+            "page",
+            "endpoint",
+            "active",
+            "created_at",
+            "disabled_at",
+            "disabled_reason",
+            "consecutive_failures",
+            "last_delivery_at",
+            "last_delivery_ok",
+            "last_delivery_result",
+        ]
+
+
+class IssuedWebhookSerializer(WebhookSubscriberSerializer):
+    signing_secret = serializers.SerializerMethodField(
+        help_text="The HMAC-SHA256 signing secret (`whsec_…`), shown only in this answer."
+    )
+
+    class Meta(WebhookSubscriberSerializer.Meta):
+        fields = [*WebhookSubscriberSerializer.Meta.fields, "signing_secret"]
+        read_only_fields = [*WebhookSubscriberSerializer.Meta.read_only_fields, "signing_secret"]
+
+    def get_signing_secret(self, subscriber) -> str:
+        return self.context.get("signing_secret", "")

@@ -1,4 +1,5 @@
-"""``/api/v1/status-pages/``: status pages (CRUD), their components and their public notices."""
+"""``/api/v1/status-pages/``: status pages (CRUD), their components, their public notices and their
+webhook subscribers; ``/api/v1/status-webhooks/{id}/``: one webhook subscriber."""
 
 from __future__ import annotations
 
@@ -9,8 +10,14 @@ from rest_framework.response import Response
 
 from monitoring.statuspages import selectors, services
 from monitoring.statuspages.api import serializers as s
-from monitoring.statuspages.models import StatusComponent, StatusNotice, StatusPage
-from opsplatform.api.viewsets import TenantCrudViewSet, TenantViewSetMixin, service_errors
+from monitoring.statuspages.models import (
+    StatusComponent,
+    StatusNotice,
+    StatusPage,
+    StatusSubscriber,
+    SubscriberKind,
+)
+from opsplatform.api.viewsets import NO_STORE, TenantCrudViewSet, TenantViewSetMixin, service_errors
 from opsplatform.core.capabilities import Capability
 
 
@@ -42,6 +49,8 @@ class StatusPageViewSet(TenantCrudViewSet):
         "updates": Capability.MONITOR_VIEW,
         # Public updates are part of incident response: operators post them.
         "post_update": Capability.INCIDENT_MANAGE,
+        "webhooks": Capability.MONITOR_VIEW,
+        "add_webhook": Capability.MONITOR_MANAGE,
     }
 
     def service_create(self, *, actor, data):
@@ -94,7 +103,8 @@ class StatusPageViewSet(TenantCrudViewSet):
         summary="Post a public update",
         description="With `notice`: a new update (status, body) to that open notice. Without: open a notice "
         "(`title`, `body`, `kind` incident or maintenance; maintenance needs `scheduled_for` and "
-        "`scheduled_until`). Confirmed subscribers are e-mailed unless `notify` is false.",
+        "`scheduled_until`). Confirmed e-mail subscribers and enabled webhook subscribers are notified "
+        "unless `notify` is false.",
         request=s.PostUpdateSerializer,
         responses={201: s.NoticeSerializer},
     )
@@ -120,6 +130,40 @@ class StatusPageViewSet(TenantCrudViewSet):
                 )
         notice = StatusNotice.objects.prefetch_related("updates", "components").get(pk=notice.pk)
         return Response(s.NoticeSerializer(notice).data, status=201)
+
+    @extend_schema(
+        summary="A page's webhook subscribers, with their last delivery",
+        responses=s.WebhookSubscriberSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def webhooks(self, request, pk=None):
+        page = self.get_object()
+        rows = StatusSubscriber.objects.filter(page=page, kind=SubscriberKind.WEBHOOK).order_by(
+            "created_at", "pk"
+        )
+        return Response(s.WebhookSubscriberSerializer(rows, many=True).data)
+
+    @extend_schema(
+        summary="Add a webhook subscriber",
+        description="Every update of this page's notices (incidents, maintenance, including the automatic "
+        "start and end of a maintenance) is POSTed to `url` as JSON, signed with HMAC-SHA256 "
+        "(`X-OpsPlatform-Signature`, docs/webhooks.md). The answer carries `signing_secret`, shown only "
+        "this once. A URL that is not http(s), carries credentials, or names an address the SSRF guard "
+        "refuses answers 400.",
+        request=s.WebhookSubscriberSerializer,
+        responses={201: s.IssuedWebhookSerializer},
+    )
+    @webhooks.mapping.post
+    def add_webhook(self, request, pk=None):
+        page = self.get_object()
+        serializer = s.WebhookSubscriberSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            issued = services.webhook_add(actor=self.actor, page=page, **serializer.validated_data)
+        body = s.IssuedWebhookSerializer(
+            issued.subscriber, context={"signing_secret": issued.signing_secret}
+        ).data
+        return Response(body, status=201, headers=NO_STORE)
 
 
 @extend_schema_view(
@@ -156,3 +200,40 @@ class ComponentViewSet(
 
     def service_destroy(self, *, actor, instance):
         services.component_delete(actor=actor, component=instance)
+
+
+@extend_schema_view(
+    retrieve=extend_schema(summary="Retrieve a webhook subscriber"),
+    destroy=extend_schema(
+        summary="Remove a webhook subscriber",
+        description="Its waiting deliveries are dropped with it.",
+        responses={204: OpenApiResponse(description="Removed.")},
+    ),
+)
+class WebhookSubscriberViewSet(
+    TenantViewSetMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
+    queryset = StatusSubscriber.objects.filter(kind=SubscriberKind.WEBHOOK)
+    serializer_class = s.WebhookSubscriberSerializer
+    lookup_value_regex = r"[0-9]+"
+    capabilities = {
+        "retrieve": Capability.MONITOR_VIEW,
+        "destroy": Capability.MONITOR_MANAGE,
+        "enable": Capability.MONITOR_MANAGE,
+    }
+
+    def service_destroy(self, *, actor, instance):
+        services.webhook_remove(actor=actor, subscriber=instance)
+
+    @extend_schema(
+        summary="Enable a disabled webhook subscriber",
+        description="It receives the updates posted from now on; its dead letters stay dead.",
+        request=None,
+        responses={200: s.WebhookSubscriberSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def enable(self, request, pk=None):
+        hook = self.get_object()
+        with service_errors():
+            hook = services.webhook_enable(actor=self.actor, subscriber=hook)
+        return Response(s.WebhookSubscriberSerializer(hook).data)

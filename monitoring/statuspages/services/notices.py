@@ -2,7 +2,8 @@
 
 Posting is an operator's act (``incident.manage``): it is the public side of incident response. Each
 update is queued for the page's confirmed subscribers in the same transaction; the delivery tick
-sends after commit.
+sends after commit. A maintenance notice also carries the time the maintenance tick must next act on
+it (``transition_due_at``: its start, then its end; see ``services/transitions.py``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from monitoring.statuspages.models import (
     StatusNoticeUpdate,
     StatusPage,
 )
-from monitoring.statuspages.selectors import forget
+from monitoring.statuspages.selectors import component_states, forget
 from monitoring.statuspages.services.outbox import enqueue_update
 from opsplatform.core.actors import Actor
 from opsplatform.core.capabilities import Capability
@@ -54,9 +55,27 @@ def _window_times(window: MaintenanceWindow | None, starts, ends):
     return starts, ends
 
 
-def _add_update(
-    *, actor: Actor, notice: StatusNotice, status: str, body: str, notify: bool, now
+def next_transition_at(notice: StatusNotice):
+    """When the maintenance tick must next act on ``notice``: an open maintenance starts at its
+    ``scheduled_for`` (while still scheduled) and completes at its ``scheduled_until``."""
+    if notice.kind != NoticeKind.MAINTENANCE or notice.status in CLOSED_STATUSES:
+        return None
+    return notice.scheduled_for if notice.status == NoticeStatus.SCHEDULED else notice.scheduled_until
+
+
+def add_update(
+    *,
+    actor: Actor,
+    notice: StatusNotice,
+    status: str,
+    body: str,
+    notify: bool,
+    now,
+    transition: str = "",
+    verb: str = "status_notice.updated",
 ) -> StatusNoticeUpdate:
+    """Store one update of ``notice`` (already changed and saved by the caller, in its transaction),
+    with the components' states it leaves behind, and queue it for the subscribers."""
     update = StatusNoticeUpdate.objects.create(
         organization=notice.organization,
         notice=notice,
@@ -65,14 +84,14 @@ def _add_update(
         notify=notify,
         author=actor.user,
         created_at=now,
+        transition=transition,
+        component_states=component_states(notice.page, now=now),
     )
     queued = enqueue_update(update)
-    record(
-        actor=actor,
-        verb="status_notice.updated",
-        target=notice,
-        data={"update": update.pk, "status": status, "body": body, "queued": queued},
-    )
+    data = {"update": update.pk, "status": status, "body": body, "queued": queued}
+    if transition:
+        data["transition"] = transition
+    record(actor=actor, verb=verb, target=notice, data=data)
     transaction.on_commit(lambda: forget(notice.page_id))
     return update
 
@@ -130,7 +149,7 @@ def notice_open(
         raise ValidationError(errors)
     body = _check_body(body)
     now = timezone.now()
-    notice = StatusNotice.objects.create(
+    notice = StatusNotice(
         organization=page.organization,
         page=page,
         kind=kind,
@@ -147,6 +166,8 @@ def notice_open(
         updated_at=now,
         resolved_at=now if status in CLOSED_STATUSES else None,
     )
+    notice.transition_due_at = next_transition_at(notice)
+    notice.save()
     notice.components.set(found)
     record(
         actor=actor,
@@ -160,7 +181,7 @@ def notice_open(
             "incident": incident.pk if incident else None,
         },
     )
-    _add_update(actor=actor, notice=notice, status=status, body=body, notify=notify, now=now)
+    add_update(actor=actor, notice=notice, status=status, body=body, notify=notify, now=now)
     return notice
 
 
@@ -207,5 +228,9 @@ def notice_update(
     notice.updated_at = now
     if status in CLOSED_STATUSES:
         notice.resolved_at = now
-    notice.save(update_fields=["status", "updated_at", "resolved_at", "component_status"])
-    return _add_update(actor=actor, notice=notice, status=status, body=body, notify=notify, now=now)
+    # An operator who starts or completes the maintenance by hand takes that step off the tick.
+    notice.transition_due_at = next_transition_at(notice)
+    notice.save(
+        update_fields=["status", "updated_at", "resolved_at", "component_status", "transition_due_at"]
+    )
+    return add_update(actor=actor, notice=notice, status=status, body=body, notify=notify, now=now)

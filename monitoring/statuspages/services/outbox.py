@@ -1,5 +1,6 @@
 """Fan-out to the outbox: one delivery row per (update, subscriber) or confirmation round, keyed so
-that no repeat of the same fan-out can add a second mail."""
+that no repeat of the same fan-out can add a second mail or webhook request. E-mail and webhook
+subscribers share it: the sender looks at the subscriber's kind."""
 
 from __future__ import annotations
 
@@ -26,12 +27,14 @@ SELECT s.organization_id, s.id, %(update)s, 'update',
        'pending', 0, %(now)s, '', %(now)s
 FROM statuspages_statussubscriber s
 WHERE s.page_id = %(page)s AND s.confirmed_at IS NOT NULL AND s.unsubscribed_at IS NULL
+  AND s.disabled_at IS NULL
 ON CONFLICT (idempotency_key) DO NOTHING
 """
 
 
 def enqueue_update(update: StatusNoticeUpdate) -> int:
-    """Queue ``update`` for every confirmed, subscribed address of its page; returns rows added."""
+    """Queue ``update`` for every confirmed, subscribed address and enabled webhook of its page;
+    returns rows added."""
     if not update.notify:
         return 0
     with connection.cursor() as cursor:

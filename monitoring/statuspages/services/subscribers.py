@@ -21,7 +21,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import record
-from monitoring.statuspages.models import DeliveryStatus, StatusDelivery, StatusPage, StatusSubscriber
+from monitoring.statuspages.models import (
+    DeliveryStatus,
+    StatusDelivery,
+    StatusPage,
+    StatusSubscriber,
+    SubscriberKind,
+)
 from monitoring.statuspages.services.outbox import enqueue_confirmation
 from opsplatform.core.actors import Actor
 
@@ -88,7 +94,7 @@ def subscriber_subscribe(*, page: StatusPage, email: str, client_ip: str) -> Sta
     email = normalize_email(email)
     _throttle(page, email, client_ip)
     subscriber, created = StatusSubscriber.objects.select_for_update().get_or_create(
-        page=page, email=email, defaults={"organization_id": page.organization_id}
+        page=page, kind=SubscriberKind.EMAIL, email=email, defaults={"organization_id": page.organization_id}
     )
     if subscriber.active:
         return None
@@ -115,7 +121,7 @@ def subscriber_confirm(*, token: str) -> StatusSubscriber:
     subscriber = (
         StatusSubscriber.objects.select_for_update()
         .select_related("organization")
-        .filter(pk=subscriber_id)
+        .filter(pk=subscriber_id, kind=SubscriberKind.EMAIL)
         .first()
     )
     if subscriber is None or subscriber.confirm_round != round_:
@@ -143,7 +149,7 @@ def subscriber_unsubscribe(*, token: str) -> StatusSubscriber:
     subscriber = (
         StatusSubscriber.objects.select_for_update()
         .select_related("organization")
-        .filter(pk=subscriber_id)
+        .filter(pk=subscriber_id, kind=SubscriberKind.EMAIL)
         .first()
     )
     if subscriber is None:

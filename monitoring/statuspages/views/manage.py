@@ -1,5 +1,6 @@
 """The operators' pages: status pages of the organization, one page's components, notices and
-subscribers, and the dialogs that change them (through the services)."""
+subscribers (e-mail counts, webhook endpoints), and the dialogs that change them (through the
+services)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,16 @@ from monitoring.statuspages.forms import (
     MaintenanceNoticeForm,
     PageForm,
     UpdateForm,
+    WebhookForm,
 )
-from monitoring.statuspages.models import NoticeKind, StatusComponent, StatusNotice, StatusPage
+from monitoring.statuspages.models import (
+    NoticeKind,
+    StatusComponent,
+    StatusNotice,
+    StatusPage,
+    StatusSubscriber,
+    SubscriberKind,
+)
 from opsplatform.core.access import get_for_read_or_404, requires
 from opsplatform.core.capabilities import Capability
 from opsplatform.core.forms import act, submit
@@ -78,7 +87,7 @@ def _detail(request, page: StatusPage, *, status: int = 200, **forms):
     notice_rows = [
         (n, forms.get(f"update_{n.pk}") or UpdateForm(notice=n, prefix=f"n{n.pk}")) for n in notices
     ]
-    subscribers = page.subscribers.all()
+    subscribers = page.subscribers.filter(kind=SubscriberKind.EMAIL)
     context = {
         "page": page,
         "snap": snap,
@@ -95,6 +104,9 @@ def _detail(request, page: StatusPage, *, status: int = 200, **forms):
         or IncidentNoticeForm(page=page, initial={"status": "investigating", "notify": True}),
         "maintenance_form": forms.get("maintenance_form")
         or MaintenanceNoticeForm(page=page, initial={"notify": True}),
+        "webhooks": page.subscribers.filter(kind=SubscriberKind.WEBHOOK).order_by("created_at", "pk"),
+        "webhook_form": forms.get("webhook_form") or WebhookForm(),
+        "issued_secret": forms.get("issued_secret", ""),
         "open_dialog": forms.get("open_dialog", ""),
         "can_manage": request.actor.can(Capability.MONITOR_MANAGE),
         "can_post": request.actor.can(Capability.INCIDENT_MANAGE),
@@ -242,4 +254,54 @@ def notice_post(request, pk):
         status=done.status,
         open_dialog=f"update-{notice.pk}",
         **{f"update_{notice.pk}": form},
+    )
+
+
+def _webhook(request, pk) -> StatusSubscriber:
+    return get_for_read_or_404(
+        request,
+        StatusSubscriber.objects.filter(kind=SubscriberKind.WEBHOOK).select_related("page"),
+        Capability.MONITOR_MANAGE,
+        pk=pk,
+    )
+
+
+@require_POST
+@requires(Capability.MONITOR_MANAGE)
+def webhook_add(request, pk):
+    page = _page(request, pk, Capability.MONITOR_MANAGE)
+    form = WebhookForm(request.POST)
+    done = submit(
+        request,
+        form,
+        lambda data: services.webhook_add(actor=request.actor, page=page, **data),
+        success="Webhook subscriber added.",
+        redirect_to=None,  # the signing secret is shown on the page this once
+    )
+    if done.ok:
+        return _detail(request, page, issued_secret=done.result.signing_secret)
+    return _detail(request, page, status=done.status, webhook_form=form, open_dialog="new-webhook")
+
+
+@require_POST
+@requires(Capability.MONITOR_MANAGE)
+def webhook_remove(request, pk):
+    hook = _webhook(request, pk)
+    return act(
+        request,
+        lambda: services.webhook_remove(actor=request.actor, subscriber=hook),
+        success="Webhook subscriber removed.",
+        redirect_to=("statuspages:detail", hook.page_id),
+    )
+
+
+@require_POST
+@requires(Capability.MONITOR_MANAGE)
+def webhook_enable(request, pk):
+    hook = _webhook(request, pk)
+    return act(
+        request,
+        lambda: services.webhook_enable(actor=request.actor, subscriber=hook),
+        success="Webhook subscriber enabled: it receives the next updates.",
+        redirect_to=("statuspages:detail", hook.page_id),
     )
