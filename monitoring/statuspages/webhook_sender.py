@@ -13,8 +13,6 @@ not import, and the scheme is three lines.) The body is documented in docs/monit
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 import time
@@ -27,8 +25,8 @@ from django.urls import reverse
 from monitoring.statuspages.models import StatusDelivery
 from monitoring.statuspages.services.webhooks import webhook_secret
 from opsplatform.core import http
+from opsplatform.core.webhook_signature import sign
 
-SIGNATURE_VERSION = "v1"
 EVENT_TYPE = "status_page.notice_update"
 # 408/409/425/429 and 5xx say "later"; any other 4xx says the request itself is refused.
 RETRYABLE_STATUS = {408, 409, 425, 429}
@@ -45,11 +43,6 @@ class Outcome(NamedTuple):
 
 def clean_error(text: str, limit: int = 300) -> str:
     return _URL.sub("[url]", " ".join(str(text).split()))[:limit]
-
-
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"{SIGNATURE_VERSION}={mac}"
 
 
 def _iso(value) -> str | None:

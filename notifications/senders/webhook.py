@@ -12,8 +12,6 @@ person's names them as ``recipient`` and carries their acknowledge link.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 
@@ -22,13 +20,7 @@ from notifications.message import Message
 from notifications.selectors import channel_secrets, contact_secret
 from notifications.senders.base import Outgoing
 from notifications.senders.http_sender import HttpSender, delivery_headers
-
-SIGNATURE_VERSION = "v1"
-
-
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"{SIGNATURE_VERSION}={mac}"
+from opsplatform.core.webhook_signature import sign
 
 
 def webhook_body(message: IncidentMessage, attempt: int, recipient: str | None) -> dict:

@@ -28,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
 from incidents.ingest.services import integration_create, maintenance_window_create, routing_rule_create
 from incidents.services.catalog import service_create
 from incidents.services.create import incident_create
-from monitoring.statuspages.services import component_create, page_create
+from monitoring.statuspages.services import component_create, page_create, webhook_add
 from notifications.services.channels import channel_create
 from notifications.services.overrides import OVERRIDE, SWAP, cover_create
 from notifications.services.policies import policy_create
@@ -54,7 +54,7 @@ def keep_the_test_connection():
 
 
 @pytest.fixture
-def fuzz_world(keep_the_test_connection, org, team, users, actor_as):
+def fuzz_world(keep_the_test_connection, org, team, users, actor_as, settings):
     """One object of each kind in ``org``, by path prefix; and the owner's bearer token."""
     owner = actor_as("owner")
     now = timezone.now()
@@ -94,6 +94,11 @@ def fuzz_world(keep_the_test_connection, org, team, users, actor_as):
     )
     objects["status-pages"] = page_create(actor=owner, title="Acme status", published=True)
     objects["status-components"] = component_create(actor=owner, page=objects["status-pages"], name="API")
+    # A loopback address, admitted as the status-page tests admit their receiver; nothing is sent.
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    objects["status-webhooks"] = webhook_add(
+        actor=owner, page=objects["status-pages"], url="http://127.0.0.1:9/status-hook"
+    ).subscriber
     token = account_services.api_token_create(actor=owner, name="fuzz")
     objects["tokens"] = token.token
     return {"ids": {prefix: obj.pk for prefix, obj in objects.items()}, "token": token.secret}

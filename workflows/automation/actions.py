@@ -14,9 +14,9 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
 from incidents import services as incident_services
-from notifications.senders.webhook import sign
 from opsplatform.core import crypto, http
 from opsplatform.core.actors import Actor
+from opsplatform.core.webhook_signature import sign
 from workflows.models import NoticeKind, WorkflowDefinition, WorkflowRun
 from workflows.services import notices, people
 from workflows.services.runs import run_create

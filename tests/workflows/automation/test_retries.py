@@ -7,7 +7,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from notifications.senders.webhook import sign
+from opsplatform.core.webhook_signature import sign
 from tests.ledger import entries
 from tests.notifications.peers import http_receiver
 from workflows.automation.consumer import consume
