@@ -141,3 +141,8 @@ def stale_runbook_ids(articles) -> set[int]:
     articles = list(articles)
     flags = staleness(articles)
     return {pk for pk, flag in flags.items() if flag.stale}
+
+
+def runbook_figures(article: Article) -> tuple[Staleness, Effectiveness | None]:
+    """One article's stale flag and, for a runbook, its effectiveness (the API's article detail)."""
+    return staleness([article])[article.pk], effectiveness(article) if article.is_runbook else None

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from knowledge.access import readable_spaces
 from knowledge.api import serializers as s
+from knowledge.effectiveness import stale_runbook_ids
 from knowledge.errors import RevisionConflict
 from knowledge.models import Article, ArticleRevision, Space
 from knowledge.search import Filters, search
@@ -59,6 +60,63 @@ def _space(actor, space_id):
     return space
 
 
+def _stale_ids(organization, hits) -> set[int]:
+    """The stale runbooks among a page of search hits, from the columns the search read with them:
+    no query unless the page holds a runbook."""
+    runbooks = [
+        Article(
+            pk=hit.id,
+            organization_id=organization.pk,
+            runbook_for=hit.runbook_for,
+            updated_at=hit.updated_at,
+            reviewed_at=hit.reviewed_at,
+        )
+        for hit in hits
+        if hit.runbook_for is not None
+    ]
+    return stale_runbook_ids(runbooks)
+
+
+def _search_page(organization, query, filters, window) -> tuple[bool, list[dict]]:
+    """(whether more follow, the rows of one page of ranked hits)."""
+    offset, limit = window
+    hits = search(organization, query, filters, limit=limit, snippets=SEARCH_PAGE, offset=offset)
+    shown = hits[:SEARCH_PAGE]
+    stale = _stale_ids(organization, shown)
+    rows = [
+        {
+            "id": hit.id,
+            "title": hit.title,
+            "snippet": hit.snippet,
+            "rank": hit.rank,
+            "fuzzy": hit.fuzzy,
+            "stale": hit.id in stale,
+        }
+        for hit in shown
+    ]
+    return len(hits) > SEARCH_PAGE, rows
+
+
+def _recent_page(organization, filters, window) -> tuple[bool, list[dict]]:
+    """(whether more follow, the rows of one page of the newest articles), in the shape of hits."""
+    offset, limit = window
+    articles = Article.objects.filter(organization=organization, space__in=filters.space_ids).only(
+        "id", "organization_id", "title", "runbook_for", "updated_at", "reviewed_at"
+    )
+    if filters.tag:
+        articles = articles.filter(tags__contains=[filters.tag])
+    if filters.service_id:
+        articles = articles.filter(services__id=filters.service_id)
+    found = list(articles.order_by("-updated_at", "-id")[offset : offset + limit])
+    shown = found[:SEARCH_PAGE]
+    stale = stale_runbook_ids(shown)
+    rows = [
+        {"id": a.pk, "title": a.title, "snippet": "", "rank": 0.0, "fuzzy": False, "stale": a.pk in stale}
+        for a in shown
+    ]
+    return len(found) > SEARCH_PAGE, rows
+
+
 class SearchPageSchema(ProblemAutoSchema):
     """The list answers one page object (ranked hits and the next link), not a bare array."""
 
@@ -80,7 +138,8 @@ SEARCH_RESPONSE = inline_serializer(
         summary="List or search articles",
         description="Without `q`: the readable articles, newest first. With `q` (websearch syntax: "
         '`"phrase"`, `or`, `-word`): ranked hits with a highlighted `snippet`; titles similar to the '
-        "query stand in when nothing matches (a typo).",
+        "query stand in when nothing matches (a typo). No total count: a `next` link while more "
+        "follow. Each row flags a `stale` runbook.",
         parameters=[
             OpenApiParameter("q", OpenApiTypes.STR, description="Search query."),
             OpenApiParameter("space", OpenApiTypes.INT),
@@ -90,7 +149,11 @@ SEARCH_RESPONSE = inline_serializer(
         ],
         responses={200: SEARCH_RESPONSE},
     ),
-    retrieve=extend_schema(operation_id="articles_retrieve", summary="Retrieve an article"),
+    retrieve=extend_schema(
+        operation_id="articles_retrieve",
+        summary="Retrieve an article",
+        description="A runbook carries its `effectiveness` and its `stale` flag with the reason.",
+    ),
     create=extend_schema(
         summary="Create an article",
         description="Without `space` it lands in the organization-wide space.",
@@ -127,40 +190,32 @@ class ArticleViewSet(TenantViewSetMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     def list(self, request):
         actor = self.actor
-        space = _space(actor, _id_param(request, "space"))
-        space_ids = [space.pk] if space else list(readable_spaces(actor).values_list("pk", flat=True))
-        tag = (request.query_params.get("tag") or "").strip().lower() or None
-        service_id = _id_param(request, "service")
+        space_id = _id_param(request, "space")
+        # The reader's spaces stay a subquery of the one statement that pages the articles.
+        spaces = readable_spaces(actor)
+        if space_id is not None:
+            spaces = spaces.filter(pk=space_id)
+        filters = Filters(
+            space_ids=spaces,
+            tag=(request.query_params.get("tag") or "").strip().lower() or None,
+            service_id=_id_param(request, "service"),
+        )
         page = _id_param(request, "page") or 1
         query = (request.query_params.get("q") or "").strip()
-        offset = (page - 1) * SEARCH_PAGE
+        window = ((page - 1) * SEARCH_PAGE, SEARCH_PAGE + 1)
         if query:
-            hits = search(
-                actor.organization,
-                query,
-                Filters(space_ids=space_ids, tag=tag, service_id=service_id),
-                limit=SEARCH_PAGE + 1,
-                snippets=SEARCH_PAGE,
-                offset=offset,
-            )
-            results = [s.SearchHitSerializer(hit).data for hit in hits[:SEARCH_PAGE]]
+            more, rows = _search_page(actor.organization, query, filters, window)
         else:
-            articles = self.get_queryset().filter(space_id__in=space_ids)
-            if tag:
-                articles = articles.filter(tags__contains=[tag])
-            if service_id:
-                articles = articles.filter(services__id=service_id)
-            hits = list(articles.order_by("-updated_at", "-id")[offset : offset + SEARCH_PAGE + 1])
-            results = [
-                {"id": a.pk, "title": a.title, "snippet": "", "rank": 0.0, "fuzzy": False}
-                for a in hits[:SEARCH_PAGE]
-            ]
+            more, rows = _recent_page(actor.organization, filters, window)
+        if not rows and space_id is not None:
+            # A row proves its space readable; only an empty answer must tell "no such space".
+            _space(actor, space_id)
         next_url = None
-        if len(hits) > SEARCH_PAGE:
+        if more:
             params = request.query_params.copy()
             params["page"] = str(page + 1)
             next_url = request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
-        return Response({"results": results, "next": next_url})
+        return Response({"results": s.SearchHitSerializer(rows, many=True).data, "next": next_url})
 
     def create(self, request):
         data = s.ArticleCreateSerializer(data=request.data)

@@ -127,3 +127,16 @@ def test_look_ahead_row_costs_no_snippet(write, actor_as, org):
     assert len(hits) == 3
     assert all("<mark>replica</mark>" in h.snippet for h in hits[:2])
     assert hits[2].snippet == ""
+
+
+def test_typo_fallback_without_pg_trgm(write, actor_as, org, monkeypatch):
+    """A server without pg_trgm (the embedded PostgreSQL) compares the newest titles in-process."""
+    from django.db import connection
+
+    from knowledge import search as search_module
+
+    monkeypatch.setitem(search_module._TRIGRAM, connection.alias, False)
+    article = write("Kubernetes node not ready", "kubectl describe node")
+    write("Disk full", "clean up")
+    hits = search(org, "kubrenetes", _filters(actor_as("viewer")))
+    assert [(h.id, h.fuzzy, h.snippet) for h in hits] == [(article.pk, True, "kubectl describe node")]
