@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from notifications.delivery.batch import DeliveryStats, LedgerBatch, save_rows
@@ -38,6 +38,8 @@ OUTCOME_RETRY_FIRST_SECONDS = 0.5
 OUTCOME_RETRY_MAX_SECONDS = 5.0
 # Stop retrying this long before the lease ends, so the write never races a takeover.
 OUTCOME_LEASE_MARGIN_SECONDS = 5.0
+# How stale a healthy channel's last_success_at may be (see _update_health).
+HEALTH_REFRESH = timedelta(seconds=5)
 
 
 def backoff(attempt: int) -> timedelta:
@@ -193,9 +195,16 @@ def _update_health(health: dict[int, list[SendResult]]) -> None:
     for channel_id, results in sorted(health.items()):
         last = results[-1]
         if last.ok:
-            Channel.objects.filter(pk=channel_id).update(
-                last_success_at=now, consecutive_failures=0, last_error=""
-            )
+            # Every page of a channel ends here, and its row stays locked until commit: in a storm
+            # the outcomes of one channel would queue on it. A healthy channel's row is rewritten
+            # only when its success time is older than HEALTH_REFRESH (a row the WHERE leaves out is
+            # neither locked nor waited for); any failure state is cleared at once.
+            Channel.objects.filter(pk=channel_id).filter(
+                Q(last_success_at__isnull=True)
+                | Q(last_success_at__lt=now - HEALTH_REFRESH)
+                | ~Q(consecutive_failures=0)
+                | ~Q(last_error="")
+            ).update(last_success_at=now, consecutive_failures=0, last_error="")
         else:
             failures = len(results) - max((i + 1 for i, r in enumerate(results) if r.ok), default=0)
             Channel.objects.filter(pk=channel_id).update(

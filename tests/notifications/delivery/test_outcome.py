@@ -12,7 +12,12 @@ from django.utils import timezone
 
 from notifications.delivery import DeliveryStats, backoff, run_delivery_tick
 from notifications.delivery.claim import claim_due
-from notifications.delivery.outcome import record_outcomes, record_outcomes_durably
+from notifications.delivery.outcome import (
+    HEALTH_REFRESH,
+    _update_health,
+    record_outcomes,
+    record_outcomes_durably,
+)
 from notifications.models import Notification, NotificationStatus
 from notifications.senders import SendResult
 from tests.notifications.ticks import drive, escalate, verbs
@@ -136,3 +141,34 @@ def test_outcomes_are_stored_once_the_database_answers_again(webhook, open_incid
     assert verbs(incident) == ["notification.sent"]
     webhook.refresh_from_db()
     assert webhook.last_success_at is not None
+
+
+@pytest.mark.django_db
+def test_a_healthy_channels_row_is_rewritten_at_most_every_few_seconds(webhook):
+    now = timezone.now()
+    ok = SendResult(notification_id=1, attempt=1, ok=True, started_at=now, duration_ms=1, status_code=200)
+    failed = SendResult(
+        notification_id=1, attempt=1, ok=False, started_at=now, duration_ms=1, status_code=500, error="500"
+    )
+    recent = timezone.now() - HEALTH_REFRESH / 2
+    type(webhook).objects.filter(pk=webhook.pk).update(last_success_at=recent)
+
+    # A success while the recorded one is recent leaves the row alone (no write, no row lock).
+    _update_health({webhook.pk: [ok]})
+    webhook.refresh_from_db()
+    assert webhook.last_success_at == recent
+
+    # A failure is recorded at once, and the next success clears it at once.
+    _update_health({webhook.pk: [failed]})
+    webhook.refresh_from_db()
+    assert webhook.consecutive_failures == 1 and webhook.last_error
+    _update_health({webhook.pk: [ok]})
+    webhook.refresh_from_db()
+    assert webhook.consecutive_failures == 0 and webhook.last_error == "" and webhook.last_success_at > recent
+
+    # Once the recorded success is old enough, a success refreshes it.
+    old = timezone.now() - HEALTH_REFRESH * 2
+    type(webhook).objects.filter(pk=webhook.pk).update(last_success_at=old)
+    _update_health({webhook.pk: [ok]})
+    webhook.refresh_from_db()
+    assert webhook.last_success_at > old
