@@ -159,7 +159,9 @@ class RunbookVerdict(TenantModel):
     class Meta:
         ordering = ["postmortem_id", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["postmortem", "article"], name="postmortem_runbook_verdict_unique"),
+            models.UniqueConstraint(
+                fields=["postmortem", "article"], name="postmortem_runbook_verdict_unique"
+            ),
         ]
         indexes = [
             # The stale flags of a page of runbooks read their "wrong" verdicts by article.

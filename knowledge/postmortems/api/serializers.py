@@ -97,7 +97,6 @@ class PostmortemSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
 
-
     @extend_schema_field(RunbookVerdictSerializer(many=True))
     def get_runbook_verdicts(self, postmortem):
         actor = self.context.get("actor")

@@ -64,7 +64,9 @@ def runbook_verdicts_set(*, actor: Actor, postmortem: Postmortem, verdicts: list
     if locked.status == PostmortemStatus.PUBLISHED:
         raise ReadOnly("A published postmortem is read-only: its runbook verdicts no longer change.")
     cleaned = _clean(actor, locked.organization_id, verdicts)
-    existing = {v.article_id: v for v in RunbookVerdict.objects.filter(postmortem=locked, article_id__in=cleaned)}
+    existing = {
+        v.article_id: v for v in RunbookVerdict.objects.filter(postmortem=locked, article_id__in=cleaned)
+    }
     now = timezone.now()
     changes = []
     for article_id, (verdict, note) in cleaned.items():
