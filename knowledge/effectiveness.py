@@ -4,8 +4,9 @@ are stale.
 
 "Shown" is a ``RunbookShown`` row (the incident page displayed the runbook); "used" is an incident
 where at least one of its steps was ticked. A runbook is **stale** when nobody edited or reviewed it
-for the organization's ``runbook_stale_days``, or when a service it is for changed (a
-``service.updated`` / ``service.deleted`` ledger entry) after its last edit or review.
+for the organization's ``runbook_stale_days``, when a service it is for changed (a
+``service.updated`` / ``service.deleted`` ledger entry) after its last edit or review, or when a
+postmortem said it was wrong (a ``RunbookVerdict``) after its last edit or review.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.utils import timezone
 from audit.models import LedgerEntry
 from incidents.models import Incident
 from knowledge.models import DEFAULT_STALE_DAYS, Article, KnowledgeSettings, RunbookShown, RunbookStepCheck
+from knowledge.postmortems.models import RunbookVerdict, RunbookVerdictKind
 
 SERVICE_CHANGES = ("service.updated", "service.deleted")
 
@@ -37,6 +39,8 @@ class Effectiveness:
     steps_ticked: int = 0
     with_runbook: Timing | None = None
     without_runbook: Timing | None = None  # shown, no step ticked
+    # What postmortems said of it: {"helped": n, "wrong": n, "not_used": n}
+    verdicts: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -56,8 +60,27 @@ def _service_ids(article: Article) -> set[int]:
     return set((article.runbook_for or {}).get("services") or [])
 
 
+def _wrong_verdicts(runbook_ids: list[int]) -> dict[int, list[tuple]]:
+    """Per runbook, the postmortems that said it was wrong, newest first: (postmortem id, title,
+    note, decided at). One statement for any number of runbooks."""
+    rows = (
+        RunbookVerdict.objects.filter(article_id__in=runbook_ids, verdict=RunbookVerdictKind.WRONG)
+        .order_by("-decided_at", "-id")
+        .values_list("article_id", "postmortem_id", "postmortem__title", "note", "decided_at")
+    )
+    found: dict[int, list[tuple]] = {}
+    for article_id, *rest in rows:
+        found.setdefault(article_id, []).append(tuple(rest))
+    return found
+
+
+def _verdict_reason(postmortem_id, title, note) -> str:
+    said = f'postmortem #{postmortem_id} ("{title}") says it was wrong'
+    return f"{said}: {note}" if note else said
+
+
 def staleness(articles: list[Article], *, now: datetime | None = None) -> dict[int, Staleness]:
-    """The stale flag of each runbook among ``articles`` (plain articles are never stale), in two
+    """The stale flag of each runbook among ``articles`` (plain articles are never stale), in three
     queries whatever their number."""
     runbooks = [a for a in articles if a.is_runbook]
     if not runbooks:
@@ -77,6 +100,7 @@ def staleness(articles: list[Article], *, now: datetime | None = None) -> dict[i
         .annotate(last=Max("created_at"))
         .values_list("target_id", "last")
     )
+    wrong = _wrong_verdicts([a.pk for a in runbooks])
     result = {a.pk: Staleness(False) for a in articles}
     for article in runbooks:
         confirmed = article.last_confirmed_at
@@ -86,6 +110,12 @@ def staleness(articles: list[Article], *, now: datetime | None = None) -> dict[i
         moved = sorted(pk for pk in _service_ids(article) if changed.get(str(pk), confirmed) > confirmed)
         if moved:
             reasons.append(f"{len(moved)} of its services changed since its last edit or review")
+        # A "wrong" verdict holds until an edit (a new revision) or a review after it.
+        reasons += [
+            _verdict_reason(pm_id, title, note)
+            for pm_id, title, note, decided_at in wrong.get(article.pk, [])
+            if decided_at > confirmed
+        ]
         result[article.pk] = Staleness(bool(reasons), reasons)
     return result
 
@@ -128,7 +158,14 @@ def effectiveness(article: Article) -> Effectiveness:
     shown_ids = (
         set(RunbookShown.objects.filter(article=article).values_list("incident_id", flat=True)) | used_ids
     )
+    verdicts = dict(
+        RunbookVerdict.objects.filter(article=article)
+        .values("verdict")
+        .annotate(n=Count("pk"))
+        .values_list("verdict", "n")
+    )
     return Effectiveness(
+        verdicts={kind: verdicts.get(kind, 0) for kind in RunbookVerdictKind.values},
         shown=len(shown_ids),
         used=len(used_ids),
         steps_ticked=checks.count(),

@@ -30,6 +30,12 @@ class TimingSerializer(serializers.Serializer):
     )
 
 
+class VerdictCountsSerializer(serializers.Serializer):
+    helped = serializers.IntegerField(help_text="Postmortems that said the runbook helped.")
+    wrong = serializers.IntegerField(help_text="Postmortems that said it was wrong or outdated.")
+    not_used = serializers.IntegerField(help_text="Postmortems that said it was not used.")
+
+
 class EffectivenessSerializer(serializers.Serializer):
     shown = serializers.IntegerField(
         help_text="Incidents whose page showed the runbook (it is shown where it matches), "
@@ -39,6 +45,7 @@ class EffectivenessSerializer(serializers.Serializer):
     steps_ticked = serializers.IntegerField()
     with_runbook = TimingSerializer(help_text="The resolved incidents that used it.")
     without_runbook = TimingSerializer(help_text="The resolved incidents it was shown on but not used.")
+    verdicts = VerdictCountsSerializer(help_text="What postmortems said of it.")
 
 
 class ArticleSerializer(serializers.ModelSerializer):
@@ -51,8 +58,9 @@ class ArticleSerializer(serializers.ModelSerializer):
     )
     html = serializers.SerializerMethodField(help_text="The body rendered from Markdown and sanitized.")
     stale = serializers.SerializerMethodField(
-        help_text="A runbook nobody edited or reviewed for the organization's limit, or one of whose "
-        "services changed since; always false for a plain article."
+        help_text="A runbook nobody edited or reviewed for the organization's limit, one of whose "
+        "services changed since, or one a postmortem said was wrong since; always false for a plain "
+        "article."
     )
     stale_reason = serializers.SerializerMethodField(help_text="Why it is stale; null when it is not.")
     effectiveness = serializers.SerializerMethodField(

@@ -135,3 +135,35 @@ class ActionItem(TenantModel):
 
     class Meta:
         ordering = ["postmortem_id", "id"]
+
+
+class RunbookVerdictKind(models.TextChoices):
+    HELPED = "helped", "Helped"
+    WRONG = "wrong", "Wrong or outdated"
+    NOT_USED = "not_used", "Not used"
+
+
+class RunbookVerdict(TenantModel):
+    """What the postmortem says about a runbook of its incidents. ``wrong`` flags the runbook stale
+    (``knowledge.effectiveness``) until it is edited or reviewed after ``decided_at``."""
+
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="runbook_verdicts")
+    article = models.ForeignKey("knowledge.Article", on_delete=models.CASCADE, related_name="+")
+    verdict = models.CharField(max_length=8, choices=RunbookVerdictKind.choices)
+    note = models.CharField(max_length=500, blank=True)
+    decided_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["postmortem_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["postmortem", "article"], name="postmortem_runbook_verdict_unique"
+            ),
+        ]
+        indexes = [
+            # The stale flags of a page of runbooks read their "wrong" verdicts by article.
+            models.Index(fields=["article", "verdict"], name="postmortem_verdict_article_idx"),
+        ]

@@ -7,9 +7,12 @@ from django.db.models import Prefetch, QuerySet
 from audit.hashing import digest_of
 from audit.models import LedgerEntry
 from audit.verification import verify_chain
-from knowledge.selectors import text_diff
+from knowledge.access import readable_spaces
+from knowledge.effectiveness import staleness
+from knowledge.models import Article, RunbookShown
+from knowledge.selectors import runbooks_in_spaces, text_diff
 
-from .models import SECTIONS, ActionItem, Postmortem, TimelineRow
+from .models import SECTIONS, ActionItem, Postmortem, RunbookVerdict, TimelineRow
 
 
 def postmortems_for_list(organization) -> QuerySet[Postmortem]:
@@ -86,3 +89,39 @@ def postmortem_revision_diff(old, new) -> str:
     return text_diff(
         revision_lines(old), revision_lines(new), f"Revision {old.number}", f"Revision {new.number}"
     )
+
+
+def runbook_verdicts(postmortem: Postmortem, actor) -> list[RunbookVerdict]:
+    """The postmortem's verdicts on runbooks the actor may read (another's title stays unseen)."""
+    return list(
+        RunbookVerdict.objects.filter(postmortem=postmortem, article__space__in=readable_spaces(actor))
+        .select_related("article", "decided_by")
+        .order_by("article__title", "article_id")
+    )
+
+
+@dataclass
+class RunbookRow:
+    article: Article
+    verdict: RunbookVerdict | None
+    stale: object  # knowledge.effectiveness.Staleness
+
+
+def runbook_rows(postmortem: Postmortem, actor) -> list[RunbookRow]:
+    """What the postmortem's *Runbooks* card lists: the runbooks of its incidents the actor may read
+    (those matching an incident now, those its page showed, those with a verdict), each with its
+    verdict and stale flag."""
+    spaces = readable_spaces(actor)
+    incidents = list(postmortem.incidents.all()) or [postmortem.incident]
+    articles = {a.pk: a for incident in incidents for a, _ in runbooks_in_spaces(spaces, incident)}
+    shown = Article.objects.filter(
+        pk__in=RunbookShown.objects.filter(incident__in=incidents).values("article_id"),
+        runbook_for__isnull=False,
+        space__in=spaces,
+    )
+    articles.update((a.pk, a) for a in shown)
+    verdicts = {v.article_id: v for v in runbook_verdicts(postmortem, actor)}
+    articles.update((pk, v.article) for pk, v in verdicts.items())
+    ordered = sorted(articles.values(), key=lambda a: (a.title.lower(), a.pk))
+    flags = staleness(ordered)
+    return [RunbookRow(a, verdicts.get(a.pk), flags[a.pk]) for a in ordered]

@@ -19,7 +19,7 @@ from workflows.errors import TransitionError
 from . import selectors, services
 from .errors import ReadOnly, RevisionConflict
 from .forms import ActionItemForm, PostmortemForm
-from .models import SECTIONS, PostmortemRevision, PostmortemStatus
+from .models import SECTIONS, PostmortemRevision, PostmortemStatus, RunbookVerdictKind
 from .templatetags_safe import rendered_sections
 
 
@@ -53,7 +53,54 @@ def _detail(request, postmortem, *, conflict=None, form=None, status=200):
             "conflict": conflict,
             "impact": [parse_datetime(postmortem.facts.get(k) or "") for k in ("impact_start", "impact_end")],
             "verification": selectors.verify_postmortem(postmortem, check_chain=False),
+            **_runbooks_context(request, postmortem),
         },
+        status=status,
+    )
+
+
+def _runbooks_context(request, postmortem, *, error=None) -> dict:
+    return {
+        "pm": postmortem,
+        "runbook_rows": selectors.runbook_rows(postmortem, request.actor),
+        "verdict_kinds": RunbookVerdictKind.choices,
+        "runbooks_error": error,
+    }
+
+
+def _posted_verdicts(post) -> list[dict]:
+    """The card's rows: one hidden ``article`` per runbook, with ``verdict_<id>`` and ``note_<id>``."""
+    verdicts = []
+    for raw in post.getlist("article"):
+        article = parse_id(raw)
+        if article is None:
+            raise ValidationError("No such runbook.")
+        verdict = post.get(f"verdict_{article}") or None
+        verdicts.append({"article": article, "verdict": verdict, "note": post.get(f"note_{article}", "")})
+    return verdicts
+
+
+@requires(Capability.POSTMORTEM_VIEW, post=Capability.POSTMORTEM_EDIT)
+def postmortem_runbooks(request, pk):
+    """The *Runbooks* card (an htmx partial): each runbook of the incidents with the postmortem's
+    verdict; POST sets the verdicts and answers the refreshed card (400 / 409 with the reason)."""
+    postmortem = get_for_read_or_404(
+        request, selectors.postmortem_detail(request.organization), Capability.POSTMORTEM_VIEW, pk=pk
+    )
+    error, status = None, 200
+    if request.method == "POST":
+        try:
+            postmortem = services.runbook_verdicts_set(
+                actor=request.actor, postmortem=postmortem, verdicts=_posted_verdicts(request.POST)
+            )
+        except ValidationError as exc:
+            error, status = " ".join(exc.messages), 400
+        except ReadOnly as exc:
+            error, status = str(exc), 409
+    return render(
+        request,
+        "knowledge/postmortems/_runbooks.html",
+        _runbooks_context(request, postmortem, error=error),
         status=status,
     )
 

@@ -6,6 +6,7 @@ from django.shortcuts import render
 
 from incidents.models import Incident
 from knowledge.access import require_read
+from knowledge.effectiveness import staleness
 from knowledge.models import ArticleRevision, RunbookStepCheck
 from knowledge.runbooks import steps_of
 from knowledge.selectors import runbooks_for_incident
@@ -25,7 +26,12 @@ def _panel(request, incident, error=None, status=200):
             for i, text in enumerate(steps_of(revision.body if revision else ""))
         ]
         runbooks.append({"article": article, "score": score, "revision": revision, "steps": steps})
-    runbooks_shown(incident=incident, articles=[r["article"] for r in runbooks])
+    articles = [r["article"] for r in runbooks]
+    runbooks_shown(incident=incident, articles=articles)
+    # A responder should know a runbook is doubtful (old, or a postmortem said it was wrong).
+    flags = staleness(articles)
+    for row in runbooks:
+        row["stale"] = flags[row["article"].pk]
     return render(
         request,
         "knowledge/_incident_runbooks.html",

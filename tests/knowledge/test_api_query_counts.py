@@ -3,9 +3,9 @@
 Under load every round trip costs more than the search itself (docs/benchmarks.md, "Knowledge
 search"), so the budget is exact: authentication (measured, see ``auth_queries``), then one
 statement that reads the reader's spaces and the organization's language itself, whatever the
-number of hits; a page holding runbooks adds their stale flag (the organization's stale days and
-the ledger's service changes), whatever the number of runbooks. A query per hit (an N+1) or a
-separate look-up of the spaces fails these.
+number of hits; a page holding runbooks adds their stale flag (the organization's stale days, the
+ledger's service changes and the postmortems' "wrong" verdicts), whatever the number of runbooks.
+A query per hit (an N+1) or a separate look-up of the spaces fails these.
 """
 
 import pytest
@@ -80,8 +80,9 @@ def test_runbooks_on_the_page_add_their_stale_flags_once(write, viewer_api, chec
         write(f"Replica runbook {i}", STEPS + "replica", runbook_for={"services": [checkout.pk]})
     body, sqls = _get(viewer_api, {"q": "replica"})
     assert len(body["results"]) == min(runbooks, 20)
-    # The search, the organization's stale days, the ledger's changes of the runbooks' services.
-    assert len(sqls) == auth_queries + 3, sqls
+    # The search, the organization's stale days, the ledger's changes of the runbooks' services,
+    # the postmortems' "wrong" verdicts on them.
+    assert len(sqls) == auth_queries + 4, sqls
 
 
 def test_the_typo_fallback_costs_one_more_statement(write, viewer_api, auth_queries):

@@ -70,6 +70,7 @@ def test_detail_carries_effectiveness_against_the_incidents(api_as, actor_as, ru
         "steps_ticked": 3,
         "with_runbook": {"incidents": 2, "mtta_seconds": 90.0, "mttr_seconds": 900.0},
         "without_runbook": {"incidents": 1, "mtta_seconds": 300.0, "mttr_seconds": 3000.0},
+        "verdicts": {"helped": 0, "wrong": 0, "not_used": 0},
     }
     assert (body["stale"], body["stale_reason"]) == (False, None)
 
@@ -83,6 +84,7 @@ def test_a_runbook_never_used_has_null_times(api_as, runbook):
         "steps_ticked": 0,
         "with_runbook": empty,
         "without_runbook": empty,
+        "verdicts": {"helped": 0, "wrong": 0, "not_used": 0},
     }
 
 

@@ -7,7 +7,9 @@ from rest_framework import serializers
 from opsplatform.accounts.models import User
 from opsplatform.api.serializers import BoundedDateTimeField, StrictPrimaryKeyRelatedField, StrictSerializer
 
-from ..models import SECTION_KEYS, ActionItem, Postmortem, TimelineRow
+from .. import selectors
+from ..models import SECTION_KEYS, ActionItem, Postmortem, RunbookVerdict, RunbookVerdictKind, TimelineRow
+from ..services.verdicts import MAX_VERDICTS, NOTE_LIMIT
 
 
 class TimelineRowSerializer(serializers.ModelSerializer):
@@ -42,6 +44,16 @@ class ActionItemSerializer(serializers.ModelSerializer):
         fields = ["id", "task", "title", "assignee", "due_at", "status", "completed_at"]
 
 
+class RunbookVerdictSerializer(serializers.ModelSerializer):
+    article = serializers.IntegerField(source="article_id", help_text="The runbook (an article id).")
+    title = serializers.CharField(source="article.title")
+    decided_by = serializers.CharField(source="decided_by.username", allow_null=True, default=None)
+
+    class Meta:
+        model = RunbookVerdict
+        fields = ["article", "title", "verdict", "note", "decided_at", "decided_by"]
+
+
 class PostmortemListSerializer(serializers.ModelSerializer):
     class Meta:
         model = Postmortem
@@ -58,6 +70,10 @@ class PostmortemSerializer(serializers.ModelSerializer):
     review = ReviewSerializer(source="review_run", allow_null=True, read_only=True)
     timeline = TimelineRowSerializer(many=True, read_only=True)
     action_items = ActionItemSerializer(many=True, read_only=True)
+    runbook_verdicts = serializers.SerializerMethodField(
+        help_text="What the postmortem says of the runbooks of its incidents (those the caller may "
+        "read). A `wrong` verdict flags the runbook stale until it is edited or reviewed."
+    )
 
     class Meta:
         model = Postmortem
@@ -76,9 +92,17 @@ class PostmortemSerializer(serializers.ModelSerializer):
             "review",
             "timeline",
             "action_items",
+            "runbook_verdicts",
             "created_at",
             "updated_at",
         ]
+
+    @extend_schema_field(RunbookVerdictSerializer(many=True))
+    def get_runbook_verdicts(self, postmortem):
+        actor = self.context.get("actor")
+        if actor is None:
+            return []
+        return RunbookVerdictSerializer(selectors.runbook_verdicts(postmortem, actor), many=True).data
 
 
 class PostmortemUpdateSerializer(StrictSerializer):
@@ -111,3 +135,24 @@ class ReviewEventSerializer(StrictSerializer):
         max_length=48, help_text="`publish` or `request_changes` (the run's events)."
     )
     comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class RunbookVerdictInputSerializer(StrictSerializer):
+    article = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, help_text="A runbook of the organization the caller may read."
+    )
+    verdict = serializers.ChoiceField(
+        choices=RunbookVerdictKind.choices,
+        allow_null=True,
+        help_text="`helped`, `wrong` (flags the runbook stale) or `not_used`; null removes the verdict.",
+    )
+    note = serializers.CharField(required=False, allow_blank=True, max_length=NOTE_LIMIT, default="")
+
+
+class RunbookVerdictsSerializer(StrictSerializer):
+    runbook_verdicts = RunbookVerdictInputSerializer(
+        many=True,
+        min_length=1,
+        max_length=MAX_VERDICTS,
+        help_text="The runbooks to judge; runbooks not named keep their verdicts.",
+    )

@@ -64,6 +64,7 @@ class PostmortemViewSet(
         "submit": Capability.POSTMORTEM_EDIT,
         "review": Capability.POSTMORTEM_VIEW,  # the run's guards decide who may publish
         "action_items": Capability.POSTMORTEM_EDIT,
+        "runbook_verdicts": Capability.POSTMORTEM_EDIT,
         "export_markdown": Capability.POSTMORTEM_VIEW,
         "export_pdf": Capability.POSTMORTEM_VIEW,
     }
@@ -79,7 +80,7 @@ class PostmortemViewSet(
         return selectors.postmortem_detail(self.organization)
 
     def get_serializer_context(self):
-        return {**super().get_serializer_context(), "organization": self.organization}
+        return {**super().get_serializer_context(), "organization": self.organization, "actor": self.actor}
 
     def get_serializer_class(self):
         if self.action == "list":
@@ -87,7 +88,10 @@ class PostmortemViewSet(
         return s.PostmortemSerializer
 
     def _respond(self, postmortem, code=status.HTTP_200_OK):
-        return Response(s.PostmortemSerializer(self.get_queryset().get(pk=postmortem.pk)).data, status=code)
+        postmortem = self.get_queryset().get(pk=postmortem.pk)
+        return Response(
+            s.PostmortemSerializer(postmortem, context=self.get_serializer_context()).data, status=code
+        )
 
     def partial_update(self, request, *args, **kwargs):
         postmortem = self.get_object()
@@ -166,6 +170,30 @@ class PostmortemViewSet(
             )
         return self._respond(postmortem, status.HTTP_201_CREATED)
 
+    @extend_schema(
+        summary="Judge the runbooks of its incidents",
+        description="For each named runbook: `helped`, `wrong` or `not_used`, with a note; null removes "
+        "a verdict. `wrong` flags the runbook stale (its `stale_reason` names the postmortem and the note) "
+        "until it is edited or marked reviewed. An article that is not a runbook of the organization the "
+        "caller may read is a 400; a published postmortem answers 409.",
+        request=s.RunbookVerdictsSerializer,
+        responses={200: s.PostmortemSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="runbook-verdicts")
+    def runbook_verdicts(self, request, pk=None):
+        postmortem = self.get_object()
+        serializer = s.RunbookVerdictsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with workflow_errors():
+            postmortem = _conflicts(
+                lambda: services.runbook_verdicts_set(
+                    actor=self.actor,
+                    postmortem=postmortem,
+                    verdicts=[dict(v) for v in serializer.validated_data["runbook_verdicts"]],
+                )
+            )
+        return self._respond(postmortem)
+
     @extend_schema(summary="Export as Markdown", responses={(200, "text/markdown"): OpenApiTypes.STR})
     @action(detail=True, methods=["get"], url_path="export/markdown")
     def export_markdown(self, request, pk=None):
@@ -202,6 +230,7 @@ class IncidentPostmortemView(ActorViewMixin, APIView):
         with workflow_errors({"incident": "incident"}):
             postmortem, created = services.postmortem_draft(actor=self.actor, incident=incident)
         data = s.PostmortemSerializer(
-            selectors.postmortem_detail(self.organization).get(pk=postmortem.pk)
+            selectors.postmortem_detail(self.organization).get(pk=postmortem.pk),
+            context={"organization": self.organization, "actor": self.actor},
         ).data
         return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
