@@ -23,8 +23,8 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from opsplatform.core.asgi_body import CappedBody  # noqa: E402
 from opsplatform.api.problems import is_api_path  # noqa: E402
+from opsplatform.core.asgi_body import CappedBody  # noqa: E402
 from opsplatform.core.pooled_asgi import PooledHandler  # noqa: E402
 from opsplatform.routing import websocket_urlpatterns  # noqa: E402
 

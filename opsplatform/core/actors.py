@@ -45,7 +45,7 @@ class Actor:
         return cls(kind=ActorKind.USER, organization=organization, user=user, role=role)
 
     @classmethod
-    def for_token(cls, token, member_role: str | None | object = ...) -> Actor:
+    def for_token(cls, token, member_role: str | object | None = ...) -> Actor:
         """``member_role``: the owner's role in the token's organization when the caller read it
         together with the token (None: not a member); otherwise it is read here."""
         if member_role is ...:
