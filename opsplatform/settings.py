@@ -652,3 +652,6 @@ INGEST_MIDDLEWARE = [
 # cores, 3-4 threads per process served 300 requests/s with p99 under 100 ms where 8 did not
 # (docs/benchmarks.md). Keep it at or below DB_POOL_MAX_SIZE.
 INGEST_THREADS = env.int("INGEST_THREADS", default=4)
+# REST API requests a web process works on at once (opsplatform.asgi: one thread hop each instead
+# of Django's four or five); more wait in a queue. Keep it at or below DB_POOL_MAX_SIZE when set.
+API_THREADS = env.int("API_THREADS", default=8)

@@ -73,7 +73,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         if token is None:
             self._fail(request, _("The token is invalid, expired or revoked."))
         api_token_touch(token)
-        set_actor(request, Actor.for_token(token))
+        set_actor(request, Actor.for_token(token, member_role=token.member_role))
         return (token.user, token)
 
     def authenticate_header(self, request):

@@ -2,13 +2,14 @@
 
 DRF's stock throttle keeps a list of timestamps and writes it back with get/set: two processes
 serving the same token at once both read the old list and one increment is lost. Here each window
-is one Redis counter moved with atomic INCR, and the limit is checked against a sliding estimate
-(the previous window's count, weighted by how much of it still overlaps, plus the current count),
-which stops the double burst a plain fixed window allows at its edge. The estimate is conservative:
-for small rates ``Retry-After`` can run past one period while a full window fades out.
+is one Redis counter moved atomically, and the limit is checked against a sliding estimate (the
+previous window's count, weighted by how much of it still overlaps, plus the current count), which
+stops the double burst a plain fixed window allows at its edge; count, estimate and the refusal's
+take-back are one script, one round trip (``opsplatform.core.ratelimit.sliding_hit``). The
+estimate is conservative: for small rates ``Retry-After`` can run past one period while a full
+window fades out.
 """
 
-import contextlib
 import math
 
 from django.core.cache import caches
@@ -17,6 +18,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from opsplatform.accounts.models import ApiToken
+from opsplatform.core import ratelimit
 
 
 class PerTokenRateThrottle(SimpleRateThrottle):
@@ -56,25 +58,20 @@ class PerTokenRateThrottle(SimpleRateThrottle):
         now = self.timer()
         window, offset = divmod(now, self.duration)
         elapsed = offset / self.duration
-        current_key = f"{key}:{int(window)}"
-        current = self._increment(current_key)
-        previous = self.cache.get(f"{key}:{int(window) - 1}", 0)
-        if previous * (1 - elapsed) + current <= self.num_requests:
+        # One round trip: count, read the previous window, and take a refused request back.
+        allowed, current, previous = ratelimit.sliding_hit(
+            self.cache,
+            f"{key}:{int(window)}",
+            f"{key}:{int(window) - 1}",
+            limit=self.num_requests,
+            elapsed=elapsed,
+            # The counter outlives its window by one more, for the next window's estimate.
+            lifetime=self.duration * 2 + 1,
+        )
+        if allowed:
             return True
-        # A refused request does not count against the caller.
-        with contextlib.suppress(ValueError):
-            self.cache.decr(current_key)
         self._wait = self._seconds_until_allowed(previous, current - 1, elapsed)
         return False
-
-    def _increment(self, key: str) -> int:
-        # The counter outlives its window by one more, for the next window's estimate.
-        self.cache.add(key, 0, timeout=self.duration * 2 + 1)
-        try:
-            return self.cache.incr(key)
-        except ValueError:  # expired between add and incr
-            self.cache.set(key, 1, timeout=self.duration * 2 + 1)
-            return 1
 
     def _seconds_until_allowed(self, previous: int, current: int, elapsed: float) -> float:
         limit = max(self.num_requests, 1)

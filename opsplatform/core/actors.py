@@ -45,8 +45,11 @@ class Actor:
         return cls(kind=ActorKind.USER, organization=organization, user=user, role=role)
 
     @classmethod
-    def for_token(cls, token) -> Actor:
-        member_role = membership_role(token.user, token.organization)
+    def for_token(cls, token, member_role: str | object | None = ...) -> Actor:
+        """``member_role``: the owner's role in the token's organization when the caller read it
+        together with the token (None: not a member); otherwise it is read here."""
+        if member_role is ...:
+            member_role = membership_role(token.user, token.organization)
         role = caps.lower_role(member_role, token.role) if token.role else member_role
         return cls(
             kind=ActorKind.API_TOKEN,
