@@ -44,7 +44,7 @@ BATCH = 200
 # chunk: short enough to keep that wait small on a loaded machine, long enough to share the commit,
 # the ledger append and the realtime trip among many actions.
 CHUNK = 50
-CHUNK_SECONDS = 0.25
+CHUNK_SECONDS = 0.1
 # Longer than the longest HTTP attempt (OUTBOUND_TOTAL_TIMEOUT) plus the recording.
 LEASE = timedelta(minutes=2)
 MAX_BACKOFF = 3600

@@ -187,3 +187,29 @@ def test_the_tick_goes_on_until_drained_and_only_one_tick_loops(make_rule, trigg
         cache.delete(DRAIN_KEY)
     assert (result["succeeded"], result["passes"]) == (1, 1)
     assert AutomationExecution.objects.get(incident=later).state == S.SUCCEEDED
+
+
+@pytest.mark.django_db
+def test_a_chunk_out_of_time_leaves_the_rest_to_the_next_one(make_rule, trigger, org, monkeypatch):
+    from workflows.automation import runner
+
+    rule = make_rule()
+    incidents = [trigger(f"slow {n}") for n in range(3)]
+    consume()
+    # No time at all: each chunk runs its first action only (a chunk always makes progress).
+    monkeypatch.setattr(runner, "CHUNK_SECONDS", 0)
+    assert run_due() == {"approvals": 0, "succeeded": 3}
+    assert set(AutomationExecution.objects.filter(rule=rule).values_list("state", "attempts")) == {
+        (S.SUCCEEDED, 1)
+    }
+    for incident in incidents:
+        assert entries("incident.updated", target=incident).count() == 1
+    assert entries("automation.execution.succeeded", target=rule).count() == 3
+    # Three transactions, each with its change and then its execution's entry (one chunk of three
+    # would have written the three changes first).
+    written = entries(organization_id=org.pk, verb__in=["incident.updated", "automation.execution.succeeded"])
+    assert (
+        list(written.values_list("verb", flat=True))
+        == ["incident.updated", "automation.execution.succeeded"] * 3
+    )
+    assert verify_chain(org.pk).intact
