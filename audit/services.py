@@ -13,6 +13,7 @@ from opsplatform.core.actors import Actor
 from opsplatform.realtime.groups import (
     organization_group,
     publish_after_commit,
+    publish_many_after_commit,
     recheck_access_after_commit,
 )
 
@@ -89,19 +90,15 @@ def _append(org_id, pending: list[dict]) -> list[LedgerEntry]:
     return entries
 
 
-def _publish(entry: LedgerEntry) -> None:
-    if entry.organization_id is not None:
-        publish_after_commit(
-            organization_group(entry.organization_id),
-            {
-                "kind": "ledger",
-                "id": entry.pk,
-                "sequence": entry.sequence,
-                "verb": entry.verb,
-                "target_type": entry.target_type,
-                "target_id": entry.target_id,
-            },
-        )
+def _pushed(entry: LedgerEntry) -> tuple[str, dict]:
+    return organization_group(entry.organization_id), {
+        "kind": "ledger",
+        "id": entry.pk,
+        "sequence": entry.sequence,
+        "verb": entry.verb,
+        "target_type": entry.target_type,
+        "target_id": entry.target_id,
+    }
 
 
 @transaction.atomic
@@ -134,7 +131,8 @@ def record(
         # Registered before the entry's own push: on-commit callbacks run in order, so the
         # person's sockets re-check (and a removed member's close) before this entry goes out.
         recheck_access_after_commit(recheck_access_of)
-    _publish(entry)
+    if org_id is not None:
+        publish_after_commit(*_pushed(entry))
     return entry
 
 
@@ -161,7 +159,7 @@ def record_many(*, entries, job: str = "", actor: Actor | None = None) -> list[L
             for target, verb, data in items
         ]
         chained = _append(org_id, pending)
-        for entry in chained:
-            _publish(entry)
+        # One trip to the channel layer for the batch, not one per entry.
+        publish_many_after_commit([_pushed(entry) for entry in chained])
         written.extend(chained)
     return written
