@@ -40,6 +40,16 @@ WHERE period = 'hour' AND monitor_id = ANY(%(ids)s) AND start >= %(since)s
 GROUP BY monitor_id, day
 """
 
+LATENCY_HOURS = 24
+# Each monitor's typical response time over the last day: its hour rollups' medians, weighted by
+# their checks (a rollup without latency, e.g. a heartbeat's, counts for nothing).
+LATENCY_SQL = """
+SELECT monitor_id, sum(latency_p50 * checks) / sum(checks), sum(checks)
+FROM monitoring_rollup
+WHERE period = 'hour' AND monitor_id = ANY(%(ids)s) AND start >= %(since)s AND latency_p50 IS NOT NULL
+GROUP BY monitor_id
+"""
+
 
 @dataclass
 class Day:
@@ -68,6 +78,8 @@ class ComponentView:
     created_at: datetime
     updated_at: datetime
     days: list[Day] = field(default_factory=list)
+    # Typical response time (ms) of the component's monitors over the last day, or None.
+    latency_ms: int | None = None
 
     @property
     def status_label(self) -> str:
@@ -96,6 +108,22 @@ def daily_uptime(monitor_ids: list[int], *, today, days: int = UPTIME_DAYS) -> d
         for monitor_id, day, checks, failures in cursor.fetchall():
             found[monitor_id][day] = (int(checks), int(failures))
     return found
+
+
+def recent_latency(monitor_ids: list[int], *, now) -> dict[int, tuple[float, int]]:
+    """monitor id -> (typical response time in ms, checks it rests on) over ``LATENCY_HOURS``."""
+    if not monitor_ids:
+        return {}
+    since = now - timedelta(hours=LATENCY_HOURS)
+    with connection.cursor() as cursor:
+        cursor.execute(LATENCY_SQL, {"ids": monitor_ids, "since": since})
+        return {monitor_id: (float(ms), int(checks)) for monitor_id, ms, checks in cursor.fetchall()}
+
+
+def _component_latency(monitors, latency: dict[int, tuple[float, int]]) -> int | None:
+    found = [latency[m.pk] for m in monitors if m.pk in latency]
+    checks = sum(n for _, n in found)
+    return round(sum(ms * n for ms, n in found) / checks) if checks else None
 
 
 def _notices(page: StatusPage, now):
@@ -140,6 +168,7 @@ def build_snapshot(page: StatusPage, *, now=None, with_uptime: bool = True) -> d
     today = now.astimezone(UTC).date()
     monitor_ids = sorted({m.pk for c in components for m in c.monitors.all()})
     daily = daily_uptime(monitor_ids, today=today) if with_uptime else {}
+    latency = recent_latency(monitor_ids, now=now) if with_uptime else {}
     views = []
     for c in components:
         monitors = list(c.monitors.all())
@@ -170,6 +199,7 @@ def build_snapshot(page: StatusPage, *, now=None, with_uptime: bool = True) -> d
                 created_at=c.created_at,
                 updated_at=c.updated_at,
                 days=days,
+                latency_ms=_component_latency(monitors, latency) if c.show_uptime else None,
             )
         )
     indicator, description = st.page_status(v.status for v in views)

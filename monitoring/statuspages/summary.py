@@ -87,6 +87,7 @@ def summary(snap: dict, *, base_url: str) -> dict:
                     "showcase": True,
                     "only_show_if_degraded": False,
                     "uptime_90d": member.uptime_percent if member.show_uptime else None,
+                    "latency_ms_24h": member.latency_ms,
                 }
             )
     return {

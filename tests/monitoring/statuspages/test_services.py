@@ -236,3 +236,28 @@ def test_maintenance_takes_a_one_off_windows_times(page, components, service, ac
     )
     assert (notice.scheduled_for, notice.scheduled_until) == (window.starts_at, window.ends_at)
     assert notice.maintenance_window == window
+
+
+def test_latency_is_the_checks_weighted_median_of_the_last_day(page, components, monitors, client):
+    api = monitors[0]
+    now = timezone.now()
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    Rollup.objects.create(monitor=api, period="hour", start=hour, checks=30, failures=0, latency_p50=100.0)
+    Rollup.objects.create(
+        monitor=api, period="hour", start=hour - timedelta(hours=2), checks=10, failures=0, latency_p50=300.0
+    )
+    # Older than a day, minute buckets and rollups without latency do not count.
+    Rollup.objects.create(
+        monitor=api, period="hour", start=hour - timedelta(hours=30), checks=9, failures=0, latency_p50=900.0
+    )
+    Rollup.objects.create(monitor=api, period="minute", start=hour, checks=5, failures=0, latency_p50=7000.0)
+    Rollup.objects.create(monitor=api, period="hour", start=hour - timedelta(hours=1), checks=50, failures=0)
+
+    view = next(c for c in selectors.build_snapshot(page, now=now)["components"] if c.name == "API")
+
+    assert view.latency_ms == round((100 * 30 + 300 * 10) / 40) == 150
+    selectors.forget(page.pk)
+    html = client.get(f"/status/{page.slug}/").content.decode()
+    assert "150 ms response (24 h)" in html
+    summary = client.get(f"/status/{page.slug}/summary.json").json()
+    assert [c["latency_ms_24h"] for c in summary["components"] if c["name"] == "API"] == [150]
