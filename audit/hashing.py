@@ -89,31 +89,23 @@ def chain_link(prev_hash: str, sequence: int, content: str) -> str:
     return hashlib.sha256(f"{prev_hash}:{sequence}:{content}".encode()).hexdigest()
 
 
+# The fields an entry's content digest covers (everything but its place in the chain).
+CONTENT_FIELDS = (
+    "organization_id",
+    "actor_type",
+    "actor_id",
+    "actor_label",
+    "verb",
+    "target_type",
+    "target_id",
+    "data",
+    "created_at",
+)
+
+
 def digest_of(entry) -> str:
     """What ``entry.entry_hash`` must be, in the entry's own hash version."""
+    content = {name: getattr(entry, name) for name in CONTENT_FIELDS}
     if getattr(entry, "hash_version", 1) == 1:
-        return entry_digest(
-            organization_id=entry.organization_id,
-            sequence=entry.sequence,
-            actor_type=entry.actor_type,
-            actor_id=entry.actor_id,
-            actor_label=entry.actor_label,
-            verb=entry.verb,
-            target_type=entry.target_type,
-            target_id=entry.target_id,
-            data=entry.data,
-            created_at=entry.created_at,
-            prev_hash=entry.prev_hash,
-        )
-    content = content_digest(
-        organization_id=entry.organization_id,
-        actor_type=entry.actor_type,
-        actor_id=entry.actor_id,
-        actor_label=entry.actor_label,
-        verb=entry.verb,
-        target_type=entry.target_type,
-        target_id=entry.target_id,
-        data=entry.data,
-        created_at=entry.created_at,
-    )
-    return chain_link(entry.prev_hash, entry.sequence, content)
+        return entry_digest(**content, sequence=entry.sequence, prev_hash=entry.prev_hash)
+    return chain_link(entry.prev_hash, entry.sequence, content_digest(**content))
