@@ -5,24 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from audit.hashing import CONTENT_FIELDS
 from audit.models import LedgerEntry
 
-FIELDS = (
-    "id",
-    "organization_id",
-    "sequence",
-    "actor_type",
-    "actor_id",
-    "actor_label",
-    "verb",
-    "target_type",
-    "target_id",
-    "data",
-    "created_at",
-    "prev_hash",
-    "entry_hash",
-    "hash_version",
-)
+# Every field the digest covers (audit.hashing.CONTENT_FIELDS), the entry's place in the chain, and
+# which hash version it uses.
+FIELDS = ("id", *CONTENT_FIELDS, "sequence", "prev_hash", "entry_hash", "hash_version")
 
 
 def to_record(entry: LedgerEntry) -> dict:
