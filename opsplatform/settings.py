@@ -647,11 +647,19 @@ INGEST_MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
 ]
 # Ingestion requests a web process works on at once (its worker threads); more wait in a queue.
-# Few on purpose: the threads share one interpreter lock, and a thread waiting for it while its
-# transaction holds an incident's row lock makes every request for that incident wait too. On two
-# cores, 3-4 threads per process served 300 requests/s with p99 under 100 ms where 8 did not
-# (docs/benchmarks.md). Keep it at or below DB_POOL_MAX_SIZE.
-INGEST_THREADS = env.int("INGEST_THREADS", default=4)
+# A repeated trigger (most of a storm) spends its time waiting for its group's commit without a
+# database connection of its own (incidents.ingest.group_commit, .key_cache), so the more requests
+# a process has in hand, the larger the groups: on two cores, 16 served ~460 PagerDuty events/s
+# where 4 served ~230 (docs/benchmarks.md). Requests that open incidents borrow pool connections.
+INGEST_THREADS = env.int("INGEST_THREADS", default=16)
+# Repeated triggers of concurrent requests share one statement and one commit (incidents.ingest.
+# group_commit), at most this many; each request is answered after the commit that holds it.
+INGEST_GROUP_COMMIT = env.bool("INGEST_GROUP_COMMIT", default=True)
+INGEST_GROUP_COMMIT_MAX = env.int("INGEST_GROUP_COMMIT_MAX", default=64)
+# How long a web process may answer from its copy of an integration key's lookup at most; changes
+# made through the models reach every process within 0.1 s anyway (incidents.ingest.key_cache).
+# 0 turns the cache off.
+INGEST_KEY_CACHE_SECONDS = env.float("INGEST_KEY_CACHE_SECONDS", default=30.0)
 # REST API requests a web process works on at once (opsplatform.asgi: one thread hop each instead
 # of Django's four or five); more wait in a queue. Keep it at or below DB_POOL_MAX_SIZE when set.
 API_THREADS = env.int("API_THREADS", default=8)

@@ -32,3 +32,8 @@ WEB_PUSH_VAPID_PRIVATE_KEY = devservices.dev_vapid_private_key(BASE_DIR / "var" 
 # The event logs stay in PostgreSQL for the suite even when MONGO_URL points at a server: the tests of
 # tests/audit/eventlog/ switch the store per test (and use that server instead of the stand-in).
 EVENT_LOGS_BACKEND = "postgres"
+
+# Tests change integrations in ways that bypass the models' signals (queryset updates) and share a
+# process between tests: each lookup reads the database. tests/incidents/ingest/test_key_cache.py
+# turns the cache on.
+INGEST_KEY_CACHE_SECONDS = 0

@@ -4,7 +4,8 @@ The lookup is the hottest read of ingestion, so it is one hand-written query: th
 its organization and default service, its enabled routing rules (as JSON, in evaluation order) and
 whether the organization has any maintenance window that could be active, so a request without
 one skips that query. The windows that could be active come with it (as JSON), so a request never
-needs a query of its own for them either.
+needs a query of its own for them either. Each web process keeps the answers, invalidated on every
+change (``incidents.ingest.key_cache``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from functools import lru_cache
 
-from incidents.models import Integration, MaintenanceWindow, RoutingRule, Service
+from incidents.ingest import key_cache
+from incidents.models import Integration, IntegrationKind, MaintenanceWindow, RoutingRule, Service
 from opsplatform.accounts.models import Organization
 from opsplatform.core.prepared import fetchone_prepared, model_from_row, select_columns
 
@@ -73,6 +75,8 @@ class IngestTarget:
     integration: Integration
     rules: list[RoutingRule]
     windows: list[MaintenanceWindow]
+    # When the key used stops working by itself (a rotated key's overlap ends); None: it does not.
+    expires_at: datetime | None = None
 
     @property
     def maybe_maintenance(self) -> bool:
@@ -109,6 +113,12 @@ def load_target(key: str | None, *, kind: str) -> IngestTarget | None:
     if not key or len(key) > MAX_KEY_LENGTH or not key.startswith(KEY_PREFIX):
         return None
     digest = key_digest(key)
+    if kind == IntegrationKind.HEARTBEAT:
+        return _load(digest, kind)
+    return key_cache.cache.get(digest, kind, lambda: _load(digest, kind))
+
+
+def _load(digest: str, kind: str) -> IngestTarget | None:
     row = fetchone_prepared(_lookup_sql(), [digest, digest, kind])
     if row is None:
         return None
@@ -125,7 +135,10 @@ def load_target(key: str | None, *, kind: str) -> IngestTarget | None:
         RoutingRule(organization_id=integration.organization_id, integration_id=integration.pk, **rule)
         for rule in (json.loads(raw_rules) if isinstance(raw_rules, str) else raw_rules)
     ]
-    return IngestTarget(integration=integration, rules=rules, windows=_windows(integration, row[-1]))
+    expires_at = integration.previous_key_expires_at if digest != integration.key_hash else None
+    return IngestTarget(
+        integration=integration, rules=rules, windows=_windows(integration, row[-1]), expires_at=expires_at
+    )
 
 
 def _windows(integration: Integration, raw) -> list[MaintenanceWindow]:

@@ -19,7 +19,7 @@ Alertmanager's ``startsAt``). Those change nothing at all and take no lock.
 
 Two shapes are cheap on purpose, because storms consist of them: a re-sent notification (read, found
 unchanged, nothing written), and a single repeated trigger of an alert already firing (one statement,
-see ``sql.REPEAT_SQL``).
+see ``sql.REPEAT_SQL``, shared with the concurrent ones of the process: ``group_commit``).
 """
 
 from __future__ import annotations
@@ -27,10 +27,11 @@ from __future__ import annotations
 import logging
 import time
 
+from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
-from incidents.ingest import counters, settle
+from incidents.ingest import counters, group_commit, settle
 from incidents.ingest.alert_event import AlertEvent, EventAction
 from incidents.ingest.batch import Batch
 from incidents.ingest.maintenance import candidate_windows
@@ -80,11 +81,9 @@ def ingest(
     order = sorted(range(len(decisions)), key=lambda i: decisions[i].event.dedup_key)
     # Made here so alerts can point at the payload before its row is written (None: no request).
     payload_id = time_ordered_uuid() if raw is not None else None
-    if len(decisions) == 1 and raw is not None and not heartbeat:
-        repeated = _repeat_in_one_statement(integration, decisions[0], raw, payload_id, now)
+    if len(decisions) == 1 and raw is not None and not heartbeat and _repeatable(decisions[0]):
+        repeated = _repeat(integration, decisions[0], raw, payload_id, now)
         if repeated is not None:
-            # Runs at once outside a transaction; inside one (a caller's), after it commits.
-            transaction.on_commit(lambda: _count(integration.pk, repeated, now), robust=True)
             return repeated
     for attempt in range(1, ATTEMPTS + 1):
         try:
@@ -108,6 +107,35 @@ def ingest(
     raise AssertionError("unreachable")
 
 
+def _repeatable(decision: Decision) -> bool:
+    """Whether the request may be a repeated trigger (the statements below settle whether it is)."""
+    event = decision.event
+    if decision.outcome == Outcome.DROP or event.action != EventAction.TRIGGER:
+        return False
+    return not event.occurrence_key
+
+
+def _repeat(integration, decision: Decision, raw: RawBody, payload_id, now) -> IngestResult | None:
+    """The repeated trigger written and counted, or None (nothing written) when it is not one."""
+    if settings.INGEST_GROUP_COMMIT and not transaction.get_connection().in_atomic_block:
+        # Shares a statement and a commit with the concurrent ones of this process; counted there.
+        item = group_commit.RepeatItem(
+            organization_id=integration.organization_id,
+            integration_id=integration.pk,
+            dedup_key=decision.event.dedup_key,
+            status=decision.event.status,
+            raw=raw,
+            payload_id=payload_id,
+            now=now,
+        )
+        return group_commit.committer().submit(item)
+    repeated = _repeat_in_one_statement(integration, decision, raw, payload_id, now)
+    if repeated is not None:
+        # Runs at once outside a transaction; inside one (a caller's), after it commits.
+        transaction.on_commit(lambda: _count(integration.pk, repeated, now), robust=True)
+    return repeated
+
+
 def _repeat_in_one_statement(
     integration, decision: Decision, raw: RawBody, payload_id, now
 ) -> IngestResult | None:
@@ -116,8 +144,6 @@ def _repeat_in_one_statement(
     store the raw payload. One statement is one atomic commit, with none of a transaction's round
     trips. None (and nothing written) when it is anything else: the full path takes over."""
     event = decision.event
-    if decision.outcome == Outcome.DROP or event.action != EventAction.TRIGGER or event.occurrence_key:
-        return None
     row = fetchone_prepared(
         REPEAT_SQL,
         {

@@ -157,3 +157,42 @@ REPEAT_SQL = (
     " SELECT first.alert, first.incident, (SELECT count(*) FROM counted), (SELECT count(*) FROM stored)"
     " FROM first"
 )
+
+
+# ``REPEAT_SQL`` for the repeated triggers of many requests of one organization at once (group
+# commit, ``incidents.ingest.group_commit``): one statement, one commit. Their incidents are locked in
+# id order, as every writer locks them. Each input row (in ``n`` order) gets its alert and incident,
+# or NULLs when its key has no firing alert in an open incident (that request takes the full path).
+REPEAT_MANY_SQL = (
+    "WITH input AS (SELECT * FROM unnest(%(keys)s::text[], %(payloads)s::uuid[], %(integrations)s::bigint[],"  # noqa: S608
+    "   %(ats)s::timestamptz[], %(content_types)s::text[], %(bodies)s::text[], %(sizes)s::integer[],"
+    "   %(truncated)s::boolean[]) WITH ORDINALITY"
+    "   AS t(key, payload, integration, at, content_type, body, size, truncated, n)),"
+    " latest AS (SELECT DISTINCT ON (a.dedup_key) a.dedup_key, a.incident_id FROM incidents_alert a"
+    "   WHERE a.organization_id = %(org)s AND a.dedup_key = ANY(%(keys)s::text[]) AND a.active"
+    "   ORDER BY a.dedup_key, a.id DESC),"
+    " target AS (SELECT i.id FROM incidents_incident i"
+    f"   WHERE i.id IN (SELECT incident_id FROM latest) AND i.status IN {OPEN_IN} ORDER BY i.id FOR UPDATE),"
+    " hit AS (SELECT input.*, latest.incident_id FROM input JOIN latest ON latest.dedup_key = input.key"
+    "   JOIN target ON target.id = latest.incident_id),"
+    " per_key AS (SELECT key, incident_id, count(*) AS times, max(at) AS at,"
+    "   (array_agg(payload ORDER BY n DESC))[1] AS payload FROM hit GROUP BY key, incident_id),"
+    " fired AS (UPDATE incidents_alert AS a SET occurrences = a.occurrences + p.times, last_seen_at = p.at,"
+    "   raw_payload_id = p.payload FROM per_key p"
+    "   WHERE a.incident_id = p.incident_id AND a.dedup_key = p.key AND a.status = 'firing'"
+    "   RETURNING a.id, a.incident_id, a.dedup_key),"
+    " first AS (SELECT dedup_key, min(id) AS alert, min(incident_id) AS incident FROM fired"
+    "   GROUP BY dedup_key),"
+    " per_incident AS (SELECT p.incident_id, sum(p.times) AS times, max(p.at) AS at FROM per_key p"
+    "   JOIN first f ON f.dedup_key = p.key GROUP BY p.incident_id),"
+    " counted AS (UPDATE incidents_incident AS i SET alert_occurrences = i.alert_occurrences + c.times,"
+    "   last_alert_at = c.at FROM per_incident c WHERE i.id = c.incident_id RETURNING i.id),"
+    " stored AS (INSERT INTO incidents_rawpayload"
+    "   (id, organization_id, integration_id, received_at, content_type, body, size, truncated, result)"
+    "   SELECT h.payload, %(org)s, h.integration, h.at, h.content_type, h.body, h.size, h.truncated,"
+    "   jsonb_build_array(jsonb_build_object('dedup_key', h.key, 'status', 'firing',"
+    "     'outcome', 'deduplicated', 'incident', f.incident, 'alert', f.alert))"
+    "   FROM hit h JOIN first f ON f.dedup_key = h.key RETURNING id)"
+    " SELECT input.n, f.alert, f.incident, (SELECT count(*) FROM stored), (SELECT count(*) FROM counted)"
+    " FROM input LEFT JOIN first f ON f.dedup_key = input.key ORDER BY input.n"
+)

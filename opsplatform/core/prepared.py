@@ -63,3 +63,11 @@ def insert_sql(model, suffix: str) -> str:
 
 def insert_params(obj) -> list:
     return [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in insert_fields(type(obj))]
+
+
+def fetchall_prepared(sql: str, params) -> list[tuple]:
+    """``fetchone_prepared`` for a statement whose every row is wanted."""
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        return cursor.fetchall() if cursor.description else []

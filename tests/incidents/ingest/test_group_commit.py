@@ -1,0 +1,129 @@
+"""Group commit of repeated triggers (``incidents.ingest.group_commit``): each request is answered
+only after the commit that holds it, a failing group answers each request with its own outcome and
+loses nothing, and requests over HTTP share groups without losing or doubling a count."""
+
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg
+import pytest
+from django.db import IntegrityError, connection, connections
+from django.test import Client
+from django.utils import timezone
+
+from incidents.ingest import group_commit
+from incidents.ingest.results import RawBody, Result
+from incidents.models import Alert, Incident, RawPayload
+from tests.incidents.ingest.payloads import pd_trigger, post
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ENQUEUE = "/v2/enqueue"
+
+
+@pytest.fixture
+def firing(make_integration):
+    """A PagerDuty integration and an open incident whose alert ``disk`` is firing."""
+    integration, key = make_integration("pagerduty")
+    assert post(Client(), ENQUEUE, pd_trigger(key, dedup_key="disk")).status_code == 202
+    return integration, key, Incident.objects.get(dedup_key="disk")
+
+
+def _item(integration, key="disk", integration_id=None):
+    return group_commit.RepeatItem(
+        organization_id=integration.organization_id,
+        integration_id=integration_id or integration.pk,
+        dedup_key=key,
+        status="firing",
+        raw=RawBody(body=b'{"event": "repeat"}', content_type="application/json"),
+        payload_id=uuid.uuid4(),
+        now=timezone.now(),
+    )
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    return f"postgresql://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def test_each_request_is_answered_only_after_its_commit(firing):
+    integration, _key, incident = firing
+    committer = group_commit.GroupCommitter(max_group=64)
+    items = [_item(integration) for _ in range(6)]
+    with psycopg.connect(_database_url(), autocommit=False) as blocker:
+        # Another transaction holds the incident: the group's statement must wait for it.
+        blocker.execute("SELECT id FROM incidents_incident WHERE id = %s FOR UPDATE", [incident.pk])
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            answers = [pool.submit(committer.submit, item) for item in items]
+            time.sleep(0.5)
+            assert not any(answer.done() for answer in answers)
+            seen = blocker.execute(
+                "SELECT count(*) FROM incidents_rawpayload WHERE id = ANY(%s)",
+                [[i.payload_id for i in items]],
+            ).fetchone()[0]
+            assert seen == 0
+            blocker.rollback()
+            results = [answer.result(timeout=10) for answer in answers]
+    for item, result in zip(items, results, strict=True):
+        assert result.payload_id == item.payload_id
+        assert [r.outcome for r in result.results] == [Result.DEDUPLICATED]
+        assert result.results[0].incident_id == incident.pk
+    incident.refresh_from_db()
+    assert incident.alert_occurrences == 7
+    assert Alert.objects.get(incident=incident, dedup_key="disk").occurrences == 7
+    assert RawPayload.objects.filter(pk__in=[i.payload_id for i in items]).count() == 6
+
+
+def test_a_failing_group_answers_each_request_and_loses_nothing(firing):
+    integration, _key, incident = firing
+    good = [_item(integration) for _ in range(3)]
+    # An integration that does not exist: its raw payload breaks the statement for the whole group.
+    bad = _item(integration, integration_id=integration.pk + 10_000)
+    group = [good[0], bad, good[1], good[2]]
+    group_commit.GroupCommitter(max_group=64).commit(group)
+
+    with pytest.raises(IntegrityError):
+        bad.future.result(timeout=1)
+    for item in good:
+        assert item.future.result(timeout=1).results[0].outcome == Result.DEDUPLICATED
+    incident.refresh_from_db()
+    assert incident.alert_occurrences == 4  # the first trigger and the three good repeats, once each
+    assert set(
+        RawPayload.objects.filter(pk__in=[i.payload_id for i in group]).values_list("pk", flat=True)
+    ) == {i.payload_id for i in good}
+
+
+def test_a_key_without_a_firing_alert_comes_back_for_the_full_path(firing):
+    integration, _key, _incident = firing
+    fresh = _item(integration, key="never-seen")
+    repeat = _item(integration)
+    group_commit.GroupCommitter(max_group=64).commit([fresh, repeat])
+    assert fresh.future.result(timeout=1) is None
+    assert not RawPayload.objects.filter(pk=fresh.payload_id).exists()
+    assert repeat.future.result(timeout=1).results[0].outcome == Result.DEDUPLICATED
+
+
+def test_concurrent_requests_share_groups_and_count_exactly(firing):
+    _integration, key, _incident = firing
+    keys = ["disk", "disk", "cpu", "disk", "mem", "cpu"] * 8
+    barrier = threading.Barrier(8)
+
+    def send(chunk):
+        client = Client()
+        barrier.wait()
+        try:
+            return [post(client, ENQUEUE, pd_trigger(key, dedup_key=k)).status_code for k in chunk]
+        finally:
+            connections.close_all()  # the test client leaves each thread's connection open
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = [s for chunk in pool.map(send, [keys[i::8] for i in range(8)]) for s in chunk]
+    assert statuses == [202] * len(keys)
+    for dedup_key in ("disk", "cpu", "mem"):
+        sent = keys.count(dedup_key) + (1 if dedup_key == "disk" else 0)
+        opened = Incident.objects.get(dedup_key=dedup_key)
+        assert opened.alert_occurrences == sent
+        assert Alert.objects.get(incident=opened).occurrences == sent
+    assert Incident.objects.filter(dedup_key__in=["disk", "cpu", "mem"]).count() == 3
+    assert RawPayload.objects.count() == len(keys) + 1
