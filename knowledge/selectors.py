@@ -29,6 +29,11 @@ def runbooks_in_spaces(spaces: QuerySet[Space], incident) -> list[tuple[Article,
         .filter(space__in=spaces)
         .select_related("current_revision", "space")
     )
+    return rank_runbooks(candidates, incident)
+
+
+def rank_runbooks(candidates, incident) -> list[tuple[Article, int]]:
+    """The runbooks among ``candidates`` whose selectors fit the incident, best match first."""
     scored = [(article, match_score(article.runbook_for, incident)) for article in candidates]
     matched = [(article, score) for article, score in scored if score is not None]
     return sorted(matched, key=lambda pair: (-pair[1], pair[0].title.lower(), pair[0].pk))

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connection
 
 from incidents.ingest import counters
 from incidents.ingest.results import EventResult, IngestResult, RawBody, Result
@@ -102,7 +102,12 @@ class GroupCommitter:
         self._start_lock = threading.Lock()
 
     def submit(self, item: RepeatItem) -> IngestResult | None:
-        """Block until the group holding ``item`` is committed; its result, or its error raised."""
+        """Block until the group holding ``item`` is committed; its result, or its error raised.
+
+        A pooled connection this thread holds goes back to the pool first: the committer needs one
+        of its own, and request threads that wait on it must not hold every connection there is."""
+        if connection.pool is not None and not connection.in_atomic_block:
+            connection.close()
         self._ensure_thread()
         self._queue.put(item)
         return item.future.result()

@@ -96,5 +96,5 @@ class DatabaseOutageMiddleware:
     def process_exception(self, request, exception):
         if not isinstance(exception, DATABASE_UNREACHABLE):
             return None
-        logger.warning("database unreachable (%s): answered 503", type(exception).__name__)
+        logger.warning("database unreachable (%s: %s): answered 503", type(exception).__name__, exception)
         return database_outage_response(request)

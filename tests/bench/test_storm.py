@@ -248,15 +248,6 @@ def _stage_line(first_sent: dict[str, float], stages: dict) -> str:
     )
 
 
-def _webhook_arrivals(world) -> dict[str, list[float]]:
-    arrivals: dict[str, list[float]] = {}
-    with world.peers.webhook.lock:
-        requests = list(world.peers.webhook.requests)
-    for request in requests:
-        arrivals.setdefault(request.headers.get("x-opsplatform-delivery", ""), []).append(request.at)
-    return arrivals
-
-
 def _settle(world, keys: list[str]) -> float:
     """Seconds until every incident of ``keys`` has its outbox rows sent and received, or until no
     page arrived for ``SETTLE_IDLE_SECONDS`` (what is missing then counts as lost)."""
@@ -286,13 +277,16 @@ def _line(name: str, latencies: list[float], elapsed: float, events: int, status
 
 
 def test_storm_with_paging():
-    with running_world(prefix="opsplatform-storm-", database="ops_storm_bench", prepare=_prepare) as world:
+    with running_world(
+        prefix="opsplatform-storm-", database="ops_storm_bench", prepare=_prepare, peers_own_process=True
+    ) as world:
         port = world.platform.port
         tps_before = pgbench_tps(world.postgres)
         run = world.run_id
         # Warm every web process and its pool at the storm's concurrency, on keys the counts ignore.
         warm = [pd_event(PD_KEY, f"warm-{run}-{i}") for i in range(400)]
-        asyncio.run(saturate(port, PD_PATH, warm, CONNECTIONS))
+        _, warm_status, _ = asyncio.run(saturate(port, PD_PATH, warm, CONNECTIONS))
+        assert set(warm_status) == {202}, f"warm-up answered {dict(warm_status)}"
         with world.postgres.connect() as conn:
             conn.execute("ANALYZE")
 
@@ -341,7 +335,7 @@ def test_storm_with_paging():
         incidents, rows = _pages(world, keys)
         stages = _stages(world, keys)
         delivered = world.peers.delivered()
-        arrivals = _webhook_arrivals(world)
+        arrivals = world.peers.webhook_arrivals()
         tps_after = pgbench_tps(world.postgres)
 
     # --- counting ---------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ def running_world(
     database: str = "ops_faults",
     extra: dict | None = None,
     prepare: Callable[[Postgres], None] | None = None,
+    peers_own_process: bool = False,
 ):
     """Yield a ``World`` once the platform is up and its first pages arrived. ``extra`` adds to the
     platform's environment; ``prepare`` runs against the seeded database before the platform starts."""
@@ -51,7 +52,7 @@ def running_world(
     postgres = Postgres(root / "pg", database=database)
     redis = Redis(root / "redis")
     platform = None
-    with running_peers() as peers:
+    with running_peers(own_process=peers_own_process) as peers:
         try:
             postgres.create()
             redis.start()
