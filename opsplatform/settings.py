@@ -655,6 +655,9 @@ INGEST_THREADS = env.int("INGEST_THREADS", default=16)
 # Repeated triggers of concurrent requests share one statement and one commit (incidents.ingest.
 # group_commit), at most this many; each request is answered after the commit that holds it.
 INGEST_GROUP_COMMIT = env.bool("INGEST_GROUP_COMMIT", default=True)
+# New incidents ask for an escalation tick when they commit (incidents.ingest.escalate_soon) instead
+# of waiting for the next beat.
+INGEST_ESCALATE_AT_ONCE = env.bool("INGEST_ESCALATE_AT_ONCE", default=True)
 INGEST_GROUP_COMMIT_MAX = env.int("INGEST_GROUP_COMMIT_MAX", default=64)
 # How long a web process may answer from its copy of an integration key's lookup at most; changes
 # made through the models reach every process within 0.1 s anyway (incidents.ingest.key_cache).

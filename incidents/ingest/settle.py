@@ -4,10 +4,13 @@ transaction, after ``Batch.handle``."""
 
 from __future__ import annotations
 
+from django.db import transaction
+
 from audit.services import record, record_many
 from incidents.eventlogs import RAW_PAYLOADS
 from incidents.ingest import sql
 from incidents.ingest.batch import Batch, Touched
+from incidents.ingest.escalate_soon import escalate_soon
 from incidents.ingest.results import EventResult, RawBody
 from incidents.ingest.sql import deactivate_alerts, execute, fetchone
 from incidents.models import OPEN_STATUSES, Incident, RawPayload
@@ -52,6 +55,8 @@ def finish(batch: Batch, raw: RawBody | None, results: list[EventResult]) -> Non
         if touched.acknowledge:
             _acknowledge(batch, touched)
     publish_triggered(batch.organization_id, created)
+    if any(incident.next_escalation_at is not None for incident in created):
+        transaction.on_commit(escalate_soon, robust=True)
 
 
 def _created_entry(touched: Touched) -> tuple:
