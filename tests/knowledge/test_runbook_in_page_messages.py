@@ -10,6 +10,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from incidents.services import incident_create
+from knowledge.contributions import top_runbook_link
 from knowledge.services.spaces import space_create
 from notifications import message_links
 from notifications.models import ContactKind, ContactMethod, NotificationRule
@@ -131,3 +132,20 @@ def test_a_failing_link_provider_costs_its_link_not_the_page(org, checkout, open
     assert stats.sent == 1
     body = message_from_bytes(smtp[0].content).get_payload(decode=True).decode()
     assert "Runbook: Checkout <general> runbook" in body
+
+
+def test_runbook_candidates_are_read_once_and_follow_article_changes(
+    org, checkout, open_incident, write, django_assert_num_queries
+):
+    """Pages of a storm share the list of runbooks a reader may see (``knowledge.contributions``):
+    the second page's link costs no query, and a new or edited runbook shows in the next page."""
+    incident = open_incident()
+    assert top_runbook_link(incident, None) is None
+    with django_assert_num_queries(0):
+        assert top_runbook_link(incident, None) is None
+    article = write("Checkout first aid", "- [ ] Look", runbook_for={"services": [checkout.pk]})
+    link = top_runbook_link(incident, None)
+    assert link is not None and link.title == "Checkout first aid"
+    article.title = "Checkout first aid, revised"
+    article.save(update_fields=["title"])
+    assert top_runbook_link(incident, None).title == "Checkout first aid, revised"
