@@ -36,10 +36,7 @@ class Peers:
         with self.webhook.lock:
             requests = list(self.webhook.requests)
         seen = [("webhook", r.headers.get("x-opsplatform-delivery", ""), r.at) for r in requests]
-        for envelope in list(self.mails):
-            # The default policy unfolds long header lines (the delivery id is 64 characters).
-            message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
-            seen.append(("mail", str(message.get("X-OpsPlatform-Delivery", "")).strip(), 0.0))
+        seen += [("mail", _mail_delivery(envelope), 0.0) for envelope in list(self.mails)]
         return seen
 
     def delivered(self) -> Counter:
@@ -52,6 +49,12 @@ class Peers:
             if kind == "webhook":
                 arrivals.setdefault(delivery, []).append(at)
         return arrivals
+
+
+def _mail_delivery(envelope) -> str:
+    # The default policy unfolds long header lines (the delivery id is 64 characters).
+    message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+    return str(message.get("X-OpsPlatform-Delivery", "")).strip()
 
 
 class _Address:
@@ -77,15 +80,21 @@ class RemotePeers(Peers):
 def _serve(log: str) -> None:
     """``python -m tests.faults.peers <log>``: serve, print where, append arrivals to ``log``."""
     with http_receiver() as webhook, smtp_server() as (smtp_port, mails):
-        local = Peers(webhook=webhook, smtp_port=smtp_port, mails=mails)
         print(webhook.url(""), smtp_port, flush=True)
-        written = 0
+        # Both lists only grow: each pass writes what arrived since the last one.
+        requests_written = mails_written = 0
         with open(log, "a") as out:
             while True:
-                seen = local.arrivals()
-                for entry in seen[written:]:
-                    out.write(json.dumps(entry) + "\n")
-                written = len(seen)
+                with webhook.lock:
+                    requests = webhook.requests[requests_written:]
+                new_mails = mails[mails_written:]
+                for request in requests:
+                    delivery = request.headers.get("x-opsplatform-delivery", "")
+                    out.write(json.dumps(["webhook", delivery, request.at]) + "\n")
+                for envelope in new_mails:
+                    out.write(json.dumps(["mail", _mail_delivery(envelope), 0.0]) + "\n")
+                requests_written += len(requests)
+                mails_written += len(new_mails)
                 out.flush()
                 time.sleep(0.1)
 
