@@ -22,7 +22,7 @@ LOST_ERROR = "the worker stopped while this attempt was in flight; it may or may
 _CLAIM_SQL = """
 WITH due AS (
     SELECT id FROM {table}
-     WHERE status IN ('pending', 'failed') AND next_attempt_at <= %s
+     WHERE status IN ('pending', 'failed') AND next_attempt_at <= %s AND NOT (medium = ANY(%s))
      ORDER BY next_attempt_at, id
      LIMIT %s
        FOR UPDATE SKIP LOCKED
@@ -36,9 +36,10 @@ RETURNING n.id
 
 
 def claim_due(
-    now: datetime, batch_size: int, stats: DeliveryStats
+    now: datetime, batch_size: int, stats: DeliveryStats, *, skip_media: tuple[str, ...] = ()
 ) -> tuple[uuid.UUID, list[Notification], int]:
-    """Claim up to ``batch_size`` due rows: (claim token, rows to send, rows claimed).
+    """Claim up to ``batch_size`` due rows, none of ``skip_media``: (claim token, rows to send, rows
+    claimed).
 
     One conditional UPDATE over ``SELECT … FOR UPDATE SKIP LOCKED`` marks them ``sending`` with a
     lease and this claim's token, so concurrent ticks take disjoint rows and nobody waits.
@@ -49,7 +50,7 @@ def claim_due(
         with connection.cursor() as cursor:
             cursor.execute(
                 _CLAIM_SQL.format(table=Notification._meta.db_table),
-                [now, batch_size, lease_until, token, now],
+                [now, list(skip_media), batch_size, lease_until, token, now],
             )
             ids = [row[0] for row in cursor.fetchall()]
         if not ids:

@@ -17,11 +17,14 @@ from notifications.delivery.batch import DeliveryStats
 from notifications.delivery.claim import claim_due, reclaim_lost, release
 from notifications.delivery.outcome import DATABASE_UNREACHABLE, record_outcomes_durably
 from notifications.delivery.send import Carriers, prepare
+from notifications.models import Medium
 from notifications.senders import Outgoing, send
 
 logger = logging.getLogger(__name__)
 
 FINISH_GATHER_SECONDS = 0.025
+# The destination of every e-mail: the one mail server the platform sends through.
+SMTP = "smtp"
 
 
 def destination(outgoing: Outgoing) -> str:
@@ -30,16 +33,16 @@ def destination(outgoing: Outgoing) -> str:
     if outgoing.error or outgoing.sender is None:
         return ""
     if outgoing.email is not None:
-        return "smtp"
+        return SMTP
     parts = urlsplit(outgoing.url)
     return f"{(parts.hostname or '').lower()}:{parts.port or parts.scheme}"
 
 
-def _claim(now: datetime, want: int, stats: DeliveryStats, *, in_flight: int):
+def _claim(now: datetime, want: int, stats: DeliveryStats, *, in_flight: int, skip_media=()):
     """``claim_due``; with requests in flight, a database outage means "claim nothing more": their
     outcomes are stored once the database is back (``record_outcomes_durably``), not dropped."""
     try:
-        _, rows, examined = claim_due(now, want, stats)
+        _, rows, examined = claim_due(now, want, stats, skip_media=skip_media)
     except DATABASE_UNREACHABLE:
         if not in_flight:
             raise
@@ -81,11 +84,21 @@ def run_delivery_tick(
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="delivery") as pool:
         while True:
             free = concurrency - len(in_flight)
-            claim_now = not drained and not waiting_for_slot and free >= min(min_claim, concurrency)
+            # Slots held by destinations at their limit cannot take claimed rows for them anyway:
+            # wait for half of the others, not of all (else one slow mail server would make every
+            # other destination wait until all of its own requests are back).
+            blocked = sum(n for where, n in per_host.items() if where and n >= per_destination)
+            enough = max(1, min(min_claim, (concurrency - blocked) // 2))
+            claim_now = not drained and not waiting_for_slot and free >= enough
             if claim_now and time.monotonic() < deadline:
                 want = min(free, batch_size)
-                rows, examined = _claim(now or timezone.now(), want, stats, in_flight=len(in_flight))
-                drained = examined < want
+                # E-mails all go to the one mail server: while it is at its limit, leave them in
+                # the outbox rather than claim them and give them back.
+                skip = (Medium.EMAIL,) if per_host[SMTP] >= per_destination else ()
+                rows, examined = _claim(
+                    now or timezone.now(), want, stats, in_flight=len(in_flight), skip_media=skip
+                )
+                drained = examined < want and not skip
                 busy = []
                 for row in rows:
                     outgoing = prepare(row, carriers)

@@ -20,7 +20,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def queue(monkeypatch):
     """The broker list the tick's messages land in, private to this test."""
     name = f"test-escalate-{uuid.uuid4().hex}"
-    monkeypatch.setitem(app.conf, "task_routes", {escalate_soon.TASK: {"queue": name}})
+
+    class PrivateQueue:
+        """The real app, sending to this test's queue (Celery builds its router once per process,
+        so routes set now would not be read)."""
+
+        def send_task(self, task, **options):
+            return app.send_task(task, queue=name, **options)
+
+    monkeypatch.setattr(escalate_soon, "app", PrivateQueue())
     monkeypatch.setattr(escalate_soon, "_last", float("-inf"))
     with app.connection_for_write() as connection:
         # The broker's own Redis client (it speaks whatever address form the broker URL uses).

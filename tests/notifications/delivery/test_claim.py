@@ -87,3 +87,46 @@ def test_concurrent_delivery_ticks_never_send_a_row_twice(org, service, receiver
     keys = [r.headers["x-opsplatform-delivery"] for r in receiver.requests]
     assert len(keys) == len(set(keys)) == 60
     assert set(Notification.objects.values_list("status", flat=True)) == {NotificationStatus.SENT}
+
+
+@pytest.mark.django_db
+def test_a_claim_can_leave_one_medium_in_the_outbox(org, service, open_incident, receiver, smtp):
+    """While the mail server is at its limit the tick claims around e-mails (``skip_media``): they
+    stay due and untouched, and everything else goes."""
+    hook = make_channel(org, kind="webhook", name="Ops", url=receiver.url("/hook")).channel
+    mail = make_channel(org, kind="email", name="Mail", recipients=["oncall@example.test"]).channel
+    make_policy(org, step(("channel", hook), ("channel", mail)), services=[service])
+    for number in range(3):
+        open_incident(title=f"Checkout errors {number}")
+    run_escalation_tick()
+    due = timezone.now() + timedelta(seconds=1)
+
+    _, claimed, examined = claim_due(due, 10, DeliveryStats(), skip_media=("email",))
+    assert examined == 3 and {row.medium for row in claimed} == {"webhook"}
+    emails = Notification.objects.filter(medium="email")
+    assert [(row.status, row.attempts) for row in emails] == [(NotificationStatus.PENDING, 0)] * 3
+
+    _, claimed, _ = claim_due(due, 10, DeliveryStats())
+    assert sorted(row.medium for row in claimed) == ["email"] * 3
+
+
+@pytest.mark.django_db
+def test_pages_past_a_busy_mail_server_arrive_once(org, service, open_incident, receiver, smtp, settings):
+    """With one request per destination at a time (the mail server always at its limit while a
+    mail is out), ticks claim around e-mails and give back what they cannot send: every page still
+    arrives exactly once, on its first attempt."""
+    settings.NOTIFICATION_DELIVERY_PER_DESTINATION = 1
+    hook = make_channel(org, kind="webhook", name="Ops", url=receiver.url("/hook")).channel
+    mail = make_channel(org, kind="email", name="Mail", recipients=["oncall@example.test"]).channel
+    make_policy(org, step(("channel", hook), ("channel", mail)), services=[service])
+    for number in range(6):
+        open_incident(title=f"Checkout errors {number}")
+    run_escalation_tick()
+    now = timezone.now() + timedelta(seconds=1)
+    for _ in range(10):
+        run_delivery_tick(now=now, concurrency=4)
+        if len(smtp) == 6 and len(receiver.requests) == 6:
+            break
+        now += timedelta(seconds=settings.NOTIFICATION_BUSY_DESTINATION_DEFER_SECONDS)
+    assert len(receiver.requests) == 6 and len(smtp) == 6
+    assert set(Notification.objects.values_list("status", "attempts")) == {(NotificationStatus.SENT, 1)}
