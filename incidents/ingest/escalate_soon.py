@@ -2,8 +2,10 @@
 
 Without this, a new incident waits for the escalation tick Celery beat sends every
 ``ESCALATION_TICK_SECONDS``, and under a storm behind the ticks already queued. Ingestion asks for a
-tick as soon as it commits new incidents; each web process asks at most every ``KICK_SECONDS``, so a
-storm costs a few messages a second, not one per incident. The tick is safe to run concurrently and
+tick as soon as it commits new incidents; all web processes together ask at most every
+``KICK_SECONDS`` (a key in Redis with that expiry; each process also keeps from asking Redis more
+often), so a storm costs a few messages a second, not one per incident, and the paging queue is not
+flooded with ticks that would find nothing. The tick is safe to run concurrently and
 twice (``notifications.escalation``); the beat still runs it regardless, so a message lost here
 costs latency only.
 
@@ -19,6 +21,7 @@ import time
 
 from django.conf import settings
 
+from incidents.ingest import counters
 from opsplatform.celery import app
 
 logger = logging.getLogger(__name__)
@@ -28,6 +31,10 @@ KICK_SECONDS = 0.25
 
 _last = float("-inf")
 _lock = threading.Lock()
+
+
+def shared_key() -> str:
+    return f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:ingest:escalate-soon"
 
 
 def escalate_soon() -> bool:
@@ -41,6 +48,8 @@ def escalate_soon() -> bool:
             return False
         _last = now
     try:
+        if not counters.client().set(shared_key(), 1, nx=True, px=int(KICK_SECONDS * 1000)):
+            return False  # another process asked moments ago
         app.send_task(TASK)
     except Exception as exc:  # the beat's tick still comes: never fail an accepted alert for this
         logger.warning("escalation tick not requested (%s); the next beat runs it", type(exc).__name__)
