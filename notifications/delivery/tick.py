@@ -23,6 +23,11 @@ from notifications.senders import Outgoing, send
 logger = logging.getLogger(__name__)
 
 FINISH_GATHER_SECONDS = 0.025
+# A tick that found rows keeps looking for this long after the outbox ran dry: during a storm new
+# pages arrive every few milliseconds, and a tick that ended would leave them for the next one
+# (the next beat, or the next escalation that pages someone).
+LINGER_SECONDS = 1.0
+LINGER_POLL_SECONDS = 0.1
 # The destination of every e-mail: the one mail server the platform sends through.
 SMTP = "smtp"
 
@@ -51,6 +56,79 @@ def _claim(now: datetime, want: int, stats: DeliveryStats, *, in_flight: int, sk
     return rows, examined
 
 
+class _Tick:
+    """The state of one delivery tick: its sender pool, the requests in flight and their
+    destinations, and what the last claim found."""
+
+    def __init__(self, pool, now, *, batch_size: int, concurrency: int, stats: DeliveryStats):
+        self.pool, self.now, self.stats = pool, now, stats
+        self.batch_size, self.concurrency = batch_size, concurrency
+        # Claim in chunks of at least this many free slots: one claim transaction per row would
+        # cost more than the requests themselves against a fast receiver.
+        self.min_claim = max(1, min(batch_size, concurrency // 2))
+        self.per_destination = settings.NOTIFICATION_DELIVERY_PER_DESTINATION
+        self.carriers = Carriers()
+        self.in_flight: dict = {}
+        # Requests in flight per destination: a slow host gets at most this many of the threads.
+        self.per_host: Counter = Counter()
+        self.drained = self.waiting_for_slot = False
+        # When rows were found last (see LINGER_SECONDS).
+        self.found_at = float("-inf")
+
+    def should_claim(self) -> bool:
+        free = self.concurrency - len(self.in_flight)
+        # Slots held by destinations at their limit cannot take claimed rows for them anyway: wait
+        # for half of the others, not of all (else one slow mail server would make every other
+        # destination wait until all of its own requests are back).
+        blocked = sum(n for where, n in self.per_host.items() if where and n >= self.per_destination)
+        enough = max(1, min(self.min_claim, (self.concurrency - blocked) // 2))
+        return not self.drained and not self.waiting_for_slot and free >= enough
+
+    def claim_and_send(self) -> None:
+        want = min(self.concurrency - len(self.in_flight), self.batch_size)
+        # E-mails all go to the one mail server: while it is at its limit, leave them in the outbox
+        # rather than claim them and give them back.
+        skip = (Medium.EMAIL,) if self.per_host[SMTP] >= self.per_destination else ()
+        now = self.now or timezone.now()
+        rows, examined = _claim(now, want, self.stats, in_flight=len(self.in_flight), skip_media=skip)
+        self.drained = examined < want and not skip
+        if rows:
+            self.found_at = time.monotonic()
+        busy = []
+        for row in rows:
+            outgoing = prepare(row, self.carriers)
+            where = destination(outgoing)
+            if where and self.per_host[where] >= self.per_destination:
+                busy.append(row)
+                continue
+            self.per_host[where] += 1
+            self.in_flight[self.pool.submit(send, outgoing)] = (row, outgoing.channel_id, where)
+        # Everything claimed was for busy hosts: claim again once a request finishes, rather than
+        # churning through that host's whole backlog meanwhile.
+        self.waiting_for_slot = bool(rows) and len(busy) == len(rows)
+        if busy:
+            # Back to the outbox untried, for a later claim: holding them here would take this
+            # worker's slots from every other destination while the busy one is slow.
+            release(busy, now + timedelta(seconds=settings.NOTIFICATION_BUSY_DESTINATION_DEFER_SECONDS))
+
+    def record_finished(self) -> None:
+        done, _ = wait(self.in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
+        if done and len(done) < len(self.in_flight):
+            # Let the requests finishing right behind it join the same transaction: a few
+            # milliseconds of delay for far fewer commits under load.
+            more, _ = wait(set(self.in_flight) - done, timeout=FINISH_GATHER_SECONDS)
+            done |= more
+        if not done:
+            return
+        self.waiting_for_slot = False
+        finished = []
+        for future in done:
+            row, channel_id, where = self.in_flight.pop(future)
+            self.per_host[where] -= 1
+            finished.append((row, future.result(), channel_id))
+        record_outcomes_durably(finished, self.now, self.stats)
+
+
 def run_delivery_tick(
     *,
     now: datetime | None = None,
@@ -65,75 +143,28 @@ def run_delivery_tick(
     finished request is recorded at once. So at any moment at most ``concurrency`` rows are in the
     state whose outcome a crash would leave unknown. One host gets at most
     ``NOTIFICATION_DELIVERY_PER_DESTINATION`` of them; rows for a host at that limit go back to the
-    outbox untried for a moment, so a slow receiver never holds up the others.
+    outbox untried for a moment, so a slow receiver never holds up the others. A tick on the wall
+    clock that found rows keeps looking for ``LINGER_SECONDS`` once the outbox ran dry; one for a
+    fixed instant ends then.
     """
     batch_size = batch_size or settings.NOTIFICATION_DELIVERY_BATCH
     concurrency = concurrency or settings.NOTIFICATION_DELIVERY_CONCURRENCY
-    # Claim in chunks of at least this many free slots: one claim transaction per row would cost
-    # more than the requests themselves against a fast receiver.
-    min_claim = max(1, min(batch_size, concurrency // 2))
     stats = DeliveryStats()
     deadline = time.monotonic() + time_budget
-    carriers = Carriers()
-    in_flight: dict = {}
-    # Requests in flight per destination: a slow host gets at most this many of the pool's threads.
-    per_host: Counter = Counter()
-    per_destination = settings.NOTIFICATION_DELIVERY_PER_DESTINATION
-    drained = waiting_for_slot = False
+    linger = LINGER_SECONDS if now is None else 0.0
     reclaim_lost(now or timezone.now(), stats)
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="delivery") as pool:
+        tick = _Tick(pool, now, batch_size=batch_size, concurrency=concurrency, stats=stats)
         while True:
-            free = concurrency - len(in_flight)
-            # Slots held by destinations at their limit cannot take claimed rows for them anyway:
-            # wait for half of the others, not of all (else one slow mail server would make every
-            # other destination wait until all of its own requests are back).
-            blocked = sum(n for where, n in per_host.items() if where and n >= per_destination)
-            enough = max(1, min(min_claim, (concurrency - blocked) // 2))
-            claim_now = not drained and not waiting_for_slot and free >= enough
-            if claim_now and time.monotonic() < deadline:
-                want = min(free, batch_size)
-                # E-mails all go to the one mail server: while it is at its limit, leave them in
-                # the outbox rather than claim them and give them back.
-                skip = (Medium.EMAIL,) if per_host[SMTP] >= per_destination else ()
-                rows, examined = _claim(
-                    now or timezone.now(), want, stats, in_flight=len(in_flight), skip_media=skip
-                )
-                drained = examined < want and not skip
-                busy = []
-                for row in rows:
-                    outgoing = prepare(row, carriers)
-                    where = destination(outgoing)
-                    if where and per_host[where] >= per_destination:
-                        busy.append(row)
-                        continue
-                    per_host[where] += 1
-                    in_flight[pool.submit(send, outgoing)] = (row, outgoing.channel_id, where)
-                # Everything claimed was for busy hosts: claim again once a request finishes,
-                # rather than churning through that host's whole backlog meanwhile.
-                waiting_for_slot = bool(rows) and len(busy) == len(rows)
-                if busy:
-                    # Back to the outbox untried, for a later claim: holding them here would take
-                    # this worker's slots from every other destination while the busy one is slow.
-                    release(
-                        busy,
-                        (now or timezone.now())
-                        + timedelta(seconds=settings.NOTIFICATION_BUSY_DESTINATION_DEFER_SECONDS),
-                    )
-            if not in_flight:
-                if drained or time.monotonic() >= deadline:
-                    return stats
+            if tick.should_claim() and time.monotonic() < deadline:
+                tick.claim_and_send()
+            if tick.in_flight:
+                tick.record_finished()
                 continue
-            done, _ = wait(in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
-            if done and len(done) < len(in_flight):
-                # Let the requests finishing right behind it join the same transaction: a few
-                # milliseconds of delay for far fewer commits under load.
-                more, _ = wait(set(in_flight) - done, timeout=FINISH_GATHER_SECONDS)
-                done |= more
-            if done:
-                waiting_for_slot = False
-                finished = []
-                for future in done:
-                    row, channel_id, where = in_flight.pop(future)
-                    per_host[where] -= 1
-                    finished.append((row, future.result(), channel_id))
-                record_outcomes_durably(finished, now, stats)
+            if time.monotonic() >= deadline:
+                return stats
+            if tick.drained:
+                if time.monotonic() - tick.found_at >= linger:
+                    return stats
+                time.sleep(LINGER_POLL_SECONDS)
+                tick.drained = False
