@@ -35,7 +35,7 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connection
 
 from incidents.ingest import counters
-from incidents.ingest.results import EventResult, IngestResult, RawBody, Result
+from incidents.ingest.results import IngestResult, RawBody
 from incidents.ingest.sql import REPEAT_MANY_SQL, is_retryable
 from opsplatform.core.prepared import fetchall_prepared
 
@@ -60,14 +60,13 @@ class RepeatItem:
     def result(self, alert_id, incident_id) -> IngestResult | None:
         if alert_id is None:
             return None
-        event = EventResult(
+        return IngestResult.repeated(
+            self.payload_id,
             dedup_key=self.dedup_key,
             status=self.status,
-            outcome=Result.DEDUPLICATED,
             incident_id=incident_id,
             alert_id=alert_id,
         )
-        return IngestResult(payload_id=self.payload_id, results=[event])
 
 
 def _params(organization_id: int, items: list[RepeatItem]) -> dict:

@@ -160,14 +160,9 @@ def _repeat_in_one_statement(
         return None
     if not (counted and stored):  # cannot happen: all three follow from the same alert row
         raise DatabaseError("repeated trigger: partial write")
-    result = EventResult(
-        dedup_key=event.dedup_key,
-        status=event.status,
-        outcome=Result.DEDUPLICATED,
-        incident_id=incident_id,
-        alert_id=alert_id,
+    return IngestResult.repeated(
+        payload_id, dedup_key=event.dedup_key, status=event.status, incident_id=incident_id, alert_id=alert_id
     )
-    return IngestResult(payload_id=payload_id, results=[result])
 
 
 def _count(integration_id: int, outcome: IngestResult, now) -> None:

@@ -45,6 +45,18 @@ class IngestResult:
     payload_id: uuid.UUID | None
     results: list[EventResult]
 
+    @classmethod
+    def repeated(cls, payload_id, *, dedup_key: str, status: str, incident_id, alert_id) -> IngestResult:
+        """The answer to one repeated trigger of an alert already firing in an open incident."""
+        event = EventResult(
+            dedup_key=dedup_key,
+            status=status,
+            outcome=Result.DEDUPLICATED,
+            incident_id=incident_id,
+            alert_id=alert_id,
+        )
+        return cls(payload_id=payload_id, results=[event])
+
     def count(self, *outcomes) -> int:
         return sum(1 for r in self.results if r.outcome in outcomes)
 

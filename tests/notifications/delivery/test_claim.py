@@ -89,13 +89,18 @@ def test_concurrent_delivery_ticks_never_send_a_row_twice(org, service, receiver
     assert set(Notification.objects.values_list("status", flat=True)) == {NotificationStatus.SENT}
 
 
+def _page_by_webhook_and_mail(org, service, receiver) -> None:
+    """The service's policy pages a webhook channel and an e-mail channel at its first step."""
+    hook = make_channel(org, kind="webhook", name="Ops", url=receiver.url("/hook")).channel
+    mail = make_channel(org, kind="email", name="Mail", recipients=["oncall@example.test"]).channel
+    make_policy(org, step(("channel", hook), ("channel", mail)), services=[service])
+
+
 @pytest.mark.django_db
 def test_a_claim_can_leave_one_medium_in_the_outbox(org, service, open_incident, receiver, smtp):
     """While the mail server is at its limit the tick claims around e-mails (``skip_media``): they
     stay due and untouched, and everything else goes."""
-    hook = make_channel(org, kind="webhook", name="Ops", url=receiver.url("/hook")).channel
-    mail = make_channel(org, kind="email", name="Mail", recipients=["oncall@example.test"]).channel
-    make_policy(org, step(("channel", hook), ("channel", mail)), services=[service])
+    _page_by_webhook_and_mail(org, service, receiver)
     for number in range(3):
         open_incident(title=f"Checkout errors {number}")
     run_escalation_tick()
@@ -116,9 +121,7 @@ def test_pages_past_a_busy_mail_server_arrive_once(org, service, open_incident, 
     mail is out), ticks claim around e-mails and give back what they cannot send: every page still
     arrives exactly once, on its first attempt."""
     settings.NOTIFICATION_DELIVERY_PER_DESTINATION = 1
-    hook = make_channel(org, kind="webhook", name="Ops", url=receiver.url("/hook")).channel
-    mail = make_channel(org, kind="email", name="Mail", recipients=["oncall@example.test"]).channel
-    make_policy(org, step(("channel", hook), ("channel", mail)), services=[service])
+    _page_by_webhook_and_mail(org, service, receiver)
     for number in range(6):
         open_incident(title=f"Checkout errors {number}")
     run_escalation_tick()
