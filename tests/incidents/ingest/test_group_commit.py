@@ -42,16 +42,19 @@ def _item(integration, key="disk", integration_id=None):
     )
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    return f"postgresql://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+def _another_connection() -> psycopg.Connection:
+    """A connection of its own to the test database, with the parameters Django's connections use
+    (a TCP address or a socket directory alike), but none of its cursor classes or adapters."""
+    params = connection.get_connection_params()
+    wanted = ("dbname", "user", "password", "host", "port")
+    return psycopg.connect(**{k: v for k, v in params.items() if k in wanted}, autocommit=False)
 
 
 def test_each_request_is_answered_only_after_its_commit(firing):
     integration, _key, incident = firing
     committer = group_commit.GroupCommitter(max_group=64)
     items = [_item(integration) for _ in range(6)]
-    with psycopg.connect(_database_url(), autocommit=False) as blocker:
+    with _another_connection() as blocker:
         # Another transaction holds the incident: the group's statement must wait for it.
         blocker.execute("SELECT id FROM incidents_incident WHERE id = %s FOR UPDATE", [incident.pk])
         with ThreadPoolExecutor(max_workers=6) as pool:
