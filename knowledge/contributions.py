@@ -3,6 +3,7 @@
 import time
 
 from django.conf import settings
+from django.db import transaction
 from django.urls import reverse
 
 from knowledge.access import readable_spaces
@@ -64,7 +65,9 @@ def _runbook_candidates(organization, recipient) -> list | None:
 
 
 def forget_runbook_candidates(**kwargs) -> None:
+    # Now and again after the commit: a page prepared in between would load the old list and keep it.
     _candidates.clear()
+    transaction.on_commit(_candidates.clear, robust=True)
 
 
 def top_runbook_link(incident, recipient) -> MessageLink | None:

@@ -130,3 +130,23 @@ def test_concurrent_requests_share_groups_and_count_exactly(firing):
         assert Alert.objects.get(incident=opened).occurrences == sent
     assert Incident.objects.filter(dedup_key__in=["disk", "cpu", "mem"]).count() == 3
     assert RawPayload.objects.count() == len(keys) + 1
+
+
+def test_a_repeated_trigger_over_http_goes_through_the_committer(firing, monkeypatch):
+    """Outside a transaction of its caller, the endpoint hands a repeat to the process's committer
+    (and a first trigger does not go there at all)."""
+    _integration, key, incident = firing
+    submitted = []
+    real = group_commit.GroupCommitter.submit
+
+    def spy(self, item):
+        submitted.append(item.dedup_key)
+        return real(self, item)
+
+    monkeypatch.setattr(group_commit.GroupCommitter, "submit", spy)
+    assert post(Client(), ENQUEUE, pd_trigger(key, dedup_key="disk")).status_code == 202
+    assert post(Client(), ENQUEUE, pd_trigger(key, dedup_key="fresh")).status_code == 202
+    assert submitted == ["disk", "fresh"]  # "fresh" came back for the full path
+    incident.refresh_from_db()
+    assert incident.alert_occurrences == 2
+    assert Incident.objects.filter(dedup_key="fresh").count() == 1
