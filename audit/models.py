@@ -4,17 +4,28 @@ from django.db.models import Q
 from opsplatform.core.actors import ActorKind
 
 
+class SealedEntries(models.Manager):
+    """The ledger as readers see it: entries with their place in the chain. A staged entry joins
+    it when the sealer numbers it (``audit.sealing``), usually well under a second later."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(sequence__isnull=False)
+
+
 class LedgerEntry(models.Model):
-    """One immutable event. A trigger refuses UPDATE and DELETE (migration 0002).
+    """One immutable event. A trigger refuses UPDATE and DELETE (migration 0002), except the one
+    change that seals a staged entry into the chain (migration 0007).
 
     Entries form one hash chain per organization (``organization`` NULL is the platform chain for
     events that belong to no organization): ``entry_hash`` covers every field and ``prev_hash``.
+    A staged entry (written by a hot path without the chain's lock) has no ``sequence``, ``prev_hash``
+    or ``entry_hash`` yet, only ``staged_digest``, the content digest its seal will chain.
     """
 
     organization = models.ForeignKey(
         "accounts.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    sequence = models.BigIntegerField()
+    sequence = models.BigIntegerField(null=True)
     actor_type = models.CharField(max_length=16, choices=ActorKind.choices)
     actor_id = models.CharField(max_length=64, blank=True)
     actor_label = models.CharField(max_length=200, blank=True)
@@ -23,17 +34,27 @@ class LedgerEntry(models.Model):
     target_id = models.CharField(max_length=64, blank=True)
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(db_index=True)
-    prev_hash = models.CharField(max_length=64)
-    entry_hash = models.CharField(max_length=64, unique=True)
+    # NULL until sealed: an empty string would collide in the unique index.
+    prev_hash = models.CharField(max_length=64, null=True)  # noqa: DJ001
+    entry_hash = models.CharField(max_length=64, null=True, unique=True)  # noqa: DJ001
     # How entry_hash is computed (audit.hashing): 1 for entries written before version 2 existed.
     hash_version = models.SmallIntegerField(default=1, db_default=1)
+    staged_digest = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - sealed before 0007
+
+    # Staged entries too: for the sealer, and for what must count everything written.
+    all_entries = models.Manager()
+    objects = SealedEntries()
 
     class Meta:
         ordering = ["organization_id", "sequence"]
         verbose_name_plural = "ledger entries"
+        default_manager_name = "objects"
         constraints = [
             models.UniqueConstraint(
-                fields=["organization", "sequence"], name="ledger_sequence_unique", nulls_distinct=False
+                fields=["organization", "sequence"],
+                condition=Q(sequence__isnull=False),
+                name="ledger_sequence_unique",
+                nulls_distinct=False,
             ),
         ]
         indexes = [
@@ -42,6 +63,9 @@ class LedgerEntry(models.Model):
             ),
             models.Index(fields=["organization", "-created_at"], name="ledger_recent_idx"),
             models.Index(fields=["organization", "actor_type", "actor_id"], name="ledger_actor_idx"),
+            models.Index(
+                fields=["organization", "id"], condition=Q(sequence__isnull=True), name="ledger_staged_idx"
+            ),
         ]
 
     def __str__(self):

@@ -1,25 +1,21 @@
 """Appending to the ledger. Callers are already inside their own transaction; the entry commits
 or rolls back with the change it describes."""
 
-import zlib
-
 import psycopg
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from audit.chain import CHAIN_LOCK_NAMESPACE, pushed
 from audit.hashing import GENESIS_HASH, canonical_json, content_digest, normalize_data
 from audit.models import LedgerEntry
+from audit.sealing import sealer
 from opsplatform.core.actors import Actor
 from opsplatform.realtime.groups import (
-    organization_group,
     publish_after_commit,
     publish_many_after_commit,
     recheck_access_after_commit,
 )
-
-# Advisory-lock namespace for "the chain of organization N": keeps it apart from other lock users.
-_CHAIN_LOCK_NAMESPACE = zlib.crc32(b"opsplatform.core.ledger") & 0x7FFFFFFF
-
 
 # One round trip under the chain's lock (migration 0006); prepared on the connection
 # (opsplatform.core.prepared): every change of every app appends an entry.
@@ -28,6 +24,13 @@ _APPEND_SQL = (
     "%s, %s, %s, %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
     " %s::timestamptz[], %s::text[])"
 )
+# The same entries staged without the lock (migration 0007): the sealer chains them after commit.
+_STAGE_SQL = (
+    "SELECT out_id FROM audit_ledger_stage("
+    "%s, %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
+    " %s::timestamptz[], %s::text[])"
+)
+_COLUMNS = ("actor_type", "actor_id", "actor_label", "verb", "target_type", "target_id")
 
 
 def _target_of(target) -> tuple[str, str]:
@@ -60,45 +63,64 @@ def _entry_fields(org_id, actor: Actor, *, verb: str, target, target_type: str, 
     }
 
 
-def _append(org_id, pending: list[dict]) -> list[LedgerEntry]:
-    """Append the entries of ``pending`` (fields without sequence and hashes) to the chain of
-    ``org_id``, in order, in one statement: the chain is locked until commit, and numbered and hashed
-    on from its head by the database (``audit_ledger_append``)."""
+def _columns(pending: list[dict]) -> list:
+    """The entries of ``pending`` as the SQL functions' arrays, content digests last."""
     for fields in pending:
         fields["content"] = content_digest(**fields)
-    columns = ("actor_type", "actor_id", "actor_label", "verb", "target_type", "target_id")
-    params = [
-        _CHAIN_LOCK_NAMESPACE,
-        org_id,
-        GENESIS_HASH,
-        *([fields[name] for fields in pending] for name in columns),
+    return [
+        *([fields[name] for fields in pending] for name in _COLUMNS),
         [canonical_json(fields["data"]) for fields in pending],
         [fields["created_at"] for fields in pending],
         [fields.pop("content") for fields in pending],
     ]
+
+
+def _run(sql: str, params: list) -> list[tuple]:
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(_APPEND_SQL, params, prepare=True)
-        rows = cursor.fetchall()
-    entries = []
-    for fields, (pk, sequence, prev_hash, entry_hash) in zip(pending, rows, strict=True):
-        entry = LedgerEntry(
-            pk=pk, **fields, sequence=sequence, prev_hash=prev_hash, entry_hash=entry_hash, hash_version=2
-        )
-        entry._state.adding, entry._state.db = False, connection.alias
-        entries.append(entry)
-    return entries
+        cursor.execute(sql, params, prepare=True)
+        return cursor.fetchall()
+
+
+def _loaded(fields: dict, pk: int, **chain) -> LedgerEntry:
+    entry = LedgerEntry(pk=pk, **fields, **chain, hash_version=2)
+    entry._state.adding, entry._state.db = False, connection.alias
+    return entry
+
+
+def _append(org_id, pending: list[dict]) -> list[LedgerEntry]:
+    """Append the entries of ``pending`` (fields without sequence and hashes) to the chain of
+    ``org_id``, in order, in one statement: the chain is locked until commit, and numbered and hashed
+    on from its head by the database (``audit_ledger_append``)."""
+    rows = _run(_APPEND_SQL, [CHAIN_LOCK_NAMESPACE, org_id, GENESIS_HASH, *_columns(pending)])
+    return [
+        _loaded(fields, pk, sequence=sequence, prev_hash=prev_hash, entry_hash=entry_hash)
+        for fields, (pk, sequence, prev_hash, entry_hash) in zip(pending, rows, strict=True)
+    ]
+
+
+def _stage(org_id, pending: list[dict]) -> list[LedgerEntry]:
+    """Write the entries of ``pending`` without their place in the chain (no lock, no wait on other
+    writers); after commit, this process's sealer chains them (``audit.sealing``), and the beat sweep
+    does if this process dies first."""
+    columns = _columns(pending)
+    rows = _run(_STAGE_SQL, [org_id, *columns])
+    transaction.on_commit(lambda: sealer().request(org_id))
+    return [
+        _loaded(fields, pk, staged_digest=digest)
+        for fields, (pk,), digest in zip(pending, rows, columns[-1], strict=True)
+    ]
 
 
 def _pushed(entry: LedgerEntry) -> tuple[str, dict]:
-    return organization_group(entry.organization_id), {
-        "kind": "ledger",
-        "id": entry.pk,
-        "sequence": entry.sequence,
-        "verb": entry.verb,
-        "target_type": entry.target_type,
-        "target_id": entry.target_id,
-    }
+    return pushed(
+        entry.organization_id,
+        pk=entry.pk,
+        sequence=entry.sequence,
+        verb=entry.verb,
+        target_type=entry.target_type,
+        target_id=entry.target_id,
+    )
 
 
 @transaction.atomic
@@ -141,8 +163,11 @@ def record_many(*, entries, job: str = "", actor: Actor | None = None) -> list[L
     """Append entries ``(target, verb, data)``: each as ``actor`` when given (all of its
     organization), else as ``Actor.system(job)`` of the target's organization.
 
-    One statement per organization, however many entries: the chain is held for one round trip
-    and the commit, not three round trips per entry. Organization by organization, in
+    With ``LEDGER_SEAL_DEFERRED`` (the default), the entries are staged: written in this
+    transaction, chained by the sealer just after it commits, so these writers (ingestion,
+    escalation, delivery: the hot paths) never wait on one another for the chain. Otherwise they are
+    appended here, one statement per organization, however many entries: the chain is held for one
+    round trip and the commit, not three round trips per entry. Organization by organization, in
     id order: every transaction takes the chains' locks in the same order, so two concurrent
     batches cannot deadlock on them. Call it last in the transaction: each chain stays locked until
     commit.
@@ -158,6 +183,10 @@ def record_many(*, entries, job: str = "", actor: Actor | None = None) -> list[L
             _entry_fields(org_id, by, verb=verb, target=target, target_type="", target_id="", data=data)
             for target, verb, data in items
         ]
+        if settings.LEDGER_SEAL_DEFERRED:
+            # Pushed by the sealer, with their sequences, once they are chained.
+            written.extend(_stage(org_id, pending))
+            continue
         chained = _append(org_id, pending)
         # One trip to the channel layer for the batch, not one per entry.
         publish_many_after_commit([_pushed(entry) for entry in chained])

@@ -4,6 +4,7 @@ every kind in ``audit.retention.registry``, the ledger archive included."""
 from celery import shared_task
 
 from audit.retention.schedule import tick
+from audit.sealing import seal_pending as sweep_staged
 
 
 @shared_task(name="audit.retention_tick", ignore_result=True)
@@ -20,3 +21,9 @@ def eventlog_drain() -> int:
         return 0
     shipper.flush()
     return drain()
+
+
+@shared_task(name="audit.seal_pending", ignore_result=True)
+def seal_pending() -> int:
+    """Seal staged ledger entries a process left behind (it died between its commit and its seal)."""
+    return sweep_staged()

@@ -173,6 +173,9 @@ CELERY_TASK_ROUTES = (
 AUTH_USER_MODEL = "accounts.User"
 # The ledger port of the layers below audit (accounts): the function that appends an entry.
 LEDGER_RECORDER = "audit.services.record"
+# Hot writers (ingestion, escalation, delivery) stage their ledger entries and a sealer chains them
+# just after commit, instead of each taking the organization's chain lock in its own transaction.
+LEDGER_SEAL_DEFERRED = env.bool("LEDGER_SEAL_DEFERRED", default=True)
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -389,6 +392,12 @@ CELERY_BEAT_SCHEDULE = {
     "audit-retention": {
         "task": "audit.retention_tick",
         "schedule": env.float("RETENTION_TICK_SECONDS", default=60.0),
+    },
+    # Staged ledger entries are sealed by their writer's process just after commit; this seals what
+    # a process left behind when it died in between.
+    "audit-seal": {
+        "task": "audit.seal_pending",
+        "schedule": env.float("LEDGER_SEAL_SWEEP_SECONDS", default=5.0),
     },
     # Event-log entries that could not reach MongoDB wait in an outbox table; this moves them there.
     "audit-eventlog-drain": {

@@ -37,3 +37,7 @@ EVENT_LOGS_BACKEND = "postgres"
 # process between tests: each lookup reads the database. tests/incidents/ingest/test_key_cache.py
 # turns the cache on.
 INGEST_KEY_CACHE_SECONDS = 0
+# Tests run in transactions that roll back, so nothing would ever be sealed: ledger entries are
+# chained inline. The sealer's own tests (tests/audit/test_sealing.py) and the platform the
+# benchmarks and fault tests start run deferred, the default.
+LEDGER_SEAL_DEFERRED = False

@@ -1,0 +1,143 @@
+"""Sealing staged ledger entries into their organization's chain.
+
+Hot writers stage entries in their own transactions without the chain's lock (``audit.services``).
+After each such commit, the process's sealer thread is asked to seal that organization: it gathers
+requests for a few milliseconds, then takes each chain's lock once for every entry staged meanwhile
+(``audit_ledger_seal``, migration 0007), in its own short transaction. Nothing waits for it: the
+writer has already answered. A beat sweep (``audit.seal_pending``) seals what a process left behind
+when it died between its commit and its seal.
+
+The sealer pushes the sealed entries to live pages, as an inline append does after its commit.
+"""
+
+import logging
+import os
+import threading
+import time
+
+import psycopg
+from django.db import close_old_connections, connection, transaction
+
+from audit.chain import CHAIN_LOCK_NAMESPACE, pushed
+from audit.hashing import GENESIS_HASH
+from audit.models import LedgerEntry
+from opsplatform.realtime.groups import publish_many_after_commit
+
+logger = logging.getLogger(__name__)
+
+_SEAL_SQL = (
+    "SELECT out_id, out_sequence, out_verb, out_target_type, out_target_id"
+    " FROM audit_ledger_seal(%s, %s, %s, %s)"
+)
+# Entries per seal transaction: bounds how long one seal holds the chain.
+SEAL_BATCH = 1000
+# How long a woken sealer waits for more commits to join its seal.
+GATHER_SECONDS = 0.02
+# After a failed seal (the database away), before the sealer tries again.
+RETRY_SECONDS = 1.0
+
+
+def seal(organization_id: int | None) -> int:
+    """Seal every entry of the chain staged before the call; how many were sealed."""
+    total = 0
+    while True:
+        with transaction.atomic():
+            connection.ensure_connection()
+            with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+                cursor.execute(
+                    _SEAL_SQL, [CHAIN_LOCK_NAMESPACE, organization_id, GENESIS_HASH, SEAL_BATCH], prepare=True
+                )
+                rows = cursor.fetchall()
+            if organization_id is not None and rows:
+                publish_many_after_commit(
+                    [
+                        pushed(
+                            organization_id, pk=pk, sequence=seq, verb=verb, target_type=ttype, target_id=tid
+                        )
+                        for pk, seq, verb, ttype, tid in rows
+                    ]
+                )
+        total += len(rows)
+        if len(rows) < SEAL_BATCH:
+            return total
+
+
+def staged_chains() -> list[int | None]:
+    """The organizations (None: the platform chain) with entries waiting for their seal."""
+    return list(
+        LedgerEntry.all_entries.filter(sequence__isnull=True)
+        .values_list("organization_id", flat=True)
+        .order_by("organization_id")
+        .distinct()
+    )
+
+
+def seal_pending() -> int:
+    """Seal every chain with staged entries (the beat sweep)."""
+    return sum(seal(organization_id) for organization_id in staged_chains())
+
+
+class Sealer:
+    """One thread per process that seals the chains its commits staged entries on."""
+
+    def __init__(self):
+        self._wanted: set[int | None] = set()
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def request(self, organization_id: int | None) -> None:
+        with self._cond:
+            self._wanted.add(organization_id)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="ledger-sealer", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def _take(self) -> set[int | None]:
+        with self._cond:
+            while not self._wanted:
+                self._cond.wait()
+        time.sleep(GATHER_SECONDS)
+        with self._cond:
+            wanted, self._wanted = self._wanted, set()
+        return wanted
+
+    def _run(self) -> None:
+        while True:
+            wanted = self._take()
+            failed = set()
+            for organization_id in sorted(wanted, key=lambda org: -1 if org is None else org):
+                try:
+                    seal(organization_id)
+                except Exception:  # the database away: keep the chain for the next round
+                    logger.exception("sealing the ledger chain of organization %s failed", organization_id)
+                    failed.add(organization_id)
+                finally:
+                    close_old_connections()
+            if failed:
+                time.sleep(RETRY_SECONDS)
+                with self._cond:
+                    self._wanted |= failed
+
+
+_sealer: Sealer | None = None
+_sealer_lock = threading.Lock()
+
+
+def sealer() -> Sealer:
+    global _sealer  # noqa: PLW0603 - one sealer per process, made on first use
+    if _sealer is None:
+        with _sealer_lock:
+            if _sealer is None:
+                _sealer = Sealer()
+    return _sealer
+
+
+def _forget_after_fork() -> None:
+    # A forked child (a Celery pool process) has none of its parent's threads and must not share
+    # its locks: it makes a sealer of its own on first use.
+    global _sealer, _sealer_lock
+    _sealer, _sealer_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
