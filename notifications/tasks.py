@@ -7,25 +7,36 @@ arguments and claim their own rows; the verification task takes ids and re-reads
 from celery import shared_task
 from django.conf import settings
 
+from incidents.ingest.escalate_soon import kick as kick_escalation
 from notifications.delivery import run_delivery_tick
 from notifications.delivery.verification import send_verification_code
 from notifications.escalation import run_escalation_tick
+from opsplatform.core.kicks import Kick
 from opsplatform.realtime.loop import run_with_event_loop
+
+# One delivery tick waiting in the queue at most, however many escalation ticks paged someone.
+kick_delivery = Kick("notifications.delivery_tick")
 
 
 @shared_task(name="notifications.escalation_tick", ignore_result=True)
 def escalation_tick() -> int:
+    kick_escalation.started()
     result = run_with_event_loop(run_escalation_tick)
     if result.notifications:
         # The rows are committed; deliver them now rather than at the next delivery beat.
-        delivery_tick.delay()
+        kick_delivery()
     return result.steps
 
 
 @shared_task(name="notifications.delivery_tick", ignore_result=True)
 def delivery_tick() -> int:
+    kick_delivery.started()
     budget = settings.NOTIFICATION_DELIVERY_TICK_BUDGET_SECONDS
-    return run_with_event_loop(run_delivery_tick, time_budget=budget).sent
+    stats = run_with_event_loop(run_delivery_tick, time_budget=budget)
+    if stats.out_of_time:
+        # Rows were still due when the budget ran out: the next tick starts now, not at the beat.
+        kick_delivery()
+    return stats.sent
 
 
 @shared_task(name="notifications.send_verification", ignore_result=True)

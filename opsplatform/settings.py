@@ -160,14 +160,13 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery
 # runner of `make run` starts one): a first page then never waits behind the other ticks of a storm.
 # Empty, they share the default queue.
 CELERY_PAGING_QUEUE = env.str("CELERY_PAGING_QUEUE", default="")
-CELERY_TASK_ROUTES = (
-    {
-        "notifications.escalation_tick": {"queue": CELERY_PAGING_QUEUE},
-        "notifications.delivery_tick": {"queue": CELERY_PAGING_QUEUE},
-    }
-    if CELERY_PAGING_QUEUE
-    else {}
-)
+# Set, the delivery tick goes to this queue instead (the runner starts a worker for it): a delivery
+# tick spends seconds sending, and escalation ticks must not queue behind it, nor it behind them.
+CELERY_DELIVERY_QUEUE = env.str("CELERY_DELIVERY_QUEUE", default="") or CELERY_PAGING_QUEUE
+CELERY_TASK_ROUTES = {
+    **({"notifications.escalation_tick": {"queue": CELERY_PAGING_QUEUE}} if CELERY_PAGING_QUEUE else {}),
+    **({"notifications.delivery_tick": {"queue": CELERY_DELIVERY_QUEUE}} if CELERY_DELIVERY_QUEUE else {}),
+}
 
 # --- Auth and security -----------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

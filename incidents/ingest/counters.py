@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
-from functools import lru_cache
 
 import redis
 from django.conf import settings
@@ -21,19 +20,15 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 
 from incidents.models import Integration
+from opsplatform.core.kicks import redis_client
 
 logger = logging.getLogger(__name__)
 
 FIELDS = ("received", "deduplicated", "dropped")
 
 
-@lru_cache(maxsize=4)
-def _client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30)
-
-
 def client() -> redis.Redis:
-    return _client(settings.REDIS_URL)
+    return redis_client()
 
 
 def _prefix() -> str:

@@ -20,6 +20,8 @@ class DeliveryStats:
     dead: int = 0
     cancelled: int = 0
     lost: int = 0
+    # Not a counter: set when a tick ran out of its time budget with rows still due.
+    out_of_time = False
 
     def add(self, other: DeliveryStats) -> None:
         for name in self.__dataclass_fields__:

@@ -162,6 +162,7 @@ def run_delivery_tick(
                 tick.record_finished()
                 continue
             if time.monotonic() >= deadline:
+                stats.out_of_time = not tick.drained
                 return stats
             if tick.drained:
                 if time.monotonic() - tick.found_at >= linger:

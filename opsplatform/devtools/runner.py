@@ -40,8 +40,10 @@ CRASH_LOOP_STARTS = 5
 RESTART_DELAY_SECONDS = 1.0
 RESTART_DELAY_MAX_SECONDS = 30.0
 # Where to reach a server bound to a wildcard address from this machine.
-# The queue the escalation and delivery ticks are routed to (settings.CELERY_PAGING_QUEUE).
+# The queues the escalation and the delivery ticks are routed to (settings.CELERY_PAGING_QUEUE and
+# CELERY_DELIVERY_QUEUE).
 PAGING_QUEUE = "paging"
+DELIVERY_QUEUE = "delivery"
 WILDCARD_TO_LOCAL = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # noqa: S104
 
 
@@ -147,13 +149,17 @@ def children(host: str, port: str) -> list[Child]:
         web.append("--no-access-log")
     default_queue = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "") or "celery"
     paging_queue = os.environ.get("CELERY_PAGING_QUEUE", "") or PAGING_QUEUE
+    delivery_queue = os.environ.get("CELERY_DELIVERY_QUEUE", "") or DELIVERY_QUEUE
     background = background_env()
     return [
         Child("web", web),
-        # Escalation and delivery on a worker of their own: a first page never waits in a queue
-        # behind the playbook, automation, analytics and monitoring ticks of a storm.
+        # Escalation and delivery on workers of their own: a first page never waits in a queue
+        # behind the playbook, automation, analytics and monitoring ticks of a storm, and neither
+        # of the two waits for the other (a delivery tick sends for seconds).
         Child("paging", [*celery, "worker", "-l", "INFO", "-Q", paging_queue, "-n", "paging@%h",
                          "--concurrency", "2"], env=background),
+        Child("delivery", [*celery, "worker", "-l", "INFO", "-Q", delivery_queue, "-n", "delivery@%h",
+                           "--concurrency", "2"], env=background),
         Child("worker", [*celery, "worker", "-l", "INFO", "-Q", default_queue, "-n", "worker@%h",
                          "--concurrency", "2"], env=background),
         Child("beat", [*celery, "beat", "-l", "INFO"], env=background),
@@ -274,6 +280,7 @@ class Runner:
         os.environ.setdefault("OUTBOUND_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
         # Routes the paging ticks to the paging worker (children below); inherited by every child.
         os.environ.setdefault("CELERY_PAGING_QUEUE", PAGING_QUEUE)
+        os.environ.setdefault("CELERY_DELIVERY_QUEUE", DELIVERY_QUEUE)
         self.stop_signal: int | None = None
         self.signals_received = 0
         self.children = children(self.host, self.port)

@@ -147,19 +147,22 @@ class WaitSampler(threading.Thread):
         super().__init__(name="wait-sampler", daemon=True)
         self.postgres, self.stop_event = postgres, threading.Event()
         self.samples: Counter = Counter()
+        # The same waits by the statement the backend runs or, idle in a transaction, ran last.
+        self.statements: Counter = Counter()
         self.rounds = 0
 
     def run(self) -> None:
         with self.postgres.connect() as conn:
             while not self.stop_event.is_set():
                 rows = conn.execute(
-                    "SELECT state, coalesce(wait_event_type, 'CPU'), coalesce(wait_event, '-') "
+                    "SELECT state, coalesce(wait_event_type, 'CPU'), coalesce(wait_event, '-'), query "
                     "FROM pg_stat_activity WHERE backend_type = 'client backend' "
                     "AND pid <> pg_backend_pid() AND state <> 'idle'"
                 ).fetchall()
                 self.rounds += 1
-                for row in rows:
-                    self.samples[tuple(row)] += 1
+                for state, kind, event, query in rows:
+                    self.samples[state, kind, event] += 1
+                    self.statements[state, kind, event, _statement(query)] += 1
                 self.stop_event.wait(0.1)
 
     def report(self) -> str:
@@ -169,6 +172,17 @@ class WaitSampler(threading.Thread):
             f"{state} {kind}:{event} {count / self.rounds:.2f}" for (state, kind, event), count in
             self.samples.most_common(8)
         )  # fmt: skip
+
+    def report_statements(self) -> str:
+        return "\n".join(
+            f"  {count / self.rounds:.2f}  {state} {kind}:{event}  {statement}"
+            for (state, kind, event, statement), count in self.statements.most_common(10)
+        )
+
+
+def _statement(query: str) -> str:
+    """A statement's first words, enough to tell which writer it is."""
+    return re.sub(r"\s+", " ", query or "").strip()[:90]
 
 
 def _pages(world, keys: list[str]):
@@ -328,6 +342,8 @@ def test_storm_with_paging():
         print(_line(f"AM batches of {BATCH}, {AM_CONCURRENCY} conn.", am_lat, am_elapsed, AM_BATCHES * BATCH,
                     am_status))  # fmt: skip
         print(f"backends busy (mean per sample, state wait): {sampler.report()}")
+        print("the same by statement (running, or last run when idle in transaction):")
+        print(sampler.report_statements())
         print(cpu_line, flush=True)
 
         keys = sorted(first_sent)

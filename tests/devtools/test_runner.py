@@ -99,15 +99,17 @@ def test_the_platform_runs_in_its_production_shape(monkeypatch):
     monkeypatch.setenv("DEBUG", "true")
     monkeypatch.delenv("WEB_ACCESS_LOG", raising=False)
     monkeypatch.delenv("CELERY_PAGING_QUEUE", raising=False)
+    monkeypatch.delenv("CELERY_DELIVERY_QUEUE", raising=False)
     monkeypatch.delenv("CELERY_TASK_DEFAULT_QUEUE", raising=False)
     by_name = {child.name: child for child in runner.children("127.0.0.1", "8000")}
 
-    assert list(by_name) == ["web", "paging", "worker", "beat"]
+    assert list(by_name) == ["web", "paging", "delivery", "worker", "beat"]
     web = by_name["web"].argv
     assert web[1:3] == ["-m", "opsplatform.devtools.serve"]
     assert web[web.index("--workers") + 1] == "3"
     assert "--no-access-log" in web
     assert by_name["paging"].argv[by_name["paging"].argv.index("-Q") + 1] == "paging"
+    assert by_name["delivery"].argv[by_name["delivery"].argv.index("-Q") + 1] == "delivery"
     assert by_name["worker"].argv[by_name["worker"].argv.index("-Q") + 1] == "celery"
     # Celery renders no page: no DEBUG there, and the development secret allowed as DEBUG allowed it.
     assert by_name["paging"].env == {"DEBUG": "false", "ALLOW_DEV_SECRET": "1"}

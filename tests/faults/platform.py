@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-CHILDREN = ("web", "paging", "worker", "beat")
+CHILDREN = ("web", "paging", "delivery", "worker", "beat")
 STARTED = re.compile(r"\[runner\] (?:started|restarted) (\w+) \(pid (\d+)\)")
 EXITED = re.compile(r"\[runner\] (\w+) exited with status")
 # Variables of the test process that must not reach the platform: it runs with production settings

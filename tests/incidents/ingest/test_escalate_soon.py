@@ -1,6 +1,6 @@
-"""New incidents ask for an escalation tick when they commit (``incidents.ingest.escalate_soon``): the
-message reaches the broker's queue for the tick, at most one per ``KICK_SECONDS`` per process, and
-repeats of an open incident ask for nothing."""
+"""New incidents kick an escalation tick when they commit (``incidents.ingest.escalate_soon``): the
+message reaches the broker's queue for the tick, one at a time while it waits there, and repeats of
+an open incident ask for nothing."""
 
 import json
 import uuid
@@ -8,18 +8,13 @@ import uuid
 import pytest
 from django.test import Client
 
-from incidents.ingest import counters, escalate_soon
+from incidents.ingest import escalate_soon
 from incidents.models import Incident
 from opsplatform.celery import app
+from opsplatform.core import kicks
 from tests.incidents.ingest.payloads import pd_trigger, post
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def forget():
-    """As if no process had asked for a tick lately."""
-    escalate_soon._last = float("-inf")
-    counters.client().delete(escalate_soon.shared_key())
 
 
 @pytest.fixture
@@ -34,32 +29,31 @@ def queue(monkeypatch):
         def send_task(self, task, **options):
             return app.send_task(task, queue=name, **options)
 
-    monkeypatch.setattr(escalate_soon, "app", PrivateQueue())
-    # An interval no slow machine outlasts between two requests of the test.
-    monkeypatch.setattr(escalate_soon, "KICK_SECONDS", 60)
-    forget()
-    monkeypatch.setattr(escalate_soon, "_last", float("-inf"))
+    monkeypatch.setattr(kicks, "current_app", PrivateQueue())
+    escalate_soon.kick.started()
+    escalate_soon.kick.forget()
     with app.connection_for_write() as connection:
         # The broker's own Redis client (it speaks whatever address form the broker URL uses).
         broker = connection.default_channel.client
         yield lambda: [json.loads(raw)["headers"]["task"] for raw in broker.lrange(name, 0, -1)]
         broker.delete(name)
+    escalate_soon.kick.started()
 
 
-def test_a_new_incident_asks_for_a_tick_once_per_interval(make_integration, queue):
+def test_a_new_incident_kicks_a_tick_unless_one_is_waiting(make_integration, queue):
     _integration, key = make_integration("pagerduty")
     client = Client()
     assert post(client, "/v2/enqueue", pd_trigger(key, dedup_key="first")).status_code == 202
     assert Incident.objects.get(dedup_key="first").next_escalation_at is not None
     assert queue() == [escalate_soon.TASK]
 
-    # Within the interval a second new incident asks for nothing more; nor does it from a process
-    # that did not ask itself (the key in Redis says another one did); a repeat never asks.
+    # While that tick waits, another new incident (from this or any process) sends nothing more: the
+    # waiting tick will claim it too. A repeat never asks.
+    escalate_soon.kick.forget()
     assert post(client, "/v2/enqueue", pd_trigger(key, dedup_key="second")).status_code == 202
-    escalate_soon._last = float("-inf")
-    assert post(client, "/v2/enqueue", pd_trigger(key, dedup_key="fourth")).status_code == 202
     assert queue() == [escalate_soon.TASK]
-    forget()
+    escalate_soon.kick.started()  # the tick runs: what comes next needs a tick of its own
+    escalate_soon.kick.forget()
     assert post(client, "/v2/enqueue", pd_trigger(key, dedup_key="first")).status_code == 202
     assert queue() == [escalate_soon.TASK]
     assert post(client, "/v2/enqueue", pd_trigger(key, dedup_key="third")).status_code == 202

@@ -45,3 +45,16 @@ def test_a_tick_that_found_nothing_ends_at_once(webhook, monkeypatch):
     started = time.monotonic()
     assert run_delivery_tick(time_budget=30).claimed == 0
     assert time.monotonic() - started < 5
+
+
+def test_a_tick_out_of_time_with_pages_left_says_so(webhook, open_incident, receiver):
+    escalate(open_incident, title="Left for the next tick")
+
+    stats = run_delivery_tick(time_budget=0)
+
+    assert stats.out_of_time is True
+    assert stats.sent == 0
+    # The next tick (kicked at once by the task) sends it; drained, it is not out of time.
+    stats = run_delivery_tick(time_budget=30)
+    assert (stats.sent, stats.out_of_time) == (1, False)
+    assert len(receiver.requests) == 1
