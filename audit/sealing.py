@@ -3,7 +3,7 @@
 Hot writers stage entries in their own transactions without the chain's lock (``audit.services``).
 After each such commit, the process's sealer thread is asked to seal that organization: it gathers
 requests for a few milliseconds, then takes each chain's lock once for every entry staged meanwhile
-(``audit_ledger_seal``, migration 0007), in its own short transaction. Nothing waits for it: the
+(``audit_ledger_seal``, migration 0007), in one statement of its own. Nothing waits for it: the
 writer has already answered. A beat sweep (``audit.seal_pending``) seals what a process left behind
 when it died between its commit and its seal.
 
@@ -16,7 +16,7 @@ import threading
 import time
 
 import psycopg
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, connection
 
 from audit.chain import CHAIN_LOCK_NAMESPACE, pushed
 from audit.hashing import GENESIS_HASH
@@ -41,22 +41,20 @@ def seal(organization_id: int | None) -> int:
     """Seal every entry of the chain staged before the call; how many were sealed."""
     total = 0
     while True:
-        with transaction.atomic():
-            connection.ensure_connection()
-            with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-                cursor.execute(
-                    _SEAL_SQL, [CHAIN_LOCK_NAMESPACE, organization_id, GENESIS_HASH, SEAL_BATCH], prepare=True
-                )
-                rows = cursor.fetchall()
-            if organization_id is not None and rows:
-                publish_many_after_commit(
-                    [
-                        pushed(
-                            organization_id, pk=pk, sequence=seq, verb=verb, target_type=ttype, target_id=tid
-                        )
-                        for pk, seq, verb, ttype, tid in rows
-                    ]
-                )
+        # One statement, in autocommit outside a transaction: the chain's lock is held for that
+        # statement alone, not until this thread gets round to sending COMMIT.
+        connection.ensure_connection()
+        params = [CHAIN_LOCK_NAMESPACE, organization_id, GENESIS_HASH, SEAL_BATCH]
+        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(_SEAL_SQL, params, prepare=True)
+            rows = cursor.fetchall()
+        if organization_id is not None and rows:
+            publish_many_after_commit(
+                [
+                    pushed(organization_id, pk=pk, sequence=seq, verb=verb, target_type=ttype, target_id=tid)
+                    for pk, seq, verb, ttype, tid in rows
+                ]
+            )
         total += len(rows)
         if len(rows) < SEAL_BATCH:
             return total

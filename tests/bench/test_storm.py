@@ -149,20 +149,27 @@ class WaitSampler(threading.Thread):
         self.samples: Counter = Counter()
         # The same waits by the statement the backend runs or, idle in a transaction, ran last.
         self.statements: Counter = Counter()
+        # Waiting on a lock: (the waiting statement, what the first backend in its way runs or ran last).
+        self.blockers: Counter = Counter()
         self.rounds = 0
 
     def run(self) -> None:
         with self.postgres.connect() as conn:
             while not self.stop_event.is_set():
                 rows = conn.execute(
-                    "SELECT state, coalesce(wait_event_type, 'CPU'), coalesce(wait_event, '-'), query "
-                    "FROM pg_stat_activity WHERE backend_type = 'client backend' "
-                    "AND pid <> pg_backend_pid() AND state <> 'idle'"
+                    "SELECT a.state, coalesce(a.wait_event_type, 'CPU'), coalesce(a.wait_event, '-'),"
+                    " a.query,"
+                    " (SELECT b.state || ': ' || b.query FROM pg_stat_activity b"
+                    "  WHERE b.pid = (pg_blocking_pids(a.pid))[1]) "
+                    "FROM pg_stat_activity a WHERE a.backend_type = 'client backend' "
+                    "AND a.pid <> pg_backend_pid() AND a.state <> 'idle'"
                 ).fetchall()
                 self.rounds += 1
-                for state, kind, event, query in rows:
+                for state, kind, event, query, blocker in rows:
                     self.samples[state, kind, event] += 1
                     self.statements[state, kind, event, _statement(query)] += 1
+                    if blocker:
+                        self.blockers[_statement(query)[:40], _statement(blocker)] += 1
                 self.stop_event.wait(0.1)
 
     def report(self) -> str:
@@ -177,6 +184,12 @@ class WaitSampler(threading.Thread):
         return "\n".join(
             f"  {count / self.rounds:.2f}  {state} {kind}:{event}  {statement}"
             for (state, kind, event, statement), count in self.statements.most_common(10)
+        )
+
+    def report_blockers(self) -> str:
+        return "\n".join(
+            f"  {count / self.rounds:.2f}  {waiting}  <-  {blocker}"
+            for (waiting, blocker), count in self.blockers.most_common(8)
         )
 
 
@@ -344,6 +357,8 @@ def test_storm_with_paging():
         print(f"backends busy (mean per sample, state wait): {sampler.report()}")
         print("the same by statement (running, or last run when idle in transaction):")
         print(sampler.report_statements())
+        print("lock waits by what is in their way (waiting  <-  the blocker's state: statement):")
+        print(sampler.report_blockers())
         print(cpu_line, flush=True)
 
         keys = sorted(first_sent)
