@@ -19,7 +19,9 @@ Alertmanager's ``startsAt``). Those change nothing at all and take no lock.
 
 Two shapes are cheap on purpose, because storms consist of them: a re-sent notification (read, found
 unchanged, nothing written), and a single repeated trigger of an alert already firing (one statement,
-see ``sql.REPEAT_SQL``, shared with the concurrent ones of the process: ``group_commit``).
+see ``sql.REPEAT_SQL``, shared with the concurrent ones of the process: ``group_commit``). A repeat
+that arrives while this process writes its key's first trigger waits for it and is then one of
+those (``first_triggers``).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
-from incidents.ingest import counters, group_commit, settle
+from incidents.ingest import counters, first_triggers, group_commit, settle
 from incidents.ingest.alert_event import AlertEvent, EventAction
 from incidents.ingest.batch import Batch
 from incidents.ingest.maintenance import candidate_windows
@@ -81,10 +83,34 @@ def ingest(
     order = sorted(range(len(decisions)), key=lambda i: decisions[i].event.dedup_key)
     # Made here so alerts can point at the payload before its row is written (None: no request).
     payload_id = time_ordered_uuid() if raw is not None else None
-    if len(decisions) == 1 and raw is not None and not heartbeat and _repeatable(decisions[0]):
+    single = len(decisions) == 1 and raw is not None and not heartbeat and _repeatable(decisions[0])
+    if single:
         repeated = _repeat(integration, decisions[0], raw, payload_id, now)
+        if repeated is None and first_triggers.wait_for_writer(
+            integration.organization_id, decisions[0].event.dedup_key
+        ):
+            # The key's first trigger, written meanwhile by this process, has ended: a repeat now.
+            repeated = _repeat(integration, decisions[0], raw, payload_id, now)
         if repeated is not None:
             return repeated
+        with first_triggers.writing(integration.organization_id, decisions[0].event.dedup_key):
+            return _write(
+                integration,
+                actor,
+                decisions,
+                order,
+                raw=raw,
+                payload_id=payload_id,
+                now=now,
+                heartbeat=heartbeat,
+            )
+    return _write(
+        integration, actor, decisions, order, raw=raw, payload_id=payload_id, now=now, heartbeat=heartbeat
+    )
+
+
+def _write(integration, actor, decisions, order, *, raw, payload_id, now, heartbeat) -> IngestResult:
+    """The full path: everything the request does, in one transaction (retried on a deadlock)."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
             with transaction.atomic():

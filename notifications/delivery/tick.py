@@ -19,6 +19,7 @@ from notifications.delivery.outcome import DATABASE_UNREACHABLE, record_outcomes
 from notifications.delivery.send import Carriers, prepare
 from notifications.models import Medium
 from notifications.senders import Outgoing, send
+from notifications.senders.mail_connections import KeptConnections
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class _Tick:
         self.min_claim = max(1, min(batch_size, concurrency // 2))
         self.per_destination = settings.NOTIFICATION_DELIVERY_PER_DESTINATION
         self.carriers = Carriers()
+        self.mail_connections = KeptConnections()
         self.in_flight: dict = {}
         # Requests in flight per destination: a slow host gets at most this many of the threads.
         self.per_host: Counter = Counter()
@@ -97,6 +99,7 @@ class _Tick:
         busy = []
         for row in rows:
             outgoing = prepare(row, self.carriers)
+            outgoing.mail_connections = self.mail_connections
             where = destination(outgoing)
             if where and self.per_host[where] >= self.per_destination:
                 busy.append(row)
@@ -155,17 +158,26 @@ def run_delivery_tick(
     reclaim_lost(now or timezone.now(), stats)
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="delivery") as pool:
         tick = _Tick(pool, now, batch_size=batch_size, concurrency=concurrency, stats=stats)
-        while True:
-            if tick.should_claim() and time.monotonic() < deadline:
-                tick.claim_and_send()
-            if tick.in_flight:
-                tick.record_finished()
-                continue
-            if time.monotonic() >= deadline:
-                stats.out_of_time = not tick.drained
+        try:
+            return _run(tick, deadline, linger)
+        finally:
+            # The sender threads end with the tick; so do the mail connections they kept.
+            tick.mail_connections.close_all()
+
+
+def _run(tick: _Tick, deadline: float, linger: float) -> DeliveryStats:
+    stats = tick.stats
+    while True:
+        if tick.should_claim() and time.monotonic() < deadline:
+            tick.claim_and_send()
+        if tick.in_flight:
+            tick.record_finished()
+            continue
+        if time.monotonic() >= deadline:
+            stats.out_of_time = not tick.drained
+            return stats
+        if tick.drained:
+            if time.monotonic() - tick.found_at >= linger:
                 return stats
-            if tick.drained:
-                if time.monotonic() - tick.found_at >= linger:
-                    return stats
-                time.sleep(LINGER_POLL_SECONDS)
-                tick.drained = False
+            time.sleep(LINGER_POLL_SECONDS)
+            tick.drained = False

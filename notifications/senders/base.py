@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from notifications.incident_message import IncidentMessage
 from notifications.message import Message
+from notifications.senders.mail_connections import KeptConnections
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +54,9 @@ class Outgoing:
     content: bytes = b""
     headers: dict = field(default_factory=dict)
     auth: tuple[str, str] | None = None
-    # e-mail
+    # e-mail, and the tick's kept mail connections (none: a connection of its own)
     email: EmailMessage | None = None
+    mail_connections: KeptConnections | None = field(default=None, repr=False)
     # set when preparation already failed; nothing is sent
     error: str = ""
     retryable: bool = False

@@ -2,6 +2,8 @@
 
 An organization's e-mail channel mails its recipients; a person's e-mail contact method, or their
 account address when they set no rules, mails them alone. Every message carries the acknowledge link.
+A delivery tick's sender threads keep their connections to the mail server between messages
+(``mail_connections``).
 """
 
 from __future__ import annotations
@@ -40,13 +42,19 @@ class EmailSender(Sender):
     build_message = build
 
     def transmit(self, outgoing: Outgoing) -> Outcome:
+        kept = outgoing.mail_connections
         try:
-            with get_connection() as connection:
-                outgoing.email.connection = connection
+            if kept is None:
+                with get_connection() as connection:
+                    outgoing.email.connection = connection
+                    outgoing.email.send(fail_silently=False)
+            else:
+                outgoing.email.connection = kept.get()
                 outgoing.email.send(fail_silently=False)
         except smtplib.SMTPRecipientsRefused as exc:
             return Outcome(False, None, clean_error(f"recipient refused: {exc}"), False)
         except smtplib.SMTPResponseException as exc:
+            _discard(kept)
             # 4xx is the server saying "later"; 5xx is final.
             return Outcome(
                 False,
@@ -55,5 +63,11 @@ class EmailSender(Sender):
                 exc.smtp_code < 500,
             )
         except (smtplib.SMTPException, OSError) as exc:  # OSError covers refused connections and timeouts
+            _discard(kept)
             return Outcome(False, None, clean_error(f"{type(exc).__name__}: {exc}"), True)
         return Outcome(True, None, "", False)
+
+
+def _discard(kept) -> None:
+    if kept is not None:
+        kept.discard()

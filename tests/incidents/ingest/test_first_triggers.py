@@ -1,0 +1,87 @@
+"""A repeat that arrives while this process still writes its key's first trigger waits for that
+write, then goes through the one-statement repeat (``incidents.ingest.first_triggers``) instead of
+queueing on the new incident's row with a full transaction of its own."""
+
+import threading
+import time
+
+import pytest
+from django.db import connections
+from django.test import Client
+
+from audit.chain import CHAIN_LOCK_NAMESPACE
+from incidents.ingest import first_triggers, group_commit
+from incidents.models import Alert, Incident
+from tests.incidents.ingest.payloads import pd_trigger, post
+from tests.incidents.ingest.test_group_commit import _another_connection
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ENQUEUE = "/v2/enqueue"
+
+
+def _post_in_thread(key, dedup_key, answers):
+    def run():
+        try:
+            answers.append(post(Client(), ENQUEUE, pd_trigger(key, dedup_key=dedup_key)).status_code)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def _eventually(check, seconds=10.0):
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+
+def test_a_repeat_waits_for_the_first_trigger_and_is_then_a_one_statement_repeat(
+    make_integration, monkeypatch
+):
+    integration, key = make_integration("pagerduty")
+    repeats = []
+    real = group_commit.GroupCommitter.submit
+
+    def spy(self, item):
+        result = real(self, item)
+        repeats.append((item.dedup_key, result is not None))
+        return result
+
+    monkeypatch.setattr(group_commit.GroupCommitter, "submit", spy)
+    answers = []
+    # The first trigger's transaction stops at its ledger append until this connection lets go.
+    holder = _another_connection()
+    holder.execute(
+        "SELECT pg_advisory_xact_lock(%s, %s)", [CHAIN_LOCK_NAMESPACE, integration.organization_id]
+    )
+    try:
+        first = _post_in_thread(key, "fresh", answers)
+        _eventually(lambda: (integration.organization_id, "fresh") in first_triggers._writing)
+        second = _post_in_thread(key, "fresh", answers)
+        _eventually(lambda: len(repeats) == 2)  # both tried the repeat first: nothing was firing yet
+        time.sleep(0.3)
+        assert second.is_alive()  # waiting for the first trigger, not writing a second one
+    finally:
+        holder.rollback()
+        holder.close()
+    first.join(20)
+    second.join(20)
+
+    assert answers == [202, 202]
+    assert repeats == [("fresh", False), ("fresh", False), ("fresh", True)]
+    incident = Incident.objects.get(dedup_key="fresh")
+    assert incident.alert_occurrences == 2
+    assert Alert.objects.get(incident=incident).occurrences == 2
+    assert first_triggers._writing == {}
+
+
+def test_without_a_writer_nothing_waits(make_integration):
+    integration, key = make_integration("pagerduty")
+    started = time.monotonic()
+    assert first_triggers.wait_for_writer(integration.organization_id, "nobody") is False
+    assert post(Client(), ENQUEUE, pd_trigger(key, dedup_key="alone")).status_code == 202
+    assert time.monotonic() - started < 5
+    assert Incident.objects.filter(dedup_key="alone").count() == 1
