@@ -555,10 +555,12 @@ NOTIFICATION_VERIFICATIONS_PER_ORGANIZATION_HOUR = env.int(
     "NOTIFICATION_VERIFICATIONS_PER_ORGANIZATION_HOUR", default=50
 )
 # Web push (docs/sign-in.md): the deployment's VAPID key (raw P-256 private key, urlsafe base64;
-# `python -m opsplatform.devtools.vapid` prints a new one). Unset: generated under var/ with DEBUG on,
-# else browser push is off. The subject is how push services reach the operator (mailto: or https:).
+# `python -m opsplatform.devtools.vapid` prints a new one). Unset: generated under var/ on a
+# development machine (DEBUG on, or the development secret allowed: `make run`'s Celery workers run
+# without DEBUG and send the pages its web processes subscribed), else browser push is off. The
+# subject is how push services reach the operator (mailto: or https:).
 WEB_PUSH_VAPID_PRIVATE_KEY = env.str("WEB_PUSH_VAPID_PRIVATE_KEY", default="")
-if not WEB_PUSH_VAPID_PRIVATE_KEY and DEBUG:
+if not WEB_PUSH_VAPID_PRIVATE_KEY and (DEBUG or env.bool("ALLOW_DEV_SECRET", default=False)):
     WEB_PUSH_VAPID_PRIVATE_KEY = devservices.dev_vapid_private_key(BASE_DIR / "var" / "web-push-vapid.key")
 WEB_PUSH_SUBJECT = env.str("WEB_PUSH_SUBJECT", default=f"mailto:{DEFAULT_FROM_EMAIL}")
 # Seconds a push service keeps a page for a device that is offline; pages older than that are stale.

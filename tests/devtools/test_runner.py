@@ -122,3 +122,23 @@ def test_the_access_log_can_be_turned_back_on(monkeypatch):
     web = runner.children("127.0.0.1", "8000")[0]
     assert "--no-access-log" not in web.argv
     assert all(child.env == {} for child in runner.children("127.0.0.1", "8000"))
+
+
+def test_the_workers_of_make_run_can_send_browser_push(monkeypatch, tmp_path):
+    """The Celery children run without DEBUG; they still get the development VAPID key the web
+    processes hand to browsers, or every push page of `make run` would fail."""
+    monkeypatch.setenv("DEBUG", "true")
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DJANGO_SETTINGS_MODULE", "WEB_PUSH_VAPID_PRIVATE_KEY", "ALLOW_DEV_SECRET")
+    }
+    env.update(runner.background_env(), DJANGO_SETTINGS_MODULE="opsplatform.settings")
+    probe = (
+        "import django; django.setup(); from django.conf import settings;"
+        " print(settings.DEBUG, bool(settings.WEB_PUSH_VAPID_PRIVATE_KEY))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert out.stdout.split() == ["False", "True"], out.stderr
