@@ -151,6 +151,11 @@ class WaitSampler(threading.Thread):
         self.statements: Counter = Counter()
         # Waiting on a lock: (the waiting statement, what the first backend in its way runs or ran last).
         self.blockers: Counter = Counter()
+        # The load running now (set by the test), and the same waits per load.
+        self.phase = "-"
+        self.phase_rounds: Counter = Counter()
+        self.by_phase: Counter = Counter()
+        self.blockers_by_phase: Counter = Counter()
         self.rounds = 0
 
     def run(self) -> None:
@@ -165,11 +170,15 @@ class WaitSampler(threading.Thread):
                     "AND a.pid <> pg_backend_pid() AND a.state <> 'idle'"
                 ).fetchall()
                 self.rounds += 1
+                phase = self.phase
+                self.phase_rounds[phase] += 1
                 for state, kind, event, query, blocker in rows:
                     self.samples[state, kind, event] += 1
+                    self.by_phase[phase, state, kind, event] += 1
                     self.statements[state, kind, event, _statement(query)] += 1
                     if blocker:
                         self.blockers[_statement(query)[:40], _statement(blocker)] += 1
+                        self.blockers_by_phase[phase, _statement(query)[:40], _statement(blocker)[:60]] += 1
                 self.stop_event.wait(0.1)
 
     def report(self) -> str:
@@ -185,6 +194,24 @@ class WaitSampler(threading.Thread):
             f"  {count / self.rounds:.2f}  {state} {kind}:{event}  {statement}"
             for (state, kind, event, statement), count in self.statements.most_common(10)
         )
+
+    def report_phases(self) -> str:
+        """Per load: its four largest waits and its largest lock wait, as mean busy backends."""
+        lines = []
+        for phase, rounds in self.phase_rounds.items():
+            if phase == "-":
+                continue  # the moment before the first load
+            waits = sorted(
+                ((n, s, k, e) for (p, s, k, e), n in self.by_phase.items() if p == phase), reverse=True
+            )
+            top = max(
+                ((n, w, b) for (p, w, b), n in self.blockers_by_phase.items() if p == phase), default=None
+            )
+            line = f"  {phase}: " + "; ".join(f"{s} {k}:{e} {n / rounds:.2f}" for n, s, k, e in waits[:4])
+            if top:
+                line += f"\n    largest lock wait {top[0] / rounds:.2f}: {top[1]}  <-  {top[2]}"
+            lines.append(line)
+        return "\n".join(lines)
 
     def report_blockers(self) -> str:
         return "\n".join(
@@ -327,16 +354,19 @@ def test_storm_with_paging():
         sampler.start()
         cpu_before, load_started = _cpu_seconds(world), time.monotonic()
 
+        sampler.phase = "PD paced"
         sent = [0.0] * len(paced_load.bodies)
         paced_lat, paced_status, paced_elapsed = asyncio.run(
             paced(port, PD_PATH, paced_load.bodies, PD_RATE, CONNECTIONS, sent_at=sent)
         )
         paced_load.first_sent(sent, first_sent)
+        sampler.phase = "PD max"
         sent = [0.0] * len(max_load.bodies)
         max_lat, max_status, max_elapsed = asyncio.run(
             saturate(port, PD_PATH, max_load.bodies, CONNECTIONS, sent_at=sent)
         )
         max_load.first_sent(sent, first_sent)
+        sampler.phase = "AM batches"
         sent = [0.0] * len(am_load.bodies)
         am_lat, am_status, am_elapsed = asyncio.run(
             saturate(port, AM_PATH, am_load.bodies, AM_CONCURRENCY, sent_at=sent)
@@ -359,6 +389,8 @@ def test_storm_with_paging():
         print(sampler.report_statements())
         print("lock waits by what is in their way (waiting  <-  the blocker's state: statement):")
         print(sampler.report_blockers())
+        print("per load (mean busy backends while it ran):")
+        print(sampler.report_phases())
         print(cpu_line, flush=True)
 
         keys = sorted(first_sent)
