@@ -3,11 +3,14 @@ NOTIFICATION_DELIVERY_PER_DESTINATION requests to one host at a time; rows for a
 already busy go back to the outbox for a moment (no attempt spent) instead of taking the worker's
 other slots."""
 
+import asyncio
+import contextlib
 import threading
 import time
 from datetime import timedelta
 
 import pytest
+from aiosmtpd.controller import Controller
 from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
@@ -19,6 +22,7 @@ from notifications.models import Notification, NotificationAttempt, Notification
 from tests.incidents.factories import ServiceFactory
 from tests.notifications.factories import make_channel, make_policy, step
 from tests.notifications.peers import trickle_receiver
+from tests.servers import free_port
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -80,3 +84,61 @@ def test_a_slow_receiver_does_not_delay_a_healthy_one(org, team, service, open_i
 
     # They go out later, one at a time, never twice at once.
     assert all(r.next_attempt_at <= now + timedelta(seconds=30) for r in waiting)
+
+
+class _SlowMail:
+    """An SMTP server that takes ``delay`` seconds to accept each message."""
+
+    def __init__(self, delay: float):
+        self.delay, self.messages = delay, []
+
+    async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(self.delay)
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+@contextlib.contextmanager
+def _slow_mail_server(delay: float):
+    handler = _SlowMail(delay)
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        with override_settings(
+            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+            EMAIL_HOST="127.0.0.1",
+            EMAIL_PORT=controller.port,
+            EMAIL_USE_TLS=False,
+            EMAIL_HOST_USER="",
+            EMAIL_HOST_PASSWORD="",
+        ):
+            yield handler
+    finally:
+        controller.stop()
+
+
+@override_settings(NOTIFICATION_DELIVERY_PER_DESTINATION=1, NOTIFICATION_BUSY_DESTINATION_DEFER_SECONDS=60)
+def test_emails_wait_in_the_outbox_while_the_mail_server_is_at_its_limit(
+    org, service, open_incident, receiver
+):
+    """While the one mail server has all the requests it may take, the tick claims past the e-mails
+    instead of claiming them only to defer them (by a minute here), and sends them once it is free."""
+    with _slow_mail_server(delay=1.0) as mail:
+        first = make_channel(org, kind="email", name="Mail A", recipients=["a@example.test"]).channel
+        second = make_channel(org, kind="email", name="Mail B", recipients=["b@example.test"]).channel
+        hook = make_channel(org, kind="webhook", name="Hook", url=receiver.url("/hook")).channel
+        make_policy(org, step(("channel", first), ("channel", second), ("channel", hook)), services=[service])
+        incident = open_incident()
+        run_escalation_tick(now=incident.next_escalation_at)
+
+        stats = run_delivery_tick(batch_size=1, concurrency=4, time_budget=20)
+
+    rows = Notification.objects.filter(incident=incident)
+    assert stats.sent == 3
+    assert sorted((row.medium, row.status, row.attempts) for row in rows) == [
+        ("email", NotificationStatus.SENT, 1),
+        ("email", NotificationStatus.SENT, 1),
+        ("webhook", NotificationStatus.SENT, 1),
+    ]
+    assert sorted(envelope.rcpt_tos[0] for envelope in mail.messages) == ["a@example.test", "b@example.test"]
+    assert len(receiver.requests) == 1
