@@ -10,6 +10,7 @@ when it died between its commit and its seal.
 The sealer pushes the sealed entries to live pages, as an inline append does after its commit.
 """
 
+import functools
 import logging
 import os
 import threading
@@ -71,8 +72,15 @@ def staged_chains() -> list[int | None]:
 
 
 def seal_pending() -> int:
-    """Seal every chain with staged entries (the beat sweep)."""
-    return sum(seal(organization_id) for organization_id in staged_chains())
+    """Seal every chain with staged entries (the beat sweep); a chain that fails does not keep the
+    others waiting."""
+    sealed = 0
+    for organization_id in staged_chains():
+        try:
+            sealed += seal(organization_id)
+        except Exception:
+            logger.exception("sealing the ledger chain of organization %s failed", organization_id)
+    return sealed
 
 
 class Sealer:
@@ -118,24 +126,12 @@ class Sealer:
                     self._wanted |= failed
 
 
-_sealer: Sealer | None = None
-_sealer_lock = threading.Lock()
-
-
+@functools.cache
 def sealer() -> Sealer:
-    global _sealer  # noqa: PLW0603 - one sealer per process, made on first use
-    if _sealer is None:
-        with _sealer_lock:
-            if _sealer is None:
-                _sealer = Sealer()
-    return _sealer
+    """This process's sealer, made on first use."""
+    return Sealer()
 
 
-def _forget_after_fork() -> None:
-    # A forked child (a Celery pool process) has none of its parent's threads and must not share
-    # its locks: it makes a sealer of its own on first use.
-    global _sealer, _sealer_lock
-    _sealer, _sealer_lock = None, threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_after_fork)
+# A forked child (a Celery pool process) has none of its parent's threads: it makes a sealer of
+# its own on first use.
+os.register_at_fork(after_in_child=sealer.cache_clear)

@@ -121,7 +121,8 @@ BEGIN
 END;
 $$;
 
--- One lock for up to p_limit staged entries of one chain, sealed in id order from its head.
+-- One lock for up to p_limit staged entries of one chain, sealed in id order from its head. A row
+-- without a digest (not written by the app) can never be sealed: it is passed over, not in the way.
 CREATE OR REPLACE FUNCTION audit_ledger_seal(p_lock_namespace integer, p_org bigint, p_genesis text,
                                              p_limit integer)
 RETURNS TABLE (out_id bigint, out_sequence bigint, out_verb text, out_target_type text,
@@ -137,7 +138,7 @@ BEGIN
     SELECT h.head_sequence, h.head_hash INTO head_sequence, head_hash FROM audit_ledger_head(p_org, p_genesis) h;
     FOR staged IN
         SELECT e.id, e.staged_digest, e.verb, e.target_type, e.target_id FROM audit_ledgerentry e
-        WHERE e.sequence IS NULL
+        WHERE e.sequence IS NULL AND e.staged_digest IS NOT NULL
           AND ((p_org IS NULL AND e.organization_id IS NULL) OR e.organization_id = p_org)
         ORDER BY e.id LIMIT p_limit
     LOOP

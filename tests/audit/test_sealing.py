@@ -232,3 +232,29 @@ def test_verify_ledger_names_entries_awaiting_their_seal(org, team):
         f"organization acme (id {org.pk}): 1 entries checked, intact (2 staged, awaiting their seal)"
         in out.getvalue()
     )
+
+
+@pytest.mark.django_db
+def test_a_row_that_cannot_be_sealed_keeps_no_chain_waiting(org, other_org, team):
+    """A staged row without a digest (not written by the app) is passed over: the entries around it
+    and every other chain are sealed, and it stays outside the chain for an operator to see."""
+    other_team = TeamFactory(organization=other_org, name="Ops", slug="ops")
+    stage(team, "test.before")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO audit_ledgerentry (organization_id, actor_type, actor_id, actor_label, verb,"
+            " target_type, target_id, data, created_at, hash_version)"
+            " VALUES (%s, 'system', '', '', 'test.stray', '', '', '{}', now(), 2)",
+            [org.pk],
+        )
+    stage(team, "test.after")
+    stage(other_team, "test.elsewhere")
+
+    assert seal_pending() == 3
+
+    assert [e.verb for e in sealed_chain(org)] == ["test.before", "test.after"]
+    assert [e.verb for e in sealed_chain(other_org)] == ["test.elsewhere"]
+    assert list(LedgerEntry.all_entries.filter(sequence__isnull=True).values_list("verb", flat=True)) == [
+        "test.stray"
+    ]
+    assert verify_chain(org.pk).intact

@@ -1,0 +1,66 @@
+"""The paging tasks kick each other through ``opsplatform.core.kicks``: an escalation tick that paged
+someone asks for a delivery tick (one waiting at a time), and a delivery tick that ran out of its
+time budget with pages left asks for the next at once. Messages land in a broker list private to
+the test."""
+
+import json
+import uuid
+
+import pytest
+
+from notifications import tasks
+from notifications.models import Notification, NotificationStatus
+from opsplatform.celery import app
+from opsplatform.core import kicks
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("allow_loopback")]
+DELIVERY = "notifications.delivery_tick"
+
+
+@pytest.fixture
+def queue(monkeypatch):
+    name = f"test-task-kicks-{uuid.uuid4().hex}"
+
+    class PrivateQueue:
+        def send_task(self, task, **options):
+            return app.send_task(task, queue=name, **options)
+
+    monkeypatch.setattr(kicks, "current_app", PrivateQueue())
+    tasks.kick_delivery.started()
+    with app.connection_for_write() as connection:
+        broker = connection.default_channel.client
+        yield lambda: [json.loads(raw)["headers"]["task"] for raw in broker.lrange(name, 0, -1)]
+        broker.delete(name)
+    tasks.kick_delivery.started()
+
+
+def test_escalation_ticks_that_page_kick_one_waiting_delivery_tick(webhook, open_incident, queue):
+    first, second = open_incident(title="First"), open_incident(title="Second")
+
+    assert tasks.escalation_tick() == 2
+    assert queue() == [DELIVERY]
+    assert Notification.objects.filter(incident__in=[first, second]).count() == 2
+
+    third = open_incident(title="Third")
+    tasks.kick_delivery.forget()
+    assert tasks.escalation_tick() == 1
+    assert queue() == [DELIVERY]  # the kicked delivery tick has not started: it will send this one too
+    assert Notification.objects.filter(incident=third).count() == 1
+
+
+def test_a_delivery_tick_out_of_time_kicks_the_next(webhook, open_incident, receiver, queue, settings):
+    open_incident(title="Left over")
+    tasks.escalation_tick()
+    assert queue() == [DELIVERY]
+
+    settings.NOTIFICATION_DELIVERY_TICK_BUDGET_SECONDS = 0
+    tasks.kick_delivery.forget()
+    assert tasks.delivery_tick() == 0
+    assert queue() == [DELIVERY, DELIVERY]  # it started (clearing the mark), ran out, asked again
+
+    settings.NOTIFICATION_DELIVERY_TICK_BUDGET_SECONDS = 30
+    tasks.kick_delivery.forget()
+    assert tasks.delivery_tick() == 1
+    assert queue() == [DELIVERY, DELIVERY]  # drained: nothing more to ask for
+    assert Notification.objects.get().status == NotificationStatus.SENT
+    assert len(receiver.requests) == 1
