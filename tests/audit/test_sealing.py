@@ -1,20 +1,24 @@
 """Staged ledger entries and their seal: hot writers stage without the chain's lock, and the sealer
 chains what they staged, in order, after their commit."""
 
+import asyncio
 import io
 import threading
 import time
 
 import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
 from audit.hashing import GENESIS_HASH, chain_link, digest_of
 from audit.models import LedgerEntry
-from audit.sealing import seal, seal_pending, staged_chains
+from audit.sealing import seal, seal_pending, sealer, staged_chains
 from audit.services import record, record_many
 from audit.verification import verify_chain
 from opsplatform.core.actors import Actor
+from opsplatform.realtime.groups import organization_group
 from tests.accounts.factories import TeamFactory
 
 pytestmark = pytest.mark.usefixtures("deferred")
@@ -258,3 +262,30 @@ def test_a_row_that_cannot_be_sealed_keeps_no_chain_waiting(org, other_org, team
         "test.stray"
     ]
     assert verify_chain(org.pk).intact
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sealers_pushes_reach_live_pages_over_one_lasting_event_loop(org, team):
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(organization_group(org.pk), channel)
+
+    staged = []
+    for verb in ("test.first", "test.second", "test.third"):
+        with transaction.atomic():
+            staged += stage(team, verb)
+        eventually(lambda pk=staged[-1].pk: LedgerEntry.objects.filter(pk=pk).exists())
+
+    async def receive():
+        return await asyncio.wait_for(layer.receive(channel), timeout=5)
+
+    events = [async_to_sync(receive)()["event"] for _ in staged]
+    assert [(e["kind"], e["verb"], e["sequence"]) for e in events] == [
+        ("ledger", "test.first", 1),
+        ("ledger", "test.second", 2),
+        ("ledger", "test.third", 3),
+    ]
+    # Three trips, one loop: it is still running, and the channel layer keeps its connection pool.
+    loop = sealer().loop
+    assert loop is not None and loop.is_running()
+    assert loop in layer._layers
