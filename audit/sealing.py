@@ -7,22 +7,16 @@ requests for a few milliseconds, then takes each chain's lock once for every ent
 writer has already answered. A beat sweep (``audit.seal_pending``) seals what a process left behind
 when it died between its commit and its seal.
 
-The sealer pushes the sealed entries to live pages, as an inline append does after its commit. It
-runs inside an event loop of its own that lives as long as it does, so its pushes share that loop's
-pooled channel-layer connections: from a plain thread each trip would start a loop and open a
-connection per concurrent send, several milliseconds of CPU per seal in every process.
+The sealer pushes the sealed entries to live pages, as an inline append does after its commit.
 """
 
-import asyncio
 import functools
 import logging
 import os
 import threading
 import time
-from concurrent.futures import Executor, Future
 
 import psycopg
-from asgiref.sync import sync_to_async
 from django.db import close_old_connections, connection
 
 from audit.chain import CHAIN_LOCK_NAMESPACE, pushed
@@ -89,24 +83,6 @@ def seal_pending() -> int:
     return sealed
 
 
-class _DaemonThread(Executor):
-    """Runs each call in a daemon thread: the sealer's work never ends, and a pool thread would keep
-    the interpreter from exiting (the pools' threads are joined at exit)."""
-
-    def submit(self, fn, /, *args, **kwargs):
-        future = Future()
-
-        def run():
-            if future.set_running_or_notify_cancel():
-                try:
-                    future.set_result(fn(*args, **kwargs))
-                except BaseException as exc:
-                    future.set_exception(exc)
-
-        threading.Thread(target=run, name="ledger-sealer-work", daemon=True).start()
-        return future
-
-
 class Sealer:
     """One thread per process that seals the chains its commits staged entries on."""
 
@@ -114,24 +90,14 @@ class Sealer:
         self._wanted: set[int | None] = set()
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
-        #: the event loop the sealer's pushes run on (set once the thread started)
-        self.loop: asyncio.AbstractEventLoop | None = None
 
     def request(self, organization_id: int | None) -> None:
         with self._cond:
             self._wanted.add(organization_id)
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._in_loop, name="ledger-sealer", daemon=True)
+                self._thread = threading.Thread(target=self._run, name="ledger-sealer", daemon=True)
                 self._thread.start()
             self._cond.notify()
-
-    def _in_loop(self) -> None:
-        async def main():
-            self.loop = asyncio.get_running_loop()
-            # _run never returns: the loop, and the connections its pushes pool, live as long.
-            await sync_to_async(self._run, thread_sensitive=False, executor=_DaemonThread())()
-
-        asyncio.run(main())
 
     def _take(self) -> set[int | None]:
         with self._cond:

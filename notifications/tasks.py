@@ -12,7 +12,6 @@ from notifications.delivery import run_delivery_tick
 from notifications.delivery.verification import send_verification_code
 from notifications.escalation import run_escalation_tick
 from opsplatform.core.kicks import Kick
-from opsplatform.realtime.loop import run_with_event_loop
 
 # One delivery tick waiting in the queue at most, however many escalation ticks paged someone.
 kick_delivery = Kick("notifications.delivery_tick")
@@ -21,7 +20,7 @@ kick_delivery = Kick("notifications.delivery_tick")
 @shared_task(name="notifications.escalation_tick", ignore_result=True)
 def escalation_tick() -> int:
     kick_escalation.started()
-    result = run_with_event_loop(run_escalation_tick)
+    result = run_escalation_tick()
     if result.notifications:
         # The rows are committed; deliver them now rather than at the next delivery beat.
         kick_delivery()
@@ -32,7 +31,7 @@ def escalation_tick() -> int:
 def delivery_tick() -> int:
     kick_delivery.started()
     budget = settings.NOTIFICATION_DELIVERY_TICK_BUDGET_SECONDS
-    stats = run_with_event_loop(run_delivery_tick, time_budget=budget)
+    stats = run_delivery_tick(time_budget=budget)
     if stats.out_of_time:
         # Rows were still due when the budget ran out: the next tick starts now, not at the beat.
         kick_delivery()

@@ -4,13 +4,12 @@ Pushes carry small events only (kind, ids); pages re-fetch what they show, so pe
 checked on every fetch and a push can never leak data the viewer may not see.
 """
 
-import asyncio
 import contextlib
 import contextvars
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
+
+from opsplatform.realtime.pusher import pusher
 
 
 def organization_group(organization_id) -> str:
@@ -35,19 +34,12 @@ def recheck_access_after_commit(user_id) -> None:
     """
     message = {"type": "realtime.recheck"}
 
-    def send():
-        layer = get_channel_layer()
-        if layer is not None:
-            async_to_sync(layer.group_send)(person_group(user_id), message)
-
     # robust: like every push, a Redis hiccup must not fail the committed change.
-    transaction.on_commit(send, robust=True)
+    transaction.on_commit(lambda: pusher().send([(person_group(user_id), message)]), robust=True)
 
 
 def _send(group: str, event: dict) -> None:
-    layer = get_channel_layer()
-    if layer is not None:
-        async_to_sync(layer.group_send)(group, {"type": "realtime.event", "event": event})
+    _send_all([(group, event)])
 
 
 # The pushes gathered by ``one_trip`` (a list per block), or None outside one.
@@ -64,33 +56,15 @@ def publish_after_commit(group: str, event: dict) -> None:
     transaction.on_commit(lambda: _send(group, event), robust=True)
 
 
-# Sends of one trip in flight at once: each holds a connection of the layer's pool for its event
-# loop, which refuses a 101st ("Too many connections") and a batch's trip carries hundreds.
-SENDS_AT_ONCE = 16
-
-
 def _send_all(messages: list[tuple[str, dict]]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-
-    async def send():
-        slots = asyncio.Semaphore(SENDS_AT_ONCE)
-
-        async def one(group, event):
-            async with slots:
-                await layer.group_send(group, {"type": "realtime.event", "event": event})
-
-        await asyncio.gather(*(one(group, event) for group, event in messages))
-
-    async_to_sync(send)()
+    # Handed to the process's pusher: the committing thread does not wait for Redis.
+    pusher().send([(group, {"type": "realtime.event", "event": event}) for group, event in messages])
 
 
 def publish_many_after_commit(messages: list[tuple[str, dict]]) -> None:
     """Send each ``(group, event)`` once the transaction commits, in one trip to the channel layer.
 
-    One ``async_to_sync`` call for the lot matters for batch jobs: each separate call starts an event
-    loop and a connection (~3 ms), so one per incident would cost seconds on a burst of a thousand.
+    One hand-over for the lot: the pusher sends a trip's messages concurrently.
     """
     gathered = _gathered.get()
     if messages and gathered is not None:
@@ -108,7 +82,7 @@ def _gather_after_commit(gathered: list, messages: list[tuple[str, dict]]) -> No
 def one_trip():
     """Inside the block, every push registered for after commit (the ledger's, the incidents',
     anyone's through this module) goes out with the others in one trip to the channel layer once
-    the transaction commits, instead of a trip each (~3 ms apiece, a loop and a connection).
+    the transaction commits, instead of a hand-over each.
 
     For a batch job that runs many services in one transaction: enter it inside that
     ``transaction.atomic()``. Pushes of savepoints that rolled back are dropped, as always.

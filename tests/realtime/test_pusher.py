@@ -1,0 +1,84 @@
+"""The process's pusher sends realtime pushes on an event loop of its own: the committing thread hands
+them over and goes on, even while the channel layer does not answer. Against real Redis, and a TCP
+server on loopback that accepts connections and never answers (a hung Redis)."""
+
+import asyncio
+import socket
+import threading
+import time
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import channel_layers, get_channel_layer
+
+from opsplatform.realtime import pusher as pusher_module
+from opsplatform.realtime.groups import publish_many_after_commit
+from opsplatform.realtime.pusher import Pusher
+
+
+def _receive_all(layer, channel, count):
+    async def receive():
+        return [await asyncio.wait_for(layer.receive(channel), timeout=5) for _ in range(count)]
+
+    return async_to_sync(receive)()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pushes_after_commit_reach_the_group_in_the_order_handed_over():
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)("org.pusher-test", channel)
+    try:
+        for n in range(5):
+            publish_many_after_commit([("org.pusher-test", {"kind": "test", "n": n})])  # autocommit: now
+        events = [message["event"]["n"] for message in _receive_all(layer, channel, 5)]
+    finally:
+        async_to_sync(layer.group_discard)("org.pusher-test", channel)
+    assert events == [0, 1, 2, 3, 4]
+
+
+@pytest.fixture
+def hung_redis(settings):
+    """A channel layer whose Redis accepts the connection and then never says a word."""
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+
+    def accept():
+        while True:
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    port = server.getsockname()[1]
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [f"redis://127.0.0.1:{port}/0"], "prefix": "hung"},
+        }
+    }
+    channel_layers.backends.clear()
+    try:
+        yield accepted
+    finally:
+        server.close()
+        channel_layers.backends.clear()
+
+
+def test_a_hung_channel_layer_keeps_nobody_waiting_and_is_bounded(hung_redis, monkeypatch):
+    monkeypatch.setattr(pusher_module, "MAX_PENDING", 10)
+    pusher = Pusher()
+    started = time.monotonic()
+    for n in range(4):
+        pusher.send([(f"org.{n}", {"type": "realtime.event", "event": {"n": n}})] * 3)
+    handed_over = time.monotonic() - started
+
+    assert handed_over < 1.0  # a sending caller would wait on the silent server
+    deadline = time.monotonic() + 5
+    while not hung_redis and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert hung_redis, "the pusher never reached the channel layer"
+    # 12 handed over, 10 allowed to wait: the last trip of three was dropped, not queued.
+    assert pusher.pending == 9
+    assert not pusher.wait(0.2)
