@@ -8,18 +8,21 @@ claimed and recorded no page.
 
 So each process has one event loop, in a daemon thread of its own, that sends every push: a caller
 hands its messages over and goes on. The loop keeps the channel layer's connections pooled for the
-life of the process. Messages handed over from one thread leave in that order; a trip's messages
-are sent concurrently, as before. If the channel layer stops answering, at most ``MAX_PENDING``
-messages wait; later ones are dropped and logged rather than pile up in memory.
+life of the process. Trips (what one caller hands over at once) are sent one after another, in the
+order they were handed over; a trip's messages are sent concurrently, as before. If the channel
+layer stops answering, at most ``MAX_PENDING`` messages wait; later ones are dropped and logged
+rather than pile up in memory.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import functools
 import logging
 import os
+import queue
 import threading
 import time
 
@@ -39,6 +42,9 @@ class Pusher:
     def __init__(self):
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._trips: queue.SimpleQueue = queue.SimpleQueue()
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task | None = None
         self._pending = 0
         self._dropped = 0
 
@@ -51,6 +57,7 @@ class Pusher:
             if self._loop is None:
                 loop = asyncio.new_event_loop()
                 threading.Thread(target=loop.run_forever, name="realtime-pusher", daemon=True).start()
+                asyncio.run_coroutine_threadsafe(self._worker(), loop)
                 self._loop = loop
             return self._loop
 
@@ -68,7 +75,20 @@ class Pusher:
         if dropped:
             logger.warning("realtime pushes not answered; %d dropped so far", dropped)
             return
-        asyncio.run_coroutine_threadsafe(self._send(messages), self._running_loop())
+        self._trips.put(messages)
+        self._running_loop().call_soon_threadsafe(self._wakeup.set)
+
+    async def _worker(self) -> None:
+        self._task = asyncio.current_task()
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()  # before draining: a trip put after the drain sets it again
+            while True:
+                try:
+                    messages = self._trips.get_nowait()
+                except queue.Empty:
+                    break
+                await self._send(messages)
 
     async def _send(self, messages: list[tuple[str, dict]]) -> None:
         try:
@@ -96,6 +116,21 @@ class Pusher:
             time.sleep(0.01)
         return not self._pending
 
+    def close(self, timeout: float) -> None:
+        """Wait for what is on its way (at most ``timeout``), then end the sending task, so that it
+        is not left pending for the exiting interpreter to destroy (and complain about)."""
+        self.wait(timeout)
+        with self._lock:
+            loop, self._loop = self._loop, None
+        if loop is not None:
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(self._end_worker(), loop).result(timeout=1)
+
+    async def _end_worker(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
 
 @functools.cache
 def pusher() -> Pusher:
@@ -103,11 +138,11 @@ def pusher() -> Pusher:
     return Pusher()
 
 
-def _wait_at_exit() -> None:
+def _close_at_exit() -> None:
     if pusher.cache_info().currsize:
-        pusher().wait(EXIT_WAIT_SECONDS)
+        pusher().close(EXIT_WAIT_SECONDS)
 
 
-atexit.register(_wait_at_exit)
+atexit.register(_close_at_exit)
 # A forked child (a Celery pool process) has none of its parent's threads: it makes its own.
 os.register_at_fork(after_in_child=pusher.cache_clear)

@@ -60,13 +60,14 @@ def hung_redis(settings):
     }
     channel_layers.backends.clear()
     try:
-        yield accepted
+        yield server, accepted
     finally:
         server.close()
         channel_layers.backends.clear()
 
 
 def test_a_hung_channel_layer_keeps_nobody_waiting_and_is_bounded(hung_redis, monkeypatch):
+    server, accepted = hung_redis
     monkeypatch.setattr(pusher_module, "MAX_PENDING", 10)
     pusher = Pusher()
     started = time.monotonic()
@@ -76,9 +77,17 @@ def test_a_hung_channel_layer_keeps_nobody_waiting_and_is_bounded(hung_redis, mo
 
     assert handed_over < 1.0  # a sending caller would wait on the silent server
     deadline = time.monotonic() + 5
-    while not hung_redis and time.monotonic() < deadline:
+    while not accepted and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert hung_redis, "the pusher never reached the channel layer"
-    # 12 handed over, 10 allowed to wait: the last trip of three was dropped, not queued.
+    assert accepted, "the pusher never reached the channel layer"
+    # 12 handed over, 10 allowed to wait: the last trip of three was dropped, not queued. (The first
+    # trip hangs on the silent server; the second waits behind it.)
     assert pusher.pending == 9
     assert not pusher.wait(0.2)
+
+    # The server goes away: the waiting sends fail (and are logged), and nothing waits any more.
+    server.close()
+    for connection in accepted:
+        connection.close()
+    assert pusher.wait(10)
+    pusher.close(1)
