@@ -56,6 +56,7 @@ class Pusher:
         with self._lock:
             if self._loop is None:
                 loop = asyncio.new_event_loop()
+                self._wakeup = asyncio.Event()  # one per loop: an event is bound to the loop it waits in
                 threading.Thread(target=loop.run_forever, name="realtime-pusher", daemon=True).start()
                 asyncio.run_coroutine_threadsafe(self._worker(), loop)
                 self._loop = loop
@@ -73,7 +74,9 @@ class Pusher:
                 self._pending += len(messages)
                 dropped = 0
         if dropped:
-            logger.warning("realtime pushes not answered; %d dropped so far", dropped)
+            # The first drop, then one line per thousand: an outage must not flood the log.
+            if dropped == len(messages) or dropped // 1000 != (dropped - len(messages)) // 1000:
+                logger.warning("realtime pushes not answered; %d dropped so far", dropped)
             return
         self._trips.put(messages)
         self._running_loop().call_soon_threadsafe(self._wakeup.set)

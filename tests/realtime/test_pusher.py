@@ -66,7 +66,7 @@ def hung_redis(settings):
         channel_layers.backends.clear()
 
 
-def test_a_hung_channel_layer_keeps_nobody_waiting_and_is_bounded(hung_redis, monkeypatch):
+def test_a_hung_channel_layer_keeps_nobody_waiting_and_is_bounded(hung_redis, monkeypatch, caplog):
     server, accepted = hung_redis
     monkeypatch.setattr(pusher_module, "MAX_PENDING", 10)
     pusher = Pusher()
@@ -83,6 +83,7 @@ def test_a_hung_channel_layer_keeps_nobody_waiting_and_is_bounded(hung_redis, mo
     # 12 handed over, 10 allowed to wait: the last trip of three was dropped, not queued. (The first
     # trip hangs on the silent server; the second waits behind it.)
     assert pusher.pending == 9
+    assert "realtime pushes not answered; 3 dropped so far" in caplog.text
     assert not pusher.wait(0.2)
 
     # The server goes away: the waiting sends fail (and are logged), and nothing waits any more.
