@@ -1,29 +1,19 @@
 """Kicking a tick (``opsplatform.core.kicks``): one message waiting in the queue at most, a new one
 once the tick started or the mark expired, and never an error when Redis is away."""
 
-import json
 import time
 import uuid
 
 import pytest
 
-from opsplatform.celery import app
 from opsplatform.core import kicks
+from tests.kick_queue import private_queue
 
 
 @pytest.fixture
 def queue(monkeypatch):
-    name = f"test-kick-{uuid.uuid4().hex}"
-
-    class PrivateQueue:
-        def send_task(self, task, **options):
-            return app.send_task(task, queue=name, **options)
-
-    monkeypatch.setattr(kicks, "current_app", PrivateQueue())
-    with app.connection_for_write() as connection:
-        broker = connection.default_channel.client
-        yield lambda: [json.loads(raw)["headers"]["task"] for raw in broker.lrange(name, 0, -1)]
-        broker.delete(name)
+    with private_queue(monkeypatch) as waiting:
+        yield waiting
 
 
 @pytest.fixture

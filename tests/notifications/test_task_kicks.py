@@ -3,15 +3,11 @@ someone asks for a delivery tick (one waiting at a time), and a delivery tick th
 time budget with pages left asks for the next at once. Messages land in a broker list private to
 the test."""
 
-import json
-import uuid
-
 import pytest
 
 from notifications import tasks
 from notifications.models import Notification, NotificationStatus
-from opsplatform.celery import app
-from opsplatform.core import kicks
+from tests.kick_queue import private_queue
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("allow_loopback")]
 DELIVERY = "notifications.delivery_tick"
@@ -19,19 +15,8 @@ DELIVERY = "notifications.delivery_tick"
 
 @pytest.fixture
 def queue(monkeypatch):
-    name = f"test-task-kicks-{uuid.uuid4().hex}"
-
-    class PrivateQueue:
-        def send_task(self, task, **options):
-            return app.send_task(task, queue=name, **options)
-
-    monkeypatch.setattr(kicks, "current_app", PrivateQueue())
-    tasks.kick_delivery.started()
-    with app.connection_for_write() as connection:
-        broker = connection.default_channel.client
-        yield lambda: [json.loads(raw)["headers"]["task"] for raw in broker.lrange(name, 0, -1)]
-        broker.delete(name)
-    tasks.kick_delivery.started()
+    with private_queue(monkeypatch, tasks.kick_delivery) as waiting:
+        yield waiting
 
 
 def test_escalation_ticks_that_page_kick_one_waiting_delivery_tick(webhook, open_incident, queue):

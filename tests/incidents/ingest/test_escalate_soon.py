@@ -2,17 +2,13 @@
 message reaches the broker's queue for the tick, one at a time while it waits there, and repeats of
 an open incident ask for nothing."""
 
-import json
-import uuid
-
 import pytest
 from django.test import Client
 
 from incidents.ingest import escalate_soon
 from incidents.models import Incident
-from opsplatform.celery import app
-from opsplatform.core import kicks
 from tests.incidents.ingest.payloads import pd_trigger, post
+from tests.kick_queue import private_queue
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,24 +16,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def queue(monkeypatch):
     """The broker list the tick's messages land in, private to this test."""
-    name = f"test-escalate-{uuid.uuid4().hex}"
-
-    class PrivateQueue:
-        """The real app, sending to this test's queue (Celery builds its router once per process,
-        so routes set now would not be read)."""
-
-        def send_task(self, task, **options):
-            return app.send_task(task, queue=name, **options)
-
-    monkeypatch.setattr(kicks, "current_app", PrivateQueue())
-    escalate_soon.kick.started()
-    escalate_soon.kick.forget()
-    with app.connection_for_write() as connection:
-        # The broker's own Redis client (it speaks whatever address form the broker URL uses).
-        broker = connection.default_channel.client
-        yield lambda: [json.loads(raw)["headers"]["task"] for raw in broker.lrange(name, 0, -1)]
-        broker.delete(name)
-    escalate_soon.kick.started()
+    with private_queue(monkeypatch, escalate_soon.kick) as waiting:
+        yield waiting
 
 
 def test_a_new_incident_kicks_a_tick_unless_one_is_waiting(make_integration, queue):
