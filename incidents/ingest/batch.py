@@ -1,7 +1,8 @@
 """One request's work inside its transaction: find and lock the incidents its alerts belong to, open
-new ones with ``INSERT … ON CONFLICT``, attach, count, resolve and acknowledge, then write the ledger
-entries and the raw payload (``incidents.ingest.settle``). ``incidents.ingest.pipeline`` runs it; see
-its docstring for the guarantees."""
+new ones with one ``INSERT … ON CONFLICT`` (``new_incidents``), attach, count, resolve and acknowledge,
+then write the ledger entries and the raw payload (``incidents.ingest.settle``). New alerts and
+counters are written together when something reads them (``pending``). ``incidents.ingest.pipeline``
+runs it; see its docstring for the guarantees."""
 
 from __future__ import annotations
 
@@ -12,20 +13,12 @@ from django.db import connection
 
 from incidents.ingest import sql
 from incidents.ingest.alert_event import AlertEvent, EventAction
-from incidents.ingest.formats.common import digest
+from incidents.ingest.new_incidents import IncidentOpener
+from incidents.ingest.pending import PendingWrites
 from incidents.ingest.results import EventResult, Result
-from incidents.ingest.routing import Decision, Outcome, default_priority
-from incidents.ingest.sql import INCIDENT_UPSERT, STANDALONE_UPSERT, deactivate_alerts, execute, fetchone
-from incidents.models import (
-    Alert,
-    AlertStatus,
-    Incident,
-    Integration,
-    Service,
-    Severity,
-    Status,
-)
-from incidents.sla.policy import SLA_FIELDS, apply_policy, refresh_timer
+from incidents.ingest.routing import Decision, Outcome
+from incidents.ingest.sql import STANDALONE_UPSERT, deactivate_alerts, fetchone
+from incidents.models import Alert, AlertStatus, Incident, Integration, Service, Severity
 from opsplatform.core.actors import Actor
 from opsplatform.core.prepared import insert_params, insert_sql
 
@@ -55,11 +48,13 @@ class Batch:
         self.firing_episodes: dict[str, str] = {}
         # dedup key -> (status, episode) of its standalone record; None until looked up.
         self.standalone: dict[str, tuple[str, str]] | None = None
-        # (service, severity, team) -> the SLA fields a new incident of that shape gets.
-        self.sla_layouts: dict[tuple, dict] = {}
+        # Incident keys whose incident ``open_incidents`` inserted and no event has claimed yet.
+        self.fresh: set[str] = set()
         self.services: dict[int, Service | None] = {}
         if integration.service_id:
             self.services[integration.service_id] = integration.service
+        self.opener = IncidentOpener(integration=integration, now=now, service=self._service)
+        self.pending = PendingWrites(now)
 
     # --- lookups ---------------------------------------------------------------------------------
     def _service(self, service_id) -> Service | None:
@@ -154,82 +149,53 @@ class Batch:
         return touched
 
     def _bump(self, incident_id: int, *, total=0, firing=0, occurrences=0) -> None:
-        if total or firing or occurrences:
-            execute(sql.BUMP_COUNTERS, [total, firing, occurrences, self.now, incident_id])
+        self.pending.count(incident_id, total=total, firing=firing, occurrences=occurrences)
+
+    def flush(self) -> None:
+        """Write the pending alerts and counters (before anything reads them, and before settling)."""
+        if self.fresh:
+            # An incident was opened for an event that then went elsewhere: it would claim an alert
+            # it does not hold. Roll the request back rather than store that.
+            raise RuntimeError(f"incidents opened for no event: {sorted(self.fresh)}")
+        self.pending.flush()
 
     # --- incidents -------------------------------------------------------------------------------
-    def _incident_key(self, event: AlertEvent) -> tuple[str, str]:
-        """(the incident's dedup key, its group key) for a new alert."""
-        if self.integration.grouping and event.group_key:
-            # Hashed: group keys can be long, and a sealed incident's key gets "#<id>" appended.
-            return f"group:{self.integration.pk}:{digest(event.group_key, length=40)}", event.group_key
-        return event.dedup_key, ""
-
-    def _seal_expired_group(self, key: str) -> None:
-        """A group's incident older than the window stops collecting new alerts: its key is renamed
-        (alerts already in it still find it by their own rows) so the next alert opens a new one."""
-        window = self.integration.group_window_seconds
-        if not window:
-            return
-        execute(sql.SEAL_EXPIRED_GROUP, [self.organization_id, key, self.now - timedelta(seconds=window)])
-
-    def _new_incident(self, decision: Decision, key: str, group_key: str) -> Incident:
+    def _opens_incident(self, decision: Decision) -> bool:
+        """Whether the event will reach ``_upsert_incident`` as its request starts: a routed trigger
+        of a key with no alert in an open incident, not the late firing of an episode resolved."""
         event = decision.event
-        service = self._service(decision.service_id)
-        team_id = decision.team_id or (service.owner_team_id if service else None)
-        incident = Incident(
-            organization_id=self.organization_id,
-            title=(event.title.strip() or event.dedup_key)[:255],
-            description=event.description,
-            service=service,
-            team_id=team_id,
-            severity=decision.severity or (service.default_severity if service else Severity.SEV3),
-            priority=default_priority(decision),
-            labels=decision.labels,
-            source=self.integration.kind,
-            dedup_key=key,
-            group_key=group_key[:1024],  # the whole key is in the dedup key's digest
-            integration_id=self.integration.pk,
-            status=Status.TRIGGERED,
-            created_at=self.now,
-            updated_at=self.now,
-            # A service under maintenance records its incidents but pages nobody.
-            next_escalation_at=None if (service and service.in_maintenance) else self.now,
-            alerts_total=1,
-            alerts_firing=1,
-            alert_occurrences=1,
-            last_alert_at=self.now,
+        return (
+            decision.outcome == Outcome.ROUTE
+            and event.action == EventAction.TRIGGER
+            and event.dedup_key not in self.active
+            and not self._stale_refire(event)
         )
-        layout_key = (incident.service_id, incident.severity, incident.team_id)
-        layout = self.sla_layouts.get(layout_key)
-        if layout is None:
-            # One policy lookup per shape of incident in a request, however many of them it opens.
-            apply_policy(incident, start=self.now)
-            layout = {field: getattr(incident, field) for field in SLA_FIELDS}
-            self.sla_layouts[layout_key] = layout
-        else:
-            for field, value in layout.items():
-                setattr(incident, field, value)
-        refresh_timer(incident)
-        return incident
+
+    def open_incidents(self, ordered: list[Decision]) -> None:
+        """Open (or find and lock) in one statement the incidents the request's events will need, once
+        ``prefetch`` has locked the open ones. Events that find they need one only later (their
+        incident closed meanwhile) open it one at a time in ``_upsert_incident``."""
+        wanted = [(d, *self.opener.key(d)) for d in ordered if self._opens_incident(d)]
+        if wanted:
+            self._take(self.opener.upsert(wanted))
+
+    def _take(self, upserted) -> None:
+        for key, row in upserted.items():
+            incident_id = row.incident.pk
+            self.touched.setdefault(incident_id, Touched(incident=row.incident, created=row.inserted))
+            self.by_key[key] = incident_id
+            if row.inserted:
+                self.fresh.add(key)
 
     def _upsert_incident(self, decision: Decision) -> tuple[Touched, bool]:
-        """The open incident for the event's key, created if there is none; locked either way."""
-        key, group_key = self._incident_key(decision.event)
-        if key in self.by_key:
-            return self.touched[self.by_key[key]], False
-        if group_key:
-            self._seal_expired_group(key)
-        incident = self._new_incident(decision, key, group_key)
-        row = fetchone(insert_sql(Incident, INCIDENT_UPSERT), insert_params(incident))
-        incident_id, inserted, status = row
-        if inserted:
-            incident.pk = incident_id
-        else:
-            incident = Incident(pk=incident_id, organization_id=self.organization_id, status=status)
-        touched = self.touched.setdefault(incident_id, Touched(incident=incident, created=inserted))
-        self.by_key[key] = incident_id
-        return touched, inserted
+        """The open incident for the event's key, created if there is none; locked either way.
+        ``inserted`` is true for the one event that claims a new incident as its own."""
+        key, group_key = self.opener.key(decision)
+        if key not in self.by_key:
+            self._take(self.opener.upsert([(decision, key, group_key)]))
+        inserted = key in self.fresh
+        self.fresh.discard(key)
+        return self.touched[self.by_key[key]], inserted
 
     # --- alerts ----------------------------------------------------------------------------------
     def _alert_values(self, decision: Decision, *, incident_id, status, **extra) -> dict:
@@ -258,15 +224,13 @@ class Batch:
             **extra,
         }
 
-    def _insert_alert(self, values: dict) -> int:
-        return fetchone(insert_sql(Alert, "RETURNING id"), insert_params(Alert(**values)))[0]
-
     def _fire_in(self, touched: Touched, event: AlertEvent) -> tuple[str, int, bool] | None:
         """Record a firing occurrence of an alert already in the locked incident: (outcome, alert id,
         whether an occurrence was counted), or None when the incident has no such alert.
 
         One statement: the alert's row as it was (consistent: we hold the incident's lock, which every
         writer of its alerts takes first) and the update, skipped for a re-send of the same episode."""
+        self.pending.before_reading(touched.incident.pk, event.dedup_key)
         row = fetchone(
             sql.FIRE_IN_INCIDENT,
             {
@@ -359,7 +323,7 @@ class Batch:
             if fired is not None:
                 return self._fired(touched, fired, result, counted_on_lock=False)
         values = self._alert_values(decision, incident_id=incident_id, status=AlertStatus.FIRING, active=True)
-        result.alert_id = self._insert_alert(values)
+        self.pending.alert(values, result)
         if inserted:
             result.outcome = Result.CREATED
             return result
@@ -385,6 +349,7 @@ class Batch:
         found = self._active_alert(event.dedup_key)
         touched = self._lock_open(found[1], count_occurrence=False) if found else None
         if touched is not None:
+            self.pending.before_reading(touched.incident.pk, event.dedup_key)
             row = fetchone(
                 sql.RESOLVE_ALERT, [self.now, self.now, self.payload_id, touched.incident.pk, event.dedup_key]
             )

@@ -118,6 +118,7 @@ def _write(integration, actor, decisions, order, *, raw, payload_id, now, heartb
                 if heartbeat:
                     batch.record_ping()
                 batch.prefetch(decisions)
+                batch.open_incidents([decisions[index] for index in order])
                 results: list[EventResult | None] = [None] * len(decisions)
                 for index in order:
                     results[index] = batch.handle(decisions[index])

@@ -25,6 +25,7 @@ def finish(batch: Batch, raw: RawBody | None, results: list[EventResult]) -> Non
     The ledger's per-organization lock is held from the first entry until commit, and every other
     request of the organization that writes one waits for it: nothing else is done after it but
     what must follow it."""
+    batch.flush()
     if raw is not None:
         payload = RawPayload(
             id=batch.payload_id,

@@ -17,9 +17,10 @@ OPEN_IN = "(" + ", ".join(f"'{status.value}'" for status in OPEN_STATUSES) + ")"
 INCIDENT_UPSERT = (
     "ON CONFLICT (organization_id, dedup_key)"
     f" WHERE status IN {OPEN_IN} AND NOT dedup_key = ''"
-    # A no-op update: it locks the winner's row and returns it (xmax = 0 only when inserted).
+    # A no-op update: it locks the winner's row and returns it (xmax = 0 only when inserted). Rows
+    # come back keyed: a statement of many rows need not return them in the order given.
     " DO UPDATE SET dedup_key = EXCLUDED.dedup_key"
-    " RETURNING id, (xmax = 0) AS inserted, status"
+    " RETURNING id, (xmax = 0) AS inserted, status, dedup_key"
 )
 STANDALONE_UPSERT = (
     "ON CONFLICT (organization_id, dedup_key) WHERE standalone DO UPDATE SET"
@@ -70,10 +71,13 @@ COUNT_OCCURRENCE = (
     "UPDATE incidents_incident SET alert_occurrences = alert_occurrences + 1, last_alert_at = %s"  # noqa: S608
     f" WHERE id = %s AND status IN {OPEN_IN} RETURNING id, status"
 )
+# The counters of a request's incidents, added in one statement (rows this request has locked).
 BUMP_COUNTERS = (
-    "UPDATE incidents_incident SET alerts_total = alerts_total + %s,"
-    " alerts_firing = GREATEST(alerts_firing + %s, 0),"
-    " alert_occurrences = alert_occurrences + %s, last_alert_at = %s WHERE id = %s"
+    "UPDATE incidents_incident AS i SET alerts_total = i.alerts_total + b.total,"
+    " alerts_firing = GREATEST(i.alerts_firing + b.firing, 0),"
+    " alert_occurrences = i.alert_occurrences + b.occurrences, last_alert_at = %s"
+    " FROM unnest(%s::bigint[], %s::integer[], %s::integer[], %s::integer[])"
+    "   AS b(id, total, firing, occurrences) WHERE i.id = b.id"
 )
 # Renames an expired group's key (alerts already in it still find it by their own rows).
 SEAL_EXPIRED_GROUP = (

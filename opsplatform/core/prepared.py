@@ -51,14 +51,16 @@ def insert_fields(model) -> list:
     ]
 
 
-@lru_cache(maxsize=32)
-def insert_sql(model, suffix: str) -> str:
-    """``INSERT INTO <table> (<every column>) VALUES (…) <suffix>`` for a full row of ``model``."""
+@lru_cache(maxsize=256)
+def insert_sql(model, suffix: str, rows: int = 1) -> str:
+    """``INSERT INTO <table> (<every column>) VALUES (…)[, (…)…] <suffix>`` for ``rows`` full rows of
+    ``model`` (their parameters: ``insert_params`` of each, concatenated in row order)."""
     fields = insert_fields(model)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    values = ", ".join([row] * rows)
     # Identifiers come from the model's metadata and values are parameters: nothing from a request.
-    return f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({placeholders}) {suffix}"  # noqa: S608
+    return f"INSERT INTO {model._meta.db_table} ({columns}) VALUES {values} {suffix}"  # noqa: S608
 
 
 def insert_params(obj) -> list:
