@@ -263,16 +263,19 @@ def _cpu_seconds(world) -> dict[str, float]:
     used = {name: tree(pid) for name, pid in world.platform.pids().items()}
     postmaster = (world.postgres.data / "postmaster.pid").read_text().split()[0]
     used["postgres"] = tree(int(postmaster))
+    # This process: the load generator's HTTP clients (and the wait sampler), on the same two cores.
+    times = psutil.Process().cpu_times()
+    used["bench client"] = times.user + times.system
     return used
 
 
-def _cpu_line(before: dict[str, float], after: dict[str, float], seconds: float) -> str:
+def _cpu_line(before: dict[str, float], after: dict[str, float], seconds: float, during="the loads") -> str:
     """Each process group's share of the machine while the loads ran."""
     cores = os.cpu_count() or 1
     shares = {name: (after.get(name, 0.0) - before.get(name, 0.0)) / seconds / cores for name in after}
     busy = sum(shares.values())
     parts = ", ".join(f"{name} {share:.0%}" for name, share in sorted(shares.items(), key=lambda kv: -kv[1]))
-    return f"CPU share of the machine during the loads ({seconds:.0f} s): {parts}; together {busy:.0%}"
+    return f"CPU share of the machine during {during} ({seconds:.0f} s): {parts}; together {busy:.0%}"
 
 
 def _stages(world, keys: list[str]) -> dict[str, tuple[float, float, float]]:
@@ -368,13 +371,18 @@ def test_storm_with_paging():
         max_load.first_sent(sent, first_sent)
         sampler.phase = "AM batches"
         sent = [0.0] * len(am_load.bodies)
+        cpu_am_before = _cpu_seconds(world)
         am_lat, am_status, am_elapsed = asyncio.run(
             saturate(port, AM_PATH, am_load.bodies, AM_CONCURRENCY, sent_at=sent)
         )
+        cpu_am_after = _cpu_seconds(world)
+        web_ms = (cpu_am_after["web"] - cpu_am_before["web"]) / AM_BATCHES * 1000
+        am_cpu_line = _cpu_line(cpu_am_before, cpu_am_after, am_elapsed, during="the AM batches")
+        am_cpu_line += f"; web CPU per batch of {BATCH}: {web_ms:.1f} ms"
         am_load.first_sent(sent, first_sent)
         sampler.stop_event.set()
         sampler.join()
-        cpu_line = _cpu_line(cpu_before, _cpu_seconds(world), time.monotonic() - load_started)
+        cpu_line = _cpu_line(cpu_before, cpu_am_after, time.monotonic() - load_started)
         # The load's figures now: draining the pages can take long, and a run cut short keeps these.
         print(f"\nAlert storm with paging, platform as `make run` starts it; {os.cpu_count()} CPUs")
         print(f"pgbench single-row INSERT, 2 clients, 10 s, before the storm: {tps_before:.0f} tps")
@@ -391,7 +399,8 @@ def test_storm_with_paging():
         print(sampler.report_blockers())
         print("per load (mean busy backends while it ran):")
         print(sampler.report_phases())
-        print(cpu_line, flush=True)
+        print(cpu_line)
+        print(am_cpu_line, flush=True)
 
         keys = sorted(first_sent)
         settle_seconds = _settle(world, keys)
