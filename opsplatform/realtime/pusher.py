@@ -130,6 +130,8 @@ class Pusher:
                 asyncio.run_coroutine_threadsafe(self._end_worker(), loop).result(timeout=1)
 
     async def _end_worker(self) -> None:
+        if self._task is None:  # closed before the sending task first ran
+            return
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task

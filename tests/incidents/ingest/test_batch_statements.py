@@ -6,6 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from audit.models import LedgerEntry
+from incidents.ingest.batch import Batch
 from incidents.models import Alert, AlertStatus, Incident, RawPayload
 from tests.incidents.ingest.payloads import alertmanager, am_alert, am_url, post
 
@@ -123,3 +124,18 @@ def test_a_grouped_request_attaches_its_alerts_and_counts_them_in_one_update(cli
         ("group00000000003", AlertStatus.FIRING),
         ("group00000000004", AlertStatus.FIRING),
     }
+
+
+def test_an_incident_opened_for_no_event_rolls_the_whole_request_back(client, make_integration, monkeypatch):
+    """The guard behind opening incidents ahead of their events: if the prediction and the events
+    ever disagree, the request stores nothing rather than an incident claiming an alert it lacks."""
+    _, key = make_integration("alertmanager", grouping=False)
+    _post(client, key, am_alert("known00000000001"))
+    # Wrong on purpose: every event is taken for one that opens an incident, resolves included.
+    monkeypatch.setattr(Batch, "_opens_incident", lambda self, decision: True)
+
+    with pytest.raises(RuntimeError, match="incidents opened for no event"):
+        post(client, am_url(key), alertmanager(am_alert("unknown0000000001", status="resolved")))
+
+    assert list(Incident.objects.values_list("dedup_key", flat=True)) == ["known00000000001"]
+    assert RawPayload.objects.count() == 1 and Alert.objects.count() == 1
