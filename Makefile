@@ -73,8 +73,10 @@ test: venv services chromium
 faults: venv
 	$(BIN)/pytest tests/faults -s -p no:cacheprovider -o addopts="" --strict-markers -ra $(PYTEST_ARGS)
 
+# All of tests/bench, unless PYTEST_ARGS names files of its own (then only those: pytest given the
+# folder as well would run every benchmark in it).
 bench: venv services
-	$(BIN)/pytest tests/bench -s -p no:cacheprovider -o addopts="" $(PYTEST_ARGS)
+	$(BIN)/pytest $(if $(filter tests/%,$(PYTEST_ARGS)),,tests/bench) -s -p no:cacheprovider -o addopts="" $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -1,0 +1,77 @@
+"""What one Alertmanager batch costs the web process, alone: no server, no paging, no other client.
+
+    make bench PYTEST_ARGS=tests/bench/test_ingest_batch_cost.py
+
+Batches of 50 alerts from the storm's key stream (90% re-sends over 10,000 keys, so ~5 new
+incidents a batch at first) go through Django's request handler in this process, one after another,
+against the test database. It prints, per batch, the CPU time of this process and the wall time,
+over ``BENCH_BATCHES`` (200) batches after 20 to warm up, in three rounds. The storm benchmark
+measures the same path under load; this one shows what a change does to it without the noise.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+import pytest
+from django.test import Client
+
+from incidents.ingest.services import integration_create
+from incidents.models import Incident
+from opsplatform.core.actors import Actor
+from tests.accounts.factories import OrganizationFactory
+from tests.bench.http_load import KeyStream, am_batch
+from tests.incidents.factories import ServiceFactory
+
+BATCH = 50
+BATCHES = int(os.environ.get("BENCH_BATCHES", "200"))
+WARM_UP = 20
+ROUNDS = 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_alertmanager_batch_costs():
+    org = OrganizationFactory(name="Bench", slug="bench")
+    service = ServiceFactory(organization=org, name="Checkout", slug="checkout")
+    issued = integration_create(
+        actor=Actor.system("bench", organization=org),
+        name="AM",
+        kind="alertmanager",
+        service=service,
+        throttle_rate="1000000/min",
+        grouping=False,
+    )
+    keys = KeyStream("am", seed=2)
+    bodies = [
+        am_batch([keys.next() for _ in range(BATCH)], "2026-01-01T00:00:00Z")
+        for _ in range(WARM_UP + ROUNDS * BATCHES)
+    ]
+    client, path = Client(), f"/api/v1/integrations/{issued.key}/alertmanager/"
+
+    def send(batch: list[bytes]) -> None:
+        for body in batch:
+            response = client.post(path, body, content_type="application/json")
+            assert response.status_code == 202, response.content
+
+    send(bodies[:WARM_UP])
+    cpu_ms, wall_ms = [], []
+    for n in range(ROUNDS):
+        chunk = bodies[WARM_UP + n * BATCHES : WARM_UP + (n + 1) * BATCHES]
+        cpu, wall = time.process_time(), time.perf_counter()
+        send(chunk)
+        cpu_ms.append((time.process_time() - cpu) / len(chunk) * 1000)
+        wall_ms.append((time.perf_counter() - wall) / len(chunk) * 1000)
+
+    opened = Incident.objects.filter(organization=org).count()
+    print(f"\nAlertmanager batches of {BATCH}, one client in this process, {ROUNDS} rounds of {BATCHES}")
+    print(f"incidents opened: {opened} over {WARM_UP + ROUNDS * BATCHES} batches")
+    for n in range(ROUNDS):
+        print(f"round {n + 1}: CPU {cpu_ms[n]:.1f} ms, wall {wall_ms[n]:.1f} ms a batch")
+    wall = statistics.median(wall_ms)
+    print(
+        f"median: CPU {statistics.median(cpu_ms):.1f} ms, wall {wall:.1f} ms a batch"
+        f" = {BATCH * 1000 / wall:.0f} alerts/s from one client"
+    )
+    assert opened == keys.used  # every new key opened its incident, once
