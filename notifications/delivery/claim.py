@@ -8,31 +8,15 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 
 from incidents.models import Status
 from notifications.delivery.batch import DeliveryStats, LedgerBatch, save_rows
+from notifications.delivery.claimed_rows import claim_rows
 from notifications.eventlogs import NOTIFICATION_ATTEMPTS
 from notifications.models import AttemptOutcome, Notification, NotificationAttempt, NotificationStatus
 
 LOST_ERROR = "the worker stopped while this attempt was in flight; it may or may not have arrived"
-
-# The locking SELECT runs once, in a CTE: a sub-select under "WHERE id IN (…)" may be re-run by the
-# planner (a nested-loop semi-join), and every run with SKIP LOCKED and LIMIT can pick other rows.
-_CLAIM_SQL = """
-WITH due AS (
-    SELECT id FROM {table}
-     WHERE status IN ('pending', 'failed') AND next_attempt_at <= %s AND NOT (medium = ANY(%s))
-     ORDER BY next_attempt_at, id
-     LIMIT %s
-       FOR UPDATE SKIP LOCKED
-)
-UPDATE {table} AS n
-   SET status = 'sending', attempts = n.attempts + 1, lease_until = %s, claim_token = %s, updated_at = %s
-  FROM due
- WHERE n.id = due.id
-RETURNING n.id
-"""
 
 
 def claim_due(
@@ -41,34 +25,18 @@ def claim_due(
     """Claim up to ``batch_size`` due rows, none of ``skip_media``: (claim token, rows to send, rows
     claimed).
 
-    One conditional UPDATE over ``SELECT … FOR UPDATE SKIP LOCKED`` marks them ``sending`` with a
-    lease and this claim's token, so concurrent ticks take disjoint rows and nobody waits.
+    One statement (``claimed_rows``) marks them ``sending`` with a lease and this claim's token over
+    ``SELECT … FOR UPDATE SKIP LOCKED``, so concurrent ticks take disjoint rows and nobody waits, and
+    reads them back with what a send needs.
     """
     token = uuid.uuid4()
     lease_until = now + timedelta(seconds=settings.NOTIFICATION_SENDING_LEASE_SECONDS)
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _CLAIM_SQL.format(table=Notification._meta.db_table),
-                [now, list(skip_media), batch_size, lease_until, token, now],
-            )
-            ids = [row[0] for row in cursor.fetchall()]
-        if not ids:
-            return token, [], 0
-        rows = list(
-            Notification.objects.select_related(
-                "incident__organization",
-                "incident__service",
-                "incident__team",
-                "channel",
-                "contact_method",
-                "recipient",
-            )
-            .filter(pk__in=ids)
-            .order_by("next_attempt_at", "id")
-        )
-        unneeded = [row for row in rows if _no_longer_needed(row)]
-        if unneeded:
+    rows = claim_rows(now, skip_media, batch_size, lease_until, token)
+    unneeded = [row for row in rows if _no_longer_needed(row)]
+    if unneeded:
+        # Cancelled in a transaction of their own, with their ledger entries. Should it fail, they
+        # stay claimed until their lease ends, and the next claim after that cancels them.
+        with transaction.atomic():
             ledger = LedgerBatch()
             for row in unneeded:
                 row.status = NotificationStatus.CANCELLED
@@ -80,7 +48,7 @@ def claim_due(
             ledger.flush()
     claimed = [row for row in rows if row.status == NotificationStatus.SENDING]
     stats.claimed += len(claimed)
-    return token, claimed, len(ids)
+    return token, claimed, len(rows)
 
 
 def reclaim_lost(now: datetime, stats: DeliveryStats) -> None:

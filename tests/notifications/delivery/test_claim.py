@@ -43,6 +43,44 @@ def test_a_lost_worker_is_taken_over_after_its_lease(webhook, open_incident, rec
     assert len(receiver.requests) == 1
 
 
+RELATED = (
+    "incident__organization",
+    "incident__service",
+    "incident__team",
+    "channel",
+    "contact_method",
+    "recipient",
+)
+
+
+def _related(row):
+    incident = row.incident
+    return (incident, incident.organization, incident.service, incident.team, row.channel, row.contact_method,
+            row.recipient)  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_a_claimed_row_arrives_with_everything_its_send_reads(
+    webhook, open_incident, django_assert_num_queries
+):
+    _, row = escalate(open_incident)
+
+    _, (claimed,), examined = claim_due(row.next_attempt_at, 10, DeliveryStats())
+
+    stored = Notification.objects.select_related(*RELATED).get(pk=row.pk)
+    with django_assert_num_queries(0):  # attached by the claim, as select_related attaches them
+        seen = _related(claimed)
+    assert seen == _related(stored) and examined == 1
+    assert seen[2] is not None and seen[4] is not None  # the demo shape: a service, a channel
+    assert (claimed.incident.title, claimed.channel.name) == (stored.incident.title, stored.channel.name)
+    assert claimed.channel.config == stored.channel.config  # through the field's own converters
+    assert (claimed.status, claimed.attempts, claimed.claim_token) == (
+        NotificationStatus.SENDING,
+        1,
+        stored.claim_token,
+    )
+
+
 @pytest.mark.django_db
 def test_resolved_incidents_are_not_paged(webhook, open_incident, receiver, actor_as):
     incident, row = escalate(open_incident)
