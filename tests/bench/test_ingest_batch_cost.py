@@ -18,12 +18,9 @@ import time
 import pytest
 from django.test import Client
 
-from incidents.ingest.services import integration_create
 from incidents.models import Incident
-from opsplatform.core.actors import Actor
-from tests.accounts.factories import OrganizationFactory
 from tests.bench.http_load import KeyStream, am_batch
-from tests.incidents.factories import ServiceFactory
+from tests.bench.tenant import bench_tenant
 
 BATCH = 50
 BATCHES = int(os.environ.get("BENCH_BATCHES", "200"))
@@ -33,16 +30,8 @@ ROUNDS = 3
 
 @pytest.mark.django_db(transaction=True)
 def test_one_alertmanager_batch_costs():
-    org = OrganizationFactory(name="Bench", slug="bench")
-    service = ServiceFactory(organization=org, name="Checkout", slug="checkout")
-    issued = integration_create(
-        actor=Actor.system("bench", organization=org),
-        name="AM",
-        kind="alertmanager",
-        service=service,
-        throttle_rate="1000000/min",
-        grouping=False,
-    )
+    tenant = bench_tenant()
+    issued = tenant.integration("alertmanager", "AM", grouping=False)
     keys = KeyStream("am", seed=2)
     bodies = [
         am_batch([keys.next() for _ in range(BATCH)], "2026-01-01T00:00:00Z")
@@ -64,7 +53,7 @@ def test_one_alertmanager_batch_costs():
         cpu_ms.append((time.process_time() - cpu) / len(chunk) * 1000)
         wall_ms.append((time.perf_counter() - wall) / len(chunk) * 1000)
 
-    opened = Incident.objects.filter(organization=org).count()
+    opened = Incident.objects.filter(organization=tenant.org).count()
     print(f"\nAlertmanager batches of {BATCH}, one client in this process, {ROUNDS} rounds of {BATCHES}")
     print(f"incidents opened: {opened} over {WARM_UP + ROUNDS * BATCHES} batches")
     for n in range(ROUNDS):

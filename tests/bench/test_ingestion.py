@@ -31,13 +31,10 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from incidents.ingest.services import integration_create
 from incidents.models import Alert, Incident, Integration, Status
-from opsplatform.core.actors import Actor
-from tests.accounts.factories import OrganizationFactory
 from tests.bench.http_load import KeyStream, am_batch, paced, pd_event, saturate
+from tests.bench.tenant import bench_tenant
 from tests.bench.timing import percentile
-from tests.incidents.factories import ServiceFactory
 from tests.servers import asgi_server
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -109,21 +106,9 @@ def _row(name, n, elapsed, latencies, events):
 
 @pytest.mark.django_db(transaction=True)
 def test_sustained_ingestion():
-    org = OrganizationFactory(name="Bench", slug="bench")
-    service = ServiceFactory(organization=org, name="Checkout", slug="checkout")
-    system = Actor.system("bench", organization=org)
-    # Raised limits: the benchmark measures ingestion, not the throttle.
-    pd = integration_create(
-        actor=system, name="PD", kind="pagerduty", service=service, throttle_rate="1000000/min"
-    )
-    am = integration_create(
-        actor=system,
-        name="AM",
-        kind="alertmanager",
-        service=service,
-        throttle_rate="1000000/min",
-        grouping=False,
-    )
+    tenant = bench_tenant()
+    pd = tenant.integration("pagerduty", "PD")
+    am = tenant.integration("alertmanager", "AM", grouping=False)
     server_env = {
         "ALLOW_DEV_SECRET": "1",
         "SECURE_COOKIES": "0",

@@ -29,12 +29,10 @@ from django.utils import timezone
 from audit.archive import signing
 from audit.hashing import GENESIS_HASH, canonical_json, entry_digest, normalize_data
 from audit.models import LedgerCheckpoint, LedgerEntry
-from incidents.ingest.services import integration_create
-from opsplatform.core.actors import Actor
 from tests.accounts.factories import OrganizationFactory
+from tests.bench.tenant import bench_tenant
 from tests.bench.test_ingestion import paced, pd_event, pgbench_insert_tps
 from tests.bench.timing import percentile
-from tests.incidents.factories import ServiceFactory
 from tests.retention import keep_days, purge
 from tests.servers import asgi_server
 
@@ -95,15 +93,7 @@ def test_ledger_archive(settings, tmp_path):
     settings.RETENTION_BATCH_PAUSE_SECONDS = 0.02
     keep_days(settings, "ledger_hot", 365)
     archived_org = OrganizationFactory(name="Archive", slug="archive")
-    org = OrganizationFactory(name="Bench", slug="bench")
-    service = ServiceFactory(organization=org, name="Checkout", slug="checkout")
-    pd = integration_create(
-        actor=Actor.system("bench", organization=org),
-        name="PD",
-        kind="pagerduty",
-        service=service,
-        throttle_rate="1000000/min",
-    )
+    pd = bench_tenant().integration("pagerduty", "PD")
 
     began = time.perf_counter()
     seed_chain(archived_org.pk, ENTRIES)
