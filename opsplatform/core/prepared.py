@@ -29,13 +29,31 @@ def fetchone_prepared(sql: str, params) -> tuple | None:
 def model_from_row(model, values):
     """An instance of ``model`` from a row holding its concrete fields in declaration order, through
     the fields' own database converters, as the ORM would build it."""
+    attnames, converters = _row_plan(model, connection.vendor)
+    if len(values) != len(attnames):
+        raise ValueError(f"{model.__name__}: {len(values)} values for {len(attnames)} fields")
+    if converters:
+        values = list(values)
+        for index, field, field_converters in converters:
+            value = values[index]
+            for converter in field_converters:
+                value = converter(value, field, connection)
+            values[index] = value
+    return model.from_db(connection.alias, attnames, values)
+
+
+@lru_cache(maxsize=256)
+def _row_plan(model, vendor: str) -> tuple[list[str], list[tuple]]:
+    """The attribute names of ``model``'s concrete fields, and the fields that have database
+    converters, with theirs: asked once per model, not per value (a claim builds thousands of rows
+    a second during a storm, and most fields have none)."""
     fields = model._meta.concrete_fields
-    converted = []
-    for field, value in zip(fields, values, strict=True):
-        for converter in field.get_db_converters(connection):
-            value = converter(value, field, connection)  # noqa: PLW2901 - each converter refines it
-        converted.append(value)
-    return model.from_db(connection.alias, [f.attname for f in fields], converted)
+    converters = []
+    for index, field in enumerate(fields):
+        found = field.get_db_converters(connection)
+        if found:
+            converters.append((index, field, tuple(found)))
+    return [f.attname for f in fields], converters
 
 
 def select_columns(model, alias: str) -> str:
