@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
+from collections import Counter, defaultdict, deque
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -29,6 +29,10 @@ FINISH_GATHER_SECONDS = 0.025
 # (the next beat, or the next escalation that pages someone).
 LINGER_SECONDS = 1.0
 LINGER_POLL_SECONDS = 0.1
+# How long a claimed row waits in the tick for a slot of its destination before it goes back to the
+# outbox (see _Tick.hold). A healthy receiver frees a slot within milliseconds; a slow one does not
+# get the row's slot elsewhere held for longer than this.
+HOLD_SECONDS = 0.5
 # The destination of every e-mail: the one mail server the platform sends through.
 SMTP = "smtp"
 
@@ -71,14 +75,20 @@ class _Tick:
         self.carriers = Carriers()
         self.mail_connections = KeptConnections()
         self.in_flight: dict = {}
+        # Claimed rows waiting for a slot of their busy destination, oldest first per destination:
+        # destination -> [(row, request, held since)].
+        self.held: dict[str, deque] = defaultdict(deque)
         # Requests in flight per destination: a slow host gets at most this many of the threads.
         self.per_host: Counter = Counter()
         self.drained = self.waiting_for_slot = False
         # When rows were found last (see LINGER_SECONDS).
         self.found_at = float("-inf")
 
+    def held_count(self) -> int:
+        return sum(len(rows) for rows in self.held.values())
+
     def should_claim(self) -> bool:
-        free = self.concurrency - len(self.in_flight)
+        free = self.concurrency - len(self.in_flight) - self.held_count()
         # Slots held by destinations at their limit cannot take claimed rows for them anyway: wait
         # for half of the others, not of all (else one slow mail server would make every other
         # destination wait until all of its own requests are back).
@@ -87,7 +97,7 @@ class _Tick:
         return not self.drained and not self.waiting_for_slot and free >= enough
 
     def claim_and_send(self) -> None:
-        want = min(self.concurrency - len(self.in_flight), self.batch_size)
+        want = min(self.concurrency - len(self.in_flight) - self.held_count(), self.batch_size)
         # E-mails all go to the one mail server: while it is at its limit, leave them in the outbox
         # rather than claim them and give them back.
         skip = (Medium.EMAIL,) if self.per_host[SMTP] >= self.per_destination else ()
@@ -96,23 +106,60 @@ class _Tick:
         self.drained = examined < want and not skip
         if rows:
             self.found_at = time.monotonic()
-        busy = []
+        busy, submitted = [], 0
         for row in rows:
             outgoing = prepare(row, self.carriers)
             outgoing.mail_connections = self.mail_connections
             where = destination(outgoing)
             if where and self.per_host[where] >= self.per_destination:
-                busy.append(row)
+                if len(self.held[where]) < self.per_destination:
+                    self.held[where].append((row, outgoing, time.monotonic()))
+                else:
+                    busy.append(row)
                 continue
-            self.per_host[where] += 1
-            self.in_flight[self.pool.submit(send, outgoing)] = (row, outgoing.channel_id, where)
+            self._submit(row, outgoing, where)
+            submitted += 1
         # Everything claimed was for busy hosts: claim again once a request finishes, rather than
         # churning through that host's whole backlog meanwhile.
-        self.waiting_for_slot = bool(rows) and len(busy) == len(rows)
-        if busy:
-            # Back to the outbox untried, for a later claim: holding them here would take this
-            # worker's slots from every other destination while the busy one is slow.
-            release(busy, now + timedelta(seconds=settings.NOTIFICATION_BUSY_DESTINATION_DEFER_SECONDS))
+        self.waiting_for_slot = bool(rows) and not submitted
+        self.release(busy, now)
+
+    def _submit(self, row, outgoing, where: str) -> None:
+        self.per_host[where] += 1
+        self.in_flight[self.pool.submit(send, outgoing)] = (row, outgoing.channel_id, where)
+
+    def send_held(self) -> None:
+        """Hand held rows to the slots their destinations freed."""
+        for where, rows in self.held.items():
+            while rows and self.per_host[where] < self.per_destination:
+                row, outgoing, _ = rows.popleft()
+                self._submit(row, outgoing, where)
+
+    def release_held(self, *, all_of_them: bool = False) -> None:
+        """Give back the held rows that waited ``HOLD_SECONDS`` (or all of them, at the end)."""
+        before = float("inf") if all_of_them else time.monotonic() - HOLD_SECONDS
+        expired = []
+        for rows in self.held.values():
+            while rows and rows[0][2] < before:
+                expired.append(rows.popleft()[0])
+        self.release(expired, self.now or timezone.now())
+
+    def release(self, rows: list, now: datetime) -> None:
+        """Rows for a destination at its limit go back to the outbox untried, for a later claim:
+        sending them here would take this worker's slots from every other destination while the
+        busy one is slow. A row waits in the tick (``held``) for up to ``HOLD_SECONDS`` first, up
+        to the destination's limit again: under a storm on one healthy receiver a slot frees
+        within milliseconds, and giving the row back would delay its page by the deferral."""
+        if not rows:
+            return
+        try:
+            release(rows, now + timedelta(seconds=settings.NOTIFICATION_BUSY_DESTINATION_DEFER_SECONDS))
+        except DATABASE_UNREACHABLE:
+            # Never at the cost of the outcomes still to store: the rows stay claimed, and once
+            # their lease ends the next tick takes them over and sends them (they were never sent).
+            logger.warning(
+                "database unreachable; %d rows for busy destinations wait for their lease", len(rows)
+            )
 
     def record_finished(self) -> None:
         done, _ = wait(self.in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
@@ -122,6 +169,7 @@ class _Tick:
             more, _ = wait(set(self.in_flight) - done, timeout=FINISH_GATHER_SECONDS)
             done |= more
         if not done:
+            self.release_held()
             return
         self.waiting_for_slot = False
         finished = []
@@ -129,7 +177,10 @@ class _Tick:
             row, channel_id, where = self.in_flight.pop(future)
             self.per_host[where] -= 1
             finished.append((row, future.result(), channel_id))
+        # Before the outcomes are stored: the slots just freed go back to work at once.
+        self.send_held()
         record_outcomes_durably(finished, self.now, self.stats)
+        self.release_held()
 
 
 def run_delivery_tick(
@@ -145,8 +196,9 @@ def run_delivery_tick(
     A pipeline, not batches: rows are claimed only when a sender thread is free for them, and each
     finished request is recorded at once. So at any moment at most ``concurrency`` rows are in the
     state whose outcome a crash would leave unknown. One host gets at most
-    ``NOTIFICATION_DELIVERY_PER_DESTINATION`` of them; rows for a host at that limit go back to the
-    outbox untried for a moment, so a slow receiver never holds up the others. A tick on the wall
+    ``NOTIFICATION_DELIVERY_PER_DESTINATION`` of them; rows for a host at that limit wait in the
+    tick for one of its slots for up to ``HOLD_SECONDS``, then go back to the outbox untried for a
+    moment, so a slow receiver never holds up the others. A tick on the wall
     clock that found rows keeps looking for ``LINGER_SECONDS`` once the outbox ran dry; one for a
     fixed instant ends then.
     """
@@ -161,6 +213,8 @@ def run_delivery_tick(
         try:
             return _run(tick, deadline, linger)
         finally:
+            # Rows still waiting for a slot go back untried (nothing was sent for them).
+            tick.release_held(all_of_them=True)
             # The sender threads end with the tick; so do the mail connections they kept.
             tick.mail_connections.close_all()
 

@@ -41,6 +41,9 @@ class Receiver:
     default_status: int = 200
     delay: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Requests being answered right now, and the most there were at once.
+    active: int = 0
+    most_concurrent: int = 0
 
     @property
     def port(self) -> int:
@@ -61,7 +64,13 @@ class Receiver:
     def record(self, received: Received) -> int:
         with self.lock:
             self.requests.append(received)
+            self.active += 1
+            self.most_concurrent = max(self.most_concurrent, self.active)
         return self._next_status()
+
+    def answered(self) -> None:
+        with self.lock:
+            self.active -= 1
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
         deadline = time.monotonic() + timeout
@@ -92,6 +101,7 @@ def _handler(receiver_ref):
             )
             if receiver.delay:
                 time.sleep(receiver.delay)
+            receiver.answered()
             payload = b'{"sid": "SM123", "ok": true}' if status < 300 else b'{"error": "try later"}'
             # The sender may be gone (a killed worker): nobody is left to read the answer.
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):

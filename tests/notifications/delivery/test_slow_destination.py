@@ -1,7 +1,7 @@
 """One slow destination does not hold up the others: a delivery tick sends at most
 NOTIFICATION_DELIVERY_PER_DESTINATION requests to one host at a time; rows for a host that is
-already busy go back to the outbox for a moment (no attempt spent) instead of taking the worker's
-other slots."""
+already busy wait in the tick for a slot for a moment, then go back to the outbox (no attempt spent)
+instead of taking the worker's other slots."""
 
 import asyncio
 import contextlib
@@ -142,3 +142,28 @@ def test_emails_wait_in_the_outbox_while_the_mail_server_is_at_its_limit(
     ]
     assert sorted(envelope.rcpt_tos[0] for envelope in mail.messages) == ["a@example.test", "b@example.test"]
     assert len(receiver.requests) == 1
+
+
+@override_settings(NOTIFICATION_DELIVERY_PER_DESTINATION=2)
+def test_pages_for_a_busy_healthy_receiver_wait_in_the_tick_for_its_slots(
+    org, service, open_incident, receiver
+):
+    """During a storm every page goes to the same receiver, so it is at its limit most of the time.
+    Rows claimed for it wait in the tick for one of its slots (a healthy receiver frees one within
+    milliseconds) instead of going back to the outbox for the deferral: one tick sends them all, on
+    their first attempt, and never more than the limit at once."""
+    hook = make_channel(org, kind="webhook", name="Hook", url=receiver.url("/hook")).channel
+    make_policy(org, step(("channel", hook)), services=[service])
+    for n in range(8):
+        open_incident(title=f"Storm {n}", dedup_key=f"storm-{n}")
+    now = timezone.now()
+    run_escalation_tick(now=now)
+    receiver.delay = 0.05  # long enough for the requests to overlap
+
+    stats = run_delivery_tick(now=now, concurrency=4, batch_size=4)
+
+    assert stats.sent == 8
+    assert len(receiver.requests) == 8
+    assert set(Notification.objects.values_list("status", "attempts")) == {(NotificationStatus.SENT, 1)}
+    assert NotificationAttempt.objects.count() == 8
+    assert receiver.most_concurrent == 2
