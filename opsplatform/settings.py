@@ -153,6 +153,12 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Celery's Django support closes every database connection before and after each task, and in a
+# prefork worker with a connection pool (DB_POOL_MAX_SIZE) it closes the whole pool: every tick then
+# opened a new pool and its connections (three backends a task, measured), and the ledger sealer's
+# thread lost its connection mid-seal. This makes that close happen only every billion tasks; the
+# worker instead returns connections as a web request does (opsplatform/celery.py).
+CELERY_DB_REUSE_MAX = 1_000_000_000
 # Tasks enqueued without an explicit queue (e.g. the delivery kick after an escalation tick) go here;
 # tests and benchmarks give their own workers a queue of their own.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
