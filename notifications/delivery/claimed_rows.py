@@ -70,18 +70,38 @@ def claim_rows(now, media_to_skip, limit: int, lease_until, token) -> list[Notif
     """Claim up to ``limit`` due rows (in the order they fell due) and return them, their related
     rows attached."""
     rows = fetchall_prepared(claim_sql(), [now, list(media_to_skip), limit, lease_until, token, now])
-    return [_hydrate(row) for row in rows]
+    # During a storm the rows of a claim share their organization, service, team and channel (and
+    # an incident its pages): each is built once per claim and shared, as prefetch_related shares.
+    built: dict = {}
+    return [_hydrate(row, built) for row in rows]
 
 
-def _hydrate(row: tuple) -> Notification:
-    objects, start = {}, 0
+@lru_cache(maxsize=1)
+def _layout() -> tuple:
+    """(alias, model, its first column in a row, its column count, its primary key's column)."""
+    layout, start = [], 0
     for alias, model in _models().items():
         fields = model._meta.concrete_fields
-        values = row[start : start + len(fields)]
+        layout.append((alias, model, start, len(fields), fields.index(model._meta.pk)))
         start += len(fields)
-        pk = values[fields.index(model._meta.pk)]
-        objects[alias] = None if pk is None else model_from_row(model, values)
+    return tuple(layout)
+
+
+def _hydrate(row: tuple, built: dict) -> Notification:
+    objects = {}
+    for alias, model, start, count, pk_at in _layout():
+        values = row[start : start + count]
+        pk = values[pk_at]
+        if pk is None:
+            objects[alias] = None
+        elif alias == "notification":
+            objects[alias] = model_from_row(model, values)
+        else:
+            if (alias, pk) not in built:
+                built[alias, pk] = model_from_row(model, values)
+            objects[alias] = built[alias, pk]
     for owner, name in RELATED:
-        # Attached as select_related attaches them: no query when the send reads them.
+        # Attached as select_related attaches them: no query when the send reads them. A shared
+        # owner is attached its (shared) related row again: the same object, so no harm.
         setattr(objects[owner], name, objects[name])
     return objects["notification"]
