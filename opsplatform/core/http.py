@@ -274,7 +274,15 @@ def timeouts() -> httpx.Timeout:
 
 def client(*, max_connections: int = 20, **kwargs) -> httpx.Client:
     """A new guarded client (close it, or use it as a context manager)."""
-    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+    # No client-side keep-alive expiry. httpcore's pool (1.0.9) can close an idle connection that has
+    # just expired after it handed that connection to a waiting request: the request is written, and
+    # its answer is read from a closed socket ("Bad file descriptor"). The page had arrived, but it
+    # counts as failed and goes again (seen in the storm benchmark: one page in ~6,000 twice; made
+    # to happen at will with a very short expiry). A connection the receiver closed is still
+    # noticed and dropped when idle, and the pool holds at most ``max_connections``.
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections, keepalive_expiry=None
+    )
     headers = {"User-Agent": USER_AGENT, **kwargs.pop("headers", {})}
     return httpx.Client(
         transport=GuardedTransport(limits=limits),

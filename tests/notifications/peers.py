@@ -25,6 +25,7 @@ class Received:
     headers: dict
     body: bytes
     at: float
+    client: tuple = ()  # the sender's address and port: one connection, one port
 
     def json(self):
         return json.loads(self.body)
@@ -97,6 +98,7 @@ def _handler(receiver_ref):
                     {k.lower(): v for k, v in self.headers.items()},
                     body,
                     time.time(),
+                    self.client_address,
                 )
             )
             if receiver.delay:
