@@ -31,6 +31,7 @@ from notifications.models import Notification, NotificationStatus
 from tests.bench.http_load import am_batch
 from tests.faults.load import AM_KEY
 from tests.faults.peers import running_peers
+from tests.notifications.peers import mail_through
 
 INCIDENTS = int(os.environ.get("BENCH_INCIDENTS", "500"))
 ROUNDS = 3
@@ -51,15 +52,8 @@ def _open_incidents(client: Client, round_: int) -> None:
 def test_delivery_tick_costs(monkeypatch):
     with (
         running_peers(own_process=True) as peers,
-        override_settings(
-            OUTBOUND_ALLOWED_NETWORKS=["127.0.0.0/8"],
-            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-            EMAIL_HOST="127.0.0.1",
-            EMAIL_PORT=peers.smtp_port,
-            EMAIL_USE_TLS=False,
-            EMAIL_HOST_USER="",
-            EMAIL_HOST_PASSWORD="",
-        ),
+        override_settings(OUTBOUND_ALLOWED_NETWORKS=["127.0.0.0/8"]),
+        mail_through(peers.smtp_port),
     ):
         monkeypatch.setenv("DEMO_WEBHOOK_URL", peers.webhook.url("/pages"))
         call_command("seed_demo", stdout=io.StringIO())

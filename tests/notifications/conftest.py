@@ -8,7 +8,7 @@ from django.utils import timezone
 from incidents.services import incident_create
 from tests.incidents.factories import ServiceFactory
 from tests.notifications.factories import make_channel, make_policy, make_schedule, step
-from tests.notifications.peers import http_receiver, smtp_server
+from tests.notifications.peers import http_receiver, mail_through, smtp_server
 
 LOOPBACK = ["127.0.0.0/8", "::1/128"]
 
@@ -29,14 +29,7 @@ def second_receiver():
 def smtp():
     with (
         smtp_server() as (port, messages),
-        override_settings(
-            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-            EMAIL_HOST="127.0.0.1",
-            EMAIL_PORT=port,
-            EMAIL_USE_TLS=False,
-            EMAIL_HOST_USER="",
-            EMAIL_HOST_PASSWORD="",
-        ),
+        mail_through(port),
     ):
         yield messages
 

@@ -21,7 +21,7 @@ from notifications.escalation import run_escalation_tick
 from notifications.models import Notification, NotificationAttempt, NotificationStatus
 from tests.incidents.factories import ServiceFactory
 from tests.notifications.factories import make_channel, make_policy, step
-from tests.notifications.peers import trickle_receiver
+from tests.notifications.peers import mail_through, trickle_receiver
 from tests.servers import free_port
 
 pytestmark = [
@@ -104,14 +104,7 @@ def _slow_mail_server(delay: float):
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
-        with override_settings(
-            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-            EMAIL_HOST="127.0.0.1",
-            EMAIL_PORT=controller.port,
-            EMAIL_USE_TLS=False,
-            EMAIL_HOST_USER="",
-            EMAIL_HOST_PASSWORD="",
-        ):
+        with mail_through(controller.port):
             yield handler
     finally:
         controller.stop()
