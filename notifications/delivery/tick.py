@@ -30,8 +30,8 @@ FINISH_GATHER_SECONDS = 0.025
 LINGER_SECONDS = 1.0
 LINGER_POLL_SECONDS = 0.1
 # How long a claimed row waits in the tick for a slot of its destination before it goes back to the
-# outbox (see _Tick.hold). A healthy receiver frees a slot within milliseconds; a slow one does not
-# get the row's slot elsewhere held for longer than this.
+# outbox (see _Tick.held and _Tick.release). A healthy receiver frees a slot within milliseconds; a
+# slow one does not get the row's slot elsewhere held for longer than this.
 HOLD_SECONDS = 0.5
 # The destination of every e-mail: the one mail server the platform sends through.
 SMTP = "smtp"
