@@ -16,7 +16,7 @@ from notifications import message_links
 from notifications.models import ContactKind, ContactMethod, NotificationRule
 from tests.notifications.conftest import LOOPBACK
 from tests.notifications.factories import make_channel, make_policy, step
-from tests.notifications.peers import http_receiver, smtp_server
+from tests.notifications.peers import http_receiver, mail_through, smtp_server
 from tests.notifications.ticks import page
 
 pytestmark = pytest.mark.django_db
@@ -32,14 +32,7 @@ def receiver():
 def smtp():
     with (
         smtp_server() as (port, messages),
-        override_settings(
-            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-            EMAIL_HOST="127.0.0.1",
-            EMAIL_PORT=port,
-            EMAIL_USE_TLS=False,
-            EMAIL_HOST_USER="",
-            EMAIL_HOST_PASSWORD="",
-        ),
+        mail_through(port),
     ):
         yield messages
 

@@ -16,7 +16,7 @@ from notifications.services.contacts import contact_method_add
 from opsplatform.core.actors import Actor
 from tests.notifications.conftest import LOOPBACK
 from tests.notifications.factories import make_channel
-from tests.notifications.peers import http_receiver, smtp_server, verify_signature
+from tests.notifications.peers import http_receiver, mail_through, smtp_server, verify_signature
 from workflows.delivery import run_notice_tick
 from workflows.links import read_approval_token
 from workflows.models import Notice, NoticeKind, NoticeStatus
@@ -36,13 +36,8 @@ def peers():
         override_settings(
             OUTBOUND_ALLOWED_NETWORKS=LOOPBACK,
             TWILIO_API_BASE=f"http://127.0.0.1:{receiver.port}/twilio",
-            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-            EMAIL_HOST="127.0.0.1",
-            EMAIL_PORT=port,
-            EMAIL_USE_TLS=False,
-            EMAIL_HOST_USER="",
-            EMAIL_HOST_PASSWORD="",
         ),
+        mail_through(port),
     ):
         yield receiver, mail
 

@@ -8,7 +8,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from tests.notifications.peers import smtp_server
+from tests.notifications.peers import mail_through, smtp_server
 from workflows.delivery import _claim, run_notice_tick, send_claimed
 from workflows.links import read_approval_token
 from workflows.models import Notice, NoticeStatus
@@ -20,14 +20,7 @@ pytestmark = pytest.mark.django_db
 def smtp():
     with (
         smtp_server() as (port, messages),
-        override_settings(
-            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-            EMAIL_HOST="127.0.0.1",
-            EMAIL_PORT=port,
-            EMAIL_USE_TLS=False,
-            EMAIL_HOST_USER="",
-            EMAIL_HOST_PASSWORD="",
-        ),
+        mail_through(port),
     ):
         yield messages
 

@@ -2,7 +2,7 @@ import pytest
 from django.core.cache import cache
 from django.test import override_settings
 
-from tests.notifications.peers import smtp_server
+from tests.notifications.peers import mail_through, smtp_server
 
 
 @pytest.fixture(autouse=True)
@@ -17,14 +17,7 @@ def fresh_rate_limits():
 def smtp():
     with (
         smtp_server() as (port, messages),
-        override_settings(
-            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-            EMAIL_HOST="127.0.0.1",
-            EMAIL_PORT=port,
-            EMAIL_USE_TLS=False,
-            EMAIL_HOST_USER="",
-            EMAIL_HOST_PASSWORD="",
-            SITE_URL="http://testserver",
-        ),
+        mail_through(port),
+        override_settings(SITE_URL="http://testserver"),
     ):
         yield messages
