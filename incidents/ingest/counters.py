@@ -31,16 +31,16 @@ def client() -> redis.Redis:
     return redis_client()
 
 
-def _prefix() -> str:
+def key_prefix() -> str:
     return f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:ingest"
 
 
 def _hash_key(integration_id) -> str:
-    return f"{_prefix()}:counters:{integration_id}"
+    return f"{key_prefix()}:counters:{integration_id}"
 
 
 def _dirty_key() -> str:
-    return f"{_prefix()}:counters:dirty"
+    return f"{key_prefix()}:counters:dirty"
 
 
 def add(integration_id: int, *, received=0, deduplicated=0, dropped=0, at: float | None = None) -> None:

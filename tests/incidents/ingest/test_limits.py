@@ -53,8 +53,10 @@ def test_rotation_keeps_the_old_key_working_for_the_overlap(client, pd, actor_as
     assert post(client, ENQUEUE, pd_trigger(old, dedup_key="a")).status_code == 202
     assert post(client, ENQUEUE, pd_trigger(issued.key, dedup_key="b")).status_code == 202
 
+    # An hour ago, not a second: the lookup compares with now() of the test's transaction, which
+    # began before this line, by more than a second on a busy machine.
     Integration.objects.filter(pk=integration.pk).update(
-        previous_key_expires_at=timezone.now() - timedelta(seconds=1)
+        previous_key_expires_at=timezone.now() - timedelta(hours=1)
     )
     assert post(client, ENQUEUE, pd_trigger(old, dedup_key="c")).status_code == 404
     assert post(client, ENQUEUE, pd_trigger(issued.key, dedup_key="d")).status_code == 202
