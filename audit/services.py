@@ -21,14 +21,14 @@ from opsplatform.realtime.groups import (
 # (opsplatform.core.prepared): every change of every app appends an entry.
 _APPEND_SQL = (
     "SELECT out_id, out_sequence, out_prev, out_hash FROM audit_ledger_append("
-    "%s, %s, %s, %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
-    " %s::timestamptz[], %s::text[])"
+    "%s, %s, %s, %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[],"
+    " %b::timestamptz[], %b::text[])"
 )
 # The same entries staged without the lock (migration 0007): the sealer chains them after commit.
 _STAGE_SQL = (
     "SELECT out_id FROM audit_ledger_stage("
-    "%s, %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
-    " %s::timestamptz[], %s::text[])"
+    "%s, %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[],"
+    " %b::timestamptz[], %b::text[])"
 )
 _COLUMNS = ("actor_type", "actor_id", "actor_label", "verb", "target_type", "target_id")
 

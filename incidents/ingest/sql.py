@@ -168,12 +168,12 @@ REPEAT_SQL = (
 # id order, as every writer locks them. Each input row (in ``n`` order) gets its alert and incident,
 # or NULLs when its key has no firing alert in an open incident (that request takes the full path).
 REPEAT_MANY_SQL = (
-    "WITH input AS (SELECT * FROM unnest(%(keys)s::text[], %(payloads)s::uuid[], %(integrations)s::bigint[],"  # noqa: S608
-    "   %(ats)s::timestamptz[], %(content_types)s::text[], %(bodies)s::text[], %(sizes)s::integer[],"
-    "   %(truncated)s::boolean[]) WITH ORDINALITY"
+    "WITH input AS (SELECT * FROM unnest(%(keys)b::text[], %(payloads)b::uuid[], %(integrations)b::bigint[],"  # noqa: S608
+    "   %(ats)b::timestamptz[], %(content_types)b::text[], %(bodies)b::text[], %(sizes)b::integer[],"
+    "   %(truncated)b::boolean[]) WITH ORDINALITY"
     "   AS t(key, payload, integration, at, content_type, body, size, truncated, n)),"
     " latest AS (SELECT DISTINCT ON (a.dedup_key) a.dedup_key, a.incident_id FROM incidents_alert a"
-    "   WHERE a.organization_id = %(org)s AND a.dedup_key = ANY(%(keys)s::text[]) AND a.active"
+    "   WHERE a.organization_id = %(org)s AND a.dedup_key = ANY(%(keys)b::text[]) AND a.active"
     "   ORDER BY a.dedup_key, a.id DESC),"
     " target AS (SELECT i.id FROM incidents_incident i"
     f"   WHERE i.id IN (SELECT incident_id FROM latest) AND i.status IN {OPEN_IN} ORDER BY i.id FOR UPDATE),"
