@@ -167,6 +167,9 @@ REPEAT_SQL = (
 # commit, ``incidents.ingest.group_commit``): one statement, one commit. Their incidents are locked in
 # id order, as every writer locks them. Each input row (in ``n`` order) gets its alert and incident,
 # or NULLs when its key has no firing alert in an open incident (that request takes the full path).
+# An incident another transaction holds is skipped, not waited for: its requests come back NULL and
+# take the full path on their own threads, where they wait for it. Waiting here would stop every
+# repeat of the process behind one slow transaction (an escalation tick, a new incident's insert).
 REPEAT_MANY_SQL = (
     "WITH input AS (SELECT * FROM unnest(%(keys)b::text[], %(payloads)b::uuid[], %(integrations)b::bigint[],"  # noqa: S608
     "   %(ats)b::timestamptz[], %(content_types)b::text[], %(bodies)b::text[], %(sizes)b::integer[],"
@@ -176,7 +179,8 @@ REPEAT_MANY_SQL = (
     "   WHERE a.organization_id = %(org)s AND a.dedup_key = ANY(%(keys)b::text[]) AND a.active"
     "   ORDER BY a.dedup_key, a.id DESC),"
     " target AS (SELECT i.id FROM incidents_incident i"
-    f"   WHERE i.id IN (SELECT incident_id FROM latest) AND i.status IN {OPEN_IN} ORDER BY i.id FOR UPDATE),"
+    f"   WHERE i.id IN (SELECT incident_id FROM latest) AND i.status IN {OPEN_IN} ORDER BY i.id"
+    " FOR UPDATE SKIP LOCKED),"
     " hit AS (SELECT input.*, latest.incident_id FROM input JOIN latest ON latest.dedup_key = input.key"
     "   JOIN target ON target.id = latest.incident_id),"
     " per_key AS (SELECT key, incident_id, count(*) AS times, max(at) AS at,"

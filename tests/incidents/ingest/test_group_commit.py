@@ -55,8 +55,11 @@ def test_each_request_is_answered_only_after_its_commit(firing):
     committer = group_commit.GroupCommitter(max_group=64)
     items = [_item(integration) for _ in range(6)]
     with _another_connection() as blocker:
-        # Another transaction holds the incident: the group's statement must wait for it.
-        blocker.execute("SELECT id FROM incidents_incident WHERE id = %s FOR UPDATE", [incident.pk])
+        # Another transaction holds the alert: the group's statement must wait for it.
+        blocker.execute(
+            "SELECT id FROM incidents_alert WHERE incident_id = %s AND dedup_key = 'disk' FOR UPDATE",
+            [incident.pk],
+        )
         with ThreadPoolExecutor(max_workers=6) as pool:
             answers = [pool.submit(committer.submit, item) for item in items]
             time.sleep(0.5)
@@ -114,6 +117,50 @@ def test_bodies_are_stored_exactly_whatever_they_hold(firing):
     stored = dict(RawPayload.objects.filter(pk__in=[i.payload_id for i in items]).values_list("pk", "body"))
     assert [stored[item.payload_id] for item in items] == [item.raw.stored_fields()["body"] for item in items]
     assert stored[items[0].payload_id] == '{"a": "quoted \\"x\\" and \\\\ back\\\\slashes"}'
+
+
+def test_a_held_incident_does_not_hold_up_the_group(firing, make_integration):
+    integration, key, held = firing
+    assert post(Client(), ENQUEUE, pd_trigger(key, dedup_key="cpu")).status_code == 202
+    free = Incident.objects.get(dedup_key="cpu")
+    waiting, passing = _item(integration), _item(integration, key="cpu")
+    with _another_connection() as blocker:
+        # A slow transaction (an escalation tick, say) holds one incident of the group.
+        blocker.execute("SELECT id FROM incidents_incident WHERE id = %s FOR UPDATE", [held.pk])
+        started = time.monotonic()
+        group_commit.GroupCommitter(max_group=64).commit([waiting, passing])
+        took = time.monotonic() - started
+        blocker.rollback()
+
+    assert took < 2  # did not wait for the held incident's transaction
+    assert waiting.future.result(timeout=1) is None  # its request takes the full path, on its own
+    assert not RawPayload.objects.filter(pk=waiting.payload_id).exists()
+    assert passing.future.result(timeout=1).results[0].incident_id == free.pk
+    free.refresh_from_db()
+    assert free.alert_occurrences == 2
+
+
+def test_a_repeat_of_a_held_incident_waits_on_its_own_and_counts_once(firing):
+    _integration, key, incident = firing
+    with _another_connection() as blocker:
+        blocker.execute("SELECT id FROM incidents_incident WHERE id = %s FOR UPDATE", [incident.pk])
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            answer = pool.submit(_post_closing, key, "disk")
+            time.sleep(0.5)
+            assert not answer.done()  # the full path waits for the incident, as every writer does
+            blocker.rollback()
+            assert answer.result(timeout=10) == 202
+    incident.refresh_from_db()
+    assert incident.alert_occurrences == 2
+    assert Alert.objects.get(incident=incident, dedup_key="disk").occurrences == 2
+    assert RawPayload.objects.count() == 2
+
+
+def _post_closing(key: str, dedup_key: str) -> int:
+    try:
+        return post(Client(), ENQUEUE, pd_trigger(key, dedup_key=dedup_key)).status_code
+    finally:
+        connections.close_all()  # the test client leaves its thread's connection open
 
 
 def test_a_key_without_a_firing_alert_comes_back_for_the_full_path(firing):
