@@ -1,0 +1,121 @@
+"""What one PagerDuty event costs a web process, alone: no paging, no other client, no HTTP parsing.
+
+    make bench PYTEST_ARGS=tests/bench/test_single_event_cost.py
+
+Events from the storm's key stream (90% repeats over 10,000 keys, so one in ten opens an incident)
+go through the ingestion handler of ``opsplatform.asgi`` in this process (its thread pool, the lean
+middleware, the view, the throttle, the key cache and the group commit), 32 at a time as 32
+connections would send them, against the test database. The key cache is on and connections are
+kept, as under ``make run``. It prints this process's CPU time and the wall time per event, over
+``BENCH_EVENTS`` (3,000) events after 500 to warm up, in three rounds. The storm benchmark measures
+the same path under load, beside paging; this one shows what a change does to it without the noise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import time
+
+import pytest
+from django.db import connection, connections
+
+from incidents.models import Incident
+from tests.bench.http_load import KeyStream, pd_event
+from tests.bench.tenant import bench_tenant
+
+CONNECTIONS = 32
+EVENTS = int(os.environ.get("BENCH_EVENTS", "3000"))
+WARM_UP = 500
+ROUNDS = 3
+
+
+def _scope(body: bytes) -> dict:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v2/enqueue",
+        "raw_path": b"/v2/enqueue",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 40000),
+        "server": ("testserver", 80),
+    }
+
+
+async def _post(app, body: bytes) -> int:
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    await app(_scope(body), receive, send)
+    return sent[0]["status"]
+
+
+async def _send_all(app, bodies: list[bytes]) -> list[int]:
+    pending = list(reversed(bodies))
+    statuses = []
+
+    async def sender():
+        while pending:
+            statuses.append(await _post(app, pending.pop()))
+
+    await asyncio.gather(*(sender() for _ in range(CONNECTIONS)))
+    return statuses
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_pagerduty_event_costs(settings):
+    settings.INGEST_KEY_CACHE_SECONDS = 30.0  # on, as in production (the test settings turn it off)
+    # Each request thread keeps its connection, as a pool would lend it one (tests have no pool).
+    connections.settings["default"]["CONN_MAX_AGE"] = None
+    from opsplatform.asgi import ingestion_app
+
+    tenant = bench_tenant()
+    issued = tenant.integration("pagerduty", "PD")
+    keys = KeyStream("pd", seed=3)
+    bodies = [pd_event(issued.key, keys.next()) for _ in range(WARM_UP + ROUNDS * EVENTS)]
+    try:
+        statuses = asyncio.run(_send_all(ingestion_app, bodies[:WARM_UP]))
+        cpu_ms, wall_ms = [], []
+        for n in range(ROUNDS):
+            chunk = bodies[WARM_UP + n * EVENTS : WARM_UP + (n + 1) * EVENTS]
+            cpu, wall = time.process_time(), time.perf_counter()
+            statuses += asyncio.run(_send_all(ingestion_app, chunk))
+            cpu_ms.append((time.process_time() - cpu) / len(chunk) * 1000)
+            wall_ms.append((time.perf_counter() - wall) / len(chunk) * 1000)
+    finally:
+        connections.settings["default"]["CONN_MAX_AGE"] = 0
+        # The handler's and the committer's threads keep their connections: end them, or the test
+        # database cannot be flushed and dropped.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+
+    opened = Incident.objects.filter(organization=tenant.org).count()
+    print(f"\nPagerDuty events, {CONNECTIONS} at a time in this process, {ROUNDS} rounds of {EVENTS}")
+    print(f"incidents opened: {opened} over {len(bodies)} events")
+    for n in range(ROUNDS):
+        print(f"round {n + 1}: CPU {cpu_ms[n]:.2f} ms, wall {wall_ms[n]:.2f} ms an event")
+    wall = statistics.median(wall_ms)
+    print(
+        f"median: CPU {statistics.median(cpu_ms):.2f} ms, wall {wall:.2f} ms an event"
+        f" = {1000 / wall:.0f} events/s"
+    )
+    assert statuses == [202] * len(bodies)
+    assert opened == keys.used  # every new key opened its incident, once
