@@ -1,8 +1,13 @@
 """On-call and notifications: the escalation tick. Claims due incidents, runs their current step,
 moves their position and timer on, and records it, one transaction per batch (see the package
-docstring for the position, the timer and the fencing). Within the batch each incident's step runs
-in a savepoint of its own, so one that fails is retried on its own (``failures``) and the others
-commit."""
+docstring for the position, the timer and the fencing). Within the batch each incident's step is
+its own unit, so one that fails is retried on its own (``failures``) and the others commit.
+
+A step usually runs no statement at all (the batch's reads are preloaded), so it runs without a
+savepoint: a savepoint and its release are two round trips per incident, with the batch's incident
+locks held, for nothing. A step that fails before any statement left nothing to undo. Only when one
+fails after a statement (the transaction may be aborted, and what it wrote must go) is the batch
+rolled back and run again with a savepoint around each step."""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import psycopg
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
@@ -120,15 +126,49 @@ class _Work:
         incident.next_escalation_at, incident.escalation_step, incident.escalation_cycle = self.position
 
 
-def _prepare(incident: Incident, ctx: BatchReads, *, skip: bool = False) -> tuple[_Work, Exception | None]:
-    """Run ``incident``'s step in a savepoint of its own: a failed query inside leaves the batch's
-    transaction usable, and what the step wrote (the round-robin position) is undone with it."""
+class _RunAgainWithSavepoints(Exception):
+    """A step failed after it ran a statement: the batch is rolled back and run again, each step in
+    a savepoint of its own."""
+
+
+class _Statements:
+    """Counts the statements run on the connection while installed (``execute_wrapper``)."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def _aborted() -> bool:
+    """Whether the transaction is in error, whatever ran the failed statement (also a cursor of its
+    own, which ``execute_wrapper`` does not see)."""
+    raw = connection.connection
+    return raw is not None and raw.info.transaction_status == psycopg.pq.TransactionStatus.INERROR
+
+
+def _prepare(
+    incident: Incident, ctx: BatchReads, *, skip: bool = False, savepoint: bool = True
+) -> tuple[_Work, Exception | None]:
+    """Run ``incident``'s step. In a savepoint of its own: a failed query inside leaves the batch's
+    transaction usable, and what the step wrote (the round-robin position) is undone with it.
+    Without one (``savepoint=False``), a step that fails after running a statement raises
+    ``_RunAgainWithSavepoints``; one that fails before any has nothing to undo."""
     work = _Work(incident, (incident.next_escalation_at, incident.escalation_step, incident.escalation_cycle))
+    statements = _Statements()
     try:
-        with transaction.atomic():
-            work.steps = _advance(incident, ctx, work.rows, work.events, skip=skip)
+        if savepoint:
+            with transaction.atomic():
+                work.steps = _advance(incident, ctx, work.rows, work.events, skip=skip)
+        else:
+            with connection.execute_wrapper(statements):
+                work.steps = _advance(incident, ctx, work.rows, work.events, skip=skip)
     except Exception as exc:  # any failure of one incident stays with that incident
         work.restore()
+        if not savepoint and (statements.count or _aborted()):
+            raise _RunAgainWithSavepoints from exc
         return work, exc
     return work, None
 
@@ -203,6 +243,13 @@ def _save_positions(incidents: list[Incident]) -> None:
 
 
 def _tick_batch(now: datetime, batch_size: int) -> tuple[TickResult, int]:
+    try:
+        return _run_batch(now, batch_size, savepoints=False)
+    except _RunAgainWithSavepoints:
+        return _run_batch(now, batch_size, savepoints=True)
+
+
+def _run_batch(now: datetime, batch_size: int, *, savepoints: bool) -> tuple[TickResult, int]:
     result = TickResult()
     with transaction.atomic():
         incidents = list(
@@ -219,7 +266,7 @@ def _tick_batch(now: datetime, batch_size: int) -> tuple[TickResult, int]:
         # incident of the batch is paged (once: its rows carry their idempotency keys) and moves on.
         done, failed = [], []
         for incident in incidents:
-            work, error = _prepare(incident, ctx)
+            work, error = _prepare(incident, ctx, savepoint=savepoints)
             (done if error is None else failed).append((work, error))
         failed += _write([work for work, _ in done])
         refused = {id(work) for work, _ in failed}

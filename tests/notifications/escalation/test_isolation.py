@@ -7,10 +7,11 @@ an upgrade or a hand edit of the database leaves it."""
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 
 from incidents.models import Incident
 from incidents.services import incident_escalate
-from notifications.escalation import run_escalation_tick
+from notifications.escalation import run_escalation_tick, tick
 from notifications.escalation.failures import MAX_STEP_ATTEMPTS, STEP_RETRY_SECONDS
 from notifications.escalation.targets import BatchReads
 from notifications.models import Channel, Notification
@@ -201,3 +202,50 @@ def test_an_escalation_that_cannot_even_move_on_is_parked(two_due, monkeypatch):
     run_escalation_tick(now=now + 60 * MIN)
     assert len(failures(bad)) == MAX_STEP_ATTEMPTS
     assert verbs(bad).count("escalation.parked") == 1
+
+
+def test_steps_run_without_a_savepoint_each(healthy, open_incident):
+    """A savepoint and its release are two round trips per incident with the batch's locks held;
+    a step that runs no statement needs neither."""
+    due = [open_incident(title=f"Checkout errors {n}") for n in range(3)]
+    now = max(incident.next_escalation_at for incident in due)
+    statements = []
+
+    def collect(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(collect):
+        run_escalation_tick(now=now)
+
+    # The batch's (the test's own transaction surrounds it) and its write's; none per incident.
+    assert sum(sql.startswith("SAVEPOINT") for sql in statements) == 2
+    assert [recipients(incident) for incident in due] == [["operator"]] * 3
+
+
+def test_a_step_failing_after_a_statement_runs_the_batch_again_with_savepoints(two_due, monkeypatch):
+    bad, good, now = two_due
+    bad.refresh_from_db()
+    Team.objects.filter(time_zone="Mars/Olympus_Mons").update(time_zone="Europe/Paris")  # not that way
+    real = tick._advance
+    calls = []
+
+    def failing_in_the_database(incident, *args, **kwargs):
+        calls.append(incident.pk)
+        if incident.pk == bad.pk:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1 / 0")  # aborts the transaction, savepoint or not
+        return real(incident, *args, **kwargs)
+
+    monkeypatch.setattr(tick, "_advance", failing_in_the_database)
+    result = run_escalation_tick(now=now)
+
+    # Claimed first, the bad one fails; the batch runs again, in savepoints, and the good one
+    # runs only then.
+    assert calls == [bad.pk, bad.pk, good.pk]
+    assert result.steps == 1
+    assert recipients(good) == ["operator"]  # paged once
+    assert steps_run(good) == [(1, 1)]
+    assert recipients(bad) == []
+    [failure] = failures(bad)
+    assert failure.data["attempt"] == 1 and failure.data["error"] == "DataError"
