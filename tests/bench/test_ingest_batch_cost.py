@@ -12,8 +12,6 @@ measures the same path under load; this one shows what a change does to it witho
 from __future__ import annotations
 
 import os
-import statistics
-import time
 
 import pytest
 from django.test import Client
@@ -21,6 +19,7 @@ from django.test import Client
 from incidents.models import Incident
 from tests.bench.http_load import KeyStream, am_batch
 from tests.bench.tenant import bench_tenant
+from tests.bench.timing import cost_rounds, print_rounds
 
 BATCH = 50
 BATCHES = int(os.environ.get("BENCH_BATCHES", "200"))
@@ -45,22 +44,13 @@ def test_one_alertmanager_batch_costs():
             assert response.status_code == 202, response.content
 
     send(bodies[:WARM_UP])
-    cpu_ms, wall_ms = [], []
-    for n in range(ROUNDS):
-        chunk = bodies[WARM_UP + n * BATCHES : WARM_UP + (n + 1) * BATCHES]
-        cpu, wall = time.process_time(), time.perf_counter()
-        send(chunk)
-        cpu_ms.append((time.process_time() - cpu) / len(chunk) * 1000)
-        wall_ms.append((time.perf_counter() - wall) / len(chunk) * 1000)
+    chunks = [bodies[WARM_UP + n * BATCHES : WARM_UP + (n + 1) * BATCHES] for n in range(ROUNDS)]
+    cpu_ms, wall_ms = cost_rounds(send, chunks)
 
     opened = Incident.objects.filter(organization=tenant.org).count()
     print(f"\nAlertmanager batches of {BATCH}, one client in this process, {ROUNDS} rounds of {BATCHES}")
     print(f"incidents opened: {opened} over {WARM_UP + ROUNDS * BATCHES} batches")
-    for n in range(ROUNDS):
-        print(f"round {n + 1}: CPU {cpu_ms[n]:.1f} ms, wall {wall_ms[n]:.1f} ms a batch")
-    wall = statistics.median(wall_ms)
-    print(
-        f"median: CPU {statistics.median(cpu_ms):.1f} ms, wall {wall:.1f} ms a batch"
-        f" = {BATCH * 1000 / wall:.0f} alerts/s from one client"
-    )
+    cpu, wall = print_rounds(cpu_ms, wall_ms, "a batch")
+    rate = BATCH * 1000 / wall
+    print(f"median: CPU {cpu:.1f} ms, wall {wall:.1f} ms a batch = {rate:.0f} alerts/s from one client")
     assert opened == keys.used  # every new key opened its incident, once

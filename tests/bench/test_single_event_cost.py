@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import statistics
-import time
 
 import pytest
 from django.db import connection, connections
@@ -24,6 +22,7 @@ from django.db import connection, connections
 from incidents.models import Incident
 from tests.bench.http_load import KeyStream, pd_event
 from tests.bench.tenant import bench_tenant
+from tests.bench.timing import cost_rounds, print_rounds
 
 CONNECTIONS = 32
 EVENTS = int(os.environ.get("BENCH_EVENTS", "3000"))
@@ -88,15 +87,15 @@ def test_one_pagerduty_event_costs(settings):
     issued = tenant.integration("pagerduty", "PD")
     keys = KeyStream("pd", seed=3)
     bodies = [pd_event(issued.key, keys.next()) for _ in range(WARM_UP + ROUNDS * EVENTS)]
+    statuses = []
+
+    def send(chunk: list[bytes]) -> None:
+        statuses.extend(asyncio.run(_send_all(ingestion_app, chunk)))
+
     try:
-        statuses = asyncio.run(_send_all(ingestion_app, bodies[:WARM_UP]))
-        cpu_ms, wall_ms = [], []
-        for n in range(ROUNDS):
-            chunk = bodies[WARM_UP + n * EVENTS : WARM_UP + (n + 1) * EVENTS]
-            cpu, wall = time.process_time(), time.perf_counter()
-            statuses += asyncio.run(_send_all(ingestion_app, chunk))
-            cpu_ms.append((time.process_time() - cpu) / len(chunk) * 1000)
-            wall_ms.append((time.perf_counter() - wall) / len(chunk) * 1000)
+        send(bodies[:WARM_UP])
+        chunks = [bodies[WARM_UP + n * EVENTS : WARM_UP + (n + 1) * EVENTS] for n in range(ROUNDS)]
+        cpu_ms, wall_ms = cost_rounds(send, chunks)
     finally:
         connections.settings["default"]["CONN_MAX_AGE"] = 0
         # The handler's and the committer's threads keep their connections: end them, or the test
@@ -110,12 +109,7 @@ def test_one_pagerduty_event_costs(settings):
     opened = Incident.objects.filter(organization=tenant.org).count()
     print(f"\nPagerDuty events, {CONNECTIONS} at a time in this process, {ROUNDS} rounds of {EVENTS}")
     print(f"incidents opened: {opened} over {len(bodies)} events")
-    for n in range(ROUNDS):
-        print(f"round {n + 1}: CPU {cpu_ms[n]:.2f} ms, wall {wall_ms[n]:.2f} ms an event")
-    wall = statistics.median(wall_ms)
-    print(
-        f"median: CPU {statistics.median(cpu_ms):.2f} ms, wall {wall:.2f} ms an event"
-        f" = {1000 / wall:.0f} events/s"
-    )
+    cpu, wall = print_rounds(cpu_ms, wall_ms, "an event", decimals=2)
+    print(f"median: CPU {cpu:.2f} ms, wall {wall:.2f} ms an event = {1000 / wall:.0f} events/s")
     assert statuses == [202] * len(bodies)
     assert opened == keys.used  # every new key opened its incident, once

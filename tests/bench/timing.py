@@ -28,3 +28,22 @@ def report(title, rows):
             f"{name:<44}{len(samples):>6}{percentile(samples, 50):>10.2f}{percentile(samples, 95):>10.2f}"
             f"{statistics.fmean(samples):>10.2f}"
         )
+
+
+def cost_rounds(run, chunks):
+    """This process's CPU time and the wall time per item, in ms, for each chunk ``run`` is given."""
+    cpu_ms, wall_ms = [], []
+    for chunk in chunks:
+        cpu, wall = time.process_time(), time.perf_counter()
+        run(chunk)
+        cpu_ms.append((time.process_time() - cpu) / len(chunk) * 1000)
+        wall_ms.append((time.perf_counter() - wall) / len(chunk) * 1000)
+    return cpu_ms, wall_ms
+
+
+def print_rounds(cpu_ms, wall_ms, per: str, decimals: int = 1) -> tuple[float, float]:
+    """One line per round (``per``: "a batch", "an event"); the medians of CPU and wall time,
+    printed by the caller with its rate."""
+    for n, (cpu, wall) in enumerate(zip(cpu_ms, wall_ms, strict=True)):
+        print(f"round {n + 1}: CPU {cpu:.{decimals}f} ms, wall {wall:.{decimals}f} ms {per}")
+    return statistics.median(cpu_ms), statistics.median(wall_ms)
