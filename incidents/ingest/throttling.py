@@ -87,10 +87,6 @@ class _Leases:
             else:
                 self._leases.pop(key, None)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._leases.clear()
-
 
 leases = _Leases()
 

@@ -80,6 +80,7 @@ async def _send_all(app, bodies: list[bytes]) -> list[int]:
 def test_one_pagerduty_event_costs(settings):
     settings.INGEST_KEY_CACHE_SECONDS = 30.0  # on, as in production (the test settings turn it off)
     # Each request thread keeps its connection, as a pool would lend it one (tests have no pool).
+    kept = connections.settings["default"]["CONN_MAX_AGE"]
     connections.settings["default"]["CONN_MAX_AGE"] = None
     from opsplatform.asgi import ingestion_app
 
@@ -97,7 +98,7 @@ def test_one_pagerduty_event_costs(settings):
         chunks = [bodies[WARM_UP + n * EVENTS : WARM_UP + (n + 1) * EVENTS] for n in range(ROUNDS)]
         cpu_ms, wall_ms = cost_rounds(send, chunks)
     finally:
-        connections.settings["default"]["CONN_MAX_AGE"] = 0
+        connections.settings["default"]["CONN_MAX_AGE"] = kept
         # The handler's and the committer's threads keep their connections: end them, or the test
         # database cannot be flushed and dropped.
         with connection.cursor() as cursor:
