@@ -6,17 +6,19 @@ The timer is ``incidents_incident.next_escalation_at``; the position is ``escala
 step to run; ``len(steps)`` once the last one ran, ``len(steps) + 1`` once the policy is exhausted)
 and ``escalation_cycle`` (how many times the policy has started over). A tick:
 
-1. claims due incidents with ``SELECT … FOR UPDATE SKIP LOCKED`` (a second tick running at the same
-   time skips them and takes others; nobody waits),
-2. runs the current step: resolves its targets to people and channels, and writes one outbox row per
-   (recipient, contact method or channel) with ``INSERT … ON CONFLICT DO NOTHING`` on the unique
-   idempotency key,
-3. moves the position on and sets the next due time, and records the step in the ledger,
+1. claims due incidents, each with a session advisory lock (a second tick running at the same time
+   skips them and takes others; nobody waits),
+2. works out the current step, with no incident row locked: resolves its targets to people and
+   channels, and each to one outbox row per (recipient, contact method or channel),
+3. locks the incidents whose escalation nobody changed meanwhile, writes their outbox rows with
+   ``INSERT … ON CONFLICT DO NOTHING`` on the unique idempotency key, moves their position on, sets
+   the next due time and records the step in the ledger,
 
-all in one transaction per batch: the step, its outbox rows and the timer commit together or not at
-all. Inside it each incident's step runs in a savepoint of its own: one that fails (a broken stored
-row, a bug) is rolled back alone, retried with backoff, moved past, or parked (``failures``), and
-never stops or repeats the paging of the other incidents of the batch.
+the writes of step 3 in one transaction per batch: the step, its outbox rows and the timer commit
+together or not at all. An incident an operator acknowledged, snoozed or escalated during step 2 is
+left out of step 3 (``claims``). Within the batch each incident's step is its own unit: one that
+fails (a broken stored row, a bug) is retried with backoff, moved past, or parked (``failures``),
+and never stops or repeats the paging of the other incidents of the batch.
 
 Fencing: the idempotency key contains the incident's ``escalation_epoch`` (bumped by every human
 change of the escalation: acknowledge, escalate now, reopen, snooze), the cycle and the step. Work

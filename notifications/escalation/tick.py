@@ -1,13 +1,15 @@
-"""On-call and notifications: the escalation tick. Claims due incidents, runs their current step,
-moves their position and timer on, and records it, one transaction per batch (see the package
-docstring for the position, the timer and the fencing). Within the batch each incident's step is
-its own unit, so one that fails is retried on its own (``failures``) and the others commit.
+"""On-call and notifications: the escalation tick. Claims due incidents, works out their current
+steps, then writes the steps, positions and timers and records them, one transaction per batch (see
+the package docstring for the position, the timer and the fencing). The steps are worked out with
+no incident row locked, and written only for the incidents nobody changed meanwhile (``claims``).
+Within the batch each incident's step is its own unit, so one that fails is retried on its own
+(``failures``) and the others commit.
 
 A step usually runs no statement at all (the batch's reads are preloaded), so it runs without a
-savepoint: a savepoint and its release are two round trips per incident, with the batch's incident
-locks held, for nothing. A step that fails before any statement left nothing to undo. Only when one
-fails after a statement (the transaction may be aborted, and what it wrote must go) is the batch
-rolled back and run again with a savepoint around each step."""
+savepoint: a savepoint and its release are two round trips per incident, for nothing. A step that
+fails before any statement left nothing to undo. Only when one fails after a statement (the
+transaction may be aborted, and what it wrote must go) is the batch rolled back and run again with a
+savepoint around each step."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from django.utils import timezone
 from audit.services import record_many
 from incidents.models import Incident, Status
 from incidents.realtime import publish_incidents_after_commit
-from notifications.escalation import failures
+from notifications.escalation import claims, failures
 from notifications.escalation.targets import BatchReads, rows_for_step
 from notifications.models import Notification
 
@@ -49,7 +51,7 @@ def _clear(incident: Incident) -> None:
 def _advance(
     incident: Incident, ctx: BatchReads, rows: list[Notification], events: list, *, skip: bool = False
 ) -> int:
-    """Run what is due for one locked incident; returns the number of steps run (0 or 1).
+    """Run what is due for one claimed incident; returns the number of steps run (0 or 1).
 
     ``skip``: the step now due has failed its last attempt (see ``failures``); move past it without
     paging anyone, to the next step at once. Ledger entries are collected in ``events`` and written
@@ -251,38 +253,39 @@ def _tick_batch(now: datetime, batch_size: int) -> tuple[TickResult, int]:
 
 def _run_batch(now: datetime, batch_size: int, *, savepoints: bool) -> tuple[TickResult, int]:
     result = TickResult()
-    with transaction.atomic():
-        incidents = list(
-            Incident.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("service", "organization")
-            .filter(next_escalation_at__lte=now)
-            .order_by("next_escalation_at")[:batch_size]
-        )
+    with claims.claimed(now, batch_size) as (incidents, claimed):
         if not incidents:
-            return result, 0
-        ctx = BatchReads(now=now)
-        ctx.preload(incidents)
-        # Each incident is its own unit: one whose step fails is retried later, and every other
-        # incident of the batch is paged (once: its rows carry their idempotency keys) and moves on.
-        done, failed = [], []
-        for incident in incidents:
-            work, error = _prepare(incident, ctx, savepoint=savepoints)
-            (done if error is None else failed).append((work, error))
-        failed += _write([work for work, _ in done])
-        refused = {id(work) for work, _ in failed}
-        done = [work for work, _ in done if id(work) not in refused]
-        events = [event for work in done for event in work.events]
-        for work, error in failed:
-            _failed(work, error, ctx, events)
-        _save_positions([work.incident for work, _ in failed])
-        # The ledger last: each organization's chain is locked from its first entry until commit,
-        # so everything else is done before taking that lock.
-        record_many(job="escalation", entries=events)
-        publish_incidents_after_commit((incident, verb) for incident, verb, _ in events)
-        result.incidents = len(incidents)
-        result.steps = sum(work.steps for work in done)
-        result.notifications = sum(len(work.rows) for work in done)
-    return result, len(incidents)
+            return result, claimed
+        # The steps are worked out with no incident row locked (see ``claims``): in a transaction
+        # of reads, and the round-robin positions the steps take.
+        with transaction.atomic():
+            ctx = BatchReads(now=now)
+            ctx.preload(incidents)
+            # Each incident is its own unit: one whose step fails is retried later, and every
+            # other incident of the batch is paged (once: its rows carry their idempotency keys)
+            # and moves on.
+            prepared = [_prepare(incident, ctx, savepoint=savepoints) for incident in incidents]
+        with transaction.atomic():
+            current = claims.lock_unchanged([(work.incident, work.position) for work, _ in prepared])
+            done, failed = [], []
+            for work, error in prepared:
+                if work.incident.pk in current:
+                    (done if error is None else failed).append((work, error))
+            failed += _write([work for work, _ in done])
+            refused = {id(work) for work, _ in failed}
+            done = [work for work, _ in done if id(work) not in refused]
+            events = [event for work in done for event in work.events]
+            for work, error in failed:
+                _failed(work, error, ctx, events)
+            _save_positions([work.incident for work, _ in failed])
+            # The ledger last: each organization's chain is locked from its first entry until
+            # commit, so everything else is done before taking that lock.
+            record_many(job="escalation", entries=events)
+            publish_incidents_after_commit((incident, verb) for incident, verb, _ in events)
+            result.incidents = len(current)
+            result.steps = sum(work.steps for work in done)
+            result.notifications = sum(len(work.rows) for work in done)
+    return result, claimed
 
 
 def run_escalation_tick(
@@ -290,8 +293,8 @@ def run_escalation_tick(
 ) -> TickResult:
     """Run every step that is due at ``now`` (default: the wall clock, re-read per batch).
 
-    Safe to run concurrently and twice: each batch is its own transaction over rows locked with
-    SKIP LOCKED, so overlapping ticks split the due incidents between them.
+    Safe to run concurrently and twice: overlapping ticks claim different incidents (``claims``),
+    and a step is written only for an incident still as it was read.
     """
     total = TickResult()
     deadline = time.monotonic() + time_budget

@@ -205,8 +205,8 @@ def test_an_escalation_that_cannot_even_move_on_is_parked(two_due, monkeypatch):
 
 
 def test_steps_run_without_a_savepoint_each(healthy, open_incident):
-    """A savepoint and its release are two round trips per incident with the batch's locks held;
-    a step that runs no statement needs neither."""
+    """A savepoint and its release are two round trips per incident; a step that runs no statement
+    needs neither."""
     due = [open_incident(title=f"Checkout errors {n}") for n in range(3)]
     now = max(incident.next_escalation_at for incident in due)
     statements = []
@@ -218,8 +218,9 @@ def test_steps_run_without_a_savepoint_each(healthy, open_incident):
     with connection.execute_wrapper(collect):
         run_escalation_tick(now=now)
 
-    # The batch's (the test's own transaction surrounds it) and its write's; none per incident.
-    assert sum(sql.startswith("SAVEPOINT") for sql in statements) == 2
+    # The batch's reads and its write (the test's own transaction surrounds them), and the outbox
+    # rows' insert; none per incident.
+    assert sum(sql.startswith("SAVEPOINT") for sql in statements) == 3
     assert [recipients(incident) for incident in due] == [["operator"]] * 3
 
 
