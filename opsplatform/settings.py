@@ -122,6 +122,11 @@ DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
+# The name its sessions show in pg_stat_activity (`make run` names each process: "opsplatform web",
+# "opsplatform paging", ...). An application_name in DATABASE_URL's query string wins.
+DATABASES["default"]["OPTIONS"].setdefault(
+    "application_name", env.str("DATABASE_APPLICATION_NAME", default="opsplatform")
+)
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="") or None}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

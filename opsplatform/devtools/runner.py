@@ -88,8 +88,15 @@ class Child:
         self.started_at = time.monotonic()
         self.restart_at = None
         # preexec_fn is safe here: the runner is single-threaded.
-        if self.env:
-            kwargs.setdefault("env", {**os.environ, **self.env})
+        # Each child names its database sessions after itself (pg_stat_activity.application_name):
+        # what holds a lock or a transaction open is then seen by process, not only by statement.
+        # A name the operator set is kept.
+        named = (
+            {}
+            if os.environ.get("DATABASE_APPLICATION_NAME")
+            else {"DATABASE_APPLICATION_NAME": f"opsplatform {self.name}"}
+        )
+        kwargs.setdefault("env", {**os.environ, **named, **self.env})
         self.process = subprocess.Popen(
             self.argv,
             cwd=BASE_DIR,

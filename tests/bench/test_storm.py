@@ -149,6 +149,8 @@ class WaitSampler(threading.Thread):
         self.samples: Counter = Counter()
         # The same waits by the statement the backend runs or, idle in a transaction, ran last.
         self.statements: Counter = Counter()
+        # The same waits by the process whose session it is (its application_name, set by the runner).
+        self.by_process: Counter = Counter()
         # Waiting on a lock: (the waiting statement, what the first backend in its way runs or ran last).
         self.blockers: Counter = Counter()
         # The load running now (set by the test), and the same waits per load.
@@ -163,8 +165,8 @@ class WaitSampler(threading.Thread):
             while not self.stop_event.is_set():
                 rows = conn.execute(
                     "SELECT a.state, coalesce(a.wait_event_type, 'CPU'), coalesce(a.wait_event, '-'),"
-                    " a.query,"
-                    " (SELECT b.state || ': ' || b.query FROM pg_stat_activity b"
+                    " a.query, a.application_name,"
+                    " (SELECT b.application_name || ' ' || b.state || ': ' || b.query FROM pg_stat_activity b"
                     "  WHERE b.pid = (pg_blocking_pids(a.pid))[1]) "
                     "FROM pg_stat_activity a WHERE a.backend_type = 'client backend' "
                     "AND a.pid <> pg_backend_pid() AND a.state <> 'idle'"
@@ -172,13 +174,14 @@ class WaitSampler(threading.Thread):
                 self.rounds += 1
                 phase = self.phase
                 self.phase_rounds[phase] += 1
-                for state, kind, event, query, blocker in rows:
+                for state, kind, event, query, process, blocker in rows:
                     self.samples[state, kind, event] += 1
+                    self.by_process[process, state, kind, event] += 1
                     self.by_phase[phase, state, kind, event] += 1
                     self.statements[state, kind, event, _statement(query)] += 1
                     if blocker:
-                        self.blockers[_statement(query)[:40], _statement(blocker)] += 1
-                        self.blockers_by_phase[phase, _statement(query)[:40], _statement(blocker)[:60]] += 1
+                        self.blockers[_statement(query)[:40], _statement(blocker, 115)] += 1
+                        self.blockers_by_phase[phase, _statement(query)[:40], _statement(blocker)[:80]] += 1
                 self.stop_event.wait(0.1)
 
     def report(self) -> str:
@@ -188,6 +191,12 @@ class WaitSampler(threading.Thread):
             f"{state} {kind}:{event} {count / self.rounds:.2f}" for (state, kind, event), count in
             self.samples.most_common(8)
         )  # fmt: skip
+
+    def report_processes(self) -> str:
+        return "\n".join(
+            f"  {count / self.rounds:.2f}  {process} {state} {kind}:{event}"
+            for (process, state, kind, event), count in self.by_process.most_common(10)
+        )
 
     def report_statements(self) -> str:
         return "\n".join(
@@ -220,9 +229,9 @@ class WaitSampler(threading.Thread):
         )
 
 
-def _statement(query: str) -> str:
+def _statement(query: str, length: int = 90) -> str:
     """A statement's first words, enough to tell which writer it is."""
-    return re.sub(r"\s+", " ", query or "").strip()[:90]
+    return re.sub(r"\s+", " ", query or "").strip()[:length]
 
 
 def _pages(world, keys: list[str]):
@@ -393,9 +402,11 @@ def test_storm_with_paging():
         print(_line(f"AM batches of {BATCH}, {AM_CONCURRENCY} conn.", am_lat, am_elapsed, AM_BATCHES * BATCH,
                     am_status))  # fmt: skip
         print(f"backends busy (mean per sample, state wait): {sampler.report()}")
+        print("the same by process (application_name):")
+        print(sampler.report_processes())
         print("the same by statement (running, or last run when idle in transaction):")
         print(sampler.report_statements())
-        print("lock waits by what is in their way (waiting  <-  the blocker's state: statement):")
+        print("lock waits by what is in their way (waiting  <-  the blocker's process and state: statement):")
         print(sampler.report_blockers())
         print("per load (mean busy backends while it ran):")
         print(sampler.report_phases())

@@ -142,3 +142,25 @@ def test_the_workers_of_make_run_can_send_browser_push(monkeypatch, tmp_path):
         [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60, check=False
     )
     assert out.stdout.split() == ["False", "True"], out.stderr
+
+
+def test_each_child_names_its_database_sessions_after_itself(monkeypatch):
+    monkeypatch.delenv("DATABASE_APPLICATION_NAME", raising=False)
+    probe = [sys.executable, "-c", "import os; print(os.environ['DATABASE_APPLICATION_NAME'])"]
+    child = runner.Child("paging", probe)
+    child.start(None, stdout=subprocess.PIPE, text=True)
+    out, _ = child.process.communicate(timeout=30)
+    assert out.strip() == "opsplatform paging"
+    # An operator's own name is kept.
+    monkeypatch.setenv("DATABASE_APPLICATION_NAME", "ops-eu1")
+    child.start(None, stdout=subprocess.PIPE, text=True)
+    out, _ = child.process.communicate(timeout=30)
+    assert out.strip() == "ops-eu1"
+
+
+def test_the_database_sessions_carry_the_name(db):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW application_name")
+        assert cursor.fetchone()[0] == os.environ.get("DATABASE_APPLICATION_NAME", "opsplatform")
