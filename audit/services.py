@@ -10,7 +10,7 @@ from audit.chain import CHAIN_LOCK_NAMESPACE, pushed
 from audit.hashing import GENESIS_HASH, canonical_json, content_digest, normalize_data
 from audit.models import LedgerEntry
 from audit.sealing import sealer
-from opsplatform.core.actors import Actor
+from opsplatform.core.actors import Actor, ActorKind
 from opsplatform.realtime.groups import (
     publish_after_commit,
     publish_many_after_commit,
@@ -139,7 +139,8 @@ def record(
     recheck_access_of: int | None = None,
 ) -> LedgerEntry:
     """Append one entry to the organization's chain (``actor.organization`` unless given;
-    ``organization=None`` is the platform chain).
+    ``organization=None`` is the platform chain). A system job's entry is staged instead, with
+    ``LEDGER_SEAL_DEFERRED`` (see ``record_many``): its sequence is set when the sealer chains it.
 
     ``recheck_access_of`` names the person (user id) whose access this change may have ended: after
     commit, each of their live sockets re-check it. Accounts sit below the realtime layer and
@@ -151,6 +152,13 @@ def record(
     fields = _entry_fields(
         org_id, actor, verb=verb, target=target, target_type=target_type, target_id=target_id, data=data
     )
+    if settings.LEDGER_SEAL_DEFERRED and actor.kind == ActorKind.SYSTEM and recheck_access_of is None:
+        # A job's entry is staged, as the hot writers' are (``record_many``): no one waits on a
+        # page to see it, and appended here it would hold the chain from this entry until the
+        # job's commit (a playbook run, an automation step), every other writer of the chain and
+        # the sealers waiting behind it. The sealer pushes it once chained.
+        (entry,) = _stage(org_id, [fields])
+        return entry
     (entry,) = _append(org_id, [fields])
     if recheck_access_of is not None:
         # Registered before the entry's own push: on-commit callbacks run in order, so the

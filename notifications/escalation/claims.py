@@ -41,9 +41,9 @@ _CLAIM = (
 )
 _UNCLAIM = "SELECT pg_advisory_unlock(%s, (c.id & 2147483647)::integer) FROM unnest(%s::bigint[]) AS c(id)"
 
-# Locked in id order, as every writer locks incidents. Waited for, not skipped: the others hold an
-# incident for milliseconds (a repeat being counted, an acknowledgement), and a row waited for is
-# checked again once its holder commits (READ COMMITTED re-reads it).
+# Locked in id order, as every writer locks incidents. With SKIP LOCKED, a row another transaction
+# holds is left out (``held`` tells it from a changed one); without, it is waited for, and checked
+# again once its holder commits (READ COMMITTED re-reads a row it waited for).
 _LOCK_UNCHANGED = (
     "SELECT i.id FROM incidents_incident AS i"
     " JOIN unnest(%s::bigint[], %s::timestamptz[], %s::integer[], %s::integer[], %s::integer[], %s::text[])"
@@ -51,6 +51,15 @@ _LOCK_UNCHANGED = (
     " WHERE i.next_escalation_at = r.due AND i.escalation_step = r.step"
     " AND i.escalation_cycle = r.cycle AND i.escalation_epoch = r.epoch AND i.status = r.status"
     " ORDER BY i.id FOR NO KEY UPDATE OF i"
+)
+# Of the given incidents, those still as read (without any lock): after a SKIP LOCKED pass, those of
+# them it did not get are held by another transaction.
+_UNCHANGED = (
+    "SELECT i.id FROM incidents_incident AS i"
+    " JOIN unnest(%s::bigint[], %s::timestamptz[], %s::integer[], %s::integer[], %s::integer[], %s::text[])"
+    "   AS r(id, due, step, cycle, epoch, status) ON r.id = i.id"
+    " WHERE i.next_escalation_at = r.due AND i.escalation_step = r.step"
+    " AND i.escalation_cycle = r.cycle AND i.escalation_epoch = r.epoch AND i.status = r.status"
 )
 
 
@@ -103,11 +112,12 @@ def _release(ids: list[int]) -> None:
         connection.close()
 
 
-def lock_unchanged(incidents: list[tuple[Incident, tuple]]) -> set[int]:
+def lock_unchanged(incidents: list[tuple[Incident, tuple]], *, skip_locked: bool = False) -> tuple[set, set]:
     """Lock, until commit, the incidents whose escalation is still as read: each given with the
-    position it was read at (next due time, step, cycle). Returns their ids."""
+    position it was read at (next due time, step, cycle). Returns their ids, and with
+    ``skip_locked`` the ids of those still as read but held by another transaction (not locked)."""
     if not incidents:
-        return set()
+        return set(), set()
     columns: list[list] = [[], [], [], [], [], []]
     for incident, (due, step, cycle) in incidents:
         for column, value in zip(
@@ -117,5 +127,10 @@ def lock_unchanged(incidents: list[tuple[Incident, tuple]]) -> set[int]:
         ):
             column.append(value)
     with connection.cursor() as cursor:
-        cursor.execute(_LOCK_UNCHANGED, columns)
-        return {row[0] for row in cursor.fetchall()}
+        cursor.execute(_LOCK_UNCHANGED + (" SKIP LOCKED" if skip_locked else ""), columns)
+        locked = {row[0] for row in cursor.fetchall()}
+        held: set[int] = set()
+        if skip_locked and len(locked) < len(incidents):
+            cursor.execute(_UNCHANGED, columns)
+            held = {row[0] for row in cursor.fetchall()} - locked
+    return locked, held

@@ -265,27 +265,41 @@ def _run_batch(now: datetime, batch_size: int, *, savepoints: bool) -> tuple[Tic
             # other incident of the batch is paged (once: its rows carry their idempotency keys)
             # and moves on.
             prepared = [_prepare(incident, ctx, savepoint=savepoints) for incident in incidents]
-        with transaction.atomic():
-            current = claims.lock_unchanged([(work.incident, work.position) for work, _ in prepared])
-            done, failed = [], []
-            for work, error in prepared:
-                if work.incident.pk in current:
-                    (done if error is None else failed).append((work, error))
-            failed += _write([work for work, _ in done])
-            refused = {id(work) for work, _ in failed}
-            done = [work for work, _ in done if id(work) not in refused]
-            events = [event for work in done for event in work.events]
-            for work, error in failed:
-                _failed(work, error, ctx, events)
-            _save_positions([work.incident for work, _ in failed])
-            # The ledger last: each organization's chain is locked from its first entry until
-            # commit, so everything else is done before taking that lock.
-            record_many(job="escalation", entries=events)
-            publish_incidents_after_commit((incident, verb) for incident, verb, _ in events)
-            result.incidents = len(current)
-            result.steps = sum(work.steps for work in done)
-            result.notifications = sum(len(work.rows) for work in done)
+        # What no one else holds now is written at once; the rest (an incident a repeat is being
+        # counted on, one being acknowledged) after, waiting for those alone.
+        left = _write_batch(prepared, ctx, result, wait=False)
+        if left:
+            _write_batch(left, ctx, result, wait=True)
     return result, claimed
+
+
+def _write_batch(prepared: list, ctx: BatchReads, result: TickResult, *, wait: bool) -> list:
+    """Write the steps of ``prepared`` ((work, error) pairs) whose incidents are still as read, in
+    one transaction; adds them to ``result``. Without ``wait``, incidents another transaction holds
+    are left out, and returned."""
+    with transaction.atomic():
+        current, held = claims.lock_unchanged(
+            [(work.incident, work.position) for work, _ in prepared], skip_locked=not wait
+        )
+        done, failed = [], []
+        for work, error in prepared:
+            if work.incident.pk in current:
+                (done if error is None else failed).append((work, error))
+        failed += _write([work for work, _ in done])
+        refused = {id(work) for work, _ in failed}
+        done = [work for work, _ in done if id(work) not in refused]
+        events = [event for work in done for event in work.events]
+        for work, error in failed:
+            _failed(work, error, ctx, events)
+        _save_positions([work.incident for work, _ in failed])
+        # The ledger last: each organization's chain is locked from its first entry until commit,
+        # so everything else is done before taking that lock.
+        record_many(job="escalation", entries=events)
+        publish_incidents_after_commit((incident, verb) for incident, verb, _ in events)
+        result.incidents += len(current)
+        result.steps += sum(work.steps for work in done)
+        result.notifications += sum(len(work.rows) for work in done)
+    return [(work, error) for work, error in prepared if work.incident.pk in held]
 
 
 def run_escalation_tick(

@@ -37,9 +37,15 @@ def sealed_chain(organization):
     return list(LedgerEntry.objects.filter(organization=organization).order_by("sequence"))
 
 
-def append_inline(organization, verb):
+@pytest.fixture
+def person(org, users):
+    """A person's entries are appended inline (a system job's are staged, as the hot writers')."""
+    return Actor.for_member(users["operator"], org)
+
+
+def append_inline(actor, organization, verb):
     try:
-        record(actor=Actor.system("test"), verb=verb, organization=organization)
+        record(actor=actor, verb=verb, organization=organization)
     finally:
         connection.close()
 
@@ -74,11 +80,10 @@ def test_staged_entries_wait_outside_the_chain_until_sealed(org, team):
 
 
 @pytest.mark.django_db
-def test_inline_appends_and_staged_entries_share_one_intact_chain(org, team):
-    system = Actor.system("test")
-    record(actor=system, verb="test.inline.first", organization=org)
+def test_inline_appends_and_staged_entries_share_one_intact_chain(org, team, person):
+    record(actor=person, verb="test.inline.first", organization=org)
     stage(team, "test.staged.a", "test.staged.b")
-    record(actor=system, verb="test.inline.second", organization=org)
+    record(actor=person, verb="test.inline.second", organization=org)
 
     seal(org.pk)
 
@@ -167,11 +172,11 @@ def test_a_forged_staged_entry_is_sealed_and_then_caught(org, team):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_writers_process_seals_after_commit_without_the_writer_waiting(org, team):
+def test_the_writers_process_seals_after_commit_without_the_writer_waiting(org, team, person):
     with transaction.atomic():
         staged = stage(team, "test.committed")
         # Staged only: nothing holds the chain, so a concurrent inline append is not blocked.
-        other = threading.Thread(target=append_inline, args=(org, "test.concurrent"))
+        other = threading.Thread(target=append_inline, args=(person, org, "test.concurrent"))
         other.start()
         other.join(timeout=10)
         assert not other.is_alive()
@@ -192,7 +197,7 @@ def test_rolled_back_staging_leaves_nothing_to_seal(org, team):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_stagers_end_in_one_contiguous_intact_chain(org, team):
+def test_concurrent_stagers_end_in_one_contiguous_intact_chain(org, team, person):
     threads_count, per_thread = 6, 10
     start = threading.Barrier(threads_count)
     errors = []
@@ -204,7 +209,7 @@ def test_concurrent_stagers_end_in_one_contiguous_intact_chain(org, team):
                 with transaction.atomic():
                     stage(team, f"test.w{worker}.{n}")
                     if n % 3 == 0:
-                        record(actor=Actor.system(f"w{worker}"), verb="test.inline", organization=org)
+                        record(actor=person, verb="test.inline", organization=org)
         except Exception as exc:  # surfaced by the assertion below
             errors.append(exc)
         finally:
@@ -225,8 +230,8 @@ def test_concurrent_stagers_end_in_one_contiguous_intact_chain(org, team):
 
 
 @pytest.mark.django_db
-def test_verify_ledger_names_entries_awaiting_their_seal(org, team):
-    record(actor=Actor.system("test"), verb="test.inline", organization=org)
+def test_verify_ledger_names_entries_awaiting_their_seal(org, team, person):
+    record(actor=person, verb="test.inline", organization=org)
     stage(team, "test.a", "test.b")
     out = io.StringIO()
 
@@ -285,3 +290,49 @@ def test_the_sealers_pushes_reach_live_pages_in_chain_order(org, team):
         ("ledger", "test.second", 2),
         ("ledger", "test.third", 3),
     ]
+
+
+@pytest.mark.django_db
+def test_a_jobs_entry_is_staged_and_a_persons_appended(org, person):
+    job = record(actor=Actor.system("test.job", organization=org), verb="test.job", organization=org)
+    own = record(actor=person, verb="test.person", organization=org)
+
+    assert job.sequence is None and own.sequence == 1
+    assert [e.verb for e in sealed_chain(org)] == ["test.person"]
+    assert seal(org.pk) == 1
+    assert [e.verb for e in sealed_chain(org)] == ["test.person", "test.job"]
+    assert verify_chain(org.pk).intact
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_jobs_open_transaction_holds_no_one_up(org, person):
+    """A job (a playbook run, an automation step) records and goes on working in its transaction;
+    a person's change meanwhile appends at once instead of waiting for that commit."""
+    recorded, finish, errors = threading.Event(), threading.Event(), []
+
+    def job():
+        try:
+            with transaction.atomic():
+                record(actor=Actor.system("test.job", organization=org), verb="test.job", organization=org)
+                recorded.set()
+                assert finish.wait(30)
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=job)
+    worker.start()
+    try:
+        assert recorded.wait(30)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")
+        own = record(actor=person, verb="test.person", organization=org)
+        assert own.sequence == 1
+    finally:
+        finish.set()
+        worker.join(30)
+    assert errors == []
+    eventually(lambda: len(sealed_chain(org)) == 2)
+    assert [e.verb for e in sealed_chain(org)] == ["test.person", "test.job"]
+    assert verify_chain(org.pk).intact

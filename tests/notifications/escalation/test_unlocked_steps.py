@@ -3,7 +3,9 @@
 waiting for the tick, and a step whose incident changed meanwhile is not written."""
 
 import threading
+import time
 
+import psycopg
 import pytest
 from django.db import connection
 from django.test import Client
@@ -149,3 +151,36 @@ def test_claims_are_given_back_when_the_tick_fails(paging, open_incident, monkey
     monkeypatch.undo()
     assert run_escalation_tick(now=incident.next_escalation_at).steps == 1
     assert recipients(incident) == ["operator"]
+
+
+def test_a_held_incident_is_waited_for_alone(paging, open_incident):
+    """The batch's steps are written for the incidents no one holds; the tick then waits for the
+    one another transaction holds (a repeat being counted), and writes its step once it is free."""
+    free = open_incident(title="Checkout errors")
+    held = open_incident(title="Payments slow")
+    now = max(free.next_escalation_at, held.next_escalation_at)
+    params = connection.get_connection_params()
+    wanted = ("dbname", "user", "password", "host", "port")
+    with psycopg.connect(**{k: v for k, v in params.items() if k in wanted}) as other:
+        other.execute("SELECT id FROM incidents_incident WHERE id = %s FOR UPDATE", [held.pk])
+        results = []
+        ticking = threading.Thread(target=lambda: results.append(_tick_and_close(now)))
+        ticking.start()
+        deadline = time.monotonic() + 20
+        while not Notification.objects.filter(incident=free).exists():
+            assert time.monotonic() < deadline, "the free incident waited for the held one"
+            time.sleep(0.05)
+        assert ticking.is_alive()  # waiting for the held one
+        assert recipients(held) == []
+        other.rollback()
+    ticking.join(30)
+    assert results and results[0].steps == 2
+    assert recipients(free) == ["operator"] and recipients(held) == ["operator"]
+    assert steps_run(free) == [(1, 1)] and steps_run(held) == [(1, 1)]
+
+
+def _tick_and_close(now):
+    try:
+        return run_escalation_tick(now=now)
+    finally:
+        connection.close()
