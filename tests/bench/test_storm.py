@@ -25,7 +25,9 @@ In one run, each load with 90% duplicates over 10,000 dedup keys:
 * in the database: dedup keys with no open incident (lost) or more than one (doubled), and PagerDuty
   incidents whose trigger count differs from what was sent.
 
-While the loads run, ``pg_stat_activity`` is sampled every 100 ms: what the busy backends wait on.
+While the loads run, ``pg_stat_activity`` is sampled every 100 ms: what the busy backends wait on,
+by process (each child of the runner names its sessions) and by statement, and for lock waits what
+holds the lock (the ``BENCH_BLOCKERS`` (8) most frequent pairs).
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ CONNECTIONS = 32
 PD_MAX_EVENTS = int(os.environ.get("BENCH_PD_MAX_EVENTS", "6000"))
 AM_BATCHES = int(os.environ.get("BENCH_AM_BATCHES", "300"))
 AM_CONCURRENCY = int(os.environ.get("BENCH_AM_CONCURRENCY", "8"))
+# How many (waiting statement, lock holder) pairs the report lists, most frequent first.
+BLOCKERS = int(os.environ.get("BENCH_BLOCKERS", "8"))
 BATCH = 50
 # After the load, wait for the pages while they keep arriving; give up after this long without one.
 SETTLE_IDLE_SECONDS = 60
@@ -225,7 +229,7 @@ class WaitSampler(threading.Thread):
     def report_blockers(self) -> str:
         return "\n".join(
             f"  {count / self.rounds:.2f}  {waiting}  <-  {blocker}"
-            for (waiting, blocker), count in self.blockers.most_common(8)
+            for (waiting, blocker), count in self.blockers.most_common(BLOCKERS)
         )
 
 
