@@ -10,7 +10,8 @@ made those repeats (and an operator's acknowledgement) wait for every read of th
   takes others, rather than working out the same steps again. The claim is no fence: ``lock_unchanged`` is.
 * ``lock_unchanged``: at the write, the batch's incidents whose escalation nobody changed since
   they were read, locked until commit. One an operator acknowledged, snoozed or escalated meanwhile
-  is left out, and its step is not written: the next tick sees it as it is now.
+  is left out, and its step is not written: the next tick sees it as it is now. The tick first
+  writes those no other transaction holds (SKIP LOCKED), then waits for the held ones alone.
 """
 
 from __future__ import annotations
@@ -41,19 +42,7 @@ _CLAIM = (
 )
 _UNCLAIM = "SELECT pg_advisory_unlock(%s, (c.id & 2147483647)::integer) FROM unnest(%s::bigint[]) AS c(id)"
 
-# Locked in id order, as every writer locks incidents. With SKIP LOCKED, a row another transaction
-# holds is left out (``held`` tells it from a changed one); without, it is waited for, and checked
-# again once its holder commits (READ COMMITTED re-reads a row it waited for).
-_LOCK_UNCHANGED = (
-    "SELECT i.id FROM incidents_incident AS i"
-    " JOIN unnest(%s::bigint[], %s::timestamptz[], %s::integer[], %s::integer[], %s::integer[], %s::text[])"
-    "   AS r(id, due, step, cycle, epoch, status) ON r.id = i.id"
-    " WHERE i.next_escalation_at = r.due AND i.escalation_step = r.step"
-    " AND i.escalation_cycle = r.cycle AND i.escalation_epoch = r.epoch AND i.status = r.status"
-    " ORDER BY i.id FOR NO KEY UPDATE OF i"
-)
-# Of the given incidents, those still as read (without any lock): after a SKIP LOCKED pass, those of
-# them it did not get are held by another transaction.
+# Of the given incidents (with the position, epoch and status each was read at), those still as read.
 _UNCHANGED = (
     "SELECT i.id FROM incidents_incident AS i"
     " JOIN unnest(%s::bigint[], %s::timestamptz[], %s::integer[], %s::integer[], %s::integer[], %s::text[])"
@@ -61,6 +50,10 @@ _UNCHANGED = (
     " WHERE i.next_escalation_at = r.due AND i.escalation_step = r.step"
     " AND i.escalation_cycle = r.cycle AND i.escalation_epoch = r.epoch AND i.status = r.status"
 )
+# The same, locked in id order, as every writer locks incidents. With SKIP LOCKED, a row another
+# transaction holds is left out (``_UNCHANGED`` then tells it from a changed one); without, it is
+# waited for, and checked again once its holder commits (READ COMMITTED re-reads a row it waited for).
+_LOCK_UNCHANGED = _UNCHANGED + " ORDER BY i.id FOR NO KEY UPDATE OF i"
 
 
 @contextlib.contextmanager
