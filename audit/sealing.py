@@ -4,8 +4,10 @@ Hot writers stage entries in their own transactions without the chain's lock (``
 After each such commit, the process's sealer thread is asked to seal that organization: it gathers
 requests for a few milliseconds, then takes each chain's lock once for every entry staged meanwhile
 (``audit_ledger_seal``, migration 0007), in one statement of its own. Nothing waits for it: the
-writer has already answered. A beat sweep (``audit.seal_pending``) seals what a process left behind
-when it died between its commit and its seal.
+writer has already answered. Nor does it wait for the chain: if another process's sealer (or a
+change appending inline) holds it, the sealer comes back ``BUSY_SECONDS`` later
+(``audit_ledger_try_seal``, migration 0008). A beat sweep (``audit.seal_pending``) seals what a
+process left behind when it died between its commit and its seal.
 
 The sealer pushes the sealed entries to live pages, as an inline append does after its commit.
 """
@@ -30,16 +32,25 @@ _SEAL_SQL = (
     "SELECT out_id, out_sequence, out_verb, out_target_type, out_target_id"
     " FROM audit_ledger_seal(%s, %s, %s, %s)"
 )
+# The same without waiting for the chain (migration 0008): one row of NULLs when it is held.
+_TRY_SEAL_SQL = (
+    "SELECT out_id, out_sequence, out_verb, out_target_type, out_target_id"
+    " FROM audit_ledger_try_seal(%s, %s, %s, %s)"
+)
 # Entries per seal transaction: bounds how long one seal holds the chain.
 SEAL_BATCH = 1000
 # How long a woken sealer waits for more commits to join its seal.
 GATHER_SECONDS = 0.02
 # After a failed seal (the database away), before the sealer tries again.
 RETRY_SECONDS = 1.0
+# After finding a chain held (by another process's sealer, or a change appending inline), before the
+# sealer looks again: the holder seals what was staged before it began, the rest is left for then.
+BUSY_SECONDS = 0.05
 
 
-def seal(organization_id: int | None) -> int:
-    """Seal every entry of the chain staged before the call; how many were sealed."""
+def seal(organization_id: int | None, *, wait: bool = True) -> int | None:
+    """Seal every entry of the chain staged before the call; how many were sealed. Without
+    ``wait``, None once it finds the chain's lock held (entries may be left to seal)."""
     total = 0
     while True:
         # One statement, in autocommit outside a transaction: the chain's lock is held for that
@@ -47,8 +58,10 @@ def seal(organization_id: int | None) -> int:
         connection.ensure_connection()
         params = [CHAIN_LOCK_NAMESPACE, organization_id, GENESIS_HASH, SEAL_BATCH]
         with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(_SEAL_SQL, params, prepare=True)
+            cursor.execute(_SEAL_SQL if wait else _TRY_SEAL_SQL, params, prepare=True)
             rows = cursor.fetchall()
+        if rows and rows[0][0] is None:
+            return None  # held: whatever is left is for the next call
         if organization_id is not None and rows:
             publish_many_after_commit(
                 [
@@ -111,19 +124,22 @@ class Sealer:
     def _run(self) -> None:
         while True:
             wanted = self._take()
-            failed = set()
+            failed, busy = set(), set()
             for organization_id in sorted(wanted, key=lambda org: -1 if org is None else org):
                 try:
-                    seal(organization_id)
+                    # Never waits for the chain: a waiting sealer holds a connection of its
+                    # process's pool, and the holder is sealing most of the same entries anyway.
+                    if seal(organization_id, wait=False) is None:
+                        busy.add(organization_id)
                 except Exception:  # the database away: keep the chain for the next round
                     logger.exception("sealing the ledger chain of organization %s failed", organization_id)
                     failed.add(organization_id)
                 finally:
                     close_old_connections()
-            if failed:
-                time.sleep(RETRY_SECONDS)
+            if failed or busy:
+                time.sleep(RETRY_SECONDS if failed else BUSY_SECONDS)
                 with self._cond:
-                    self._wanted |= failed
+                    self._wanted |= failed | busy
 
 
 @functools.cache

@@ -332,7 +332,55 @@ def test_a_jobs_open_transaction_holds_no_one_up(org, person):
     finally:
         finish.set()
         worker.join(30)
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
     assert errors == []
     eventually(lambda: len(sealed_chain(org)) == 2)
     assert [e.verb for e in sealed_chain(org)] == ["test.person", "test.job"]
+    assert verify_chain(org.pk).intact
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sealer_finding_the_chain_held_comes_back_instead_of_waiting(org, team, person):
+    """A sealer waiting for the chain would hold a connection of its process's pool; the holder
+    seals what was staged before it began, and the sealer comes back for the rest."""
+    holding, release, errors = threading.Event(), threading.Event(), []
+
+    def hold_the_chain():
+        try:
+            with transaction.atomic():
+                record(actor=person, verb="test.inline", organization=org)  # locks it until commit
+                holding.set()
+                assert release.wait(30)
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_chain)
+    holder.start()
+    try:
+        assert holding.wait(30)
+        with transaction.atomic():
+            staged = stage(team, "test.staged")  # its commit asks this process's sealer to seal
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")
+        assert seal(org.pk, wait=False) is None
+        # The sealer comes back until the chain is free, meanwhile holding no connection waiting.
+        time.sleep(0.3)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
+            )
+            assert cursor.fetchone()[0] == 0
+        assert not LedgerEntry.objects.filter(pk=staged[0].pk).exists()
+    finally:
+        release.set()
+        holder.join(30)
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+    assert errors == []
+    eventually(lambda: LedgerEntry.objects.filter(pk=staged[0].pk).exists())
+    assert [e.verb for e in sealed_chain(org)] == ["test.inline", "test.staged"]
     assert verify_chain(org.pk).intact

@@ -233,6 +233,21 @@ class WaitSampler(threading.Thread):
         )
 
 
+TICK_DONE = re.compile(r"notifications\.escalation_tick\[[^\]]+\] succeeded in ([0-9.]+)s: (\d+)")
+
+
+def _tick_line(log: str) -> str:
+    """How many escalation ticks ran, how many steps they wrote, and how long one took."""
+    ticks = [(float(seconds), int(steps)) for seconds, steps in TICK_DONE.findall(log)]
+    if not ticks:
+        return "none logged"
+    durations = [seconds for seconds, _ in ticks]
+    return (
+        f"{len(ticks)} ticks, {sum(steps for _, steps in ticks)} steps; a tick took p50 "
+        f"{percentile(durations, 50):.2f} s, p90 {percentile(durations, 90):.2f} s"
+    )
+
+
 def _statement(query: str, length: int = 90) -> str:
     """A statement's first words, enough to tell which writer it is."""
     return re.sub(r"\s+", " ", query or "").strip()[:length]
@@ -460,6 +475,7 @@ def test_storm_with_paging():
         f"max {max(page_seconds, default=0):.2f} s"
     )
     print(f"first page's way (server times): {_stage_line(first_sent, stages)}")
+    print(f"escalation ticks (the paging worker's log): {_tick_line(world.platform.text())}")
     print(
         f"lost / doubled incidents {len(lost_incidents)} / {len(doubled_incidents)}, "
         f"miscounted {len(miscounted)}; "

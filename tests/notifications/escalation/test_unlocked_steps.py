@@ -59,10 +59,18 @@ class PausedTick:
         return self.result
 
 
-def _lock_timeout():
-    """Waiting for a row lock fails this connection's statements after 2 s instead of hanging."""
+@pytest.fixture
+def lock_timeout():
+    """Returns a function: from its call on, waiting for a lock fails this connection's statements
+    after 2 s instead of hanging (reset after the test)."""
+
+    def set_it():
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")
+
+    yield set_it
     with connection.cursor() as cursor:
-        cursor.execute("SET lock_timeout = '2s'")
+        cursor.execute("RESET lock_timeout")
 
 
 @pytest.fixture
@@ -78,13 +86,13 @@ def pagerduty(org, service):
     return issued.key
 
 
-def test_a_repeat_is_counted_while_its_step_is_worked_out(paging, pagerduty, monkeypatch):
+def test_a_repeat_is_counted_while_its_step_is_worked_out(paging, pagerduty, monkeypatch, lock_timeout):
     client = Client()
     assert post(client, "/v2/enqueue", pd_trigger(pagerduty, dedup_key="disk")).status_code == 202
     incident = Incident.objects.get(dedup_key="disk")
     paused = PausedTick(monkeypatch, incident.next_escalation_at)
     try:
-        _lock_timeout()
+        lock_timeout()
         for _ in range(3):
             assert post(client, "/v2/enqueue", pd_trigger(pagerduty, dedup_key="disk")).status_code == 202
         incident.refresh_from_db()
@@ -98,14 +106,14 @@ def test_a_repeat_is_counted_while_its_step_is_worked_out(paging, pagerduty, mon
 
 
 def test_an_acknowledgement_meanwhile_stops_the_step_being_written(
-    paging, open_incident, actor_as, monkeypatch
+    paging, open_incident, actor_as, monkeypatch, lock_timeout
 ):
     incident = open_incident()
     other = open_incident(title="Payments slow")
     now = max(incident.next_escalation_at, other.next_escalation_at)
     paused = PausedTick(monkeypatch, now)
     try:
-        _lock_timeout()
+        lock_timeout()
         incident_acknowledge(actor=actor_as("operator"), incident=incident)
     finally:
         result = paused.go()
