@@ -5,6 +5,7 @@ rather than at the first request that needs it.
 """
 
 import ipaddress
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -123,9 +124,11 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
 # The name its sessions show in pg_stat_activity (`make run` names each process: "opsplatform web",
-# "opsplatform paging", ...). An application_name in DATABASE_URL's query string wins.
+# "opsplatform paging", ...). An application_name in DATABASE_URL's query string wins, and libpq's
+# own PGAPPNAME is honoured when DATABASE_APPLICATION_NAME is not set.
 DATABASES["default"]["OPTIONS"].setdefault(
-    "application_name", env.str("DATABASE_APPLICATION_NAME", default="opsplatform")
+    "application_name",
+    env.str("DATABASE_APPLICATION_NAME", default="") or os.environ.get("PGAPPNAME", "") or "opsplatform",
 )
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="") or None}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -90,12 +90,9 @@ class Child:
         # preexec_fn is safe here: the runner is single-threaded.
         # Each child names its database sessions after itself (pg_stat_activity.application_name):
         # what holds a lock or a transaction open is then seen by process, not only by statement.
-        # A name the operator set is kept.
-        named = (
-            {}
-            if os.environ.get("DATABASE_APPLICATION_NAME")
-            else {"DATABASE_APPLICATION_NAME": f"opsplatform {self.name}"}
-        )
+        # A name the operator set (either variable) is kept.
+        own = os.environ.get("DATABASE_APPLICATION_NAME") or os.environ.get("PGAPPNAME")
+        named = {} if own else {"DATABASE_APPLICATION_NAME": f"opsplatform {self.name}"}
         kwargs.setdefault("env", {**os.environ, **named, **self.env})
         self.process = subprocess.Popen(
             self.argv,

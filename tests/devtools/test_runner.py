@@ -146,6 +146,7 @@ def test_the_workers_of_make_run_can_send_browser_push(monkeypatch, tmp_path):
 
 def test_each_child_names_its_database_sessions_after_itself(monkeypatch):
     monkeypatch.delenv("DATABASE_APPLICATION_NAME", raising=False)
+    monkeypatch.delenv("PGAPPNAME", raising=False)
     probe = [sys.executable, "-c", "import os; print(os.environ['DATABASE_APPLICATION_NAME'])"]
     child = runner.Child("paging", probe)
     child.start(None, stdout=subprocess.PIPE, text=True)
@@ -163,4 +164,5 @@ def test_the_database_sessions_carry_the_name(db):
 
     with connection.cursor() as cursor:
         cursor.execute("SHOW application_name")
-        assert cursor.fetchone()[0] == os.environ.get("DATABASE_APPLICATION_NAME", "opsplatform")
+        expected = os.environ.get("DATABASE_APPLICATION_NAME") or os.environ.get("PGAPPNAME") or "opsplatform"
+        assert cursor.fetchone()[0] == expected
