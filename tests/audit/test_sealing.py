@@ -2,6 +2,7 @@
 chains what they staged, in order, after their commit."""
 
 import asyncio
+import contextlib
 import io
 import threading
 import time
@@ -304,37 +305,46 @@ def test_a_jobs_entry_is_staged_and_a_persons_appended(org, person):
     assert verify_chain(org.pk).intact
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_jobs_open_transaction_holds_no_one_up(org, person):
-    """A job (a playbook run, an automation step) records and goes on working in its transaction;
-    a person's change meanwhile appends at once instead of waiting for that commit."""
-    recorded, finish, errors = threading.Event(), threading.Event(), []
+@contextlib.contextmanager
+def kept_open(write):
+    """``write`` done in a transaction of another thread (a connection of its own), kept open until
+    the block ends; meanwhile a lock wait on this connection fails after 2 s instead of hanging."""
+    written, release, errors = threading.Event(), threading.Event(), []
 
-    def job():
+    def run():
         try:
             with transaction.atomic():
-                record(actor=Actor.system("test.job", organization=org), verb="test.job", organization=org)
-                recorded.set()
-                assert finish.wait(30)
+                write()
+                written.set()
+                assert release.wait(30)
         except Exception as exc:  # surfaced below
             errors.append(exc)
         finally:
             connection.close()
 
-    worker = threading.Thread(target=job)
-    worker.start()
+    thread = threading.Thread(target=run)
+    thread.start()
     try:
-        assert recorded.wait(30)
+        assert written.wait(30), errors
         with connection.cursor() as cursor:
             cursor.execute("SET lock_timeout = '2s'")
-        own = record(actor=person, verb="test.person", organization=org)
-        assert own.sequence == 1
+        yield
     finally:
-        finish.set()
-        worker.join(30)
+        release.set()
+        thread.join(30)
         with connection.cursor() as cursor:
             cursor.execute("RESET lock_timeout")
     assert errors == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_jobs_open_transaction_holds_no_one_up(org, person):
+    """A job (a playbook run, an automation step) records and goes on working in its transaction;
+    a person's change meanwhile appends at once instead of waiting for that commit."""
+    job = Actor.system("test.job", organization=org)
+    with kept_open(lambda: record(actor=job, verb="test.job", organization=org)):
+        own = record(actor=person, verb="test.person", organization=org)
+        assert own.sequence == 1
     eventually(lambda: len(sealed_chain(org)) == 2)
     assert [e.verb for e in sealed_chain(org)] == ["test.person", "test.job"]
     assert verify_chain(org.pk).intact
@@ -344,27 +354,10 @@ def test_a_jobs_open_transaction_holds_no_one_up(org, person):
 def test_a_sealer_finding_the_chain_held_comes_back_instead_of_waiting(org, team, person):
     """A sealer waiting for the chain would hold a connection of its process's pool; the holder
     seals what was staged before it began, and the sealer comes back for the rest."""
-    holding, release, errors = threading.Event(), threading.Event(), []
-
-    def hold_the_chain():
-        try:
-            with transaction.atomic():
-                record(actor=person, verb="test.inline", organization=org)  # locks it until commit
-                holding.set()
-                assert release.wait(30)
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=hold_the_chain)
-    holder.start()
-    try:
-        assert holding.wait(30)
+    # A person's change appends inline: it holds the chain until its commit.
+    with kept_open(lambda: record(actor=person, verb="test.inline", organization=org)):
         with transaction.atomic():
             staged = stage(team, "test.staged")  # its commit asks this process's sealer to seal
-        with connection.cursor() as cursor:
-            cursor.execute("SET lock_timeout = '2s'")
         assert seal(org.pk, wait=False) is None
         # The sealer comes back until the chain is free, meanwhile holding no connection waiting.
         time.sleep(0.3)
@@ -375,12 +368,6 @@ def test_a_sealer_finding_the_chain_held_comes_back_instead_of_waiting(org, team
             )
             assert cursor.fetchone()[0] == 0
         assert not LedgerEntry.objects.filter(pk=staged[0].pk).exists()
-    finally:
-        release.set()
-        holder.join(30)
-        with connection.cursor() as cursor:
-            cursor.execute("RESET lock_timeout")
-    assert errors == []
     eventually(lambda: LedgerEntry.objects.filter(pk=staged[0].pk).exists())
     assert [e.verb for e in sealed_chain(org)] == ["test.inline", "test.staged"]
     assert verify_chain(org.pk).intact
