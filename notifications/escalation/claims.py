@@ -101,7 +101,11 @@ def _release(ids: list[int]) -> None:
             cursor.execute(_UNCLAIM, [CLAIM_NAMESPACE, ids])
     except DatabaseError:
         # A session that cannot give its claims back must not keep them: ending it releases them.
+        # The underlying connection is closed first: with the pool on, Django's close() would hand
+        # it back to the pool, claims and all.
         logger.warning("could not release %d escalation claims; closing the connection", len(ids))
+        if connection.connection is not None:
+            connection.connection.close()
         connection.close()
 
 

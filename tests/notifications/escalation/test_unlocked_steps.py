@@ -150,15 +150,39 @@ def test_claims_are_given_back_when_the_tick_fails(paging, open_incident, monkey
     monkeypatch.setattr(BatchReads, "preload", broken)
     with pytest.raises(RuntimeError):
         run_escalation_tick(now=incident.next_escalation_at)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s",
-            [claims.CLAIM_NAMESPACE],
-        )
-        assert cursor.fetchone()[0] == 0
+    assert _claims_held() == 0
     monkeypatch.undo()
     assert run_escalation_tick(now=incident.next_escalation_at).steps == 1
     assert recipients(incident) == ["operator"]
+
+
+def test_a_session_that_cannot_give_its_claims_back_is_ended(paging, open_incident, monkeypatch):
+    """Kept, the claims would hide their incidents from every other tick (and, pooled, the
+    connection would carry them on to its next borrower)."""
+    incident = open_incident()
+    monkeypatch.setattr(claims, "_UNCLAIM", "SELECT no_such_function(%s, %s)")
+    session = _backend_pid()
+    assert run_escalation_tick(now=incident.next_escalation_at).steps == 1
+    assert _backend_pid() != session  # the tick's session was ended, not given back
+    assert _claims_held() == 0
+    assert recipients(incident) == ["operator"]
+
+
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def _claims_held() -> int:
+    """Escalation claims held in this database, by any session."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            [claims.CLAIM_NAMESPACE],
+        )
+        return cursor.fetchone()[0]
 
 
 def test_a_held_incident_is_waited_for_alone(paging, open_incident):
