@@ -44,6 +44,10 @@ RESTART_DELAY_MAX_SECONDS = 30.0
 # CELERY_DELIVERY_QUEUE).
 PAGING_QUEUE = "paging"
 DELIVERY_QUEUE = "delivery"
+# The general worker's and beat's CPU priority (``WORKER_NICE``): below ingestion and paging.
+WORKER_NICE_DEFAULT = 10
+# An unprivileged process may change its session's group priority once per 100 ms (Linux).
+AUTOGROUP_ATTEMPTS = 5
 WILDCARD_TO_LOCAL = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # noqa: S104
 
 
@@ -72,12 +76,56 @@ def _parent_death_signal():
     return preexec
 
 
+def _with_nice(preexec, nice: int):
+    """``preexec`` that also lowers the child's CPU priority by ``nice``.
+
+    Each child leads a session of its own, and Linux, with autogroup scheduling (on by default in
+    most distributions), shares the CPU between sessions first, equally: a process's own nice value
+    then weighs only against the processes of its session. Measured in a storm, a per-process nice
+    of the general worker changed nothing, while its session's group at the same value gave the
+    web the CPU. So the group gets the value (``/proc/self/autogroup``), and the process too, for
+    kernels without autogroups."""
+
+    def apply() -> None:
+        if preexec is not None:
+            preexec()
+        for _ in range(AUTOGROUP_ATTEMPTS):
+            try:
+                fd = os.open("/proc/self/autogroup", os.O_WRONLY)
+            except OSError:
+                break  # no autogroups here: the process's own nice value is what counts
+            try:
+                os.write(fd, str(nice).encode())
+                break
+            except BlockingIOError:  # another child changed its group within the last 100 ms
+                time.sleep(0.11)
+            except OSError:
+                break
+            finally:
+                os.close(fd)
+        os.nice(nice)
+
+    return apply
+
+
+def worker_nice() -> int:
+    """``WORKER_NICE`` (0 to 19), else ``WORKER_NICE_DEFAULT``."""
+    raw = os.environ.get("WORKER_NICE", "").strip()
+    if raw.isdigit() and int(raw) <= 19:
+        return int(raw)
+    if raw:
+        _log(f"WORKER_NICE={raw!r} is not a number from 0 to 19; using {WORKER_NICE_DEFAULT}")
+    return WORKER_NICE_DEFAULT
+
+
 @dataclass
 class Child:
     name: str
     argv: list[str]
     # Variables this child gets on top of the runner's environment.
     env: dict[str, str] = field(default_factory=dict)
+    # How much lower than the runner's this child's CPU priority is (a nice increment).
+    nice: int = 0
     process: subprocess.Popen | None = field(default=None, repr=False)
     started_at: float = 0.0
     # consecutive deaths within STARTUP_SECONDS of a start
@@ -99,7 +147,7 @@ class Child:
             cwd=BASE_DIR,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            preexec_fn=preexec,  # noqa: PLW1509
+            preexec_fn=_with_nice(preexec, self.nice) if self.nice else preexec,  # noqa: PLW1509
             **kwargs,
         )
 
@@ -155,6 +203,10 @@ def children(host: str, port: str) -> list[Child]:
     paging_queue = os.environ.get("CELERY_PAGING_QUEUE", "") or PAGING_QUEUE
     delivery_queue = os.environ.get("CELERY_DELIVERY_QUEUE", "") or DELIVERY_QUEUE
     background = background_env()
+    # In a storm, ingestion, escalation and delivery want the same two cores as the playbooks,
+    # automation, analytics and monitoring ticks of the general worker; those can wait, the alert
+    # senders and the first page cannot.
+    nice = worker_nice()
     return [
         Child("web", web),
         # Escalation and delivery on workers of their own: a first page never waits in a queue
@@ -165,8 +217,8 @@ def children(host: str, port: str) -> list[Child]:
         Child("delivery", [*celery, "worker", "-l", "INFO", "-Q", delivery_queue, "-n", "delivery@%h",
                            "--concurrency", "2"], env=background),
         Child("worker", [*celery, "worker", "-l", "INFO", "-Q", default_queue, "-n", "worker@%h",
-                         "--concurrency", "2"], env=background),
-        Child("beat", [*celery, "beat", "-l", "INFO"], env=background),
+                         "--concurrency", "2"], env=background, nice=nice),
+        Child("beat", [*celery, "beat", "-l", "INFO"], env=background, nice=nice),
     ]  # fmt: skip
 
 

@@ -159,6 +159,49 @@ def test_each_child_names_its_database_sessions_after_itself(monkeypatch):
     assert out.strip() == "ops-eu1"
 
 
+PRIORITY_PROBE = [
+    sys.executable,
+    "-c",
+    "import os, pathlib; group = pathlib.Path('/proc/self/autogroup');"
+    " print(os.nice(0)); print(group.read_text().strip() if group.exists() else '')",
+]
+
+
+def test_the_general_worker_and_beat_run_below_ingestion_and_paging(monkeypatch):
+    monkeypatch.delenv("WORKER_NICE", raising=False)
+    priorities = {child.name: child.nice for child in runner.children("127.0.0.1", "8000")}
+    assert priorities == {"web": 0, "paging": 0, "delivery": 0, "worker": 10, "beat": 10}
+    monkeypatch.setenv("WORKER_NICE", "4")
+    assert _lowered() == {"worker": 4, "beat": 4}
+    monkeypatch.setenv("WORKER_NICE", "-5")  # raising a priority needs privileges: refused, default kept
+    assert _lowered() == {"worker": 10, "beat": 10}
+
+
+def _lowered() -> dict[str, int]:
+    return {child.name: child.nice for child in runner.children("127.0.0.1", "8000") if child.nice}
+
+
+def _priority_of(child) -> tuple[int, str]:
+    child.start(None, stdout=subprocess.PIPE, text=True)
+    out, _ = child.process.communicate(timeout=30)
+    nice, group = [*out.splitlines(), "", ""][:2]
+    return int(nice), group
+
+
+def test_a_lowered_child_has_its_session_group_lowered_too():
+    own = os.nice(0)
+    nice, group = _priority_of(runner.Child("worker", PRIORITY_PROBE, nice=7))
+    assert nice == min(own + 7, 19)
+    # Each child leads a session, so a group of its own where the kernel groups by session: the
+    # group's weight is what the CPU is shared by, so it carries the value.
+    if group:
+        assert group.endswith("nice 7"), group
+    nice, group = _priority_of(runner.Child("web", PRIORITY_PROBE))
+    assert nice == own
+    if group:
+        assert group.endswith("nice 0"), group
+
+
 def test_the_database_sessions_carry_the_name(db):
     from django.db import connection
 
