@@ -83,8 +83,8 @@ def _with_nice(preexec, nice: int):
     most distributions), shares the CPU between sessions first, equally: a process's own nice value
     then weighs only against the processes of its session. Measured in a storm, a per-process nice
     of the general worker changed nothing, while its session's group at the same value gave the
-    web the CPU. So the group gets the value (``/proc/self/autogroup``), and the process too, for
-    kernels without autogroups."""
+    web the CPU. So the group gets the value (``/proc/self/autogroup``; a new session's group starts
+    at 0, so the value is the same there), and the process too, for kernels without autogroups."""
 
     def apply() -> None:
         if preexec is not None:

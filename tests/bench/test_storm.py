@@ -385,21 +385,22 @@ class Paused:
                 found += [root, *root.children(recursive=True)]
         return found
 
-    def _busy(self) -> int:
+    def _sessions(self, *, busy: bool) -> int:
+        """The background children's database sessions (with ``busy``: those not idle)."""
         names = [f"opsplatform {name}" for name in BACKGROUND]
+        query = "SELECT count(*) FROM pg_stat_activity WHERE application_name = ANY(%s)"
         with self.world.postgres.connect() as conn:
-            return conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = ANY(%s) AND state <> 'idle'",
-                [names],
-            ).fetchone()[0]
+            return conn.execute(query + (" AND state <> 'idle'" if busy else ""), [names]).fetchone()[0]
 
     def __enter__(self):
+        # Without the children's own session names the check below would see no transaction at all.
+        assert self._sessions(busy=False), "no database session carries a background child's name"
         # A process stopped inside a transaction would hold its locks through the loads.
         for _ in range(100):
             self.processes = self._tree()
             for process in self.processes:
                 process.suspend()
-            if not self._busy():
+            if not self._sessions(busy=True):
                 return self
             self._resume()
             time.sleep(0.2)
@@ -443,31 +444,29 @@ def test_storm_with_paging():
         first_sent: dict[str, float] = {}
         sampler = WaitSampler(world.postgres)
         sampler.start()
-        pause = contextlib.ExitStack()
-        if PAUSE_BACKGROUND:
-            pause.enter_context(Paused(world))
-        cpu_before, load_started = _cpu_seconds(world), time.monotonic()
+        # Resumed however the loads end: a stopped child would not stop when the world is torn down.
+        with Paused(world) if PAUSE_BACKGROUND else contextlib.nullcontext():
+            cpu_before, load_started = _cpu_seconds(world), time.monotonic()
 
-        sampler.phase = "PD paced"
-        sent = [0.0] * len(paced_load.bodies)
-        paced_lat, paced_status, paced_elapsed = asyncio.run(
-            paced(port, PD_PATH, paced_load.bodies, PD_RATE, CONNECTIONS, sent_at=sent)
-        )
-        paced_load.first_sent(sent, first_sent)
-        sampler.phase = "PD max"
-        sent = [0.0] * len(max_load.bodies)
-        max_lat, max_status, max_elapsed = asyncio.run(
-            saturate(port, PD_PATH, max_load.bodies, CONNECTIONS, sent_at=sent)
-        )
-        max_load.first_sent(sent, first_sent)
-        sampler.phase = "AM batches"
-        sent = [0.0] * len(am_load.bodies)
-        cpu_am_before = _cpu_seconds(world)
-        am_lat, am_status, am_elapsed = asyncio.run(
-            saturate(port, AM_PATH, am_load.bodies, AM_CONCURRENCY, sent_at=sent)
-        )
-        cpu_am_after = _cpu_seconds(world)
-        pause.close()
+            sampler.phase = "PD paced"
+            sent = [0.0] * len(paced_load.bodies)
+            paced_lat, paced_status, paced_elapsed = asyncio.run(
+                paced(port, PD_PATH, paced_load.bodies, PD_RATE, CONNECTIONS, sent_at=sent)
+            )
+            paced_load.first_sent(sent, first_sent)
+            sampler.phase = "PD max"
+            sent = [0.0] * len(max_load.bodies)
+            max_lat, max_status, max_elapsed = asyncio.run(
+                saturate(port, PD_PATH, max_load.bodies, CONNECTIONS, sent_at=sent)
+            )
+            max_load.first_sent(sent, first_sent)
+            sampler.phase = "AM batches"
+            sent = [0.0] * len(am_load.bodies)
+            cpu_am_before = _cpu_seconds(world)
+            am_lat, am_status, am_elapsed = asyncio.run(
+                saturate(port, AM_PATH, am_load.bodies, AM_CONCURRENCY, sent_at=sent)
+            )
+            cpu_am_after = _cpu_seconds(world)
         web_ms = (cpu_am_after["web"] - cpu_am_before["web"]) / AM_BATCHES * 1000
         am_cpu_line = _cpu_line(cpu_am_before, cpu_am_after, am_elapsed, during="the AM batches")
         am_cpu_line += f"; web CPU per batch of {BATCH}: {web_ms:.1f} ms"
