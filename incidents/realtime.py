@@ -4,6 +4,7 @@ Every event has the same shape (kind, id, verb, status) and goes to the organiza
 the incident's own group. Pushes carry no data the viewer might not be allowed to see.
 """
 
+from collections import defaultdict
 from collections.abc import Iterable
 
 from opsplatform.realtime.groups import (
@@ -27,17 +28,28 @@ def publish_incident(incident, verb: str) -> None:
 
 
 def publish_incidents_after_commit(items: Iterable[tuple[object, str]]) -> None:
-    """Push ``(incident, verb)`` events once the transaction commits: the latest one per incident,
-    all in one trip to the channel layer."""
+    """Push ``(incident, verb)`` events once the transaction commits: the latest one per incident to
+    its own group, all in one trip to the channel layer. Each organization's group hears one event
+    for its lot (with no id when there are several: every incident region on a page re-fetches
+    once), as for new incidents: a delivery or escalation batch must not send each viewer a burst."""
     latest = {}
     for incident, verb in items:
         latest[incident.pk] = (incident, verb)
-    messages = []
+    messages, by_organization = [], defaultdict(list)
     for incident, verb in latest.values():
-        event = incident_event(incident, verb)
-        messages.append((organization_group(incident.organization_id), event))
-        messages.append((incident_group(incident.pk), event))
+        messages.append((incident_group(incident.pk), incident_event(incident, verb)))
+        by_organization[incident.organization_id].append((incident, verb))
+    for organization_id, changed in by_organization.items():
+        messages.append((organization_group(organization_id), _organization_event(changed)))
     publish_many_after_commit(messages)
+
+
+def _organization_event(changed: list[tuple[object, str]]) -> dict:
+    if len(changed) == 1:
+        return incident_event(*changed[0])
+    verbs = {verb for _, verb in changed}
+    verb = verbs.pop() if len(verbs) == 1 else "incident.updated"
+    return {"kind": "incident", "verb": verb, "count": len(changed)}
 
 
 def publish_triggered(organization_id, created: list) -> None:

@@ -4,6 +4,8 @@ Each is safe to run twice and concurrently (see ``escalation`` and ``delivery``)
 arguments and claim their own rows; the verification task takes ids and re-reads the row.
 """
 
+import time
+
 from celery import shared_task
 from django.conf import settings
 
@@ -19,6 +21,11 @@ kick_delivery = Kick("notifications.delivery_tick")
 
 @shared_task(name="notifications.escalation_tick", ignore_result=True)
 def escalation_tick() -> int:
+    # While this tick waits, its kick's mark stays set, so new incidents send no other tick: in a
+    # storm, a few ticks of many incidents rather than one per handful, each paying once for its
+    # reads of policies, schedules and people.
+    if settings.ESCALATION_GATHER_SECONDS > 0:
+        time.sleep(settings.ESCALATION_GATHER_SECONDS)
     kick_escalation.started()
     result = run_escalation_tick()
     if result.notifications:

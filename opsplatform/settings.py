@@ -682,6 +682,10 @@ INGEST_GROUP_COMMIT = env.bool("INGEST_GROUP_COMMIT", default=True)
 # New incidents ask for an escalation tick when they commit (incidents.ingest.escalate_soon) instead
 # of waiting for the next beat.
 INGEST_ESCALATE_AT_ONCE = env.bool("INGEST_ESCALATE_AT_ONCE", default=True)
+# How long a kicked escalation tick waits before it claims, gathering the incidents of those moments
+# into one batch: each tick reads the policies, schedules and people it needs afresh (notifications.
+# tasks). 0: it claims at once.
+ESCALATION_GATHER_SECONDS = env.float("ESCALATION_GATHER_SECONDS", default=0.25)
 INGEST_GROUP_COMMIT_MAX = env.int("INGEST_GROUP_COMMIT_MAX", default=64)
 # How long a web process may answer from its copy of an integration key's lookup at most; changes
 # made through the models reach every process within 0.1 s anyway (incidents.ingest.key_cache).

@@ -46,6 +46,8 @@ PAGING_QUEUE = "paging"
 DELIVERY_QUEUE = "delivery"
 # The general worker's and beat's CPU priority (``WORKER_NICE``): below ingestion and paging.
 WORKER_NICE_DEFAULT = 10
+# The delivery worker's (``DELIVERY_NICE``): sending a storm's pages may trail its alerts a little.
+DELIVERY_NICE_DEFAULT = 0
 # An unprivileged process may change its session's group priority once per 100 ms (Linux).
 AUTOGROUP_ATTEMPTS = 5
 WILDCARD_TO_LOCAL = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # noqa: S104
@@ -110,12 +112,21 @@ def _with_nice(preexec, nice: int):
 
 def worker_nice() -> int:
     """``WORKER_NICE`` (0 to 19), else ``WORKER_NICE_DEFAULT``."""
-    raw = os.environ.get("WORKER_NICE", "").strip()
+    return _nice_setting("WORKER_NICE", WORKER_NICE_DEFAULT)
+
+
+def delivery_nice() -> int:
+    """``DELIVERY_NICE`` (0 to 19), else ``DELIVERY_NICE_DEFAULT``."""
+    return _nice_setting("DELIVERY_NICE", DELIVERY_NICE_DEFAULT)
+
+
+def _nice_setting(variable: str, default: int) -> int:
+    raw = os.environ.get(variable, "").strip()
     if raw.isdigit() and int(raw) <= 19:
         return int(raw)
     if raw:
-        _log(f"WORKER_NICE={raw!r} is not a number from 0 to 19; using {WORKER_NICE_DEFAULT}")
-    return WORKER_NICE_DEFAULT
+        _log(f"{variable}={raw!r} is not a number from 0 to 19; using {default}")
+    return default
 
 
 @dataclass
@@ -215,7 +226,7 @@ def children(host: str, port: str) -> list[Child]:
         Child("paging", [*celery, "worker", "-l", "INFO", "-Q", paging_queue, "-n", "paging@%h",
                          "--concurrency", "2"], env=background),
         Child("delivery", [*celery, "worker", "-l", "INFO", "-Q", delivery_queue, "-n", "delivery@%h",
-                           "--concurrency", "2"], env=background),
+                           "--concurrency", "2"], env=background, nice=delivery_nice()),
         Child("worker", [*celery, "worker", "-l", "INFO", "-Q", default_queue, "-n", "worker@%h",
                          "--concurrency", "2"], env=background, nice=nice),
         Child("beat", [*celery, "beat", "-l", "INFO"], env=background, nice=nice),

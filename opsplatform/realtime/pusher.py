@@ -9,7 +9,8 @@ claimed and recorded no page.
 So each process has one event loop, in a daemon thread of its own, that sends every push: a caller
 hands its messages over and goes on. The loop keeps the channel layer's connections pooled for the
 life of the process. Trips (what one caller hands over at once) are sent one after another, in the
-order they were handed over; a trip's messages are sent concurrently, as before. If the channel
+order they were handed over; a trip's messages are sent concurrently, as before, to the groups that
+have anyone listening (``listeners``). If the channel
 layer stops answering, at most ``MAX_PENDING`` messages wait; later ones are dropped and logged
 rather than pile up in memory.
 """
@@ -27,6 +28,8 @@ import threading
 import time
 
 from channels.layers import get_channel_layer
+
+from opsplatform.realtime.listeners import listened
 
 logger = logging.getLogger(__name__)
 
@@ -98,16 +101,21 @@ class Pusher:
             layer = get_channel_layer()
             if layer is None:
                 return
+            heard = await listened(layer, {group for group, _ in messages})
             slots = asyncio.Semaphore(SENDS_AT_ONCE)
 
             async def one(group, message):
                 async with slots:
                     await layer.group_send(group, message)
 
-            outcomes = await asyncio.gather(*(one(g, m) for g, m in messages), return_exceptions=True)
+            outcomes = await asyncio.gather(
+                *(one(g, m) for g, m in messages if g in heard), return_exceptions=True
+            )
             failed = [o for o in outcomes if isinstance(o, BaseException)]
             if failed:
                 logger.warning("%d of %d realtime pushes failed: %r", len(failed), len(outcomes), failed[0])
+        except Exception as exc:  # the layer could not be asked: the trip is lost, the loop goes on
+            logger.warning("%d realtime pushes failed: %r", len(messages), exc)
         finally:
             with self._lock:
                 self._pending -= len(messages)

@@ -169,11 +169,20 @@ PRIORITY_PROBE = [
 
 def test_the_general_worker_and_beat_run_below_ingestion_and_paging(monkeypatch):
     monkeypatch.delenv("WORKER_NICE", raising=False)
+    monkeypatch.delenv("DELIVERY_NICE", raising=False)
     priorities = {child.name: child.nice for child in runner.children("127.0.0.1", "8000")}
     assert priorities == {"web": 0, "paging": 0, "delivery": 0, "worker": 10, "beat": 10}
     monkeypatch.setenv("WORKER_NICE", "4")
     assert _lowered() == {"worker": 4, "beat": 4}
     monkeypatch.setenv("WORKER_NICE", "-5")  # raising a priority needs privileges: refused, default kept
+    assert _lowered() == {"worker": 10, "beat": 10}
+
+
+def test_delivery_can_be_lowered_below_ingestion_and_escalation(monkeypatch):
+    monkeypatch.delenv("WORKER_NICE", raising=False)
+    monkeypatch.setenv("DELIVERY_NICE", "3")
+    assert _lowered() == {"delivery": 3, "worker": 10, "beat": 10}
+    monkeypatch.setenv("DELIVERY_NICE", "twenty")
     assert _lowered() == {"worker": 10, "beat": 10}
 
 
