@@ -46,6 +46,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from datetime import UTC, datetime
 
 import psutil
 import pytest
@@ -172,6 +173,8 @@ class WaitSampler(threading.Thread):
         self.by_phase: Counter = Counter()
         self.blockers_by_phase: Counter = Counter()
         self.rounds = 0
+        # Each sample of the paced load, timed: what the slowest second waited on.
+        self.timed: list[tuple[float, Counter]] = []
 
     def run(self) -> None:
         with self.postgres.connect() as conn:
@@ -187,6 +190,12 @@ class WaitSampler(threading.Thread):
                 self.rounds += 1
                 phase = self.phase
                 self.phase_rounds[phase] += 1
+                if phase == "PD paced":
+                    counts = Counter(
+                        (process, state, f"{kind}:{event}", _statement(query, 60))
+                        for state, kind, event, query, process, _ in rows
+                    )
+                    self.timed.append((time.time(), counts))
                 for state, kind, event, query, process, blocker in rows:
                     self.samples[state, kind, event] += 1
                     self.by_process[process, state, kind, event] += 1
@@ -234,6 +243,15 @@ class WaitSampler(threading.Thread):
                 line += f"\n    largest lock wait {top[0] / rounds:.2f}: {top[1]}  <-  {top[2]}"
             lines.append(line)
         return "\n".join(lines)
+
+    def report_window(self, start: float, end: float) -> str:
+        """The busiest waits (mean busy backends) of the samples taken from ``start`` to ``end``."""
+        window = [counts for at, counts in self.timed if start <= at < end]
+        total = sum(window, Counter())
+        return "\n".join(
+            f"    {count / len(window):.2f}  {process} {state} {wait}  {statement}"
+            for (process, state, wait, statement), count in total.most_common(6)
+        ) if window else "    no samples"  # fmt: skip
 
     def report_blockers(self) -> str:
         return "\n".join(
@@ -363,6 +381,12 @@ def _settle(world, keys: list[str]) -> float:
     return time.monotonic() - started
 
 
+def _slowest_second(latencies: list[float], rate: float) -> int:
+    per = max(1, int(rate))
+    windows = [latencies[i : i + per] for i in range(0, len(latencies), per)]
+    return max(range(len(windows)), key=lambda n: percentile(windows[n], 99))
+
+
 def _seconds_line(latencies: list[float], rate: float) -> str:
     """The paced load's p99 second by second (in schedule order): a stall shows as one slow second,
     a server falling behind as seconds getting slower."""
@@ -453,6 +477,7 @@ def test_storm_with_paging():
 
             sampler.phase = "PD paced"
             sent = [0.0] * len(paced_load.bodies)
+            paced_load_start = time.time()  # to find a slow second's neighbours in the platform's log
             paced_lat, paced_status, paced_elapsed = asyncio.run(
                 paced(port, PD_PATH, paced_load.bodies, PD_RATE, CONNECTIONS, sent_at=sent)
             )
@@ -486,7 +511,11 @@ def test_storm_with_paging():
         print(f"{'load':<44}{'reqs':>7}{'req/s':>9}{'events/s':>10}{'p50 ms':>9}{'p99 ms':>9}  statuses")
         print(_line(f"PD paced at {PD_RATE:.0f}/s, {CONNECTIONS} conn.", paced_lat, paced_elapsed,
                     len(paced_lat), paced_status))  # fmt: skip
-        print(f"  p99 ms by second: {_seconds_line(paced_lat, PD_RATE)}")
+        started = datetime.fromtimestamp(paced_load_start, tz=UTC).strftime("%H:%M:%S.%f")[:-3]
+        print(f"  p99 ms by second from {started} UTC: {_seconds_line(paced_lat, PD_RATE)}")
+        slowest = _slowest_second(paced_lat, PD_RATE)
+        print(f"  what the platform's sessions did in second {slowest + 1}, the slowest:")
+        print(sampler.report_window(paced_load_start + slowest, paced_load_start + slowest + 1))
         print(_line(f"PD max, {CONNECTIONS} conn.", max_lat, max_elapsed, len(max_lat), max_status))
         print(_line(f"AM batches of {BATCH}, {AM_CONCURRENCY} conn.", am_lat, am_elapsed, AM_BATCHES * BATCH,
                     am_status))  # fmt: skip
