@@ -195,6 +195,13 @@ class WaitSampler(threading.Thread):
                         (process, state, f"{kind}:{event}", _statement(query, 60))
                         for state, kind, event, query, process, _ in rows
                     )
+                    # The server's own workers too (autovacuum, checkpointer): not the platform's.
+                    for kind, query in conn.execute(
+                        "SELECT backend_type, query FROM pg_stat_activity WHERE backend_type IN"
+                        " ('autovacuum worker', 'checkpointer') AND wait_event IS DISTINCT FROM"
+                        " 'CheckpointerMain'"
+                    ).fetchall():
+                        counts[kind, "server", "-", _statement(query, 60)] += 1
                     self.timed.append((time.time(), counts))
                 for state, kind, event, query, process, blocker in rows:
                     self.samples[state, kind, event] += 1
