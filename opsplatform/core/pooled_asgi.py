@@ -36,6 +36,7 @@ from django.core.handlers.base import BaseHandler
 from django.urls import set_script_prefix
 
 from opsplatform.core.asgi_body import read_capped_body
+from opsplatform.core.gc_warmup import request_served
 
 
 class PooledHandler(ASGIHandler):
@@ -81,6 +82,7 @@ class PooledHandler(ASGIHandler):
         if not response.streaming:
             # Sends request_finished in this thread, where the request's database connection lives.
             response.close()
+        request_served()
         return response
 
 

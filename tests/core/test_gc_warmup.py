@@ -1,0 +1,81 @@
+"""A web process freezes, once, what its first requests built (``opsplatform.core.gc_warmup``), so
+that its full collections walk only the objects of the moment; through the ingestion handler of
+``opsplatform.asgi``, as requests arrive."""
+
+import asyncio
+import gc
+import json
+
+import pytest
+
+from opsplatform.core import gc_warmup
+from opsplatform.core.gc_warmup import FreezeAfter
+
+# An unknown key: answered (PagerDuty's shape) without writing anything; the count is of requests.
+STATUS = 404
+
+
+@pytest.fixture
+def unfrozen():
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
+
+
+def test_the_nth_request_freezes_and_no_later_one(unfrozen):
+    freeze = FreezeAfter(3)
+    kept = [object() for _ in range(10)]  # noqa: F841 - live, so tracked by the collector
+    survivors = [[n] for n in range(1000)]  # containers: tracked
+    assert gc.get_freeze_count() == 0
+    assert [freeze(), freeze()] == [False, False]
+    assert gc.get_freeze_count() == 0
+    assert freeze() is True
+    frozen = gc.get_freeze_count()
+    assert frozen >= len(survivors)
+    assert not any(survivors is obj for obj in gc.get_objects())  # out of the collector's sight
+    more = [[n] for n in range(1000)]  # noqa: F841
+    assert [freeze() for _ in range(5)] == [False] * 5
+    assert gc.get_freeze_count() == frozen
+
+
+def _post(app, body: bytes) -> int:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v2/enqueue",
+        "raw_path": b"/v2/enqueue",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver"), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 40000),
+        "server": ("testserver", 80),
+    }
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return sent[0]["status"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_ingestion_handler_counts_its_requests(unfrozen, monkeypatch):
+    from opsplatform.asgi import ingestion_app
+
+    gc.unfreeze()  # the module freezes what exists when it is first imported
+    counter = FreezeAfter(2)
+    monkeypatch.setattr("opsplatform.core.pooled_asgi.request_served", counter)
+    body = json.dumps({"routing_key": "opi_unknown", "event_action": "trigger"}).encode()
+    assert _post(ingestion_app, body) == STATUS
+    assert counter.left == 1 and gc.get_freeze_count() == 0
+    assert _post(ingestion_app, body) == STATUS  # answered, then counted: the second freezes
+    assert counter.left == 0
+    assert gc.get_freeze_count() > 0
+    assert gc_warmup.FREEZE_AFTER_REQUESTS == 500
