@@ -16,7 +16,7 @@ from __future__ import annotations
 import gc
 import threading
 
-FREEZE_AFTER_REQUESTS = 500
+FREEZE_AFTER_REQUESTS = 1000
 
 
 class FreezeAfter:

@@ -78,4 +78,4 @@ def test_the_ingestion_handler_counts_its_requests(unfrozen, monkeypatch):
     assert _post(ingestion_app, body) == STATUS  # answered, then counted: the second freezes
     assert counter.left == 0
     assert gc.get_freeze_count() > 0
-    assert gc_warmup.FREEZE_AFTER_REQUESTS == 500
+    assert gc_warmup.FREEZE_AFTER_REQUESTS == 1000
