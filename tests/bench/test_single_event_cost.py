@@ -20,6 +20,7 @@ import pytest
 from django.db import connection, connections
 
 from incidents.models import Incident
+from tests.asgi_post import post
 from tests.bench.http_load import KeyStream, pd_event
 from tests.bench.tenant import bench_tenant
 from tests.bench.timing import cost_rounds, print_rounds
@@ -30,47 +31,13 @@ WARM_UP = 500
 ROUNDS = 3
 
 
-def _scope(body: bytes) -> dict:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/v2/enqueue",
-        "raw_path": b"/v2/enqueue",
-        "root_path": "",
-        "query_string": b"",
-        "headers": [
-            (b"host", b"testserver"),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ],
-        "client": ("127.0.0.1", 40000),
-        "server": ("testserver", 80),
-    }
-
-
-async def _post(app, body: bytes) -> int:
-    sent = []
-
-    async def receive():
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message):
-        sent.append(message)
-
-    await app(_scope(body), receive, send)
-    return sent[0]["status"]
-
-
 async def _send_all(app, bodies: list[bytes]) -> list[int]:
     pending = list(reversed(bodies))
     statuses = []
 
     async def sender():
         while pending:
-            statuses.append(await _post(app, pending.pop()))
+            statuses.append(await post(app, "/v2/enqueue", pending.pop()))
 
     await asyncio.gather(*(sender() for _ in range(CONNECTIONS)))
     return statuses

@@ -10,6 +10,7 @@ import pytest
 
 from opsplatform.core import gc_warmup
 from opsplatform.core.gc_warmup import FreezeAfter
+from tests.asgi_post import post
 
 # An unknown key: answered (PagerDuty's shape) without writing anything; the count is of requests.
 STATUS = 404
@@ -24,8 +25,7 @@ def unfrozen():
 
 def test_the_nth_request_freezes_and_no_later_one(unfrozen):
     freeze = FreezeAfter(3)
-    kept = [object() for _ in range(10)]  # noqa: F841 - live, so tracked by the collector
-    survivors = [[n] for n in range(1000)]  # containers: tracked
+    survivors = [[n] for n in range(1000)]  # live containers: tracked by the collector
     assert gc.get_freeze_count() == 0
     assert [freeze(), freeze()] == [False, False]
     assert gc.get_freeze_count() == 0
@@ -38,33 +38,6 @@ def test_the_nth_request_freezes_and_no_later_one(unfrozen):
     assert gc.get_freeze_count() == frozen
 
 
-def _post(app, body: bytes) -> int:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/v2/enqueue",
-        "raw_path": b"/v2/enqueue",
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"testserver"), (b"content-type", b"application/json")],
-        "client": ("127.0.0.1", 40000),
-        "server": ("testserver", 80),
-    }
-    sent = []
-
-    async def receive():
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message):
-        sent.append(message)
-
-    asyncio.run(app(scope, receive, send))
-    return sent[0]["status"]
-
-
 @pytest.mark.django_db(transaction=True)
 def test_the_ingestion_handler_counts_its_requests(unfrozen, monkeypatch):
     from opsplatform.asgi import ingestion_app
@@ -73,9 +46,10 @@ def test_the_ingestion_handler_counts_its_requests(unfrozen, monkeypatch):
     counter = FreezeAfter(2)
     monkeypatch.setattr("opsplatform.core.pooled_asgi.request_served", counter)
     body = json.dumps({"routing_key": "opi_unknown", "event_action": "trigger"}).encode()
-    assert _post(ingestion_app, body) == STATUS
+    assert asyncio.run(post(ingestion_app, "/v2/enqueue", body)) == STATUS
     assert counter.left == 1 and gc.get_freeze_count() == 0
-    assert _post(ingestion_app, body) == STATUS  # answered, then counted: the second freezes
+    # Answered, then counted: the second request freezes.
+    assert asyncio.run(post(ingestion_app, "/v2/enqueue", body)) == STATUS
     assert counter.left == 0
     assert gc.get_freeze_count() > 0
     assert gc_warmup.FREEZE_AFTER_REQUESTS == 1000
