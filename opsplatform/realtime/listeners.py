@@ -30,6 +30,8 @@ async def listened(layer, groups: set[str]) -> set[str]:
     for group in sorted(groups):
         by_host[layer.consistent_hash(group)].append(group)
     found = set()
+    # The layer's own host choice and key naming (channels-redis, pinned): the question is asked of
+    # exactly the sorted set group_send would read (tests/realtime/test_listeners.py holds it to that).
     for index, names in by_host.items():
         pipe = layer.connection(index).pipeline(transaction=False)
         for name in names:
