@@ -4,7 +4,7 @@
 (``gc.freeze``). The first requests still build tens of thousands of objects that live as long as
 the process: views and modules imported on first use, URL resolver and statement caches,
 connections. Measured in a storm, a web process's full collections then walked 58,000-100,000
-objects and held the interpreter for 50-170 ms each, several times a minute, while every request
+objects and held the interpreter for 50-290 ms each, several times a minute, while every request
 of the process waited: at full speed, most of the single events' p99. Freezing again once the
 process has served its first ``FREEZE_AFTER_REQUESTS`` requests leaves the full collections the
 objects of the moment. Cyclic garbage frozen with them (a few hundred objects) is never freed: a
