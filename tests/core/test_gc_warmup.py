@@ -30,12 +30,13 @@ def test_the_nth_request_freezes_and_no_later_one(unfrozen):
     assert [freeze(), freeze()] == [False, False]
     assert gc.get_freeze_count() == 0
     assert freeze() is True
-    frozen = gc.get_freeze_count()
-    assert frozen >= len(survivors)
+    assert gc.get_freeze_count() >= len(survivors)
     assert not any(survivors is obj for obj in gc.get_objects())  # out of the collector's sight
-    more = [[n] for n in range(1000)]  # noqa: F841
+    more = [[n] for n in range(1000)]
     assert [freeze() for _ in range(5)] == [False] * 5
-    assert gc.get_freeze_count() == frozen
+    # What came after is still the collector's: no second freeze. (The frozen count itself is no
+    # measure: frozen objects freed by their last reference leave it.)
+    assert any(more is obj for obj in gc.get_objects())
 
 
 @pytest.mark.django_db(transaction=True)
