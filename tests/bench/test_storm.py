@@ -388,18 +388,20 @@ def _settle(world, keys: list[str]) -> float:
     return time.monotonic() - started
 
 
-def _slowest_second(latencies: list[float], rate: float) -> int:
+def _p99_by_second(latencies: list[float], rate: float) -> list[float]:
+    """The paced load's p99 second by second (in schedule order)."""
     per = max(1, int(rate))
-    windows = [latencies[i : i + per] for i in range(0, len(latencies), per)]
-    return max(range(len(windows)), key=lambda n: percentile(windows[n], 99))
+    return [percentile(latencies[i : i + per], 99) for i in range(0, len(latencies), per)]
+
+
+def _slowest_second(latencies: list[float], rate: float) -> int:
+    by_second = _p99_by_second(latencies, rate)
+    return by_second.index(max(by_second))
 
 
 def _seconds_line(latencies: list[float], rate: float) -> str:
-    """The paced load's p99 second by second (in schedule order): a stall shows as one slow second,
-    a server falling behind as seconds getting slower."""
-    per = max(1, int(rate))
-    windows = [latencies[i : i + per] for i in range(0, len(latencies), per)]
-    return " ".join(f"{percentile(w, 99):.0f}" for w in windows)
+    """A stall shows as one slow second, a server falling behind as seconds getting slower."""
+    return " ".join(f"{p99:.0f}" for p99 in _p99_by_second(latencies, rate))
 
 
 class Paused:
