@@ -2,8 +2,14 @@ from django.apps import AppConfig
 
 
 class CoreConfig(AppConfig):
-    """The kernel as an app only so its template tags and widget templates are found."""
+    """The kernel as an app so its template tags and widget templates are found, and so every
+    process tunes its database driver once (``prepared.cache_wide_statements``)."""
 
     name = "opsplatform.core"
     label = "core"
     verbose_name = "Core"
+
+    def ready(self):
+        from opsplatform.core.prepared import cache_wide_statements
+
+        cache_wide_statements()
