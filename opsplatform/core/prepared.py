@@ -21,10 +21,10 @@ from django.db.models import AutoField, BigAutoField
 
 # psycopg keeps the parsed form of a statement (where its placeholders are) only when it has at
 # most 50 parameters; any other is parsed afresh on every call, a regular-expression pass over its
-# whole text. A batch's new incidents and alerts are written with one INSERT of many rows: five
-# incidents' upsert has 205 parameters, and parsing it took 0.58 ms, its alerts' 0.35 ms, about a
-# tenth of an Alertmanager batch's CPU. Statements longer than psycopg's own length limit (4 kB)
-# stay uncached, so the cache's memory stays bounded as psycopg meant it.
+# whole text. A batch's new incidents and alerts are written with one INSERT of many rows (five
+# incidents' upsert has 205 parameters), and parsing the two was about a tenth of an Alertmanager
+# batch's CPU (tests/bench/test_insert_statement_cost.py). Statements longer than psycopg's own
+# length limit (4 kB) stay uncached, so the cache's memory stays bounded as psycopg meant it.
 WIDE_STATEMENT_PARAMS = 1000
 
 
