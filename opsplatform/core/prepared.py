@@ -19,23 +19,6 @@ from django.conf import settings
 from django.db import connection, models
 from django.db.models import AutoField, BigAutoField
 
-# psycopg keeps the parsed form of a statement (where its placeholders are) only when it has at
-# most 50 parameters; any other is parsed afresh on every call, a regular-expression pass over its
-# whole text. A batch's new incidents and alerts are written with one INSERT of many rows (five
-# incidents' upsert has 205 parameters), and parsing the two was about a tenth of an Alertmanager
-# batch's CPU (tests/bench/test_insert_statement_cost.py). Statements longer than psycopg's own
-# length limit (4 kB) stay uncached, so the cache's memory stays bounded as psycopg meant it.
-WIDE_STATEMENT_PARAMS = 1000
-
-
-def cache_wide_statements() -> None:
-    """Let psycopg keep the parsed form of statements of up to ``WIDE_STATEMENT_PARAMS`` parameters
-    (see above); called once per process when the apps are ready."""
-    from psycopg import _queries  # the limit is a module constant, read on every call
-
-    if getattr(_queries, "MAX_CACHED_STATEMENT_PARAMS", WIDE_STATEMENT_PARAMS) < WIDE_STATEMENT_PARAMS:
-        _queries.MAX_CACHED_STATEMENT_PARAMS = WIDE_STATEMENT_PARAMS
-
 
 def fetchone_prepared(sql: str, params) -> tuple | None:
     """Run ``sql`` (``%s`` or ``%(name)s`` placeholders) prepared; its first row. Database errors

@@ -167,8 +167,8 @@ async def saturate(
     port: int, path: str, bodies: list[bytes], concurrency: int, sent_at: list[float] | None = None
 ) -> tuple[list[float], Counter, float]:
     """Send ``bodies`` as fast as ``concurrency`` keep-alive connections allow; ``sent_at``, if
-    given, receives each request's send time as wall-clock time (by index)."""
-    latencies: list[float] = []
+    given, receives each request's send time as wall-clock time (by index). Latencies by index."""
+    latencies: list[float] = [0.0] * len(bodies)
     statuses: Counter = Counter()
     queue = list(reversed(range(len(bodies))))
     start = time.perf_counter()
@@ -182,7 +182,7 @@ async def saturate(
                 sent_at[index] = time.time()
             sent = time.perf_counter()
             statuses[await conn.post(path, body)] += 1
-            latencies.append((time.perf_counter() - sent) * 1000)
+            latencies[index] = (time.perf_counter() - sent) * 1000
         await conn.close()
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))

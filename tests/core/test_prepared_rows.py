@@ -5,17 +5,14 @@ preparation (already of its column's type) or not."""
 
 from datetime import UTC, datetime
 
-import psycopg
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Field
 from django.utils import timezone
-from psycopg import _queries
 
-from incidents.ingest.sql import INCIDENT_UPSERT
 from incidents.models import Alert, Incident, Integration, Severity
-from opsplatform.core.prepared import insert_fields, insert_params, insert_sql, model_from_row, select_columns
+from opsplatform.core.prepared import insert_fields, insert_params, model_from_row, select_columns
 from tests.bench.tenant import bench_tenant
 
 pytestmark = pytest.mark.django_db
@@ -112,22 +109,6 @@ def test_a_naive_time_is_made_aware_by_its_field_with_its_warning():
         params = insert_params(obj)
     column = [f.attname for f in insert_fields(Alert)].index("last_seen_at")
     assert params[column].tzinfo is not None
-
-
-def test_a_batch_of_new_incidents_is_parsed_once_per_process_not_on_every_request():
-    # The statement of five new incidents' upsert: 205 parameters, over psycopg's own limit of 50.
-    statement = insert_sql(Incident, INCIDENT_UPSERT, rows=5)
-    incidents = [Incident(organization_id=1, title="t", dedup_key=f"k{n}") for n in range(5)]
-    params = [value for incident in incidents for value in insert_params(incident)]
-    assert len(params) > 50
-    connection.ensure_connection()
-    cursor = psycopg.ClientCursor(connection.connection)
-    cursor.mogrify(statement, params)
-    before = _queries._query2pg_client.cache_info()
-    cursor.mogrify(statement, params)
-    after = _queries._query2pg_client.cache_info()
-    assert after.hits == before.hits + 1
-    assert after.misses == before.misses
 
 
 def test_only_values_not_already_of_their_columns_type_go_through_their_field(monkeypatch):
