@@ -46,6 +46,8 @@ class Batch:
         self.active: dict[str, tuple[int | None, int]] = {}
         # dedup key -> the episode its alert is firing for, when it sits in an open incident.
         self.firing_episodes: dict[str, str] = {}
+        # Dedup keys whose alert is firing in an open incident.
+        self.firing: set[str] = set()
         # dedup key -> (status, episode) of its standalone record; None until looked up.
         self.standalone: dict[str, tuple[str, str]] | None = None
         # Incident keys whose incident ``open_incidents`` inserted and no event has claimed yet.
@@ -85,8 +87,10 @@ class Batch:
                     closed.add(incident_id)
                     continue
                 self.active[key] = (alert_id, incident_id)
-                if status == AlertStatus.FIRING and occurrence:
-                    self.firing_episodes[key] = occurrence
+                if status == AlertStatus.FIRING:
+                    self.firing.add(key)
+                    if occurrence:
+                        self.firing_episodes[key] = occurrence
         for incident_id in sorted(closed):
             deactivate_alerts(incident_id)
         episodic = [
@@ -178,6 +182,17 @@ class Batch:
         wanted = [(d, *self.opener.key(d)) for d in ordered if self._opens_incident(d)]
         if wanted:
             self._take(self.opener.upsert(wanted))
+
+    def written_meanwhile(self, decision: Decision) -> bool:
+        """Whether another request wrote this event's key since its one-statement repeat missed:
+        its alert is firing in an open incident (seen by ``prefetch``), or, ungrouped, its new
+        incident was there when ``open_incidents`` went to insert it (after waiting for its writer
+        to commit). Either way the event is now a repeat (see ``pipeline``)."""
+        key = decision.event.dedup_key
+        if key in self.firing:
+            return True
+        incident_key, group_key = self.opener.key(decision)
+        return not group_key and incident_key in self.by_key and incident_key not in self.fresh
 
     def _take(self, upserted) -> None:
         for key, row in upserted.items():

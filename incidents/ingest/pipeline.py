@@ -94,23 +94,39 @@ def ingest(
         if repeated is not None:
             return repeated
         with first_triggers.writing(integration.organization_id, decisions[0].event.dedup_key):
+            try:
+                return _write(
+                    integration, actor, decisions, order, raw=raw, payload_id=payload_id, now=now,
+                    heartbeat=heartbeat, repeat_meanwhile=True,
+                )  # fmt: skip
+            except _WrittenMeanwhile:
+                repeated = _repeat(integration, decisions[0], raw, payload_id, now)
+                if repeated is not None:
+                    return repeated
             return _write(
-                integration,
-                actor,
-                decisions,
-                order,
-                raw=raw,
-                payload_id=payload_id,
-                now=now,
+                integration, actor, decisions, order, raw=raw, payload_id=payload_id, now=now,
                 heartbeat=heartbeat,
-            )
+            )  # fmt: skip
     return _write(
         integration, actor, decisions, order, raw=raw, payload_id=payload_id, now=now, heartbeat=heartbeat
     )
 
 
-def _write(integration, actor, decisions, order, *, raw, payload_id, now, heartbeat) -> IngestResult:
-    """The full path: everything the request does, in one transaction (retried on a deadlock)."""
+class _WrittenMeanwhile(Exception):
+    """The single event's key was written by another request since its repeat missed."""
+
+
+def _write(
+    integration, actor, decisions, order, *, raw, payload_id, now, heartbeat, repeat_meanwhile=False
+) -> IngestResult:
+    """The full path: everything the request does, in one transaction (retried on a deadlock).
+
+    ``repeat_meanwhile``: a single trigger whose one-statement repeat found nothing, because the
+    key's first trigger had not committed yet, often finds it committed here (by another process:
+    ``first_triggers`` only knows this one's writers). It then gives the transaction up at once,
+    before it has written anything, rather than lock and count the incident and hold it through
+    a transaction of its own while the key's next repeats queue behind it: the caller writes it as
+    a repeat."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
             with transaction.atomic():
@@ -118,7 +134,11 @@ def _write(integration, actor, decisions, order, *, raw, payload_id, now, heartb
                 if heartbeat:
                     batch.record_ping()
                 batch.prefetch(decisions)
+                if repeat_meanwhile and batch.written_meanwhile(decisions[0]):
+                    raise _WrittenMeanwhile
                 batch.open_incidents([decisions[index] for index in order])
+                if repeat_meanwhile and batch.written_meanwhile(decisions[0]):
+                    raise _WrittenMeanwhile
                 results: list[EventResult | None] = [None] * len(decisions)
                 for index in order:
                     results[index] = batch.handle(decisions[index])

@@ -11,7 +11,8 @@ from django.test import Client
 
 from audit.chain import CHAIN_LOCK_NAMESPACE
 from incidents.ingest import first_triggers, group_commit
-from incidents.models import Alert, Incident
+from incidents.ingest.batch import Batch
+from incidents.models import Alert, Incident, RawPayload
 from tests.incidents.ingest.payloads import pd_trigger, post
 from tests.incidents.ingest.test_group_commit import _another_connection
 
@@ -85,3 +86,76 @@ def test_without_a_writer_nothing_waits(make_integration):
     assert post(Client(), ENQUEUE, pd_trigger(key, dedup_key="alone")).status_code == 202
     assert time.monotonic() - started < 5
     assert Incident.objects.filter(dedup_key="alone").count() == 1
+
+
+def _submits(monkeypatch, *, miss_first=False):
+    """Record every one-statement repeat tried: (key, hit); with ``miss_first`` the first one misses
+    as it does when the key's first trigger commits just after it."""
+    tried = []
+    real = group_commit.GroupCommitter.submit
+
+    def spy(self, item):
+        if miss_first and not tried:
+            tried.append((item.dedup_key, False))
+            item.future.set_result(None)
+            return None
+        result = real(self, item)
+        tried.append((item.dedup_key, result is not None))
+        return result
+
+    monkeypatch.setattr(group_commit.GroupCommitter, "submit", spy)
+    return tried
+
+
+def test_a_repeat_whose_key_another_process_committed_meanwhile_is_still_a_one_statement_repeat(
+    make_integration, monkeypatch
+):
+    integration, key = make_integration("pagerduty")
+    assert post(Client(), ENQUEUE, pd_trigger(key, dedup_key="raced")).status_code == 202
+    tried = _submits(monkeypatch, miss_first=True)
+    locked = []
+    real_lock = Batch._lock_open
+    monkeypatch.setattr(
+        Batch, "_lock_open", lambda self, *a, **kw: locked.append(a) or real_lock(self, *a, **kw)
+    )
+
+    assert post(Client(), ENQUEUE, pd_trigger(key, dedup_key="raced")).status_code == 202
+
+    assert tried == [("raced", False), ("raced", True)]
+    assert locked == []  # the full path gave up before it locked and counted the incident itself
+    incident = Incident.objects.get(dedup_key="raced")
+    assert incident.alert_occurrences == 2
+    assert Alert.objects.get(incident=incident).occurrences == 2
+    assert RawPayload.objects.filter(integration=integration).count() == 2
+
+
+def test_a_repeat_that_waited_for_another_processs_first_trigger_gives_its_transaction_up(
+    make_integration, monkeypatch
+):
+    integration, key = make_integration("pagerduty")
+    tried = _submits(monkeypatch)
+    # Another process's first trigger: this process does not know it is being written.
+    monkeypatch.setattr(first_triggers, "wait_for_writer", lambda *args: False)
+    answers = []
+    holder = _another_connection()
+    holder.execute(
+        "SELECT pg_advisory_xact_lock(%s, %s)", [CHAIN_LOCK_NAMESPACE, integration.organization_id]
+    )
+    try:
+        first = _post_in_thread(key, "elsewhere", answers)
+        _eventually(lambda: (integration.organization_id, "elsewhere") in first_triggers._writing)
+        second = _post_in_thread(key, "elsewhere", answers)
+        _eventually(lambda: len(tried) == 2)  # both missed: nothing was firing yet
+        time.sleep(0.3)
+        assert second.is_alive()  # its new incident's insert waits for the first trigger's commit
+    finally:
+        holder.rollback()
+        holder.close()
+    first.join(20)
+    second.join(20)
+
+    assert answers == [202, 202]
+    assert tried == [("elsewhere", False), ("elsewhere", False), ("elsewhere", True)]
+    incident = Incident.objects.get(dedup_key="elsewhere")
+    assert incident.alert_occurrences == 2
+    assert Alert.objects.get(incident=incident).occurrences == 2
