@@ -100,7 +100,7 @@ def ingest(
                     heartbeat=heartbeat, repeat_meanwhile=True,
                 )  # fmt: skip
             except _WrittenMeanwhile:
-                repeated = _repeat(integration, decisions[0], raw, payload_id, now)
+                repeated = _repeat_alone(integration, decisions[0], raw, payload_id, now)
                 if repeated is not None:
                     return repeated
             return _write(
@@ -121,12 +121,14 @@ def _write(
 ) -> IngestResult:
     """The full path: everything the request does, in one transaction (retried on a deadlock).
 
-    ``repeat_meanwhile``: a single trigger whose one-statement repeat found nothing, because the
-    key's first trigger had not committed yet, often finds it committed here (by another process:
-    ``first_triggers`` only knows this one's writers). It then gives the transaction up at once,
-    before it has written anything, rather than lock and count the incident and hold it through
-    a transaction of its own while the key's next repeats queue behind it: the caller writes it as
-    a repeat."""
+    ``repeat_meanwhile``: a single trigger whose group's repeat found nothing often finds here that
+    it is a repeat after all: the key's first trigger committed meanwhile (in another process:
+    ``first_triggers`` only knows this one's writers), or the group's statement skipped the
+    incident because a transaction held it. It then gives the transaction up at once, before it
+    has written anything, and the caller writes it with the one statement that waits for the
+    incident instead of skipping it. Locking and counting the incident here would hold it through
+    a whole transaction, and every repeat of the key meanwhile would skip it too and queue here:
+    at a storm's start, with few keys, that convoy was the slowest second of the paced load."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
             with transaction.atomic():
@@ -176,6 +178,11 @@ def _repeat(integration, decision: Decision, raw: RawBody, payload_id, now) -> I
             now=now,
         )
         return group_commit.committer().submit(item)
+    return _repeat_alone(integration, decision, raw, payload_id, now)
+
+
+def _repeat_alone(integration, decision: Decision, raw: RawBody, payload_id, now) -> IngestResult | None:
+    """``_repeat`` by this request's own statement, which waits for a locked incident."""
     repeated = _repeat_in_one_statement(integration, decision, raw, payload_id, now)
     if repeated is not None:
         # Runs at once outside a transaction; inside one (a caller's), after it commits.
