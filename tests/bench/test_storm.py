@@ -17,7 +17,8 @@ In one run, each load with 90% duplicates over 10,000 dedup keys:
   after the storm; the ratios below divide by their mean;
 * PagerDuty Events v2 on ``/v2/enqueue``, paced at ``BENCH_PD_RATE``/s (default 300) for
   ``BENCH_SECONDS`` (20) over 32 connections, then ``BENCH_PD_MAX_EVENTS`` (6,000) as fast as 32
-  connections allow;
+  connections allow; each with p50/p99 for first triggers and repeats apart, and the paced one's p99
+  second by second;
 * Alertmanager notifications of 50 alerts, ``BENCH_AM_BATCHES`` (300) over ``BENCH_AM_CONCURRENCY`` (8)
   connections;
 * for every new incident: the time from its first trigger being sent to its first page arriving at
