@@ -59,12 +59,17 @@ ACTIVE_ALERTS = (
     " WHERE a.organization_id = %s AND a.dedup_key = ANY(%s) AND a.active"
     " ORDER BY a.dedup_key, a.id DESC"
 )
+# Ingestion locks an incident FOR NO KEY UPDATE, the lock its own UPDATEs take: it excludes every
+# other writer of the row as FOR UPDATE does, but not the transactions that only insert rows pointing
+# at it (an escalation's pages, an automation's tasks: their foreign key holds it FOR KEY SHARE until
+# they commit). With FOR UPDATE, every repeat of a new incident's key waited for those.
 LOCK_OPEN_INCIDENTS = (
     f"SELECT id, status FROM incidents_incident WHERE id = ANY(%s) AND status IN {OPEN_IN}"  # noqa: S608
-    " ORDER BY id FOR UPDATE"
+    " ORDER BY id FOR NO KEY UPDATE"
 )
 LOCK_OPEN_INCIDENT = (
-    f"SELECT id, status FROM incidents_incident WHERE id = %s AND status IN {OPEN_IN} FOR UPDATE"  # noqa: S608
+    f"SELECT id, status FROM incidents_incident WHERE id = %s AND status IN {OPEN_IN}"  # noqa: S608
+    " FOR NO KEY UPDATE"
 )
 # Locks the incident (if still open) and counts one occurrence in the same statement.
 COUNT_OCCURRENCE = (
@@ -143,7 +148,7 @@ REPEAT_SQL = (
     "WITH target AS (SELECT i.id FROM incidents_incident i"  # noqa: S608
     "   WHERE i.id = (SELECT a.incident_id FROM incidents_alert a WHERE a.organization_id = %(org)s"
     "     AND a.dedup_key = %(key)s AND a.active ORDER BY a.id DESC LIMIT 1)"
-    f"   AND i.status IN {OPEN_IN} FOR UPDATE),"
+    f"   AND i.status IN {OPEN_IN} FOR NO KEY UPDATE),"
     " fired AS (UPDATE incidents_alert AS a SET occurrences = a.occurrences + 1, last_seen_at = %(now)s,"
     "   raw_payload_id = %(payload)s FROM target"
     "   WHERE a.incident_id = target.id AND a.dedup_key = %(key)s AND a.status = 'firing'"
@@ -180,7 +185,7 @@ REPEAT_MANY_SQL = (
     "   ORDER BY a.dedup_key, a.id DESC),"
     " target AS (SELECT i.id FROM incidents_incident i"
     f"   WHERE i.id IN (SELECT incident_id FROM latest) AND i.status IN {OPEN_IN} ORDER BY i.id"
-    " FOR UPDATE SKIP LOCKED),"
+    " FOR NO KEY UPDATE SKIP LOCKED),"
     " hit AS (SELECT input.*, latest.incident_id FROM input JOIN latest ON latest.dedup_key = input.key"
     "   JOIN target ON target.id = latest.incident_id),"
     " per_key AS (SELECT key, incident_id, count(*) AS times, max(at) AS at,"

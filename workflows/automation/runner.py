@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import time
@@ -263,13 +264,7 @@ def _database_chunk(chunk: list[tuple[int, int]], now=None) -> tuple[list, list,
             .order_by("pk")
             if row.attempts == attempt_of[row.pk]  # else another worker took it over
         ]
-        # The chunk's incidents, locked up front in id order. Past the first ledger entry this
-        # transaction holds the organization's chain, and anyone holding an incident's lock waits for
-        # that chain next: locking an incident after it could close a cycle.
-        incident_ids = sorted({row.incident_id for row in rows if row.incident_id is not None})
-        list(
-            Incident.objects.select_for_update().filter(pk__in=incident_ids).order_by("pk").values_list("pk")
-        )
+        _lock_incidents(rows)
         for index, row in enumerate(rows):
             if index and time.monotonic() > stop_at:
                 later = [(r.pk, r.attempts) for r in rows[index:]]
@@ -293,6 +288,27 @@ def _database_chunk(chunk: list[tuple[int, int]], now=None) -> tuple[list, list,
         _write_finished(finished, done)
         _record_finished(finished)
     return finished, alone, later
+
+
+# Actions that only add rows pointing at their incident (a task, a notice): the incident must stay,
+# not stay unchanged, so they hold it FOR KEY SHARE, as their rows' foreign keys would. Ingestion's
+# locks (FOR NO KEY UPDATE) do not wait for that; with FOR UPDATE every repeat of a new incident's
+# alert waited for the chunk that added its task, which runs at the general worker's lower priority.
+POINTING_ACTIONS = frozenset({"create_task", "notify"})
+_LOCK_SQL = "SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR {mode}"
+
+
+def _lock_incidents(rows) -> None:
+    """The chunk's incidents, locked up front in id order (FOR UPDATE where an action changes it,
+    FOR KEY SHARE where they only point at it): whoever holds one incident and waits for another
+    took them in the same order, so no cycle can close."""
+    changing = {r.incident_id for r in rows if r.incident_id and r.action_type not in POINTING_ACTIONS}
+    ids = sorted({r.incident_id for r in rows if r.incident_id is not None})
+    table = Incident._meta.db_table
+    with connection.cursor() as cursor:
+        for changes, run in itertools.groupby(ids, key=lambda pk: pk in changing):
+            mode = "UPDATE" if changes else "KEY SHARE"
+            cursor.execute(_LOCK_SQL.format(table=table, mode=mode), [list(run)])
 
 
 # The chunk's outcomes in one statement (a CASE per field and row, as bulk_update writes it, costs

@@ -7,6 +7,7 @@ import threading
 import time
 from datetime import timedelta
 
+import psycopg
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -18,7 +19,9 @@ from audit.verification import verify_chain
 from incidents.models import Incident
 from incidents.services import incident_resolve, incident_update
 from opsplatform.realtime.groups import organization_group
+from tests.incidents.ingest.test_group_commit import _another_connection
 from tests.ledger import entries
+from workflows.automation import actions
 from workflows.automation.consumer import consume
 from workflows.automation.models import AutomationExecution, ExecutionState
 from workflows.automation.runner import LEASE, claim, run_batches, run_claimed, run_due
@@ -213,3 +216,56 @@ def test_a_chunk_out_of_time_leaves_the_rest_to_the_next_one(make_rule, trigger,
         == ["incident.updated", "automation.execution.succeeded"] * 3
     )
     assert verify_chain(org.pk).intact
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("action", "holds"),
+    [
+        ({"type": "create_task", "title": "Check the payment dashboards"}, False),
+        ({"type": "set_priority", "priority": "p1"}, True),
+    ],
+)
+def test_a_chunk_holds_its_incident_only_as_firmly_as_its_action_needs(
+    make_rule, trigger, monkeypatch, action, holds
+):
+    """Ingestion's lock on an incident (FOR NO KEY UPDATE) passes a chunk that only adds a task to it,
+    and waits for one that changes it."""
+    make_rule(actions=[action])
+    incident = trigger("one")
+    consume()
+    claimed = claim(timezone.now())
+    inside, release, counts = threading.Event(), threading.Event(), []
+    real = actions.perform
+
+    def perform(execution):
+        outcome = real(execution)
+        inside.set()
+        release.wait(10)
+        return outcome
+
+    def chunk():
+        try:
+            counts.append(run_claimed(claimed))
+        finally:
+            connection.close()
+
+    monkeypatch.setattr(actions, "perform", perform)
+    thread = threading.Thread(target=chunk)
+    thread.start()
+    other = _another_connection()
+    try:
+        assert inside.wait(10)
+        other.execute("SET lock_timeout = '1s'")
+        try:
+            other.execute("SELECT id FROM incidents_incident WHERE id = %s FOR NO KEY UPDATE", [incident.pk])
+            waited = False
+        except psycopg.errors.LockNotAvailable:
+            waited = True
+        other.rollback()
+    finally:
+        release.set()
+        thread.join(30)
+        other.close()
+    assert waited is holds
+    assert counts == [{"succeeded": 1}]
