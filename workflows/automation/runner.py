@@ -290,11 +290,11 @@ def _database_chunk(chunk: list[tuple[int, int]], now=None) -> tuple[list, list,
     return finished, alone, later
 
 
-# Actions that only add rows pointing at their incident (a task, a notice): the incident must stay,
+# Actions that only add rows pointing at their incident (a task, a notice, a run): the incident must stay,
 # not stay unchanged, so they hold it FOR KEY SHARE, as their rows' foreign keys would. Ingestion's
 # locks (FOR NO KEY UPDATE) do not wait for that; with FOR UPDATE every repeat of a new incident's
 # alert waited for the chunk that added its task, which runs at the general worker's lower priority.
-POINTING_ACTIONS = frozenset({"create_task", "notify"})
+POINTING_ACTIONS = frozenset({"create_task", "notify", "start_workflow"})
 _LOCK_SQL = "SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR {mode}"
 
 
