@@ -300,8 +300,10 @@ _LOCK_SQL = "SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR {mode}"
 
 def _lock_incidents(rows) -> None:
     """The chunk's incidents, locked up front in id order (FOR UPDATE where an action changes it,
-    FOR KEY SHARE where they only point at it): whoever holds one incident and waits for another
-    took them in the same order, so no cycle can close."""
+    FOR KEY SHARE where they only point at it). Up front: past its first ledger entry the chunk may
+    hold the organization's chain, which anyone holding an incident's lock may wait for next, so an
+    incident locked after it could close a cycle. In id order: whoever holds one incident and waits
+    for another took them in the same order."""
     changing = {r.incident_id for r in rows if r.incident_id and r.action_type not in POINTING_ACTIONS}
     ids = sorted({r.incident_id for r in rows if r.incident_id is not None})
     table = Incident._meta.db_table
