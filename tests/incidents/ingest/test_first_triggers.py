@@ -39,25 +39,37 @@ def _eventually(check, seconds=10.0):
         time.sleep(0.02)
 
 
-def test_a_repeat_waits_for_the_first_trigger_and_is_then_a_one_statement_repeat(
-    make_integration, monkeypatch
-):
-    integration, key = make_integration("pagerduty")
-    repeats = []
+def _submits(monkeypatch):
+    """Record every repeat tried through the group commit: (key, hit)."""
+    tried = []
     real = group_commit.GroupCommitter.submit
 
     def spy(self, item):
         result = real(self, item)
-        repeats.append((item.dedup_key, result is not None))
+        tried.append((item.dedup_key, result is not None))
         return result
 
     monkeypatch.setattr(group_commit.GroupCommitter, "submit", spy)
-    answers = []
-    # The first trigger's transaction stops at its ledger append until this connection lets go.
+    return tried
+
+
+def _chain_held(integration):
+    """A connection holding the organization's ledger chain: a first trigger's transaction stops at
+    its ledger append until it lets go."""
     holder = _another_connection()
     holder.execute(
         "SELECT pg_advisory_xact_lock(%s, %s)", [CHAIN_LOCK_NAMESPACE, integration.organization_id]
     )
+    return holder
+
+
+def test_a_repeat_waits_for_the_first_trigger_and_is_then_a_one_statement_repeat(
+    make_integration, monkeypatch
+):
+    integration, key = make_integration("pagerduty")
+    repeats = _submits(monkeypatch)
+    answers = []
+    holder = _chain_held(integration)
     try:
         first = _post_in_thread(key, "fresh", answers)
         _eventually(lambda: (integration.organization_id, "fresh") in first_triggers._writing)
@@ -86,20 +98,6 @@ def test_without_a_writer_nothing_waits(make_integration):
     assert post(Client(), ENQUEUE, pd_trigger(key, dedup_key="alone")).status_code == 202
     assert time.monotonic() - started < 5
     assert Incident.objects.filter(dedup_key="alone").count() == 1
-
-
-def _submits(monkeypatch):
-    """Record every repeat tried through the group commit: (key, hit)."""
-    tried = []
-    real = group_commit.GroupCommitter.submit
-
-    def spy(self, item):
-        result = real(self, item)
-        tried.append((item.dedup_key, result is not None))
-        return result
-
-    monkeypatch.setattr(group_commit.GroupCommitter, "submit", spy)
-    return tried
 
 
 def test_a_repeat_the_group_skipped_for_a_held_incident_waits_for_it_in_one_statement(
@@ -148,10 +146,7 @@ def test_a_repeat_that_waited_for_another_processs_first_trigger_gives_its_trans
         Batch, "_fire_in", lambda self, *a: fired_in_transaction.append(a) or real_fire(self, *a)
     )
     answers = []
-    holder = _another_connection()
-    holder.execute(
-        "SELECT pg_advisory_xact_lock(%s, %s)", [CHAIN_LOCK_NAMESPACE, integration.organization_id]
-    )
+    holder = _chain_held(integration)
     try:
         first = _post_in_thread(key, "elsewhere", answers)
         _eventually(lambda: (integration.organization_id, "elsewhere") in first_triggers._writing)
