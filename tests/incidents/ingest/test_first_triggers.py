@@ -63,25 +63,34 @@ def _chain_held(integration):
     return holder
 
 
-def test_a_repeat_waits_for_the_first_trigger_and_is_then_a_one_statement_repeat(
-    make_integration, monkeypatch
-):
-    integration, key = make_integration("pagerduty")
-    repeats = _submits(monkeypatch)
+def _two_triggers_the_first_held(integration, key, dedup_key, tried) -> list[int]:
+    """Two triggers of a new key: the first held at its ledger append until both have tried the
+    group's repeat and the second has stayed waiting for 0.3 s. Their status codes."""
     answers = []
     holder = _chain_held(integration)
     try:
-        first = _post_in_thread(key, "fresh", answers)
-        _eventually(lambda: (integration.organization_id, "fresh") in first_triggers._writing)
-        second = _post_in_thread(key, "fresh", answers)
-        _eventually(lambda: len(repeats) == 2)  # both tried the repeat first: nothing was firing yet
+        first = _post_in_thread(key, dedup_key, answers)
+        _eventually(lambda: (integration.organization_id, dedup_key) in first_triggers._writing)
+        second = _post_in_thread(key, dedup_key, answers)
+        _eventually(lambda: len(tried) == 2)
         time.sleep(0.3)
-        assert second.is_alive()  # waiting for the first trigger, not writing a second one
+        assert second.is_alive()
     finally:
         holder.rollback()
         holder.close()
     first.join(20)
     second.join(20)
+    return answers
+
+
+def test_a_repeat_waits_for_the_first_trigger_and_is_then_a_one_statement_repeat(
+    make_integration, monkeypatch
+):
+    integration, key = make_integration("pagerduty")
+    repeats = _submits(monkeypatch)
+    # Both try the repeat first (nothing is firing yet); the second then waits for the first
+    # trigger instead of writing a second one.
+    answers = _two_triggers_the_first_held(integration, key, "fresh", repeats)
 
     assert answers == [202, 202]
     assert repeats == [("fresh", False), ("fresh", False), ("fresh", True)]
@@ -145,20 +154,8 @@ def test_a_repeat_that_waited_for_another_processs_first_trigger_gives_its_trans
     monkeypatch.setattr(
         Batch, "_fire_in", lambda self, *a: fired_in_transaction.append(a) or real_fire(self, *a)
     )
-    answers = []
-    holder = _chain_held(integration)
-    try:
-        first = _post_in_thread(key, "elsewhere", answers)
-        _eventually(lambda: (integration.organization_id, "elsewhere") in first_triggers._writing)
-        second = _post_in_thread(key, "elsewhere", answers)
-        _eventually(lambda: len(tried) == 2)  # both missed: nothing was firing yet
-        time.sleep(0.3)
-        assert second.is_alive()  # its new incident's insert waits for the first trigger's commit
-    finally:
-        holder.rollback()
-        holder.close()
-    first.join(20)
-    second.join(20)
+    # Both miss (nothing is firing yet); the second's new incident's insert waits for the first's.
+    answers = _two_triggers_the_first_held(integration, key, "elsewhere", tried)
 
     assert answers == [202, 202]
     assert tried == [("elsewhere", False), ("elsewhere", False)]  # the second, then alone: see above
