@@ -42,7 +42,7 @@ class UtcTimestamptzLoader:
     """psycopg's own ``timestamptz`` loader, registered where Django looks for its own.
 
     Django loads every ``timestamptz`` through a Python subclass of psycopg's loader that then sets
-    the value's zone to the connection's: ~3.5 µs a value, against ~0.3 µs for psycopg's compiled
+    the value's zone to the connection's: ~3.6 µs a value, against ~0.4 µs for psycopg's compiled
     loader, which already returns times in the session's zone. A delivery tick reads some 18 times
     a page. Where the session's zone and Django's are both UTC the two give identical values (the
     same ``datetime.timezone.utc``). Django reads ``timezone`` from the registered class to decide

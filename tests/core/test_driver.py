@@ -59,6 +59,9 @@ def test_times_are_read_by_psycopgs_compiled_loader():
     compiled = postgres.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
     assert type(UtcTimestamptzLoader(TIMESTAMPTZ_OID)) is compiled
     assert compiled.__module__.startswith("psycopg_binary")  # the binary package, as pinned
+    jsonb = postgres.types["jsonb"].oid
+    text_loader = postgres.adapters.get_loader(postgres.types["text"].oid, Format.TEXT)
+    assert connection.connection.adapters.get_loader(jsonb, Format.TEXT) is text_loader
 
 
 def test_times_read_as_django_reads_them_to_the_microsecond_and_zone():
