@@ -9,14 +9,30 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Case, F, Value, When
 
 from incidents.models import Status
 from notifications.delivery.batch import DeliveryStats, LedgerBatch, save_rows
 from notifications.delivery.claimed_rows import claim_rows
+from notifications.delivery.durable import DATABASE_UNREACHABLE
 from notifications.eventlogs import NOTIFICATION_ATTEMPTS
 from notifications.models import AttemptOutcome, Notification, NotificationAttempt, NotificationStatus
 
 LOST_ERROR = "the worker stopped while this attempt was in flight; it may or may not have arrived"
+
+
+class ClaimInDoubt(Exception):
+    """A claim met a database error, and may have committed all the same: the database can go down
+    between a statement's commit and its answer, or a claim's cancellations fail after its rows
+    were taken. Rows may then be ``sending`` under ``token`` with nobody to send them, a page held
+    back until ``lease_until``; ``give_back(token)`` returns them once the database answers."""
+
+    def __init__(self, token: uuid.UUID, lease_until: datetime):
+        super().__init__(token, lease_until)
+        self.token, self.lease_until = token, lease_until
+
+    def __str__(self) -> str:
+        return f"claim {self.token} met a database error ({self.__cause__!r})"
 
 
 def claim_due(
@@ -31,24 +47,31 @@ def claim_due(
     """
     token = uuid.uuid4()
     lease_until = now + timedelta(seconds=settings.NOTIFICATION_SENDING_LEASE_SECONDS)
-    rows = claim_rows(now, skip_media, batch_size, lease_until, token)
-    unneeded = [row for row in rows if _no_longer_needed(row)]
-    if unneeded:
-        # Cancelled in a transaction of their own, with their ledger entries. Should it fail, they
-        # stay claimed until their lease ends, and the next claim after that cancels them.
-        with transaction.atomic():
-            ledger = LedgerBatch()
-            for row in unneeded:
-                row.status = NotificationStatus.CANCELLED
-                row.attempts -= 1  # claimed, never tried
-                row.next_attempt_at = row.lease_until = row.claim_token = None
-                stats.cancelled += 1
-                ledger.record(row, "notification.cancelled", {"reason": f"incident {row.incident.status}"})
-            save_rows(unneeded, ["status", "attempts", "next_attempt_at", "lease_until", "claim_token"])
-            ledger.flush()
+    try:
+        rows = claim_rows(now, skip_media, batch_size, lease_until, token)
+        unneeded = [row for row in rows if _no_longer_needed(row)]
+        if unneeded:
+            _cancel(unneeded, stats)
+    except DATABASE_UNREACHABLE as exc:
+        raise ClaimInDoubt(token, lease_until) from exc
     claimed = [row for row in rows if row.status == NotificationStatus.SENDING]
     stats.claimed += len(claimed)
     return token, claimed, len(rows)
+
+
+def _cancel(unneeded: list[Notification], stats: DeliveryStats) -> None:
+    # Cancelled in a transaction of their own, with their ledger entries. Should it fail, the
+    # claim is in doubt (``ClaimInDoubt``): every row goes back, and the next claim cancels these.
+    with transaction.atomic():
+        ledger = LedgerBatch()
+        for row in unneeded:
+            row.status = NotificationStatus.CANCELLED
+            row.attempts -= 1  # claimed, never tried
+            row.next_attempt_at = row.lease_until = row.claim_token = None
+            ledger.record(row, "notification.cancelled", {"reason": f"incident {row.incident.status}"})
+        save_rows(unneeded, ["status", "attempts", "next_attempt_at", "lease_until", "claim_token"])
+        ledger.flush()
+    stats.cancelled += len(unneeded)
 
 
 def reclaim_lost(now: datetime, stats: DeliveryStats) -> None:
@@ -112,14 +135,24 @@ def _dead_letter(row: Notification, ledger: LedgerBatch, stats: DeliveryStats, e
     ledger.record(row, "notification.dead_lettered", {"attempts": row.attempts, "error": error})
 
 
-def release(rows: list[Notification], until: datetime) -> None:
-    """Give claimed rows back untried, due again at ``until`` (their destination is busy). The
-    attempt the claim counted is taken back; fenced by the claim token like an outcome."""
-    for row in rows:
-        row.claim_token_was = row.claim_token
-        row.attempts -= 1
-        row.status = NotificationStatus.FAILED if row.attempts else NotificationStatus.PENDING
-        row.next_attempt_at = until
-        row.lease_until = row.claim_token = None
-    with transaction.atomic():
-        save_rows(rows, ["status", "attempts", "next_attempt_at", "lease_until", "claim_token"], fenced=True)
+def give_back(token: uuid.UUID, *, ids: list[int] | None = None, due_at: datetime | None = None) -> int:
+    """Give rows claimed under ``token`` (all of them, or those of ``ids``) back to the outbox
+    untried: the attempt the claim counted is taken back, and the row is due at ``due_at`` (else when
+    it was). Fenced by the token: a row another tick took over, or whose outcome was stored, is left
+    alone, so a second call changes nothing. Returns the rows given back."""
+    rows = Notification.objects.filter(claim_token=token, status=NotificationStatus.SENDING)
+    if ids is not None:
+        rows = rows.filter(pk__in=ids)
+    values = {
+        # Every expression reads the row as it was: "attempts" is the count the claim raised.
+        "status": Case(
+            When(attempts__gt=1, then=Value(NotificationStatus.FAILED)),
+            default=Value(NotificationStatus.PENDING),
+        ),
+        "attempts": F("attempts") - 1,
+        "lease_until": None,
+        "claim_token": None,
+    }
+    if due_at is not None:
+        values["next_attempt_at"] = due_at
+    return rows.update(**values)

@@ -4,19 +4,18 @@ the ledger, and the health of the channels used is updated, all fenced by the cl
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import random
-import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from notifications.delivery.batch import DeliveryStats, LedgerBatch, save_rows
+from notifications.delivery.durable import while_leased
 from notifications.eventlogs import NOTIFICATION_ATTEMPTS
 from notifications.models import (
     AttemptOutcome,
@@ -32,12 +31,6 @@ from notifications.services.web_push import subscriptions_gone
 
 logger = logging.getLogger(__name__)
 
-# A database that cannot be reached (down, restarting), as Django reports it.
-DATABASE_UNREACHABLE = (OperationalError, InterfaceError)
-OUTCOME_RETRY_FIRST_SECONDS = 0.5
-OUTCOME_RETRY_MAX_SECONDS = 5.0
-# Stop retrying this long before the lease ends, so the write never races a takeover.
-OUTCOME_LEASE_MARGIN_SECONDS = 5.0
 # How stale a healthy channel's last_success_at may be (see _update_health).
 HEALTH_REFRESH = timedelta(seconds=5)
 
@@ -140,32 +133,15 @@ def record_outcomes_durably(
 
     The requests were made. An outcome dropped on a database error would leave its row ``sending``
     until the lease ends, and then the page would be sent again although it had arrived (a second
-    page for every request in flight when the database went away). So the write is retried with
-    backoff while the database is unreachable, for as long as the rows' lease leaves time; past
-    that another worker may take them over, and the claim token would refuse the late write anyway.
+    page for every request in flight when the database went away). So the write is retried while
+    the database is unreachable, for as long as the rows' lease leaves time; past that another
+    worker may take them over, and the claim token would refuse the late write anyway.
     """
-    give_up_at = min(row.lease_until for row, _, _ in results) - timedelta(
-        seconds=OUTCOME_LEASE_MARGIN_SECONDS
+    while_leased(
+        lambda: record_outcomes(results, now or timezone.now(), stats),
+        min(row.lease_until for row, _, _ in results),
+        f"storing {len(results)} delivery outcomes",
     )
-    delay = OUTCOME_RETRY_FIRST_SECONDS
-    while True:
-        try:
-            record_outcomes(results, now or timezone.now(), stats)
-            return
-        except DATABASE_UNREACHABLE as exc:
-            # A fresh connection for the next try (the pool discards the broken one).
-            with contextlib.suppress(DatabaseError):
-                connection.close()
-            if timezone.now() + timedelta(seconds=delay) >= give_up_at:
-                raise
-            logger.warning(
-                "database unreachable (%s); storing %d delivery outcomes again in %.1f s",
-                type(exc).__name__,
-                len(results),
-                delay,
-            )
-            time.sleep(delay)
-            delay = min(delay * 2, OUTCOME_RETRY_MAX_SECONDS)
 
 
 def _record(row: Notification, result: SendResult, ledger: LedgerBatch, stats: DeliveryStats) -> None:

@@ -14,8 +14,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from notifications.delivery.batch import DeliveryStats
-from notifications.delivery.claim import claim_due, reclaim_lost, release
-from notifications.delivery.outcome import DATABASE_UNREACHABLE, record_outcomes_durably
+from notifications.delivery.claim import ClaimInDoubt, claim_due, give_back, reclaim_lost
+from notifications.delivery.durable import DATABASE_UNREACHABLE, while_leased
+from notifications.delivery.outcome import record_outcomes_durably
 from notifications.delivery.send import Carriers, prepare
 from notifications.models import Medium
 from notifications.senders import Outgoing, send
@@ -48,19 +49,6 @@ def destination(outgoing: Outgoing) -> str:
     return f"{(parts.hostname or '').lower()}:{parts.port or parts.scheme}"
 
 
-def _claim(now: datetime, want: int, stats: DeliveryStats, *, in_flight: int, skip_media=()):
-    """``claim_due``; with requests in flight, a database outage means "claim nothing more": their
-    outcomes are stored once the database is back (``record_outcomes_durably``), not dropped."""
-    try:
-        _, rows, examined = claim_due(now, want, stats, skip_media=skip_media)
-    except DATABASE_UNREACHABLE:
-        if not in_flight:
-            raise
-        logger.warning("database unreachable; finishing the %d requests in flight", in_flight)
-        return [], 0
-    return rows, examined
-
-
 class _Tick:
     """The state of one delivery tick: its sender pool, the requests in flight and their
     destinations, and what the last claim found."""
@@ -81,6 +69,9 @@ class _Tick:
         # Requests in flight per destination: a slow host gets at most this many of the threads.
         self.per_host: Counter = Counter()
         self.drained = self.waiting_for_slot = False
+        # Rows the database may hold as claimed by this tick although nothing is sent for them:
+        # (claim token, row ids or None for all of the claim's, due again at, lease until).
+        self.unsettled: list[tuple] = []
         # When rows were found last (see LINGER_SECONDS).
         self.found_at = float("-inf")
 
@@ -102,7 +93,7 @@ class _Tick:
         # rather than claim them and give them back.
         skip = (Medium.EMAIL,) if self.per_host[SMTP] >= self.per_destination else ()
         now = self.now or timezone.now()
-        rows, examined = _claim(now, want, self.stats, in_flight=len(self.in_flight), skip_media=skip)
+        rows, examined = self._claim(now, want, skip)
         self.drained = examined < want and not skip
         if rows:
             self.found_at = time.monotonic()
@@ -123,6 +114,20 @@ class _Tick:
         # churning through that host's whole backlog meanwhile.
         self.waiting_for_slot = bool(rows) and not submitted
         self.release(busy, now)
+
+    def _claim(self, now: datetime, want: int, skip: tuple) -> tuple[list, int]:
+        """``claim_due``. A claim that met a database error is settled later (``settle``); with
+        requests in flight the tick finishes them (their outcomes are stored once the database is
+        back) and claims nothing more."""
+        try:
+            _, rows, examined = claim_due(now, want, self.stats, skip_media=skip)
+        except ClaimInDoubt as doubt:
+            self.unsettled.append((doubt.token, None, None, doubt.lease_until))
+            if not self.in_flight:
+                raise
+            logger.warning("database unreachable; finishing the %d requests in flight", len(self.in_flight))
+            return [], 0
+        return rows, examined
 
     def _submit(self, row, outgoing, where: str) -> None:
         self.per_host[where] += 1
@@ -152,14 +157,33 @@ class _Tick:
         within milliseconds, and giving the row back would delay its page by the deferral."""
         if not rows:
             return
-        try:
-            release(rows, now + timedelta(seconds=settings.NOTIFICATION_BUSY_DESTINATION_DEFER_SECONDS))
-        except DATABASE_UNREACHABLE:
-            # Never at the cost of the outcomes still to store: the rows stay claimed, and once
-            # their lease ends the next tick takes them over and sends them (they were never sent).
-            logger.warning(
-                "database unreachable; %d rows for busy destinations wait for their lease", len(rows)
-            )
+        until = now + timedelta(seconds=settings.NOTIFICATION_BUSY_DESTINATION_DEFER_SECONDS)
+        by_claim = defaultdict(list)
+        for row in rows:
+            by_claim[row.claim_token, row.lease_until].append(row.pk)
+        for (token, lease_until), ids in by_claim.items():
+            try:
+                give_back(token, ids=ids, due_at=until)
+            except DATABASE_UNREACHABLE:
+                # Never at the cost of the outcomes still to store: settled after them.
+                self.unsettled.append((token, ids, until, lease_until))
+
+    def settle(self) -> None:
+        """Give back what the database may hold as claimed by this tick though nothing was sent for
+        it: claims whose answer was lost, rows whose release failed. Called with no request in
+        flight, as a late outcome would page twice where a late give-back only delays a page. Waits
+        out a database outage for as long as the rows' lease leaves time; past that they wait for
+        their lease, and the next tick after it takes them over."""
+        while self.unsettled:
+            token, ids, due_at, lease_until = self.unsettled.pop(0)
+            try:
+                while_leased(
+                    lambda: give_back(token, ids=ids, due_at=due_at),  # noqa: B023 - called at once
+                    lease_until,
+                    f"giving back the rows of claim {token}",
+                )
+            except DATABASE_UNREACHABLE:
+                logger.warning("database unreachable; the rows of claim %s wait for their lease", token)
 
     def record_finished(self) -> None:
         done, _ = wait(self.in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
@@ -215,6 +239,7 @@ def run_delivery_tick(
         finally:
             # Rows still waiting for a slot go back untried (nothing was sent for them).
             tick.release_held(all_of_them=True)
+            tick.settle()
             # The sender threads end with the tick; so do the mail connections they kept.
             tick.mail_connections.close_all()
 
@@ -222,6 +247,8 @@ def run_delivery_tick(
 def _run(tick: _Tick, deadline: float, linger: float) -> DeliveryStats:
     stats = tick.stats
     while True:
+        if tick.unsettled and not tick.in_flight:
+            tick.settle()
         if tick.should_claim() and time.monotonic() < deadline:
             tick.claim_and_send()
         if tick.in_flight:

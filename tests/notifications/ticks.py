@@ -8,6 +8,7 @@ from notifications.delivery import run_delivery_tick
 from notifications.escalation import run_escalation_tick
 from notifications.models import Notification, NotificationStatus
 from tests.ledger import verbs as ledger_verbs
+from tests.notifications.factories import make_channel, make_policy, step
 
 
 def escalate(open_incident, **kwargs):
@@ -58,3 +59,15 @@ def recipients(incident) -> list[str]:
     """Who or what each of the incident's outbox rows goes to, in the order they were written."""
     rows = Notification.objects.filter(incident=incident).order_by("id")
     return [row.recipient.username if row.recipient else row.channel.name for row in rows]
+
+
+def storm_pages(org, service, open_incident, receiver, count: int):
+    """``count`` incidents of the service, each paging one webhook channel to ``receiver`` at its
+    first step, that step run: the time their pages fell due."""
+    hook = make_channel(org, kind="webhook", name="Hook", url=receiver.url("/hook")).channel
+    make_policy(org, step(("channel", hook)), services=[service])
+    for n in range(count):
+        open_incident(title=f"Storm {n}", dedup_key=f"storm-{n}")
+    now = timezone.now()
+    run_escalation_tick(now=now)
+    return now

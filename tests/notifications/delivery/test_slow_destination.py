@@ -22,6 +22,7 @@ from notifications.models import Notification, NotificationAttempt, Notification
 from tests.incidents.factories import ServiceFactory
 from tests.notifications.factories import make_channel, make_policy, step
 from tests.notifications.peers import mail_through, trickle_receiver
+from tests.notifications.ticks import storm_pages
 from tests.servers import free_port
 
 pytestmark = [
@@ -145,12 +146,7 @@ def test_pages_for_a_busy_healthy_receiver_wait_in_the_tick_for_its_slots(
     Rows claimed for it wait in the tick for one of its slots (a healthy receiver frees one within
     milliseconds) instead of going back to the outbox for the deferral: one tick sends them all, on
     their first attempt, and never more than the limit at once."""
-    hook = make_channel(org, kind="webhook", name="Hook", url=receiver.url("/hook")).channel
-    make_policy(org, step(("channel", hook)), services=[service])
-    for n in range(8):
-        open_incident(title=f"Storm {n}", dedup_key=f"storm-{n}")
-    now = timezone.now()
-    run_escalation_tick(now=now)
+    now = storm_pages(org, service, open_incident, receiver, 8)
     receiver.delay = 0.05  # long enough for the requests to overlap
 
     stats = run_delivery_tick(now=now, concurrency=4, batch_size=4)
