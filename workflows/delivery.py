@@ -20,6 +20,7 @@ from notifications.incident_message import absolute
 from notifications.message import Link, Message
 from notifications.models import Medium
 from notifications.senders import CannotSend, Outgoing, send
+from opsplatform.core.durable import while_leased
 from workflows.automation.notices import automation_message
 from workflows.links import approval_token
 from workflows.models import Notice, NoticeKind, NoticeStatus
@@ -99,22 +100,22 @@ def _claim(now, limit) -> list[tuple[int, object]]:
     return [(row.pk, row.next_attempt_at) for row in rows]
 
 
-def _still_ours(notice_id: int, lease_end) -> bool:
+def _still_ours(notice_id: int, lease_end):
     """Renew the lease of one claimed row just before sending it, only if it is still ours.
 
     Rows are sent one after another, so the last of a batch may be reached after the lease taken at
     claim time ran out (slow peers, a loaded host) and another tick took the row over. The lease end
     written at claim time is the fencing token: a takeover rewrites it, and this update then matches
-    nothing, so the row is not sent a second time.
+    nothing, so the row is not sent a second time. Returns the renewed lease end (the row's token
+    from now on), or None when the row is no longer this tick's.
     """
     renewed = timezone.now() + LEASE
-    return bool(
-        Notice.objects.filter(
-            pk=notice_id,
-            status__in=[NoticeStatus.PENDING, NoticeStatus.FAILED],
-            next_attempt_at=lease_end,
-        ).update(next_attempt_at=renewed)
-    )
+    ours = Notice.objects.filter(
+        pk=notice_id,
+        status__in=[NoticeStatus.PENDING, NoticeStatus.FAILED],
+        next_attempt_at=lease_end,
+    ).update(next_attempt_at=renewed)
+    return renewed if ours else None
 
 
 def run_notice_tick(now=None, limit: int = BATCH) -> dict:
@@ -125,8 +126,9 @@ def run_notice_tick(now=None, limit: int = BATCH) -> dict:
 def send_claimed(claimed: list[tuple[int, object]]) -> dict:
     counts = {"sent": 0, "failed": 0}
     carriers = Carriers()
-    for notice_id, lease_end in claimed:
-        if not _still_ours(notice_id, lease_end):
+    for notice_id, claimed_until in claimed:
+        lease_end = _still_ours(notice_id, claimed_until)
+        if lease_end is None:
             continue
         notice = Notice.objects.select_related(
             "organization",
@@ -144,7 +146,12 @@ def send_claimed(claimed: list[tuple[int, object]]) -> dict:
             lambda _sender, n=notice: build(n),
         )
         result = send(outgoing)
-        _record(notice, result, timezone.now())
+        # The message went (or was tried): an outcome lost to a database outage would leave the row
+        # to be taken over after its lease and sent again, so the write waits the outage out.
+        when = timezone.now()
+        while_leased(
+            lambda n=notice, r=result, w=when: _record(n, r, w), lease_end, f"storing notice {notice.pk}"
+        )
         counts["sent" if result.ok else "failed"] += 1
     return counts
 

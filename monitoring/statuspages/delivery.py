@@ -32,6 +32,7 @@ from monitoring.statuspages.models import DeliveryKind, DeliveryStatus, StatusDe
 from monitoring.statuspages.services.subscribers import confirm_token, unsubscribe_token
 from monitoring.statuspages.services.webhooks import webhook_outcome
 from opsplatform.core.actors import Actor
+from opsplatform.core.durable import while_leased
 
 log = logging.getLogger(__name__)
 
@@ -172,12 +173,18 @@ def _send_mail(delivery: StatusDelivery, token: uuid.UUID, connection) -> str:
         message.send()
     except Exception as exc:  # one row's failure is recorded on it; the batch goes on
         log.warning("status page mail %s failed: %s", delivery.pk, type(exc).__name__)
-        values = _failed(delivery, str(exc), retryable=True)
-        with transaction.atomic():
-            if _finish(delivery.pk, token, **values) and values["status"] == DeliveryStatus.DEAD:
-                _record_dead(delivery, str(exc))
+        error = str(exc)
+        values = _failed(delivery, error, retryable=True)
+
+        def failed() -> None:
+            with transaction.atomic():
+                if _finish(delivery.pk, token, **values) and values["status"] == DeliveryStatus.DEAD:
+                    _record_dead(delivery, error)
+
+        _durably(failed, delivery)
         return values["status"]
-    _finish(delivery.pk, token, status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error="")
+    values = {"status": DeliveryStatus.SENT, "sent_at": timezone.now(), "last_error": ""}
+    _durably(lambda: _finish(delivery.pk, token, **values), delivery)
     return DeliveryStatus.SENT
 
 
@@ -199,20 +206,32 @@ def _send_webhook(delivery: StatusDelivery, token: uuid.UUID) -> str:
             delivery, outcome.result, retryable=outcome.retryable, status_code=outcome.status_code
         )
     dead = values["status"] == DeliveryStatus.DEAD
-    with transaction.atomic():
-        if not _finish(delivery.pk, token, **values):
-            return "gone"  # taken over meanwhile: the outcome is the other claim's to record
-        webhook_outcome(
-            subscriber_id=delivery.subscriber_id,
-            now=now,
-            ok=outcome.ok,
-            result=outcome.result,
-            final=dead,
-            gone=outcome.status_code == 410,
-        )
-        if dead:
-            _record_dead(delivery, outcome.result)
-    return values["status"]
+    ours = []
+
+    def record() -> None:
+        with transaction.atomic():
+            if not _finish(delivery.pk, token, **values):
+                return  # taken over meanwhile, or stored by a try whose answer was lost
+            webhook_outcome(
+                subscriber_id=delivery.subscriber_id,
+                now=now,
+                ok=outcome.ok,
+                result=outcome.result,
+                final=dead,
+                gone=outcome.status_code == 410,
+            )
+            if dead:
+                _record_dead(delivery, outcome.result)
+        ours.append(True)
+
+    _durably(record, delivery)
+    return values["status"] if ours else "gone"
+
+
+def _durably(write, delivery: StatusDelivery) -> None:
+    """The request was made: its outcome is stored even across a database outage (for as long as the
+    row's lease lasts), rather than the row being taken over after its lease and sent again."""
+    while_leased(write, delivery.lease_until, f"storing status delivery {delivery.pk}")
 
 
 def send_one(delivery_id: int, token: uuid.UUID, connection) -> str:

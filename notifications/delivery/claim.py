@@ -14,9 +14,9 @@ from django.db.models import Case, F, Value, When
 from incidents.models import Status
 from notifications.delivery.batch import DeliveryStats, LedgerBatch, save_rows
 from notifications.delivery.claimed_rows import claim_rows
-from notifications.delivery.durable import DATABASE_UNREACHABLE
 from notifications.eventlogs import NOTIFICATION_ATTEMPTS
 from notifications.models import AttemptOutcome, Notification, NotificationAttempt, NotificationStatus
+from opsplatform.core.durable import DATABASE_UNREACHABLE
 
 LOST_ERROR = "the worker stopped while this attempt was in flight; it may or may not have arrived"
 

@@ -15,7 +15,6 @@ from django.db.models import F
 from django.utils import timezone
 
 from notifications.delivery.batch import DeliveryStats, LedgerBatch, save_rows
-from notifications.delivery.durable import while_leased
 from notifications.eventlogs import NOTIFICATION_ATTEMPTS
 from notifications.models import (
     AttemptOutcome,
@@ -28,6 +27,7 @@ from notifications.models import (
 from notifications.senders import SendResult
 from notifications.senders.web_push import GONE_STATUS
 from notifications.services.web_push import subscriptions_gone
+from opsplatform.core.durable import while_leased
 
 logger = logging.getLogger(__name__)
 

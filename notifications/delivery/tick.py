@@ -15,12 +15,12 @@ from django.utils import timezone
 
 from notifications.delivery.batch import DeliveryStats
 from notifications.delivery.claim import ClaimInDoubt, claim_due, give_back, reclaim_lost
-from notifications.delivery.durable import DATABASE_UNREACHABLE, while_leased
 from notifications.delivery.outcome import record_outcomes_durably
 from notifications.delivery.send import Carriers, prepare
 from notifications.models import Medium
 from notifications.senders import Outgoing, send
 from notifications.senders.mail_connections import KeptConnections
+from opsplatform.core.durable import DATABASE_UNREACHABLE, while_leased
 
 logger = logging.getLogger(__name__)
 

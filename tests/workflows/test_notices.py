@@ -5,9 +5,11 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
+from tests.database_faults import fail_first
 from tests.notifications.peers import mail_through, smtp_server
 from workflows.delivery import _claim, run_notice_tick, send_claimed
 from workflows.links import read_approval_token
@@ -70,3 +72,19 @@ def test_a_row_taken_over_after_its_lease_ran_out_is_not_sent_again(smtp, pendin
     assert len(set(message_ids)) == len(message_ids)
     assert set(Notice.objects.values_list("status", flat=True)) == {NoticeStatus.SENT}
     assert set(Notice.objects.values_list("attempts", flat=True)) == {2}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_outcome_lost_to_the_database_is_stored_once_it_answers(smtp, pending_change):
+    """The mail went, and storing its outcome met a database error (a dropped connection). The write
+    is tried again instead of the row waiting for its lease and being mailed a second time."""
+    log: list[str] = []
+    with connection.execute_wrapper(fail_first('UPDATE "workflows_notice" SET "status"', log)):
+        result = run_notice_tick()
+
+    assert result["sent"] == len(smtp) > 0
+    assert sum('UPDATE "workflows_notice" SET "status"' in sql for sql in log) == len(smtp) + 1
+    assert set(Notice.objects.values_list("status", flat=True)) == {NoticeStatus.SENT}
+    # Past the lease nothing is taken over and sent again.
+    assert run_notice_tick(now=timezone.now() + timedelta(minutes=3))["sent"] == 0
+    assert len(smtp) == result["sent"]

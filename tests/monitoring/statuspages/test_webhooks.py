@@ -4,12 +4,15 @@ retries with the same delivery id; a stalled tick fenced off; endpoints that fai
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from monitoring.statuspages import services
 from monitoring.statuspages.delivery import claim, run_delivery_tick, send_claimed
 from monitoring.statuspages.models import DeliveryStatus, StatusDelivery, StatusSubscriber
 from monitoring.statuspages.services.webhooks import DISABLE_AFTER
+from tests.database_faults import fail_first
 from tests.ledger import entries, verbs
 from tests.monitoring.statuspages.conftest import set_state, signature_valid
 
@@ -226,3 +229,28 @@ def test_the_secret_is_stored_encrypted(hook):
     assert secret.startswith("whsec_")
     stored = StatusSubscriber.objects.get(pk=subscriber.pk).secret
     assert stored and secret not in stored
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outcomes_lost_to_the_database_are_stored_once_it_answers(
+    page, hook, reader, receiver, smtp, actor_as
+):
+    """The mail and the webhook went, and storing each outcome met a database error (a dropped
+    connection). Each write is tried again instead of the row waiting for its lease and being sent a
+    second time."""
+    finish = '"claim_token" = NULL'  # the outcome's fenced UPDATE (delivery._finish)
+    post_incident(actor_as, page)
+    log: list[str] = []
+    with connection.execute_wrapper(fail_first(finish, log, times=2)):
+        assert run_delivery_tick() == 2
+
+    assert sum(finish in sql for sql in log) == 4
+    assert len(receiver.requests) == 1 and len(smtp) == 1
+    assert set(StatusDelivery.objects.values_list("status", "attempts")) == {("sent", 1)}
+    subscriber, _ = hook
+    subscriber.refresh_from_db()
+    assert subscriber.last_delivery_ok and subscriber.last_delivery_result == "HTTP 200"
+    # Past the lease nothing is taken over and sent again.
+    later = timezone.now() + timedelta(seconds=settings.NOTIFICATION_SENDING_LEASE_SECONDS + 1)
+    assert run_delivery_tick(now=later) == 0
+    assert len(receiver.requests) == 1 and len(smtp) == 1

@@ -7,13 +7,14 @@ loopback; the lost answer is lost by a real TCP link that cuts the connection.""
 from datetime import timedelta
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import connection
 from django.test import override_settings
 
 from incidents.services import incident_resolve
 from notifications.delivery import run_delivery_tick
 from notifications.delivery.claim import ClaimInDoubt
 from notifications.models import Notification, NotificationStatus
+from tests.database_faults import fail_first
 from tests.notifications.lossy_link import LossyLink
 from tests.notifications.ticks import escalate, storm_pages, verbs
 
@@ -22,21 +23,6 @@ pytestmark = [pytest.mark.usefixtures("allow_loopback", "fast_retries")]
 GIVE_BACK = 'SET "status" = CASE WHEN'  # the give-back's UPDATE (claim.give_back)
 CANCEL = "SET status = v.status"  # the cancellations' UPDATE (batch.save_rows)
 OUTCOME = "claim_token_was"  # an outcome's fenced UPDATE
-
-
-def _fail_once(fragment: str, log: list[str]):
-    """An execute wrapper: the first statement containing ``fragment`` fails as a dropped
-    connection does, before it reaches the database; every statement is logged."""
-    state = {"failed": False}
-
-    def wrapper(execute, sql, params, many, context):
-        log.append(sql)
-        if fragment in sql and not state["failed"]:
-            state["failed"] = True
-            raise OperationalError("server closed the connection unexpectedly")
-        return execute(sql, params, many, context)
-
-    return wrapper
 
 
 def _untried(row: Notification) -> tuple:
@@ -93,7 +79,7 @@ def test_a_claim_whose_cancellations_fail_gives_every_row_back(webhook, open_inc
     now = max(wanted_row.next_attempt_at, resolved_row.next_attempt_at)
     log: list[str] = []
 
-    with connection.execute_wrapper(_fail_once(CANCEL, log)), pytest.raises(ClaimInDoubt):
+    with connection.execute_wrapper(fail_first(CANCEL, log)), pytest.raises(ClaimInDoubt):
         run_delivery_tick(now=now)
 
     assert _untried(wanted_row) == (NotificationStatus.PENDING, 0, None, None)
@@ -120,7 +106,7 @@ def test_rows_a_busy_receiver_could_not_give_back_go_back_after_the_outcomes(
     receiver.delay = 0.2  # the first request is still in flight when the third row goes back
     log: list[str] = []
 
-    with connection.execute_wrapper(_fail_once(GIVE_BACK, log)):
+    with connection.execute_wrapper(fail_first(GIVE_BACK, log)):
         stats = run_delivery_tick(now=now, concurrency=4, batch_size=4)
 
     assert stats.sent == 2 and len(receiver.requests) == 2

@@ -1,6 +1,6 @@
-"""On-call and notifications: writes of a delivery tick that must outlast a database outage. A tick
-that made requests, or claimed rows it will not send, must tell the database before the rows' lease
-ends; otherwise another tick takes the rows over and pages again, or a page waits for the lease."""
+"""Writes of an outbox's sender that must outlast a database outage. A sender that made requests, or
+claimed rows it will not send, must tell the database before the rows' lease ends; otherwise another
+sender takes the rows over and sends them again, or a message waits for the lease to end."""
 
 from __future__ import annotations
 
