@@ -20,7 +20,7 @@ from notifications.incident_message import absolute
 from notifications.message import Link, Message
 from notifications.models import Medium
 from notifications.senders import CannotSend, Outgoing, send
-from opsplatform.core.durable import while_leased
+from opsplatform.core.durable import DATABASE_UNREACHABLE, while_leased
 from workflows.automation.notices import automation_message
 from workflows.links import approval_token
 from workflows.models import Notice, NoticeKind, NoticeStatus
@@ -87,17 +87,37 @@ def _sender_for(notice: Notice, outgoing: Outgoing, carriers: Carriers):
 
 def _claim(now, limit) -> list[tuple[int, object]]:
     """Due rows as (id, lease end): the lease end is the row's fencing token (see ``_still_ours``)."""
-    with transaction.atomic():
-        rows = list(
-            Notice.objects.select_for_update(skip_locked=True)
-            .filter(status__in=[NoticeStatus.PENDING, NoticeStatus.FAILED], next_attempt_at__lte=now)
-            .order_by("next_attempt_at")[:limit]
+    lease_end = now + LEASE  # another tick takes a row over only if this one died
+    rows = []
+    try:
+        with transaction.atomic():
+            rows = list(
+                Notice.objects.select_for_update(skip_locked=True)
+                .filter(status__in=[NoticeStatus.PENDING, NoticeStatus.FAILED], next_attempt_at__lte=now)
+                .order_by("next_attempt_at")[:limit]
+            )
+            for row in rows:
+                row.attempts += 1
+                row.next_attempt_at = lease_end
+                row.save(update_fields=["attempts", "next_attempt_at"])
+    except DATABASE_UNREACHABLE:
+        if not rows:
+            raise  # nothing was taken
+        # The commit may have happened, its answer lost (the database went down between the two):
+        # the rows would wait for their lease. Once the database answers, those carrying this
+        # claim's lease end are this tick's after all.
+        ids, ours = [row.pk for row in rows], []
+        while_leased(
+            lambda: ours.extend(
+                Notice.objects.filter(pk__in=ids, next_attempt_at=lease_end)
+                .order_by("next_attempt_at", "pk")
+                .values_list("pk", flat=True)
+            ),
+            lease_end,
+            "reading back claimed notices",
         )
-        for row in rows:
-            row.attempts += 1
-            row.next_attempt_at = now + LEASE  # another tick takes it over only if this one died
-            row.save(update_fields=["attempts", "next_attempt_at"])
-    return [(row.pk, row.next_attempt_at) for row in rows]
+        return [(pk, lease_end) for pk in ours]
+    return [(row.pk, lease_end) for row in rows]
 
 
 def _still_ours(notice_id: int, lease_end):

@@ -32,7 +32,7 @@ from monitoring.statuspages.models import DeliveryKind, DeliveryStatus, StatusDe
 from monitoring.statuspages.services.subscribers import confirm_token, unsubscribe_token
 from monitoring.statuspages.services.webhooks import webhook_outcome
 from opsplatform.core.actors import Actor
-from opsplatform.core.durable import while_leased
+from opsplatform.core.durable import DATABASE_UNREACHABLE, while_leased
 
 log = logging.getLogger(__name__)
 
@@ -51,24 +51,42 @@ def _absolute(path: str) -> str:
 
 def claim(*, now, batch: int = BATCH) -> tuple[uuid.UUID, list[int]]:
     """Take up to ``batch`` due rows (and rows whose sender's lease ran out): (claim token, ids)."""
-    token = uuid.uuid4()
-    with transaction.atomic():
-        ids = list(
-            StatusDelivery.objects.select_for_update(skip_locked=True)
-            .filter(
-                Q(status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED], next_attempt_at__lte=now)
-                | Q(status=DeliveryStatus.SENDING, lease_until__lt=now)
+    token, lease_until = uuid.uuid4(), now + _lease()
+    ids: list[int] = []
+    try:
+        with transaction.atomic():
+            ids = list(
+                StatusDelivery.objects.select_for_update(skip_locked=True)
+                .filter(
+                    Q(status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED], next_attempt_at__lte=now)
+                    | Q(status=DeliveryStatus.SENDING, lease_until__lt=now)
+                )
+                .order_by("next_attempt_at", "pk")
+                .values_list("pk", flat=True)[:batch]
             )
-            .order_by("next_attempt_at", "pk")
-            .values_list("pk", flat=True)[:batch]
+            if ids:
+                StatusDelivery.objects.filter(pk__in=ids).update(
+                    status=DeliveryStatus.SENDING,
+                    lease_until=lease_until,
+                    claim_token=token,
+                    attempts=F("attempts") + 1,
+                )
+    except DATABASE_UNREACHABLE:
+        if not ids:
+            raise  # nothing was taken
+        # The commit may have happened, its answer lost (the database went down between the two):
+        # the rows would wait for their lease. Once the database answers, those under this claim's
+        # token are this tick's after all.
+        ids = []
+        while_leased(
+            lambda: ids.extend(
+                StatusDelivery.objects.filter(claim_token=token, status=DeliveryStatus.SENDING)
+                .order_by("next_attempt_at", "pk")
+                .values_list("pk", flat=True)
+            ),
+            lease_until,
+            f"reading back claim {token}",
         )
-        if ids:
-            StatusDelivery.objects.filter(pk__in=ids).update(
-                status=DeliveryStatus.SENDING,
-                lease_until=now + _lease(),
-                claim_token=token,
-                attempts=F("attempts") + 1,
-            )
     return token, ids
 
 

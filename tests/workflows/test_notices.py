@@ -10,6 +10,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from tests.database_faults import fail_first
+from tests.lossy_link import lossy_connection
 from tests.notifications.peers import mail_through, smtp_server
 from workflows.delivery import _claim, run_notice_tick, send_claimed
 from workflows.links import read_approval_token
@@ -88,3 +89,20 @@ def test_an_outcome_lost_to_the_database_is_stored_once_it_answers(smtp, pending
     # Past the lease nothing is taken over and sent again.
     assert run_notice_tick(now=timezone.now() + timedelta(minutes=3))["sent"] == 0
     assert len(smtp) == result["sent"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_whose_commit_answer_is_lost_sends_its_notices(smtp, pending_change, monkeypatch):
+    """The claim commits and the link is cut before its answer (the database going down between the
+    two). Once the database answers, the tick finds the rows carry its lease and sends them, instead
+    of leaving them to wait for the lease."""
+    waiting = Notice.objects.count()
+    with lossy_connection(monkeypatch) as link:
+        link.lose_answer_to(b"COMMIT")
+        result = run_notice_tick()
+        assert link.cut.is_set()
+
+    assert result == {"sent": waiting, "failed": 0} and len(smtp) == waiting
+    assert set(Notice.objects.values_list("status", "attempts")) == {(NoticeStatus.SENT, 1)}
+    assert run_notice_tick(now=timezone.now() + timedelta(minutes=3))["sent"] == 0
+    assert len(smtp) == waiting

@@ -14,6 +14,7 @@ from monitoring.statuspages.models import DeliveryStatus, StatusDelivery, Status
 from monitoring.statuspages.services.webhooks import DISABLE_AFTER
 from tests.database_faults import fail_first
 from tests.ledger import entries, verbs
+from tests.lossy_link import lossy_connection
 from tests.monitoring.statuspages.conftest import set_state, signature_valid
 
 pytestmark = pytest.mark.django_db
@@ -251,6 +252,26 @@ def test_outcomes_lost_to_the_database_are_stored_once_it_answers(
     subscriber.refresh_from_db()
     assert subscriber.last_delivery_ok and subscriber.last_delivery_result == "HTTP 200"
     # Past the lease nothing is taken over and sent again.
+    later = timezone.now() + timedelta(seconds=settings.NOTIFICATION_SENDING_LEASE_SECONDS + 1)
+    assert run_delivery_tick(now=later) == 0
+    assert len(receiver.requests) == 1 and len(smtp) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_whose_commit_answer_is_lost_sends_its_rows_all_the_same(
+    page, hook, reader, receiver, smtp, actor_as, monkeypatch
+):
+    """The claim commits and the link is cut before its answer (the database going down between the
+    two). Once the database answers, the tick finds the rows under its token and sends them, instead
+    of leaving them to wait for the lease."""
+    post_incident(actor_as, page)
+    with lossy_connection(monkeypatch) as link:
+        link.lose_answer_to(b"COMMIT")
+        assert run_delivery_tick() == 2
+        assert link.cut.is_set()
+
+    assert len(receiver.requests) == 1 and len(smtp) == 1
+    assert set(StatusDelivery.objects.values_list("status", "attempts")) == {("sent", 1)}
     later = timezone.now() + timedelta(seconds=settings.NOTIFICATION_SENDING_LEASE_SECONDS + 1)
     assert run_delivery_tick(now=later) == 0
     assert len(receiver.requests) == 1 and len(smtp) == 1

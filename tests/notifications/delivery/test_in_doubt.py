@@ -15,7 +15,7 @@ from notifications.delivery import run_delivery_tick
 from notifications.delivery.claim import ClaimInDoubt
 from notifications.models import Notification, NotificationStatus
 from tests.database_faults import fail_first
-from tests.notifications.lossy_link import LossyLink
+from tests.lossy_link import lossy_connection
 from tests.notifications.ticks import escalate, storm_pages, verbs
 
 pytestmark = [pytest.mark.usefixtures("allow_loopback", "fast_retries")]
@@ -32,14 +32,8 @@ def _untried(row: Notification) -> tuple:
 
 @pytest.fixture
 def lossy_link(monkeypatch):
-    """The test's database connection, through a link that can lose an answer."""
-    link = LossyLink(connection.settings_dict)
-    connection.close()
-    monkeypatch.setitem(connection.settings_dict, "HOST", "127.0.0.1")
-    monkeypatch.setitem(connection.settings_dict, "PORT", str(link.port))
-    yield link
-    connection.close()
-    link.close()
+    with lossy_connection(monkeypatch) as link:
+        yield link
 
 
 @pytest.mark.django_db(transaction=True)

@@ -9,6 +9,8 @@ import contextlib
 import socket
 import threading
 
+from django.db import connection
+
 
 class LossyLink:
     def __init__(self, settings_dict: dict):
@@ -104,3 +106,18 @@ def _close(*sockets: socket.socket) -> None:
             sock.shutdown(socket.SHUT_RDWR)
         with contextlib.suppress(OSError):
             sock.close()
+
+
+@contextlib.contextmanager
+def lossy_connection(monkeypatch):
+    """The test's database connection (``connection``), through a ``LossyLink`` until the block
+    ends."""
+    link = LossyLink(connection.settings_dict)
+    connection.close()
+    monkeypatch.setitem(connection.settings_dict, "HOST", "127.0.0.1")
+    monkeypatch.setitem(connection.settings_dict, "PORT", str(link.port))
+    try:
+        yield link
+    finally:
+        connection.close()
+        link.close()
