@@ -32,11 +32,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection
 
 from incidents.ingest import counters
 from incidents.ingest.results import IngestResult, RawBody
 from incidents.ingest.sql import REPEAT_MANY_SQL, is_retryable
+from opsplatform.core.durable import DATABASE_UNREACHABLE
 from opsplatform.core.prepared import fetchall_prepared
 
 logger = logging.getLogger(__name__)
@@ -150,7 +151,7 @@ def _commit_organization(organization_id: int, items: list[RepeatItem]) -> None:
     for attempt in range(1, ATTEMPTS + 1):
         try:
             results = write(organization_id, items)
-        except (OperationalError, InterfaceError) as exc:
+        except DATABASE_UNREACHABLE as exc:
             for item in items:
                 item.future.set_exception(exc)
             return

@@ -26,7 +26,7 @@ from http import HTTPStatus
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, InterfaceError, OperationalError
+from django.db import IntegrityError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.template import TemplateDoesNotExist, loader
 from rest_framework import exceptions
@@ -36,6 +36,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
 from opsplatform.api.exceptions import Conflict, PayloadTooLarge
+from opsplatform.core.durable import DATABASE_UNREACHABLE
 from opsplatform.core.logging import current_request_id
 
 logger = logging.getLogger(__name__)
@@ -95,10 +96,6 @@ _TITLES = {
 class ProblemJSONRenderer(JSONRenderer):
     media_type = PROBLEM_CONTENT_TYPE
     format = "problem+json"
-
-
-# A database that cannot be reached (down, restarting, out of connections), as Django reports it.
-DATABASE_UNREACHABLE = (OperationalError, InterfaceError)
 
 
 def is_api_path(path: str) -> bool:

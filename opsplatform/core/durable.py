@@ -1,6 +1,8 @@
 """Writes of an outbox's sender that must outlast a database outage. A sender that made requests, or
 claimed rows it will not send, must tell the database before the rows' lease ends; otherwise another
-sender takes the rows over and sends them again, or a message waits for the lease to end."""
+sender takes the rows over and sends them again, or a message waits for the lease to end. Also what
+counts as the database being unreachable, for every part that answers an outage (the API's 503s,
+the ingestion's group commit)."""
 
 from __future__ import annotations
 
