@@ -6,6 +6,7 @@ these personas: ``users["operator"]``, ``client_as("viewer")``, ``api_as("admin"
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import channel_layers
 from django.conf import settings
 from django.test import Client
 from rest_framework.test import APIClient
@@ -16,6 +17,19 @@ from opsplatform.core.capabilities import Role
 from tests.accounts.factories import MembershipFactory, OrganizationFactory, TeamFactory, UserFactory
 
 ROLES = [r.value for r in Role]
+
+
+@pytest.fixture(autouse=True)
+def _channel_layer_per_test():
+    """Each test gets a channel layer of its own. The layer is one object per process, and the
+    browser tests' server runs in a thread of this process: a websocket consumer it still serves
+    after its test ended waits in ``receive`` on that thread's event loop, and a later test's own
+    ``receive`` on the same object then fails with "Two event loops are trying to receive() on one
+    channel layer at once" (seen once in a full run, in
+    ``test_a_new_incident_is_pushed_to_the_organization_group``; made to happen with a consumer
+    left receiving in a thread)."""
+    yield
+    channel_layers.backends.clear()
 
 
 @pytest.fixture
