@@ -13,6 +13,10 @@ its overlap ends.
 When Redis cannot be read, nothing is served from the cache: a lookup goes to the database, as it
 would without one. Unknown keys are never cached (a 404 stays one statement, and a key created a
 moment ago is found at once). Heartbeats are not cached: each one updates its integration's row.
+
+The SLA policy a new incident gets is cached the same way, by organization, service and severity,
+and every saved or deleted policy moves the generation on: otherwise each new incident of a storm
+asks for it again, inside the transaction that holds the incident's lock.
 """
 
 from __future__ import annotations
@@ -72,23 +76,34 @@ class KeyCache:
 
     def get(self, digest: str, kind: str, load):
         """The target for this key digest and kind: cached when still current, else ``load()``."""
+        return self._lookup((digest, kind), load, usable=_usable_target, private=_private_copy)
+
+    def sla_policy(self, organization_id: int, service_id: int | None, severity: str, load):
+        """The SLA policy a new incident of this organization, service and severity gets (None: none),
+        cached as key lookups are: a storm opens thousands of incidents of a handful of shapes."""
+        key = ("sla-policy", organization_id, service_id, severity)
+        return self._lookup(key, load, usable=lambda policy: True, private=copy.copy)
+
+    def _lookup(self, key: tuple, load, *, usable, private):
+        """``load()``'s answer for ``key``: the cached one while current (loaded at the generation Redis
+        holds, within the maximum age, and ``usable``), else loaded and kept if ``usable``."""
         max_age = settings.INGEST_KEY_CACHE_SECONDS
         generation = self.generation() if max_age > 0 else None
         if generation is None:
             return load()
-        entry = self._entries.get((digest, kind))
+        entry = self._entries.get(key)
         fresh = entry is not None and time.monotonic() - entry.loaded_at < max_age
-        if fresh and entry.generation == generation and not _expired(entry.target):
-            return _private_copy(entry.target)
+        if fresh and entry.generation == generation and usable(entry.target):
+            return private(entry.target)
         loaded_at = time.monotonic()
         target = load()
-        if target is not None:
-            with self._lock:
-                if len(self._entries) >= MAX_ENTRIES:
-                    self._entries.clear()
-                self._entries[(digest, kind)] = _Entry(target, generation, loaded_at)
-            return _private_copy(target)
-        return target
+        if not usable(target):
+            return target
+        with self._lock:
+            if len(self._entries) >= MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[key] = _Entry(target, generation, loaded_at)
+        return private(target)
 
     def clear(self) -> None:
         with self._lock:
@@ -96,8 +111,9 @@ class KeyCache:
             self._checked_at = float("-inf")
 
 
-def _expired(target) -> bool:
-    return target.expires_at is not None and target.expires_at <= timezone.now()
+def _usable_target(target) -> bool:
+    # Unknown keys are not kept (a key created a moment ago is found at once), nor expired ones.
+    return target is not None and (target.expires_at is None or target.expires_at > timezone.now())
 
 
 def _private_copy(target):
@@ -126,11 +142,11 @@ def _changed(sender, **kwargs) -> None:
 
 
 def connect_signals() -> None:
-    """Every model a lookup reads (``keys.load_target``)."""
-    from incidents.models import Integration, MaintenanceWindow, RoutingRule, Service
+    """Every model a lookup reads (``keys.load_target``, and the SLA policies of new incidents)."""
+    from incidents.models import Integration, MaintenanceWindow, RoutingRule, Service, SLAPolicy
     from opsplatform.accounts.models import Organization
 
-    for model in (Integration, RoutingRule, MaintenanceWindow, Service, Organization):
+    for model in (Integration, RoutingRule, MaintenanceWindow, Service, Organization, SLAPolicy):
         uid = f"ingest-key-cache:{model._meta.label}"
         post_save.connect(_changed, sender=model, dispatch_uid=f"{uid}:save")
         post_delete.connect(_changed, sender=model, dispatch_uid=f"{uid}:delete")

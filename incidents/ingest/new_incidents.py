@@ -14,11 +14,11 @@ from datetime import timedelta
 
 from django.db import connection
 
-from incidents.ingest import sql
+from incidents.ingest import key_cache, sql
 from incidents.ingest.formats.common import digest
 from incidents.ingest.routing import Decision, default_priority
 from incidents.models import Incident, Integration, Service, Severity, Status
-from incidents.sla.policy import SLA_FIELDS, apply_policy, refresh_timer
+from incidents.sla.policy import SLA_FIELDS, apply_policy, policy_for, refresh_timer
 from opsplatform.core.prepared import insert_params, insert_sql
 
 
@@ -113,7 +113,7 @@ class IncidentOpener:
         layout = self.sla_layouts.get(layout_key)
         if layout is None:
             # One policy lookup per shape of incident in a request, however many of them it opens.
-            apply_policy(incident, start=self.now)
+            apply_policy(incident, start=self.now, lookup=_cached_policy)
             layout = {field: getattr(incident, field) for field in SLA_FIELDS}
             self.sla_layouts[layout_key] = layout
         else:
@@ -121,3 +121,9 @@ class IncidentOpener:
                 setattr(incident, field, value)
         refresh_timer(incident)
         return incident
+
+
+def _cached_policy(incident: Incident):
+    return key_cache.cache.sla_policy(
+        incident.organization_id, incident.service_id, incident.severity, lambda: policy_for(incident)
+    )

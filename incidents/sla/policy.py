@@ -67,9 +67,10 @@ def _unusable(policy: SLAPolicy, incident: Incident, exc: Exception) -> None:
 SLA_FIELDS = ["sla_policy", "ack_due_at", "ack_warn_at", "resolve_due_at", "resolve_warn_at"]
 
 
-def apply_policy(incident: Incident, *, start=None) -> list[str]:
-    """Set the due and warning instants from the matching policy; returns the fields changed."""
-    policy = policy_for(incident)
+def apply_policy(incident: Incident, *, start=None, lookup=policy_for) -> list[str]:
+    """Set the due and warning instants from the matching policy (found by ``lookup``); returns the
+    fields changed."""
+    policy = lookup(incident)
     incident.sla_policy = policy
     if policy is None:
         incident.ack_due_at = incident.ack_warn_at = incident.resolve_due_at = incident.resolve_warn_at = None
