@@ -10,9 +10,9 @@ So each process has one event loop, in a daemon thread of its own, that sends ev
 hands its messages over and goes on. The loop keeps the channel layer's connections pooled for the
 life of the process. Trips (what one caller hands over at once) are sent one after another, in the
 order they were handed over; a trip's messages are sent concurrently, as before, to the groups that
-have anyone listening (``listeners``). If the channel
-layer stops answering, at most ``MAX_PENDING`` messages wait; later ones are dropped and logged
-rather than pile up in memory.
+have anyone listening (``listeners``), asked once for all the trips that waited meanwhile. If the
+channel layer stops answering, at most ``MAX_PENDING`` messages wait; later ones are dropped and
+logged rather than pile up in memory.
 """
 
 from __future__ import annotations
@@ -36,6 +36,10 @@ logger = logging.getLogger(__name__)
 # Sends of one trip in flight at once: each holds a connection of the layer's pool for the loop,
 # which refuses a 101st ("Too many connections") and a batch's trip carries hundreds.
 SENDS_AT_ONCE = 16
+# Trips waiting together are asked about in one question (``listeners``): while the loop waits for the
+# interpreter behind busy request threads, the commits of a storm hand over trips faster than one
+# round trip each could be made (the Redis client's Python is most of that trip's cost).
+TRIPS_AT_ONCE = 64
 MAX_PENDING = 20_000
 # At exit, how long the process waits for pushes still on their way.
 EXIT_WAIT_SECONDS = 2.0
@@ -89,36 +93,48 @@ class Pusher:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()  # before draining: a trip put after the drain sets it again
-            while True:
-                try:
-                    messages = self._trips.get_nowait()
-                except queue.Empty:
-                    break
-                await self._send(messages)
+            while trips := self._drain():
+                await self._send(trips)
 
-    async def _send(self, messages: list[tuple[str, dict]]) -> None:
+    def _drain(self) -> list[list[tuple[str, dict]]]:
+        """The trips waiting, oldest first (at most ``TRIPS_AT_ONCE``)."""
+        trips = []
+        while len(trips) < TRIPS_AT_ONCE:
+            try:
+                trips.append(self._trips.get_nowait())
+            except queue.Empty:
+                break
+        return trips
+
+    async def _send(self, trips: list[list[tuple[str, dict]]]) -> None:
+        """Send the trips that waited together: one question for all their groups, then each trip's
+        messages, one trip after another."""
+        count = sum(len(messages) for messages in trips)
         try:
             layer = get_channel_layer()
             if layer is None:
                 return
-            heard = await listened(layer, {group for group, _ in messages})
+            heard = await listened(layer, {group for messages in trips for group, _ in messages})
             slots = asyncio.Semaphore(SENDS_AT_ONCE)
 
             async def one(group, message):
                 async with slots:
                     await layer.group_send(group, message)
 
-            outcomes = await asyncio.gather(
-                *(one(g, m) for g, m in messages if g in heard), return_exceptions=True
-            )
-            failed = [o for o in outcomes if isinstance(o, BaseException)]
-            if failed:
-                logger.warning("%d of %d realtime pushes failed: %r", len(failed), len(outcomes), failed[0])
-        except Exception as exc:  # the layer could not be asked: the trip is lost, the loop goes on
-            logger.warning("%d realtime pushes failed: %r", len(messages), exc)
+            for messages in trips:
+                outcomes = await asyncio.gather(
+                    *(one(g, m) for g, m in messages if g in heard), return_exceptions=True
+                )
+                failed = [o for o in outcomes if isinstance(o, BaseException)]
+                if failed:
+                    logger.warning(
+                        "%d of %d realtime pushes failed: %r", len(failed), len(outcomes), failed[0]
+                    )
+        except Exception as exc:  # the layer could not be asked: the trips are lost, the loop goes on
+            logger.warning("%d realtime pushes failed: %r", count, exc)
         finally:
             with self._lock:
-                self._pending -= len(messages)
+                self._pending -= count
 
     def wait(self, timeout: float) -> bool:
         """Wait until every push handed over so far has been sent (or failed); False on timeout."""

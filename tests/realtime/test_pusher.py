@@ -92,3 +92,54 @@ def test_a_hung_channel_layer_keeps_nobody_waiting_and_is_bounded(hung_redis, mo
         connection.close()
     assert pusher.wait(10)
     pusher.close(1)
+
+
+def test_trips_that_waited_together_are_asked_about_once_and_sent_in_order(monkeypatch):
+    """While the loop is held (here by a callback; in a storm, by busy request threads), trips pile
+    up: one question to Redis covers them all, and each still reaches its listener, in order."""
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)("org.pusher-waited", channel)
+    questions = []
+    real_listened = pusher_module.listened
+
+    async def counted(layer, groups):
+        questions.append(sorted(groups))
+        return await real_listened(layer, groups)
+
+    monkeypatch.setattr(pusher_module, "listened", counted)
+    pusher = Pusher()
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        held.set()
+        release.wait(5)
+
+    pusher._running_loop().call_soon_threadsafe(hold)
+    try:
+        assert held.wait(5)
+        for n in range(5):
+            pusher.send(
+                [
+                    ("org.pusher-waited", {"type": "realtime.event", "event": {"n": n}}),
+                    (f"incident.nobody-{n}", {"type": "realtime.event", "event": {"n": n}}),
+                ]
+            )
+        release.set()
+        events = [message["event"]["n"] for message in _receive_all(layer, channel, 5)]
+        assert pusher.wait(5)
+    finally:
+        release.set()
+        async_to_sync(layer.group_discard)("org.pusher-waited", channel)
+        pusher.close(1)
+    assert events == [0, 1, 2, 3, 4]
+    assert questions == [
+        [
+            "incident.nobody-0",
+            "incident.nobody-1",
+            "incident.nobody-2",
+            "incident.nobody-3",
+            "incident.nobody-4",
+            "org.pusher-waited",
+        ]
+    ]
