@@ -2,6 +2,7 @@
 
 import pytest
 
+from incidents.ingest import key_cache
 from incidents.ingest.services import integration_create
 from opsplatform.core.actors import Actor
 
@@ -23,3 +24,13 @@ def make_integration(org, service):
         return issued.integration, issued.key
 
     return make
+
+
+@pytest.fixture
+def key_cache_on(settings):
+    """The process-local lookup cache on, as in production (the test settings turn it off), and
+    empty before and after the test."""
+    settings.INGEST_KEY_CACHE_SECONDS = 30
+    key_cache.cache.clear()
+    yield
+    key_cache.cache.clear()

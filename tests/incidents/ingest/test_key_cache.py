@@ -12,16 +12,8 @@ from incidents.ingest.services import integration_rotate_key, integration_update
 from incidents.models import IntegrationKind, RoutingRule
 from tests.incidents.ingest.payloads import pd_trigger, post
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("key_cache_on")]
 PD = IntegrationKind.PAGERDUTY
-
-
-@pytest.fixture(autouse=True)
-def cache_on(settings):
-    settings.INGEST_KEY_CACHE_SECONDS = 30
-    key_cache.cache.clear()
-    yield
-    key_cache.cache.clear()
 
 
 @pytest.fixture

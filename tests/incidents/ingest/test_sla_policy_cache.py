@@ -15,15 +15,7 @@ from incidents.sla.policy import policy_for
 from tests.incidents.factories import SLAPolicyFactory
 from tests.incidents.ingest.payloads import pd_trigger, post
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def cache_on(settings):
-    settings.INGEST_KEY_CACHE_SECONDS = 30
-    key_cache.cache.clear()
-    yield
-    key_cache.cache.clear()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("key_cache_on")]
 
 
 @pytest.fixture
