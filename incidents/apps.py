@@ -5,6 +5,6 @@ class IncidentsConfig(AppConfig):
     name = "incidents"
 
     def ready(self):
-        from incidents.ingest import key_cache
+        from incidents.ingest import lookup_cache
 
-        key_cache.connect_signals()
+        lookup_cache.connect_signals()

@@ -672,7 +672,7 @@ INGEST_MIDDLEWARE = [
 ]
 # Ingestion requests a web process works on at once (its worker threads); more wait in a queue.
 # A repeated trigger (most of a storm) spends its time waiting for its group's commit without a
-# database connection of its own (incidents.ingest.group_commit, .key_cache), so the more requests
+# database connection of its own (incidents.ingest.group_commit, .lookup_cache), so the more requests
 # a process has in hand, the larger the groups: on two cores, 16 served ~460 PagerDuty events/s
 # where 4 served ~230 (docs/benchmarks.md). Requests that open incidents borrow pool connections.
 INGEST_THREADS = env.int("INGEST_THREADS", default=16)
@@ -691,9 +691,9 @@ ESCALATION_GATHER_SECONDS = env.float("ESCALATION_GATHER_SECONDS", default=0.25)
 if not 0 <= ESCALATION_GATHER_SECONDS <= 2:
     raise environ.ImproperlyConfigured("ESCALATION_GATHER_SECONDS must be from 0 to 2")
 INGEST_GROUP_COMMIT_MAX = env.int("INGEST_GROUP_COMMIT_MAX", default=64)
-# How long a web process may answer from its copy of an integration key's lookup at most; changes
-# made through the models reach every process within 0.1 s anyway (incidents.ingest.key_cache).
-# 0 turns the cache off.
+# How long a web process may answer from its copy of an integration key's lookup (or of the SLA
+# policy new incidents get) at most; changes made through the models reach every process within
+# 0.1 s anyway (incidents.ingest.lookup_cache). 0 turns the cache off.
 INGEST_KEY_CACHE_SECONDS = env.float("INGEST_KEY_CACHE_SECONDS", default=30.0)
 # REST API requests a web process works on at once (opsplatform.asgi: one thread hop each instead
 # of Django's four or five); more wait in a queue. Keep it at or below DB_POOL_MAX_SIZE when set.

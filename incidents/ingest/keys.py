@@ -5,7 +5,7 @@ its organization and default service, its enabled routing rules (as JSON, in eva
 whether the organization has any maintenance window that could be active, so a request without
 one skips that query. The windows that could be active come with it (as JSON), so a request never
 needs a query of its own for them either. Each web process keeps the answers, invalidated on every
-change (``incidents.ingest.key_cache``).
+change (``incidents.ingest.lookup_cache``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from functools import lru_cache
 
-from incidents.ingest import key_cache
+from incidents.ingest import lookup_cache
 from incidents.models import Integration, IntegrationKind, MaintenanceWindow, RoutingRule, Service
 from opsplatform.accounts.models import Organization
 from opsplatform.core.prepared import fetchone_prepared, model_from_row, select_columns
@@ -115,7 +115,7 @@ def load_target(key: str | None, *, kind: str) -> IngestTarget | None:
     digest = key_digest(key)
     if kind == IntegrationKind.HEARTBEAT:
         return _load(digest, kind)
-    return key_cache.cache.get(digest, kind, lambda: _load(digest, kind))
+    return lookup_cache.cache.key_target(digest, kind, lambda: _load(digest, kind))
 
 
 def _load(digest: str, kind: str) -> IngestTarget | None:

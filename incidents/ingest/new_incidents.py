@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from django.db import connection
 
-from incidents.ingest import key_cache, sql
+from incidents.ingest import lookup_cache, sql
 from incidents.ingest.formats.common import digest
 from incidents.ingest.routing import Decision, default_priority
 from incidents.models import Incident, Integration, Service, Severity, Status
@@ -124,6 +124,6 @@ class IncidentOpener:
 
 
 def _cached_policy(incident: Incident):
-    return key_cache.cache.sla_policy(
+    return lookup_cache.cache.sla_policy(
         incident.organization_id, incident.service_id, incident.severity, lambda: policy_for(incident)
     )

@@ -45,11 +45,10 @@ class UtcTimestamptzLoader:
     the value's zone to the connection's: ~3.6 µs a value, against ~0.4 µs for psycopg's compiled
     loader (tests/bench/test_time_loader_cost.py), which already returns times in the session's
     zone. A delivery tick reads some 18 times a page. Where the session's zone and Django's are both
-    UTC the two give identical values (the
-    same ``datetime.timezone.utc``). Django reads ``timezone`` from the registered class to decide
-    whether a cursor needs a loader of its own (e.g. with ``USE_TZ`` off), and the compiled class
-    takes neither an attribute nor a subclass: so this class carries the attribute, and what it
-    builds is the compiled loader."""
+    UTC the two give identical values (the same ``datetime.timezone.utc``). Django reads
+    ``timezone`` from the registered class to decide whether a cursor needs a loader of its own
+    (e.g. with ``USE_TZ`` off), and the compiled class takes neither an attribute nor a subclass:
+    so this class carries the attribute, and what it builds is the compiled loader."""
 
     format = Format.TEXT
     timezone = datetime.UTC

@@ -2,7 +2,7 @@
 
 import pytest
 
-from incidents.ingest import key_cache
+from incidents.ingest import lookup_cache
 from incidents.ingest.services import integration_create
 from opsplatform.core.actors import Actor
 
@@ -27,10 +27,10 @@ def make_integration(org, service):
 
 
 @pytest.fixture
-def key_cache_on(settings):
+def lookup_cache_on(settings):
     """The process-local lookup cache on, as in production (the test settings turn it off), and
     empty before and after the test."""
     settings.INGEST_KEY_CACHE_SECONDS = 30
-    key_cache.cache.clear()
+    lookup_cache.cache.clear()
     yield
-    key_cache.cache.clear()
+    lookup_cache.cache.clear()

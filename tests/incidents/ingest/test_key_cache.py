@@ -1,4 +1,4 @@
-"""The process-local cache of key lookups (``incidents.ingest.key_cache``): a hit costs no query, and
+"""The process-local cache of key lookups (``incidents.ingest.lookup_cache``): a hit costs no query, and
 every change a lookup depends on (rotation, disabling, routing rules) reaches this process at once and
 another process within the generation check; without Redis every lookup reads the database."""
 
@@ -6,13 +6,13 @@ import time
 
 import pytest
 
-from incidents.ingest import key_cache, keys
-from incidents.ingest.key_cache import GENERATION_CHECK_SECONDS, KeyCache
+from incidents.ingest import keys, lookup_cache
+from incidents.ingest.lookup_cache import GENERATION_CHECK_SECONDS, LookupCache
 from incidents.ingest.services import integration_rotate_key, integration_update
 from incidents.models import IntegrationKind, RoutingRule
 from tests.incidents.ingest.payloads import pd_trigger, post
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("key_cache_on")]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("lookup_cache_on")]
 PD = IntegrationKind.PAGERDUTY
 
 
@@ -35,7 +35,7 @@ def loads(monkeypatch):
     return calls
 
 
-def _lookups(cache: KeyCache, key: str) -> tuple:
+def _lookups(cache: LookupCache, key: str) -> tuple:
     """What ``cache`` answers for ``key``, and whether it read the database for it."""
     digest = keys.key_digest(key)
     read = []
@@ -44,7 +44,7 @@ def _lookups(cache: KeyCache, key: str) -> tuple:
         read.append(1)
         return keys._load(digest, PD)
 
-    return cache.get(digest, PD, load), len(read)
+    return cache.key_target(digest, PD, load), len(read)
 
 
 def test_a_hit_reads_nothing_and_hands_out_a_private_copy(pd, loads):
@@ -66,7 +66,7 @@ def test_rotation_without_overlap_stops_the_old_key_at_once(client, pd, actor_as
 
 def test_another_process_sees_a_rotation_within_the_generation_check(pd, actor_as):
     integration, old = pd
-    elsewhere = KeyCache()  # another web process's cache
+    elsewhere = LookupCache()  # another web process's cache
     assert _lookups(elsewhere, old)[0] is not None
     assert _lookups(elsewhere, old)[1] == 0
     integration_rotate_key(actor=actor_as("manager"), integration=integration, overlap_hours=0)
@@ -81,7 +81,7 @@ def test_a_rotated_keys_overlap_ends_in_the_cache_too(pd, actor_as, loads):
     integration_rotate_key(actor=actor_as("manager"), integration=integration, overlap_hours=1)
     cached = keys.load_target(old, kind=PD)
     assert cached is not None and cached.expires_at is not None
-    entry = key_cache.cache._entries[(keys.key_digest(old), PD)]
+    entry = lookup_cache.cache._entries[(keys.key_digest(old), PD)]
     keys.load_target(old, kind=PD)
     assert len(loads) == 1
     entry.target.expires_at = entry.target.expires_at.replace(year=2000)  # the overlap is over
@@ -104,6 +104,6 @@ def test_disabling_and_rule_changes_invalidate(client, pd, actor_as):
 def test_without_redis_every_lookup_reads_the_database(pd, settings):
     _integration, key = pd
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
-    lonely = KeyCache()
+    lonely = LookupCache()
     assert _lookups(lonely, key)[1] == 1
     assert _lookups(lonely, key)[1] == 1

@@ -1,4 +1,4 @@
-"""New incidents take their SLA policy from the process-local lookup cache (``key_cache.sla_policy``):
+"""New incidents take their SLA policy from the process-local lookup cache (``lookup_cache.sla_policy``):
 a storm's thousands of new incidents of one shape ask the database once, and every saved, created or
 deleted policy reaches this process at once and another within the generation check."""
 
@@ -7,15 +7,15 @@ from datetime import timedelta
 
 import pytest
 
-from incidents.ingest import key_cache, new_incidents
-from incidents.ingest.key_cache import GENERATION_CHECK_SECONDS, KeyCache
+from incidents.ingest import lookup_cache, new_incidents
+from incidents.ingest.lookup_cache import GENERATION_CHECK_SECONDS, LookupCache
 from incidents.models import Incident
 from incidents.services.sla import sla_policy_delete, sla_policy_save
 from incidents.sla.policy import policy_for
 from tests.incidents.factories import SLAPolicyFactory
 from tests.incidents.ingest.payloads import pd_trigger, post
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("key_cache_on")]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("lookup_cache_on")]
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def test_a_new_more_specific_policy_and_a_deleted_one_apply_at_once(client, org,
 
 def test_another_process_sees_a_policy_change_within_the_generation_check(org, service, actor_as):
     policy = SLAPolicyFactory(organization=org, ack_target_minutes=15)
-    elsewhere = KeyCache()  # another web process's cache
+    elsewhere = LookupCache()  # another web process's cache
     probe = Incident(organization_id=org.pk, service_id=service.pk, severity="sev3")
     reads = []
 
@@ -106,6 +106,6 @@ def test_another_process_sees_a_policy_change_within_the_generation_check(org, s
 def test_each_request_gets_its_own_copy_of_the_policy(org, service):
     SLAPolicyFactory(organization=org)
     probe = Incident(organization_id=org.pk, service_id=service.pk, severity="sev3")
-    first = key_cache.cache.sla_policy(org.pk, service.pk, "sev3", lambda: policy_for(probe))
-    second = key_cache.cache.sla_policy(org.pk, service.pk, "sev3", lambda: policy_for(probe))
+    first = lookup_cache.cache.sla_policy(org.pk, service.pk, "sev3", lambda: policy_for(probe))
+    second = lookup_cache.cache.sla_policy(org.pk, service.pk, "sev3", lambda: policy_for(probe))
     assert first.pk == second.pk and first is not second

@@ -1,4 +1,5 @@
-"""A process-local cache of integration key lookups, invalidated across processes on every change.
+"""A process-local cache of the lookups ingestion makes (integration keys, and the SLA policy of a new
+incident), invalidated across processes on every change.
 
 In an alert storm the same few keys arrive hundreds of times a second, and each lookup is a round
 trip to PostgreSQL for an answer that changes perhaps once a month. Each web process keeps the
@@ -52,7 +53,7 @@ class _Entry:
     loaded_at: float
 
 
-class KeyCache:
+class LookupCache:
     def __init__(self):
         self._entries: dict[tuple[str, str], _Entry] = {}
         self._lock = threading.Lock()
@@ -74,7 +75,7 @@ class KeyCache:
             self._generation, self._checked_at = generation, now
         return generation
 
-    def get(self, digest: str, kind: str, load):
+    def key_target(self, digest: str, kind: str, load):
         """The target for this key digest and kind: cached when still current, else ``load()``."""
         return self._lookup((digest, kind), load, usable=_usable_target, private=_private_copy)
 
@@ -123,7 +124,7 @@ def _private_copy(target):
     return target
 
 
-cache = KeyCache()
+cache = LookupCache()
 
 
 def bump_generation() -> None:
