@@ -3,9 +3,10 @@ the due-time column it acted on in the same transaction, so a tick that runs twi
 once) acts on each row exactly once: the second skips the locked row, and later finds it no longer due.
 """
 
+import zlib
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.models import LedgerEntry
@@ -24,7 +25,7 @@ from workflows.models import (
 )
 from workflows.realtime import publish_run, publish_task
 from workflows.services import notices, people
-from workflows.services.runs import run_create
+from workflows.services.runs import runs_create_for_incidents
 
 BATCH = 200
 APPROVALS_JOB = "workflows.approvals_tick"
@@ -33,6 +34,10 @@ PLAYBOOK_JOB = "workflows.playbook_tick"
 # How far back the playbook trigger looks: the ledger is read by time, not by id, because ids are
 # handed out before commit (a slow transaction can commit an older id after a newer one was seen).
 PLAYBOOK_LOOKBACK = timedelta(minutes=15)
+# New incidents' playbook runs started in one transaction (one statement each for the runs, their
+# tasks and their ledger entries).
+PLAYBOOK_BATCH = 50
+PLAYBOOK_LOCK_NAMESPACE = zlib.crc32(b"opsplatform.workflows.playbook") & 0x7FFFFFFF
 
 
 def _claim(queryset, limit):
@@ -149,12 +154,37 @@ def playbook_key(incident_id) -> str:
     return f"playbook:incident:{incident_id}"
 
 
+def _lock_playbook_starts(organization_id) -> None:
+    """Until commit: the organization's playbook starts, one tick at a time (ticks overlap when one
+    outlasts the beat's period), so a batch never collides with another's keys."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [PLAYBOOK_LOCK_NAMESPACE, organization_id])
+
+
+def _start_playbooks(definition, incidents) -> int:
+    """Playbook runs for ``incidents`` (one organization's) not started yet, in one transaction."""
+    actor = Actor.system(PLAYBOOK_JOB, organization=definition.organization)
+    with transaction.atomic():
+        _lock_playbook_starts(definition.organization_id)
+        keys = [playbook_key(incident.pk) for incident in incidents]
+        started = set(WorkflowRun.objects.filter(trigger_key__in=keys).values_list("trigger_key", flat=True))
+        starts = [
+            (incident, f"Playbook: #{incident.pk} {incident.title}"[:200], key)
+            for incident, key in zip(incidents, keys, strict=True)
+            if key not in started
+        ]
+        if starts:
+            runs_create_for_incidents(actor=actor, definition=definition, starts=starts)
+    return len(starts)
+
+
 def run_playbook_tick(now=None) -> int:
     """Start the incident response playbook for every SEV1/SEV2 incident opened lately.
 
     Reacts to the ``incident.triggered`` ledger entries (incidents never call workflows). At least
     once: entries are re-read for ``PLAYBOOK_LOOKBACK``, and the run's unique ``trigger_key`` makes
-    every start after the first a no-op.
+    every start after the first a no-op. A storm's new incidents start their runs ``PLAYBOOK_BATCH``
+    to a transaction.
     """
     now = now or timezone.now()
     entries = LedgerEntry.objects.filter(
@@ -167,25 +197,20 @@ def run_playbook_tick(now=None) -> int:
     started = set(
         WorkflowRun.objects.filter(trigger_key__in=list(wanted)).values_list("trigger_key", flat=True)
     )
-    count = 0
+    by_org: dict[int, list[int]] = {}
     for key, (org_id, target_id) in wanted.items():
-        if key in started:
-            continue
-        definition = WorkflowDefinition.objects.filter(organization_id=org_id, key=INCIDENT_PLAYBOOK).first()
-        incident = (
-            Incident.objects.filter(pk=target_id, organization_id=org_id)
+        if key not in started and target_id.isdigit():
+            by_org.setdefault(org_id, []).append(int(target_id))
+    count = 0
+    for org_id, incident_ids in sorted(by_org.items()):
+        definition = (
+            WorkflowDefinition.objects.filter(organization_id=org_id, key=INCIDENT_PLAYBOOK)
             .select_related("organization")
             .first()
         )
-        if definition is None or incident is None:
+        if definition is None:
             continue
-        actor = Actor.system(PLAYBOOK_JOB, organization=incident.organization)
-        run_create(
-            actor=actor,
-            definition=definition,
-            title=f"Playbook: #{incident.pk} {incident.title}"[:200],
-            incident=incident,
-            trigger_key=key,
-        )
-        count += 1
+        incidents = list(Incident.objects.filter(pk__in=incident_ids, organization_id=org_id).order_by("pk"))
+        for at in range(0, len(incidents), PLAYBOOK_BATCH):
+            count += _start_playbooks(definition, incidents[at : at + PLAYBOOK_BATCH])
     return count

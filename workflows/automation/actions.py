@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from incidents import services as incident_services
 from opsplatform.core import crypto, http
 from opsplatform.core.actors import Actor
+from opsplatform.core.memo import remembered
 from opsplatform.core.webhook_signature import sign
 from workflows.models import NoticeKind, WorkflowDefinition, WorkflowRun
 from workflows.services import notices, people
@@ -65,7 +66,11 @@ def _run_of(execution):
 
 
 def _people_ids(execution, raw) -> list[int]:
-    return sorted(people.resolve(execution.rule.organization, People.of(raw)))
+    organization, wanted = execution.rule.organization, People.of(raw)
+    # A chunk's notices to "the operators" ask once who they are (see runner._database_chunk).
+    return sorted(
+        remembered(("people", organization.pk, wanted), lambda: people.resolve(organization, wanted))
+    )
 
 
 def _start_workflow(execution, actor, action) -> dict:

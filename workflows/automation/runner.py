@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from audit.services import record, record_many
 from incidents.models import Incident
+from opsplatform.core import memo
 from opsplatform.realtime.groups import one_trip
 from workflows.automation import actions, approvals, spec
 from workflows.automation.actions import Skip
@@ -255,7 +256,8 @@ def _database_chunk(chunk: list[tuple[int, int]], now=None) -> tuple[list, list,
     attempt_of = dict(chunk)
     finished, alone, later = [], [], []
     stop_at = time.monotonic() + CHUNK_SECONDS
-    with transaction.atomic(), one_trip():
+    # One transaction, one trip for its pushes, and the reads its actions repeat made once.
+    with transaction.atomic(), one_trip(), memo.scope():
         rows = [
             row
             for row in AutomationExecution.objects.select_for_update(of=("self",))

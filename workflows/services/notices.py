@@ -13,7 +13,14 @@ from notifications.masking import mask_email
 from notifications.models import Medium
 from notifications.selectors import first_contact_methods
 from opsplatform.accounts.models import User
+from opsplatform.core.memo import remembered
 from workflows.models import Notice
+
+
+def _contacts(user_ids) -> tuple[dict, dict]:
+    return first_contact_methods(user_ids), dict(
+        User.objects.filter(pk__in=user_ids).values_list("pk", "email")
+    )
 
 
 def enqueue(
@@ -23,8 +30,8 @@ def enqueue(
     user_ids = sorted(set(recipients))
     if not user_ids:
         return
-    contacts = first_contact_methods(user_ids)
-    emails = dict(User.objects.filter(pk__in=user_ids).values_list("pk", "email"))
+    # Inside a batch's memo scope (an automation chunk), the same people's are read once.
+    contacts, emails = remembered(("notice-contacts", tuple(user_ids)), lambda: _contacts(user_ids))
     common = {
         "organization_id": organization_id,
         "kind": kind,

@@ -18,6 +18,7 @@ from workflows.models import ACTIVE_TASK_STATUSES, Task, TaskStatus
 from workflows.realtime import publish_task
 
 MAX_CHECKLIST = 50
+TASK_CREATED = "task.created"
 EDITABLE = ("title", "description", "assignee", "due_at", "checklist", "status")
 # status -> statuses it may move to
 MOVES = {
@@ -73,9 +74,9 @@ def _ensure_same_organization(actor: Actor, obj) -> None:
         raise Http404("No task matches the given query.")
 
 
-def _create(*, actor, organization, title, description, assignee, due_at, checklist, incident, run) -> Task:
-    now = timezone.now()
-    task = Task.objects.create(
+def _new(*, actor, organization, title, description, assignee, due_at, checklist, incident, run, now) -> Task:
+    """A checked task, not yet saved."""
+    return Task(
         organization=organization,
         title=_clean_title(title),
         description=_clean_description(description),
@@ -88,19 +89,29 @@ def _create(*, actor, organization, title, description, assignee, due_at, checkl
         created_at=now,
         updated_at=now,
     )
-    record(
-        actor=actor,
-        verb="task.created",
-        target=task,
-        data={
+
+
+def created_entry(task) -> tuple:
+    """A saved new task's ledger entry: ``(target, verb, data)``, as ``record_many`` takes it."""
+    return (
+        task,
+        TASK_CREATED,
+        {
             "title": task.title,
             "assignee": task.assignee_id,
-            "due_at": due_at.isoformat() if due_at else None,
+            "due_at": task.due_at.isoformat() if task.due_at else None,
             "incident": task.incident_id,
             "run": task.run_id,
         },
     )
-    publish_task(task, "task.created")
+
+
+def _create(*, actor, **values) -> Task:
+    task = _new(actor=actor, now=timezone.now(), **values)
+    task.save(force_insert=True)
+    target, verb, data = created_entry(task)
+    record(actor=actor, verb=verb, target=target, data=data)
+    publish_task(task, verb)
     return task
 
 
@@ -135,9 +146,10 @@ def task_create(
     )
 
 
-def task_create_for_run(*, actor: Actor, run, title: str, description: str = "", due_at=None) -> Task:
-    """A task of a run's template (the playbook's checklist), in the run's transaction."""
-    return _create(
+def new_task_for_run(*, actor: Actor, run, title: str, description: str = "", due_at=None, now) -> Task:
+    """A task of a run's template (the playbook's checklist), checked and not yet saved: the run's
+    creation saves its tasks together."""
+    return _new(
         actor=actor,
         organization=run.organization,
         title=title,
@@ -147,6 +159,7 @@ def task_create_for_run(*, actor: Actor, run, title: str, description: str = "",
         checklist=None,
         incident=run.incident,
         run=run,
+        now=now,
     )
 
 
@@ -220,4 +233,11 @@ def task_complete(*, actor: Actor, task: Task) -> Task:
     return task_update(actor=actor, task=task, status=TaskStatus.DONE)
 
 
-__all__ = ["ACTIVE_TASK_STATUSES", "task_complete", "task_create", "task_create_for_run", "task_update"]
+__all__ = [
+    "ACTIVE_TASK_STATUSES",
+    "created_entry",
+    "new_task_for_run",
+    "task_complete",
+    "task_create",
+    "task_update",
+]

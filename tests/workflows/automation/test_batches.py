@@ -26,6 +26,8 @@ from workflows.automation.consumer import consume
 from workflows.automation.models import AutomationExecution, ExecutionState
 from workflows.automation.runner import LEASE, claim, run_batches, run_claimed, run_due
 from workflows.automation.tick import DRAIN_KEY, run_automation_tick
+from workflows.models import Notice
+from workflows.services import notices
 
 S = ExecutionState
 
@@ -269,3 +271,38 @@ def test_a_chunk_holds_its_incident_only_as_firmly_as_its_action_needs(
         other.close()
     assert waited is holds
     assert counts == [{"succeeded": 1}]
+
+
+@pytest.mark.django_db
+def test_a_chunk_asks_once_who_its_notices_go_to(make_rule, trigger, users):
+    """Three incidents, each telling "the operators": the chunk reads the operators, their contact
+    methods and their addresses once, and still queues each incident's notices."""
+    make_rule(actions=[{"type": "notify", "people": {"roles": ["operator", "viewer"]}}])
+    incidents = [trigger(f"Payment API failing {n}") for n in range(3)]
+    consume()
+    statements = []
+
+    def collect(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(collect):
+        assert run_due()["succeeded"] == 3
+
+    reads = [sql for sql in statements if sql.startswith("SELECT")]
+    assert sum('FROM "accounts_membership"' in sql for sql in reads) == 2  # roles, then who is active
+    assert sum('FROM "notifications_notificationrule"' in sql for sql in reads) == 1
+    assert sum('FROM "accounts_user"' in sql for sql in reads) == 1
+    wanted = sorted(users[role].pk for role in ("operator", "viewer"))
+    for incident in incidents:
+        execution = AutomationExecution.objects.get(incident=incident)
+        assert execution.outcome == {"recipients": wanted}
+        queued = Notice.objects.filter(execution=execution)
+        assert sorted(queued.values_list("recipient_id", flat=True)) == wanted
+    # Outside a chunk nothing is remembered: the next notice reads them again.
+    statements.clear()
+    with connection.execute_wrapper(collect):
+        notices.enqueue(
+            organization_id=incidents[0].organization_id, kind="automation", recipients=wanted, key="a"
+        )
+    assert sum('FROM "notifications_notificationrule"' in sql for sql in statements) == 1
