@@ -26,6 +26,10 @@ In one run, each load with 90% duplicates over 10,000 dedup keys:
 * in the database: dedup keys with no open incident (lost) or more than one (doubled), and PagerDuty
   incidents whose trigger count differs from what was sent.
 
+When the pages have settled, how far the general worker kept up: the SEV1/SEV2 new incidents'
+playbook runs started and how long after their incident, the automation actions finished and how
+long after their event.
+
 While the loads run, ``pg_stat_activity`` is sampled every 100 ms: what the busy backends wait on,
 by process (each child of the runner names its sessions) and by statement, and for lock waits what
 holds the lock (the ``BENCH_BLOCKERS`` (8) most frequent pairs).
@@ -56,6 +60,7 @@ from tests.bench.http_load import KeyStream, am_batch, paced, pd_event, saturate
 from tests.bench.timing import percentile
 from tests.faults.load import AM_KEY, PD_KEY
 from tests.faults.world import running_world
+from workflows.builtins import PLAYBOOK_SEVERITIES
 
 # On a loaded machine the pages of a storm can take many minutes to drain.
 pytestmark = pytest.mark.timeout(3600)
@@ -184,7 +189,8 @@ class WaitSampler(threading.Thread):
                     "SELECT a.state, coalesce(a.wait_event_type, 'CPU'), coalesce(a.wait_event, '-'),"
                     " a.query, a.application_name,"
                     " (SELECT b.application_name || ' ' || b.state || ': ' || b.query FROM pg_stat_activity b"
-                    "  WHERE b.pid = (pg_blocking_pids(a.pid))[1]) "
+                    # LIMIT 1: once the subquery found two rows for one pid, and the sampler died.
+                    "  WHERE b.pid = (pg_blocking_pids(a.pid))[1] LIMIT 1) "
                     "FROM pg_stat_activity a WHERE a.backend_type = 'client backend' "
                     "AND a.pid <> pg_backend_pid() AND a.state <> 'idle'"
                 ).fetchall()
@@ -365,6 +371,39 @@ def _stage_line(first_sent: dict[str, float], stages: dict) -> str:
     return "; ".join(
         f"{name} p50 {percentile(values or [0], 50):.2f} s / p99 {percentile(values or [0], 99):.2f} s"
         for name, values in parts.items()
+    )
+
+
+def _reactions_line(world, keys: list[str]) -> str:
+    """How far the general worker kept up, read when the pages have settled: each SEV1/SEV2 new
+    incident's playbook run after the incident, and each automation action after its event."""
+    with world.postgres.connect() as conn:
+        wanted = conn.execute(
+            "SELECT count(*) FROM incidents_incident WHERE dedup_key = ANY(%s) AND severity = ANY(%s)",
+            (keys, list(PLAYBOOK_SEVERITIES)),
+        ).fetchone()[0]
+        runs = [
+            float(seconds)
+            for (seconds,) in conn.execute(
+                "SELECT extract(epoch FROM r.created_at - i.created_at) FROM workflows_workflowrun r"
+                " JOIN incidents_incident i ON r.incident_id = i.id"
+                " WHERE i.dedup_key = ANY(%s) AND r.trigger_key LIKE 'playbook:%%'",
+                (keys,),
+            )
+        ]
+        actions = conn.execute(
+            "SELECT extract(epoch FROM e.finished_at - e.event_at) FROM workflows_automationexecution e"
+            " JOIN incidents_incident i ON e.incident_id = i.id WHERE i.dedup_key = ANY(%s)",
+            (keys,),
+        ).fetchall()
+    done = [float(seconds) for (seconds,) in actions if seconds is not None]
+
+    def spread(values: list[float]) -> str:
+        return f"p50 {percentile(values or [0], 50):.1f} s / p99 {percentile(values or [0], 99):.1f} s"
+
+    return (
+        f"playbook runs started {len(runs)} of {wanted}, after their incident {spread(runs)}; "
+        f"automation actions finished {len(done)} of {len(actions)}, after their event {spread(done)}"
     )
 
 
@@ -560,6 +599,7 @@ def test_storm_with_paging():
         settle_seconds = _settle(world, keys)
         incidents, rows = _pages(world, keys)
         stages = _stages(world, keys)
+        reactions = _reactions_line(world, keys)
         delivered = world.peers.delivered()
         arrivals = world.peers.webhook_arrivals()
         tps_after = pgbench_tps(world.postgres)
@@ -600,6 +640,7 @@ def test_storm_with_paging():
     )
     print(f"first page's way (server times): {_stage_line(first_sent, stages)}")
     print(f"escalation ticks (the paging worker's log): {_tick_line(world.platform.text())}")
+    print(f"the general worker, when the pages had settled: {reactions}")
     print(
         f"lost / doubled incidents {len(lost_incidents)} / {len(doubled_incidents)}, "
         f"miscounted {len(miscounted)}; "
