@@ -306,3 +306,27 @@ def test_a_chunk_asks_once_who_its_notices_go_to(make_rule, trigger, users):
             organization_id=incidents[0].organization_id, kind="automation", recipients=wanted, key="a"
         )
     assert sum('FROM "notifications_notificationrule"' in sql for sql in statements) == 1
+
+
+@pytest.mark.django_db
+def test_a_chunk_whose_actions_all_succeed_takes_no_savepoint_per_action(make_rule, trigger):
+    """A savepoint and its release are two round trips per action, for nothing when none fails:
+    only the priority change's own (``incident_update``) remain."""
+    make_rule()
+    incidents = [trigger(f"Payment API failing {n}") for n in range(4)]
+    consume()
+    statements = []
+
+    def collect(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(collect):
+        assert run_due()["succeeded"] == 4
+
+    # The claim's and the chunk's transactions (savepoints inside the test's own transaction) and
+    # each priority change's; none per action.
+    assert sum(sql.startswith("SAVEPOINT") for sql in statements) == 2 + 4
+    for incident in incidents:
+        assert Incident.objects.get(pk=incident.pk).priority == "p1"
+        assert entries("incident.updated", target=incident).count() == 1
