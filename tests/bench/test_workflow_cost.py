@@ -33,6 +33,7 @@ from incidents.services import incident_create
 from opsplatform.core.actors import Actor
 from opsplatform.devtools.demo.seed_automation import RULES
 from tests.incidents.factories import ServiceFactory
+from tests.statements import sent
 from workflows.automation.models import AutomationExecution, ExecutionState
 from workflows.automation.services import rule_create
 from workflows.automation.tick import run_automation_tick
@@ -66,13 +67,10 @@ class Cost:
 
     @contextmanager
     def measure(self):
-        def count(execute, sql, params, many, context):
-            self.statements += 1
-            return execute(sql, params, many, context)
-
         backends, cpu, wall = _backend_cpu(), time.process_time(), time.perf_counter()
-        with connection.execute_wrapper(count):
+        with sent() as statements:
             yield
+        self.statements += len(statements)
         self.wall += time.perf_counter() - wall
         self.cpu += time.process_time() - cpu
         time.sleep(0.3)  # the sealer's last seal, after the last commit

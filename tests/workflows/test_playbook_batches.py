@@ -2,18 +2,18 @@
 for the runs, their tasks and their ledger entries, one trip for their pushes; the same rows and
 entries as a run started alone, and still once per incident when two ticks run at once."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 
 from incidents.services import incident_create
 from opsplatform.core.actors import Actor
 from opsplatform.realtime import groups
 from tests.accounts.factories import OrganizationFactory
+from tests.at_once import at_once
 from tests.incidents.factories import ServiceFactory
 from tests.ledger import entries
+from tests.statements import sent
 from workflows import ticks
 from workflows.builtins import INCIDENT_PLAYBOOK, INCIDENT_PLAYBOOK_SPEC
 from workflows.models import Task, WorkflowDefinition, WorkflowRun
@@ -46,14 +46,10 @@ def test_new_incidents_start_their_runs_in_batches_with_the_rows_of_a_run_starte
     service = ServiceFactory(organization=org, name="Checkout")
     opened = _open(org, 7, service=service)
     _open(org, 1, severity="sev3")
-    trips, statements = [], []
+    trips = []
     monkeypatch.setattr(groups, "_send_all", trips.append)
 
-    def collect(execute, sql, params, many, context):
-        statements.append(sql)
-        return execute(sql, params, many, context)
-
-    with django_capture_on_commit_callbacks(execute=True), connection.execute_wrapper(collect):
+    with django_capture_on_commit_callbacks(execute=True), sent() as statements:
         assert run_playbook_tick() == 7
 
     # 7 runs, 3 to a batch: three statements each for the runs, their tasks and their entries.
@@ -132,23 +128,8 @@ def test_a_batch_leaves_out_an_incident_another_tick_started_meanwhile(org):
 @pytest.mark.django_db(transaction=True)
 def test_two_ticks_at_once_start_each_playbook_once(org, small_batches):
     opened = _open(org, 12)
-    barrier = threading.Barrier(2)
-    results, errors = [], []
 
-    def tick():
-        try:
-            barrier.wait()
-            results.append(run_playbook_tick())
-        except Exception as exc:  # asserted below
-            errors.append(repr(exc))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=tick) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results, errors = at_once(run_playbook_tick)
 
     assert errors == []
     assert sum(results) == 12

@@ -1,15 +1,14 @@
 """Stale approvals remind once and escalate once; overdue tasks are marked and notified once; the
 playbook starts once per SEV1/SEV2 incident. Each tick is run twice, and concurrently."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from incidents.services import incident_create
 from opsplatform.core.actors import Actor
+from tests.at_once import at_once
 from tests.ledger import entries
 from tests.workflows.specs import one_gate
 from workflows.models import ApprovalRequest, Notice, NoticeKind, Task, WorkflowRun
@@ -56,23 +55,8 @@ def test_a_stale_approval_reminds_once_then_escalates_once(org, users):
 def test_two_concurrent_ticks_escalate_once(org, users):
     request = _waiting_request(org, users)
     later = request.created_at + timedelta(minutes=61)
-    barrier = threading.Barrier(2)
-    results, errors = [], []
 
-    def tick():
-        try:
-            barrier.wait()
-            results.append(run_approvals_tick(now=later))
-        except Exception as exc:  # asserted below
-            errors.append(repr(exc))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=tick) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results, errors = at_once(lambda: run_approvals_tick(now=later))
 
     assert errors == []
     assert sum(r["escalated"] for r in results) == 1

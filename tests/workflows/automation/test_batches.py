@@ -21,6 +21,7 @@ from incidents.services import incident_resolve, incident_update
 from opsplatform.realtime.groups import organization_group
 from tests.incidents.ingest.test_group_commit import _another_connection
 from tests.ledger import entries
+from tests.statements import sent
 from workflows.automation import actions
 from workflows.automation.consumer import consume
 from workflows.automation.models import AutomationExecution, ExecutionState
@@ -280,13 +281,8 @@ def test_a_chunk_asks_once_who_its_notices_go_to(make_rule, trigger, users):
     make_rule(actions=[{"type": "notify", "people": {"roles": ["operator", "viewer"]}}])
     incidents = [trigger(f"Payment API failing {n}") for n in range(3)]
     consume()
-    statements = []
 
-    def collect(execute, sql, params, many, context):
-        statements.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(collect):
+    with sent() as statements:
         assert run_due()["succeeded"] == 3
 
     reads = [sql for sql in statements if sql.startswith("SELECT")]
@@ -300,8 +296,7 @@ def test_a_chunk_asks_once_who_its_notices_go_to(make_rule, trigger, users):
         queued = Notice.objects.filter(execution=execution)
         assert sorted(queued.values_list("recipient_id", flat=True)) == wanted
     # Outside a chunk nothing is remembered: the next notice reads them again.
-    statements.clear()
-    with connection.execute_wrapper(collect):
+    with sent() as statements:
         notices.enqueue(
             organization_id=incidents[0].organization_id, kind="automation", recipients=wanted, key="a"
         )
@@ -315,13 +310,8 @@ def test_a_chunk_whose_actions_all_succeed_takes_no_savepoint_per_action(make_ru
     make_rule()
     incidents = [trigger(f"Payment API failing {n}") for n in range(4)]
     consume()
-    statements = []
 
-    def collect(execute, sql, params, many, context):
-        statements.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(collect):
+    with sent() as statements:
         assert run_due()["succeeded"] == 4
 
     # The claim's and the chunk's transactions (savepoints inside the test's own transaction) and
