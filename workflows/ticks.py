@@ -3,6 +3,7 @@ the due-time column it acted on in the same transaction, so a tick that runs twi
 once) acts on each row exactly once: the second skips the locked row, and later finds it no longer due.
 """
 
+import logging
 import zlib
 from datetime import timedelta
 
@@ -26,6 +27,8 @@ from workflows.models import (
 from workflows.realtime import publish_run, publish_task
 from workflows.services import notices, people
 from workflows.services.runs import runs_create_for_incidents
+
+logger = logging.getLogger(__name__)
 
 BATCH = 200
 APPROVALS_JOB = "workflows.approvals_tick"
@@ -162,7 +165,23 @@ def _lock_playbook_starts(organization_id) -> None:
 
 
 def _start_playbooks(definition, incidents) -> int:
-    """Playbook runs for ``incidents`` (one organization's) not started yet, in one transaction."""
+    """Playbook runs for ``incidents`` (one organization's) not started yet, in one transaction. If
+    the batch fails (an incident deleted since it was read), each run is started alone, so one
+    incident that cannot have its run does not keep the others from theirs."""
+    try:
+        return _start_batch(definition, incidents)
+    except Exception:
+        logger.exception("playbook batch of %s runs failed; starting them one by one", len(incidents))
+    started = 0
+    for incident in incidents:
+        try:
+            started += _start_batch(definition, [incident])
+        except Exception:  # logged; the next tick tries again while its entry is in the lookback
+            logger.exception("the playbook of incident %s could not start", incident.pk)
+    return started
+
+
+def _start_batch(definition, incidents) -> int:
     actor = Actor.system(PLAYBOOK_JOB, organization=definition.organization)
     with transaction.atomic():
         _lock_playbook_starts(definition.organization_id)

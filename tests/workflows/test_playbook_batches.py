@@ -5,6 +5,7 @@ entries as a run started alone, and still once per incident when two ticks run a
 from datetime import timedelta
 
 import pytest
+from django.db import IntegrityError
 
 from incidents.services import incident_create
 from opsplatform.core.actors import Actor
@@ -137,3 +138,30 @@ def test_two_ticks_at_once_start_each_playbook_once(org, small_batches):
         run = WorkflowRun.objects.get(trigger_key=playbook_key(incident.pk))
         assert Task.objects.filter(run=run).count() == len(TASKS)
         assert entries("workflow.run.created", target=run).count() == 1
+
+
+@pytest.mark.django_db
+def test_an_incident_that_cannot_have_its_run_does_not_keep_the_others_from_theirs(
+    org, small_batches, monkeypatch
+):
+    """A batch that fails (here: its statement refused when it holds one incident, as a foreign key
+    would refuse an incident deleted since the tick read it) starts its runs one by one."""
+    bad, *good = _open(org, 5)
+    real = ticks.runs_create_for_incidents
+
+    def refusing(*, actor, definition, starts):
+        if any(incident.pk == bad.pk for incident, _title, _key in starts):
+            raise IntegrityError("insert or update on table violates foreign key constraint")
+        return real(actor=actor, definition=definition, starts=starts)
+
+    monkeypatch.setattr(ticks, "runs_create_for_incidents", refusing)
+    assert run_playbook_tick() == 4
+
+    assert not WorkflowRun.objects.filter(trigger_key=playbook_key(bad.pk)).exists()
+    for incident in good:
+        run = WorkflowRun.objects.get(trigger_key=playbook_key(incident.pk))
+        assert Task.objects.filter(run=run).count() == len(TASKS)
+    # Once it can, the next tick starts it (its entry is still in the lookback).
+    monkeypatch.setattr(ticks, "runs_create_for_incidents", real)
+    assert run_playbook_tick() == 1
+    assert WorkflowRun.objects.count() == 5

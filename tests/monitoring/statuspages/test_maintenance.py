@@ -16,6 +16,7 @@ from monitoring.statuspages import services, tasks
 from monitoring.statuspages.delivery import run_delivery_tick
 from monitoring.statuspages.models import StatusDelivery, StatusNotice, StatusNoticeUpdate
 from monitoring.statuspages.services import run_maintenance_tick
+from tests.at_once import at_once
 from tests.ledger import entries, verbs
 from tests.monitoring.statuspages.conftest import signature_valid
 
@@ -180,23 +181,7 @@ def test_the_beat_task_starts_what_is_due_and_sends_it(page, hook, receiver, act
 
 
 def run_concurrently(call, times: int) -> list:
-    barrier = threading.Barrier(times)
-    results, errors = [], []
-
-    def work():
-        try:
-            barrier.wait()
-            results.append(call())
-        except Exception as exc:  # asserted below
-            errors.append(repr(exc))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work) for _ in range(times)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results, errors = at_once(call, times)
     assert errors == []
     return results
 
