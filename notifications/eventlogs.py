@@ -1,9 +1,7 @@
 """The notifications app's event log: delivery attempts (audit/eventlog/)."""
 
-from django.db import connection
-
 from audit.eventlog import EventLog
-from opsplatform.core.prepared import insert_params, insert_sql
+from opsplatform.core.prepared import bound_cursor, insert_params, insert_sql
 
 
 def _insert(rows) -> None:
@@ -11,7 +9,7 @@ def _insert(rows) -> None:
     # own values (``bulk_create`` cost about as much to build as the outcomes' other writes). A retried
     # attempt is stored once (the unique number of its notification).
     params = [value for row in rows for value in insert_params(row)]
-    with connection.cursor() as cursor:
+    with bound_cursor(params) as cursor:
         cursor.execute(insert_sql(type(rows[0]), "ON CONFLICT DO NOTHING", rows=len(rows)), params)
 
 

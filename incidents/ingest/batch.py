@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import connection
-
 from incidents.ingest import sql
 from incidents.ingest.alert_event import AlertEvent, EventAction
 from incidents.ingest.new_incidents import IncidentOpener
@@ -20,7 +18,7 @@ from incidents.ingest.routing import Decision, Outcome
 from incidents.ingest.sql import STANDALONE_UPSERT, deactivate_alerts, fetchone
 from incidents.models import Alert, AlertStatus, Incident, Integration, Service, Severity
 from opsplatform.core.actors import Actor
-from opsplatform.core.prepared import insert_params, insert_sql
+from opsplatform.core.prepared import bound_cursor, insert_params, insert_sql
 
 
 @dataclass
@@ -80,7 +78,7 @@ class Batch:
         if not keys:
             return
         closed = set()
-        with connection.cursor() as cursor:
+        with bound_cursor() as cursor:
             cursor.execute(sql.ACTIVE_ALERTS, [self.organization_id, keys])
             for key, alert_id, incident_id, status, occurrence, is_open in cursor.fetchall():
                 if not is_open:
@@ -109,7 +107,7 @@ class Batch:
         )
         if len(decisions) < 2 or not wanted:
             return
-        with connection.cursor() as cursor:
+        with bound_cursor() as cursor:
             cursor.execute(sql.LOCK_OPEN_INCIDENTS, [wanted])
             for incident_id, status in cursor.fetchall():
                 self.touched[incident_id] = Touched(
@@ -289,7 +287,7 @@ class Batch:
 
     def _load_standalone(self, keys: list[str]) -> None:
         """The records kept outside incidents (suppressed, or resolved before they fired) of ``keys``."""
-        with connection.cursor() as cursor:
+        with bound_cursor() as cursor:
             cursor.execute(sql.STANDALONE_RECORDS, [self.organization_id, keys])
             self.standalone = {key: (status, occurrence) for key, status, occurrence in cursor.fetchall()}
 

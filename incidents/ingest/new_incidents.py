@@ -12,14 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import connection
-
 from incidents.ingest import lookup_cache, sql
 from incidents.ingest.formats.common import digest
 from incidents.ingest.routing import Decision, default_priority
 from incidents.models import Incident, Integration, Service, Severity, Status
 from incidents.sla.policy import SLA_FIELDS, apply_policy, policy_for, refresh_timer
-from opsplatform.core.prepared import insert_params, insert_sql
+from opsplatform.core.prepared import bound_cursor, insert_params, insert_sql
 
 
 @dataclass
@@ -60,7 +58,7 @@ class IncidentOpener:
                 self._seal_expired_group(key)
         incidents = [self._build(first[key][0], key, first[key][1]) for key in keys]
         params = [value for incident in incidents for value in insert_params(incident)]
-        with connection.cursor() as cursor:
+        with bound_cursor(params) as cursor:
             cursor.execute(insert_sql(Incident, sql.INCIDENT_UPSERT, rows=len(incidents)), params)
             rows = cursor.fetchall()
         built = {incident.dedup_key: incident for incident in incidents}

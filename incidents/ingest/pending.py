@@ -7,12 +7,10 @@ they touch are already locked by the request, so deferring the writes changes no
 
 from __future__ import annotations
 
-from django.db import connection
-
 from incidents.ingest import sql
 from incidents.ingest.results import EventResult
 from incidents.models import Alert
-from opsplatform.core.prepared import insert_params, insert_sql
+from opsplatform.core.prepared import bound_cursor, insert_params, insert_sql
 
 ALERT_RETURNING = "RETURNING id, incident_id, dedup_key"
 
@@ -56,7 +54,7 @@ class PendingWrites:
         alerts, self.alerts = self.alerts, []
         self.alert_keys = set()
         params = [value for alert, _ in alerts for value in insert_params(alert)]
-        with connection.cursor() as cursor:
+        with bound_cursor(params) as cursor:
             cursor.execute(insert_sql(Alert, ALERT_RETURNING, rows=len(alerts)), params)
             # A request holds one pending alert per (incident, key): a second event of the key
             # flushes before it looks for the first one's row.

@@ -4,9 +4,8 @@ every value is a query parameter."""
 
 from __future__ import annotations
 
-from django.db import connection
-
 from incidents.models import OPEN_STATUSES
+from opsplatform.core.prepared import bound_cursor
 
 # The open statuses as a SQL list, built from the model's constant (enum values, never input: hence
 # the S608 waivers below). The ON CONFLICT predicate restates the partial unique index's condition,
@@ -121,13 +120,13 @@ SET_ALERT_COUNTERS = (
 
 
 def fetchone(sql: str, params) -> tuple | None:
-    with connection.cursor() as cursor:
+    with bound_cursor(params) as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
 
 
 def execute(sql: str, params) -> int:
-    with connection.cursor() as cursor:
+    with bound_cursor(params) as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
 

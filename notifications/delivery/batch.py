@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import connection
-
 from audit.services import record_many
 from incidents.realtime import publish_incidents_after_commit
 from notifications.models import Notification
+from opsplatform.core.prepared import bound_cursor
 
 
 @dataclass
@@ -84,6 +83,6 @@ def save_rows(rows: list[Notification], fields: list[str], *, fenced: bool = Fal
         + f" FROM (VALUES {', '.join([row_sql] * len(rows))}) AS v(id, {', '.join(columns)})"
         + f" WHERE n.id = v.id{fence} RETURNING n.id"
     )
-    with connection.cursor() as cursor:
+    with bound_cursor(params) as cursor:
         cursor.execute(sql, params)
         return {row[0] for row in cursor.fetchall()}

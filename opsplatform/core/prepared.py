@@ -29,6 +29,31 @@ def fetchone_prepared(sql: str, params) -> tuple | None:
         return cursor.fetchone() if cursor.description else None
 
 
+# PostgreSQL's protocol carries at most this many parameters with a statement.
+MAX_BOUND_PARAMETERS = 65535
+
+
+def bound_cursor(params=()):
+    """A cursor of this thread's connection that binds ``params`` on the server, for the hand-written
+    many-row statements of a hot path (``with bound_cursor(params) as cursor``).
+
+    Django's cursors quote every parameter into the statement's text in Python; a new incident's
+    full-row inserts and an Alertmanager batch's reads carry hundreds of values, and their quoting was
+    about a twentieth of a web process's CPU in a storm (docs/benchmarks.md). psycopg's own cursor
+    sends them apart, dumped in C. Wrapped as Django wraps its cursors: execute wrappers, database
+    errors as Django's, ``DEBUG``'s query log. A statement with more parameters than the protocol
+    carries (the incidents of an Alertmanager notification of thousands of new alerts) is bound on
+    the client, as Django would."""
+    if len(params) > MAX_BOUND_PARAMETERS:
+        return connection.cursor()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    cursor = psycopg.Cursor(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(cursor)
+    return connection.make_cursor(cursor)
+
+
 def model_from_row(model, values):
     """An instance of ``model`` from a row holding its concrete fields in declaration order, through
     the fields' own database converters, as the ORM would build it."""

@@ -388,3 +388,21 @@ def test_raw_payload_keeps_the_body_bounded(client, am, settings):
 
     stored = RawPayload.objects.get()
     assert stored.truncated and stored.size == len(body.encode()) and len(stored.body) == 1024
+
+
+def test_a_notification_of_more_new_alerts_than_one_statement_can_bind_opens_each(
+    client, make_integration, settings
+):
+    """1,700 new incidents of 41 columns are more values than PostgreSQL's protocol carries with one
+    statement (65,535): their insert is bound on the client instead, and every alert opens its own."""
+    settings.API_MAX_BODY_BYTES = settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
+    _, key = make_integration("alertmanager", grouping=False)
+    alerts = [am_alert(f"{n:016x}") for n in range(1700)]
+
+    response = post(client, am_url(key), alertmanager(*alerts))
+
+    assert response.status_code == 202, response.content
+    assert Incident.objects.count() == 1700
+    assert Alert.objects.filter(status=AlertStatus.FIRING).count() == 1700
+    assert set(Incident.objects.values_list("dedup_key", flat=True)) == {a["fingerprint"] for a in alerts}
+    assert LedgerEntry.objects.filter(verb="incident.triggered").count() == 1700
