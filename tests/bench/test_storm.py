@@ -347,6 +347,31 @@ def _cpu_line(before: dict[str, float], after: dict[str, float], seconds: float,
     return f"CPU share of the machine during {during} ({seconds:.0f} s): {parts}; together {busy:.0%}"
 
 
+def _bound_line(latencies: list[float], elapsed: float, before: dict, after: dict) -> str:
+    """What bounds the full-speed load's p99. Its connections always have a request outstanding (a
+    closed loop), so the mean latency is connections / rate (Little's law): a p99 under the target
+    needs a rate of at least connections x (p99 / mean) / target. And the rate is bounded by the CPU
+    an event costs the machine, every process's (the pages of the new incidents included), over its
+    cores; ingestion's own share (web and database) bounds it when nothing else runs."""
+    events = len(latencies)
+    rate, mean = events / elapsed, sum(latencies) / events
+    spread = percentile(latencies, 99) / mean
+    needed = CONNECTIONS * spread / (PD_TARGET_P99_MS / 1000)
+    cores = os.cpu_count() or 1
+    per_event = {name: (after[name] - before.get(name, 0.0)) * 1000 / events for name in after}
+    web, database = per_event.get("web", 0.0), per_event.get("postgres", 0.0)
+    total = sum(per_event.values())
+    floor = CONNECTIONS / rate * 1000
+    return (
+        f"  closed loop: mean {mean:.0f} ms = {CONNECTIONS} conn. / {rate:.0f}/s ({floor:.0f} ms);"
+        f" p99 < {PD_TARGET_P99_MS} ms at this run's p99/mean ({spread:.1f}) needs >= {needed:.0f}/s."
+        f" CPU an event: web {web:.2f} ms, postgres {database:.2f} ms,"
+        f" the rest {total - web - database:.2f} ms;"
+        f" {cores} cores give at most {cores * 1000 / total:.0f}/s with the rest,"
+        f" {cores * 1000 / (web + database):.0f}/s to ingestion alone"
+    )
+
+
 def _stages(world, keys: list[str]) -> dict[str, tuple[float, float, float]]:
     """Per dedup key, the server's own times of its first page's way (epoch seconds): the incident
     committed its row, escalation wrote the webhook row, delivery marked it sent."""
@@ -546,9 +571,11 @@ def test_storm_with_paging():
             paced_load.first_sent(sent, first_sent)
             sampler.phase = "PD max"
             sent = [0.0] * len(max_load.bodies)
+            cpu_max_before = _cpu_seconds(world)
             max_lat, max_status, max_elapsed = asyncio.run(
                 saturate(port, PD_PATH, max_load.bodies, CONNECTIONS, sent_at=sent)
             )
+            cpu_max_after = _cpu_seconds(world)
             max_load.first_sent(sent, first_sent)
             sampler.phase = "AM batches"
             sent = [0.0] * len(am_load.bodies)
@@ -581,6 +608,7 @@ def test_storm_with_paging():
         print(_kinds_line(paced_lat, paced_load))
         print(_line(f"PD max, {CONNECTIONS} conn.", max_lat, max_elapsed, len(max_lat), max_status))
         print(_kinds_line(max_lat, max_load))
+        print(_bound_line(max_lat, max_elapsed, cpu_max_before, cpu_max_after))
         print(_line(f"AM batches of {BATCH}, {AM_CONCURRENCY} conn.", am_lat, am_elapsed, AM_BATCHES * BATCH,
                     am_status))  # fmt: skip
         print(f"backends busy (mean per sample, state wait): {sampler.report()}")
