@@ -38,12 +38,12 @@ def bound_cursor(params=()):
     many-row statements of a hot path (``with bound_cursor(params) as cursor``).
 
     Django's cursors quote every parameter into the statement's text in Python; a new incident's
-    full-row inserts and an Alertmanager batch's reads carry hundreds of values, and their quoting was
-    about a twentieth of a web process's CPU in a storm (docs/benchmarks.md). psycopg's own cursor
+    full-row inserts and an Alertmanager batch's reads carry hundreds of values, and quoting them was
+    about a twentieth of a batch's CPU in the web process (docs/benchmarks.md). psycopg's own cursor
     sends them apart, dumped in C. Wrapped as Django wraps its cursors: execute wrappers, database
-    errors as Django's, ``DEBUG``'s query log. A statement with more parameters than the protocol
-    carries (the incidents of an Alertmanager notification of thousands of new alerts) is bound on
-    the client, as Django would."""
+    errors as Django's, ``DEBUG``'s query log (where the statement shows ``$n`` for its values). A
+    statement with more parameters than the protocol carries (the incidents of an Alertmanager
+    notification of thousands of new alerts) is bound on the client, as Django would."""
     if len(params) > MAX_BOUND_PARAMETERS:
         return connection.cursor()
     connection.ensure_connection()

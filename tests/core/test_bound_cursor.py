@@ -5,6 +5,7 @@ statement with more values than the protocol carries bound on the client, as Dja
 import pytest
 from django.db import connection
 from django.db.utils import DataError
+from django.test.utils import CaptureQueriesContext
 
 from opsplatform.core.prepared import MAX_BOUND_PARAMETERS, bound_cursor
 from tests.statements import sent
@@ -32,6 +33,12 @@ def test_its_statements_pass_through_djangos_execute_wrappers_and_error_translat
     assert statements == ["SELECT %s + 1"]
     with pytest.raises(DataError), bound_cursor(["x"]) as cursor:
         cursor.execute("SELECT %s::integer", ["x"])
+
+
+def test_its_statements_are_in_the_query_log_when_queries_are_logged():
+    with CaptureQueriesContext(connection) as logged, bound_cursor([7]) as cursor:
+        cursor.execute("SELECT %s + 2", [7])
+    assert [query["sql"] for query in logged.captured_queries] == ["SELECT $1 + 2"]
 
 
 def test_more_values_than_the_protocol_carries_are_bound_on_the_client():
