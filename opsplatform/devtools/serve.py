@@ -1,12 +1,13 @@
 """``python -m opsplatform.devtools.serve``: the ASGI server (uvicorn) in worker processes that each
-listen on a socket of their own (``SO_REUSEPORT``), so the kernel spreads connections evenly across them.
+listen on a socket of their own (``SO_REUSEPORT``), so the kernel spreads connections across them.
 
 Why not ``uvicorn --workers``: there the workers share one listening socket, and Linux tends to hand
 a burst of new connections to the same process. Long-lived keep-alive connections (a proxy's, an
 alert sender's) then pile up on one worker while the others idle, and that one process (one GIL, so
 at most one core) carries the whole load. Measured here: 16 connections of an alert storm all on one
 of two workers, which fell behind at 300 requests/s while the other had nothing to do. With a socket
-per worker the kernel picks one by each connection's address hash.
+per worker the kernel picks one by each connection's address hash: even on average, not for a few
+dozen connections (32 of a storm benchmark's landed 23 and 9 once; docs/benchmarks.md).
 
 Options are uvicorn's: ``--host``, ``--port``, ``--workers`` (default ``WEB_CONCURRENCY`` or 1),
 ``--proxy-headers`` (trusting ``FORWARDED_ALLOW_IPS``), ``--log-level``, ``--no-access-log``,
