@@ -1,14 +1,14 @@
 """The incidents app's event log: raw alert payloads (audit/eventlog/)."""
 
 from audit.eventlog import EventLog
-from incidents.ingest.sql import execute
-from opsplatform.core.prepared import insert_params, insert_sql
+from opsplatform.core.prepared import insert_rows
 
 
 def _insert(rows) -> None:
-    # The prepared insert of the ingestion hot path (one payload per request).
-    for row in rows:
-        execute(insert_sql(type(row), ""), insert_params(row))
+    # On the ingestion hot path (one payload per request): the full-row insert, values bound on the
+    # server, not the ORM's save.
+    if rows:
+        insert_rows(type(rows[0]), rows)
 
 
 RAW_PAYLOADS = EventLog(

@@ -1,16 +1,15 @@
 """The notifications app's event log: delivery attempts (audit/eventlog/)."""
 
 from audit.eventlog import EventLog
-from opsplatform.core.prepared import bound_cursor, insert_params, insert_sql
+from opsplatform.core.prepared import insert_rows
 
 
 def _insert(rows) -> None:
     # A delivery tick's outcomes arrive a dozen at a time: one INSERT for them, built from the rows'
     # own values (``bulk_create`` cost about as much to build as the outcomes' other writes). A retried
     # attempt is stored once (the unique number of its notification).
-    params = [value for row in rows for value in insert_params(row)]
-    with bound_cursor(params) as cursor:
-        cursor.execute(insert_sql(type(rows[0]), "ON CONFLICT DO NOTHING", rows=len(rows)), params)
+    if rows:
+        insert_rows(type(rows[0]), rows, "ON CONFLICT DO NOTHING")
 
 
 NOTIFICATION_ATTEMPTS = EventLog(

@@ -27,12 +27,9 @@ from incidents.realtime import publish_incidents_after_commit
 from notifications.escalation import claims, failures
 from notifications.escalation.targets import BatchReads, rows_for_step
 from notifications.models import Notification
-from opsplatform.core.prepared import bound_cursor, insert_params, insert_sql
+from opsplatform.core.prepared import insert_rows
 
 BATCH_SIZE = 100
-# Outbox rows a statement inserts (as ``bulk_create``'s batch_size did): far below the protocol's
-# parameter limit.
-INSERT_BATCH = 500
 
 
 @dataclass
@@ -185,12 +182,8 @@ def _insert(rows: list[Notification]) -> None:
         for row in rows:
             row.created_at = row.updated_at = written
         # ON CONFLICT DO NOTHING on the idempotency key: the fence against running a step twice.
-        # Written as ``bulk_create`` would, with the values bound on the server (``bound_cursor``).
-        for start in range(0, len(rows), INSERT_BATCH):
-            chunk = rows[start : start + INSERT_BATCH]
-            params = [value for row in chunk for value in insert_params(row)]
-            with bound_cursor(params) as cursor:
-                cursor.execute(insert_sql(Notification, "ON CONFLICT DO NOTHING", rows=len(chunk)), params)
+        # Written as ``bulk_create`` would, with the values bound on the server.
+        insert_rows(Notification, rows, "ON CONFLICT DO NOTHING")
 
 
 def _write(works: list[_Work]) -> list[tuple[_Work, Exception]]:

@@ -109,6 +109,16 @@ def insert_sql(model, suffix: str, rows: int = 1) -> str:
     return f"INSERT INTO {model._meta.db_table} ({columns}) VALUES {values} {suffix}"  # noqa: S608
 
 
+def insert_rows(model, rows: list, suffix: str = "", *, per_statement: int = 500) -> None:
+    """``rows`` (instances of ``model``) inserted as ``insert_sql`` writes them, ``per_statement`` to
+    a statement (far below the protocol's parameter limit), their values bound on the server."""
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        params = [value for row in chunk for value in insert_params(row)]
+        with bound_cursor(params) as cursor:
+            cursor.execute(insert_sql(model, suffix, rows=len(chunk)), params)
+
+
 def insert_params(obj) -> list:
     """The values of ``insert_sql``'s row for ``obj``, as the ORM would save them.
 

@@ -7,7 +7,9 @@ from django.db import connection
 from django.db.utils import DataError
 from django.test.utils import CaptureQueriesContext
 
-from opsplatform.core.prepared import MAX_BOUND_PARAMETERS, bound_cursor
+from incidents.models import RawPayload
+from opsplatform.core.prepared import MAX_BOUND_PARAMETERS, bound_cursor, insert_rows
+from tests.bench.tenant import bench_tenant
 from tests.statements import sent
 
 pytestmark = pytest.mark.django_db
@@ -50,3 +52,16 @@ def test_more_values_than_the_protocol_carries_are_bound_on_the_client():
     # The same statement bound by the server is refused by the protocol's limit.
     with pytest.raises(Exception, match="65535"), bound_cursor() as cursor:
         cursor.execute(f"SELECT cardinality(ARRAY[{placeholders}]::bigint[]), %s", [*values, 1])
+
+
+def test_rows_are_inserted_a_chunk_a_statement():
+    integration = bench_tenant().integration("alertmanager", "AM").integration
+    rows = [
+        RawPayload(organization_id=integration.organization_id, integration=integration, body=f"body {n}")
+        for n in range(5)
+    ]
+    with sent() as statements:
+        insert_rows(RawPayload, rows, per_statement=2)
+    assert [s.count("), (") + 1 for s in statements] == [2, 2, 1]
+    stored = RawPayload.objects.filter(integration=integration)
+    assert sorted((p.pk, p.body) for p in stored) == sorted((r.pk, r.body) for r in rows)
