@@ -46,6 +46,9 @@ def bound_cursor(params=()):
     notification of thousands of new alerts) is bound on the client, as Django would."""
     if len(params) > MAX_BOUND_PARAMETERS:
         return connection.cursor()
+    # As Django's own cursor() begins: a connection that fails its health check (CONN_HEALTH_CHECKS,
+    # without the pool) is replaced before the request's first statement, not used and failed.
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     connection.validate_thread_sharing()
     cursor = psycopg.Cursor(connection.connection)
