@@ -22,11 +22,16 @@ In one run, each load with 90% duplicates over 10,000 dedup keys:
   second by second; for the full-speed one, what bounds its p99 (``_bound_line``: the rate its 32
   connections in a closed loop need for the target, and the rate the CPU an event costs allows);
 * Alertmanager notifications of 50 alerts, ``BENCH_AM_BATCHES`` (300) over ``BENCH_AM_CONCURRENCY`` (8)
-  connections;
+  connections, with the CPU an alert costs the machine and the rate that allows;
 * for every new incident: the time from its first trigger being sent to its first page arriving at
   the webhook receiver (p50/p99), and at the receivers: pages never delivered, pages delivered twice;
 * in the database: dedup keys with no open incident (lost) or more than one (doubled), and PagerDuty
   incidents whose trigger count differs from what was sent.
+
+The verdict line puts beside each rate target the ratio the CPU of that load allows (every
+process's, the paging of its new incidents included, over the machine's cores): a target above it
+is out of reach on this machine however the work is scheduled, only less CPU a unit or more cores
+reach it. pgbench's own rate moves with the disk's flush time as much as with the CPU.
 
 When the pages have settled, how far the general worker kept up: the SEV1/SEV2 new incidents'
 playbook runs started and how long after their incident, the automation actions finished and how
@@ -349,6 +354,24 @@ def _cpu_line(before: dict[str, float], after: dict[str, float], seconds: float,
     return f"CPU share of the machine during {during} ({seconds:.0f} s): {parts}; together {busy:.0%}"
 
 
+def _cpu_per_unit(before: dict, after: dict, units: int) -> tuple[dict[str, float], float]:
+    """The CPU (ms) each process group spent per unit of a load (an event, an alert), and the most
+    units a second the machine's cores give at that cost, every process's included."""
+    per_unit = {name: (after[name] - before.get(name, 0.0)) * 1000 / units for name in after}
+    return per_unit, (os.cpu_count() or 1) * 1000 / sum(per_unit.values())
+
+
+def _cpu_split(per_unit: dict[str, float], unit: str) -> str:
+    web, database = per_unit.get("web", 0.0), per_unit.get("postgres", 0.0)
+    rest = sum(per_unit.values()) - web - database
+    cores = os.cpu_count() or 1
+    return (
+        f"CPU {unit}: web {web:.3f} ms, postgres {database:.3f} ms, the rest {rest:.3f} ms;"
+        f" {cores} cores give at most {cores * 1000 / sum(per_unit.values()):.0f}/s with the rest,"
+        f" {cores * 1000 / (web + database):.0f}/s to ingestion alone"
+    )
+
+
 def _bound_line(latencies: list[float], elapsed: float, before: dict, after: dict) -> str:
     """What bounds the full-speed load's p99. Its connections always have a request outstanding (a
     closed loop), so the mean latency is connections / rate (Little's law): a p99 under the target
@@ -359,18 +382,12 @@ def _bound_line(latencies: list[float], elapsed: float, before: dict, after: dic
     rate, mean = events / elapsed, sum(latencies) / events
     spread = percentile(latencies, 99) / mean
     needed = CONNECTIONS * spread / (PD_TARGET_P99_MS / 1000)
-    cores = os.cpu_count() or 1
-    per_event = {name: (after[name] - before.get(name, 0.0)) * 1000 / events for name in after}
-    web, database = per_event.get("web", 0.0), per_event.get("postgres", 0.0)
-    total = sum(per_event.values())
+    per_event, _ = _cpu_per_unit(before, after, events)
     floor = CONNECTIONS / rate * 1000
     return (
         f"  closed loop: mean {mean:.0f} ms = {CONNECTIONS} conn. / {rate:.0f}/s ({floor:.0f} ms);"
         f" p99 < {PD_TARGET_P99_MS} ms at this run's p99/mean ({spread:.1f}) needs >= {needed:.0f}/s."
-        f" CPU an event: web {web:.2f} ms, postgres {database:.2f} ms,"
-        f" the rest {total - web - database:.2f} ms;"
-        f" {cores} cores give at most {cores * 1000 / total:.0f}/s with the rest,"
-        f" {cores * 1000 / (web + database):.0f}/s to ingestion alone"
+        f" {_cpu_split(per_event, 'an event')}"
     )
 
 
@@ -590,6 +607,10 @@ def test_storm_with_paging():
         web_ms = (cpu_am_after["web"] - cpu_am_before["web"]) / AM_BATCHES * 1000
         am_cpu_line = _cpu_line(cpu_am_before, cpu_am_after, am_elapsed, during="the AM batches")
         am_cpu_line += f"; web CPU per batch of {BATCH}: {web_ms:.1f} ms"
+        # What the cores allow at each load's CPU cost: a ratio target above it is out of reach
+        # on this machine whatever the load does, however the work is scheduled.
+        _, pd_ceiling = _cpu_per_unit(cpu_max_before, cpu_max_after, len(max_lat))
+        am_per_alert, am_ceiling = _cpu_per_unit(cpu_am_before, cpu_am_after, AM_BATCHES * BATCH)
         am_load.first_sent(sent, first_sent)
         sampler.stop_event.set()
         sampler.join()
@@ -614,6 +635,7 @@ def test_storm_with_paging():
         print(_bound_line(max_lat, max_elapsed, cpu_max_before, cpu_max_after))
         print(_line(f"AM batches of {BATCH}, {AM_CONCURRENCY} conn.", am_lat, am_elapsed, AM_BATCHES * BATCH,
                     am_status))  # fmt: skip
+        print(f"  {_cpu_split(am_per_alert, 'an alert')}")
         print(f"backends busy (mean per sample, state wait): {sampler.report()}")
         print("the same by process (application_name):")
         print(sampler.report_processes())
@@ -695,8 +717,10 @@ def test_storm_with_paging():
         f"targets (pgbench mean {tps:.0f} tps): single events {pd_max_rps:.0f}/s = {pd_max_rps / tps:.3f} x "
         f"(>= {PD_TARGET_RATIO}), p99 paced {paced_p99:.0f} ms / max {max_p99:.0f} ms "
         f"(< {PD_TARGET_P99_MS}), {errors} errors: {verdict(pd_ok)}"
+        f" (its CPU an event allows {pd_ceiling / tps:.3f} x)"
         f"; batches {am_alerts:.0f} alerts/s = {am_alerts / tps:.2f} x (>= {AM_TARGET_RATIO}): "
-        f"{verdict(am_alerts >= AM_TARGET_RATIO * tps)}; first page p99 "
+        f"{verdict(am_alerts >= AM_TARGET_RATIO * tps)} (its CPU an alert allows {am_ceiling / tps:.2f} x)"
+        f"; first page p99 "
         f"{page_p99:.2f} s (< {PAGE_TARGET_P99_S}): "
         f"{page_verdict}; lost/doubled: "
         f"{verdict(not (lost_incidents or doubled_incidents or lost_pages or doubled_pages or unpaged))}"
