@@ -9,12 +9,17 @@ connections would send them, against the test database. The key cache is on and 
 kept, as under ``make run``. It prints this process's CPU time and the wall time per event, over
 ``BENCH_EVENTS`` (3,000) events after 500 to warm up, in three rounds. The storm benchmark measures
 the same path under load, beside paging; this one shows what a change does to it without the noise.
+
+Then the floor: the same bodies through the same handler to a view that only answers 202
+(``tests/bench/floor_urls.py``), and which share of an event's CPU that is: what no change to
+ingestion's own code can take away.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import statistics
 
 import pytest
 from django.db import connection, connections
@@ -79,5 +84,17 @@ def test_one_pagerduty_event_costs(settings):
     print(f"incidents opened: {opened} over {len(bodies)} events")
     cpu, wall = print_rounds(cpu_ms, wall_ms, "an event", decimals=2)
     print(f"median: CPU {cpu:.2f} ms, wall {wall:.2f} ms an event = {1000 / wall:.0f} events/s")
+
+    settings.ROOT_URLCONF = "tests.bench.floor_urls"
+    floor_statuses = []
+    floor_cpu, _ = cost_rounds(
+        lambda chunk: floor_statuses.extend(asyncio.run(_send_all(ingestion_app, chunk))), chunks
+    )
+    floor = statistics.median(floor_cpu)
+    print(
+        f"floor (the same handler, a view that only answers 202): CPU {floor:.2f} ms a request,"
+        f" {floor / cpu:.0%} of an event's"
+    )
+    assert floor_statuses == [202] * len(bodies[WARM_UP:])
     assert statuses == [202] * len(bodies)
     assert opened == keys.used  # every new key opened its incident, once
