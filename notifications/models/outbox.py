@@ -40,7 +40,7 @@ class Notification(TenantModel):
     """
 
     incident = models.ForeignKey("incidents.Incident", on_delete=models.CASCADE, related_name="+")
-    idempotency_key = models.CharField(max_length=64, unique=True)
+    idempotency_key = models.CharField(max_length=64)  # unique: Meta (opsplatform.core.unique_keys)
     epoch = models.PositiveIntegerField(default=0)
     cycle = models.PositiveIntegerField(default=0)
     step = models.PositiveIntegerField(default=0)
@@ -86,6 +86,9 @@ class Notification(TenantModel):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["idempotency_key"], name="notification_idempotency_unique")
+        ]
         indexes = [
             # The delivery tick's two claims: due rows, and rows whose sender vanished.
             models.Index(

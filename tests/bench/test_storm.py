@@ -345,6 +345,14 @@ def _cpu_seconds(world) -> dict[str, float]:
     return used
 
 
+def _wal_bytes(world) -> int:
+    """Where the database's write-ahead log stands: the bytes it wrote between two readings are what
+    the rows and index entries written meanwhile cost it, ingestion's and paging's (unlike CPU time,
+    not stretched by a slow or shared machine)."""
+    with world.postgres.connect() as conn:
+        return int(conn.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn").fetchone()[0])
+
+
 def _cpu_line(before: dict[str, float], after: dict[str, float], seconds: float, during="the loads") -> str:
     """Each process group's share of the machine while the loads ran."""
     cores = os.cpu_count() or 1
@@ -361,18 +369,18 @@ def _cpu_per_unit(before: dict, after: dict, units: int) -> tuple[dict[str, floa
     return per_unit, (os.cpu_count() or 1) * 1000 / sum(per_unit.values())
 
 
-def _cpu_split(per_unit: dict[str, float], unit: str) -> str:
+def _cpu_split(per_unit: dict[str, float], unit: str, wal_bytes: float) -> str:
     web, database = per_unit.get("web", 0.0), per_unit.get("postgres", 0.0)
     rest = sum(per_unit.values()) - web - database
     cores = os.cpu_count() or 1
     return (
         f"CPU {unit}: web {web:.3f} ms, postgres {database:.3f} ms, the rest {rest:.3f} ms;"
         f" {cores} cores give at most {cores * 1000 / sum(per_unit.values()):.0f}/s with the rest,"
-        f" {cores * 1000 / (web + database):.0f}/s to ingestion alone"
+        f" {cores * 1000 / (web + database):.0f}/s to ingestion alone; WAL {unit}: {wal_bytes:,.0f} bytes"
     )
 
 
-def _bound_line(latencies: list[float], elapsed: float, before: dict, after: dict) -> str:
+def _bound_line(latencies: list[float], elapsed: float, before: dict, after: dict, wal: int) -> str:
     """What bounds the full-speed load's p99. Its connections always have a request outstanding (a
     closed loop), so the mean latency is connections / rate (Little's law): a p99 under the target
     needs a rate of at least connections x (p99 / mean) / target. And the rate is bounded by the CPU
@@ -387,7 +395,7 @@ def _bound_line(latencies: list[float], elapsed: float, before: dict, after: dic
     return (
         f"  closed loop: mean {mean:.0f} ms = {CONNECTIONS} conn. / {rate:.0f}/s ({floor:.0f} ms);"
         f" p99 < {PD_TARGET_P99_MS} ms at this run's p99/mean ({spread:.1f}) needs >= {needed:.0f}/s."
-        f" {_cpu_split(per_event, 'an event')}"
+        f" {_cpu_split(per_event, 'an event', wal / events)}"
     )
 
 
@@ -591,19 +599,19 @@ def test_storm_with_paging():
             paced_load.first_sent(sent, first_sent)
             sampler.phase = "PD max"
             sent = [0.0] * len(max_load.bodies)
-            cpu_max_before = _cpu_seconds(world)
+            cpu_max_before, wal_max_before = _cpu_seconds(world), _wal_bytes(world)
             max_lat, max_status, max_elapsed = asyncio.run(
                 saturate(port, PD_PATH, max_load.bodies, CONNECTIONS, sent_at=sent)
             )
-            cpu_max_after = _cpu_seconds(world)
+            cpu_max_after, wal_max = _cpu_seconds(world), _wal_bytes(world) - wal_max_before
             max_load.first_sent(sent, first_sent)
             sampler.phase = "AM batches"
             sent = [0.0] * len(am_load.bodies)
-            cpu_am_before = _cpu_seconds(world)
+            cpu_am_before, wal_am_before = _cpu_seconds(world), _wal_bytes(world)
             am_lat, am_status, am_elapsed = asyncio.run(
                 saturate(port, AM_PATH, am_load.bodies, AM_CONCURRENCY, sent_at=sent)
             )
-            cpu_am_after = _cpu_seconds(world)
+            cpu_am_after, wal_am = _cpu_seconds(world), _wal_bytes(world) - wal_am_before
         web_ms = (cpu_am_after["web"] - cpu_am_before["web"]) / AM_BATCHES * 1000
         am_cpu_line = _cpu_line(cpu_am_before, cpu_am_after, am_elapsed, during="the AM batches")
         am_cpu_line += f"; web CPU per batch of {BATCH}: {web_ms:.1f} ms"
@@ -632,10 +640,10 @@ def test_storm_with_paging():
         print(_kinds_line(paced_lat, paced_load))
         print(_line(f"PD max, {CONNECTIONS} conn.", max_lat, max_elapsed, len(max_lat), max_status))
         print(_kinds_line(max_lat, max_load))
-        print(_bound_line(max_lat, max_elapsed, cpu_max_before, cpu_max_after))
+        print(_bound_line(max_lat, max_elapsed, cpu_max_before, cpu_max_after, wal_max))
         print(_line(f"AM batches of {BATCH}, {AM_CONCURRENCY} conn.", am_lat, am_elapsed, AM_BATCHES * BATCH,
                     am_status))  # fmt: skip
-        print(f"  {_cpu_split(am_per_alert, 'an alert')}")
+        print(f"  {_cpu_split(am_per_alert, 'an alert', wal_am / (AM_BATCHES * BATCH))}")
         print(f"backends busy (mean per sample, state wait): {sampler.report()}")
         print("the same by process (application_name):")
         print(sampler.report_processes())

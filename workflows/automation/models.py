@@ -83,7 +83,7 @@ class AutomationExecution(TenantModel):
     """
 
     rule = models.ForeignKey(AutomationRule, on_delete=models.CASCADE, related_name="executions")
-    idempotency_key = models.CharField(max_length=160, unique=True)
+    idempotency_key = models.CharField(max_length=160)  # unique: Meta (opsplatform.core.unique_keys)
     entry_id = models.BigIntegerField(help_text="The ledger entry that fired the rule.")
     entry_sequence = models.BigIntegerField()
     event_verb = models.CharField(max_length=64)
@@ -114,6 +114,7 @@ class AutomationExecution(TenantModel):
             models.CheckConstraint(
                 condition=Q(max_attempts__gte=1, max_attempts__lte=20), name="automation_max_attempts_range"
             ),
+            models.UniqueConstraint(fields=["idempotency_key"], name="automation_idempotency_unique"),
         ]
         indexes = [
             models.Index(

@@ -36,7 +36,7 @@ class Notice(TenantModel):
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=24, choices=NoticeKind.choices)
-    idempotency_key = models.CharField(max_length=120, unique=True)
+    idempotency_key = models.CharField(max_length=120)  # unique: Meta (opsplatform.core.unique_keys)
     approval = models.ForeignKey(
         "workflows.ApprovalRequest", null=True, blank=True, on_delete=models.CASCADE, related_name="notices"
     )
@@ -62,6 +62,7 @@ class Notice(TenantModel):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["idempotency_key"], name="notice_idempotency_unique")]
         indexes = [
             models.Index(
                 fields=["next_attempt_at"],
