@@ -17,7 +17,7 @@ from incidents.ingest.formats.common import digest
 from incidents.ingest.routing import Decision, default_priority
 from incidents.models import Incident, Integration, Service, Severity, Status
 from incidents.sla.policy import SLA_FIELDS, apply_policy, policy_for, refresh_timer
-from opsplatform.core.prepared import bound_cursor, insert_params, insert_sql
+from opsplatform.core.prepared import bound_cursor, insert_statement
 
 
 @dataclass
@@ -57,9 +57,9 @@ class IncidentOpener:
             if first[key][1]:
                 self._seal_expired_group(key)
         incidents = [self._build(first[key][0], key, first[key][1]) for key in keys]
-        params = [value for incident in incidents for value in insert_params(incident)]
+        statement, params = insert_statement(Incident, incidents, sql.INCIDENT_UPSERT)
         with bound_cursor(params) as cursor:
-            cursor.execute(insert_sql(Incident, sql.INCIDENT_UPSERT, rows=len(incidents)), params)
+            cursor.execute(statement, params)
             rows = cursor.fetchall()
         built = {incident.dedup_key: incident for incident in incidents}
         upserted = {}

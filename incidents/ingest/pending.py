@@ -10,7 +10,7 @@ from __future__ import annotations
 from incidents.ingest import sql
 from incidents.ingest.results import EventResult
 from incidents.models import Alert
-from opsplatform.core.prepared import bound_cursor, insert_params, insert_sql
+from opsplatform.core.prepared import bound_cursor, insert_statement
 
 ALERT_RETURNING = "RETURNING id, incident_id, dedup_key"
 
@@ -53,9 +53,9 @@ class PendingWrites:
     def _insert_alerts(self) -> None:
         alerts, self.alerts = self.alerts, []
         self.alert_keys = set()
-        params = [value for alert, _ in alerts for value in insert_params(alert)]
+        statement, params = insert_statement(Alert, [alert for alert, _ in alerts], ALERT_RETURNING)
         with bound_cursor(params) as cursor:
-            cursor.execute(insert_sql(Alert, ALERT_RETURNING, rows=len(alerts)), params)
+            cursor.execute(statement, params)
             # A request holds one pending alert per (incident, key): a second event of the key
             # flushes before it looks for the first one's row.
             ids = {(incident_id, key): alert_id for alert_id, incident_id, key in cursor.fetchall()}

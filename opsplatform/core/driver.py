@@ -15,7 +15,9 @@ from psycopg.pq import Format
 # whole text. A batch's new incidents and alerts are written with one INSERT of many rows (five
 # incidents' upsert has 205 parameters), and parsing the two was about a tenth of an Alertmanager
 # batch's CPU (tests/bench/test_insert_statement_cost.py). Statements longer than psycopg's own
-# length limit (4 kB) stay uncached, so the cache's memory stays bounded as psycopg meant it.
+# length limit (4 kB) stay uncached, so the cache's memory stays bounded as psycopg meant it; the
+# many-row inserts that would be longer are written with one array a column instead
+# (``opsplatform.core.prepared.insert_statement``).
 WIDE_STATEMENT_PARAMS = 1000
 
 TIMESTAMPTZ_OID = postgres.types["timestamptz"].oid

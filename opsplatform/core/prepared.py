@@ -11,6 +11,7 @@ database options (settings: ``DB_PREPARED_STATEMENTS``); without it they run unp
 from __future__ import annotations
 
 import datetime
+import re
 import uuid
 from functools import lru_cache
 
@@ -18,6 +19,7 @@ import psycopg
 from django.conf import settings
 from django.db import connection, models
 from django.db.models import AutoField, BigAutoField
+from psycopg import _queries
 
 
 def fetchone_prepared(sql: str, params) -> tuple | None:
@@ -112,14 +114,63 @@ def insert_sql(model, suffix: str, rows: int = 1) -> str:
     return f"INSERT INTO {model._meta.db_table} ({columns}) VALUES {values} {suffix}"  # noqa: S608
 
 
+_TYPMOD = re.compile(r"\s*\([^)]*\)")
+
+
+@lru_cache(maxsize=256)
+def unnest_insert_sql(model, suffix: str) -> str | None:
+    """``INSERT INTO <table> (<every column>) SELECT * FROM unnest(<one array a column>) <suffix>``:
+    any number of rows of ``model`` in a statement whose text never changes, or None where a column
+    cannot travel in an array (a PostgreSQL array column: unnest would take it apart).
+
+    Why, for many rows: psycopg turns ``%s`` into ``$n`` with a regular expression, about a
+    microsecond a placeholder, and remembers the result only for statements under 4 KB; past that
+    (a burst's escalation outbox rows, a notification of many new alerts) ``insert_sql``'s text was
+    parsed again on every statement, ~2 ms for 60 outbox rows, and PostgreSQL parsed and planned a
+    thousand parameters each time. This text is converted once and can be prepared."""
+    fields = insert_fields(model)
+    casts = []
+    for field in fields:
+        db_type = field.db_type(connection)
+        if not db_type or db_type.endswith("]"):
+            return None
+        # Without the length: a cast to varchar(n) cuts a longer value short where storing it in
+        # the column refuses it (an over-long value must fail its row, not lose its end).
+        casts.append(f"%s::{_TYPMOD.sub('', db_type)}[]")
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    # Identifiers and types come from the model's metadata; values are parameters.
+    return (
+        f"INSERT INTO {model._meta.db_table} ({columns})"  # noqa: S608
+        f" SELECT * FROM unnest({', '.join(casts)}) {suffix}"
+    )
+
+
+def insert_statement(model, rows: list, suffix: str = "") -> tuple[str, list]:
+    """The statement inserting ``rows`` (instances of ``model``) and its parameters: a row of
+    placeholders a row (``insert_sql``) while its text fits psycopg's cache of converted statements,
+    one array a column (``unnest_insert_sql``) past it. Small statements are cheaper as rows (an
+    array a column costs its dumping: five outbox rows took twice the CPU), large ones as arrays
+    (sixty took half; ``tests/bench/test_unnest_insert_cost.py``). Rows come back from ``RETURNING``
+    in no promised order: key them."""
+    arrays = unnest_insert_sql(model, suffix)
+    if arrays is None or _values_length(model, suffix, len(rows)) <= _queries.MAX_CACHED_STATEMENT_LENGTH:
+        return insert_sql(model, suffix, rows=len(rows)), [v for row in rows for v in insert_params(row)]
+    return arrays, [list(column) for column in zip(*(insert_params(row) for row in rows), strict=True)]
+
+
+def _values_length(model, suffix: str, rows: int) -> int:
+    """The length of ``insert_sql(model, suffix, rows)``'s text, without writing it."""
+    one, two = len(insert_sql(model, suffix, 1)), len(insert_sql(model, suffix, 2))
+    return one + (two - one) * (rows - 1)
+
+
 def insert_rows(model, rows: list, suffix: str = "", *, per_statement: int = 500) -> None:
-    """``rows`` (instances of ``model``) inserted as ``insert_sql`` writes them, ``per_statement`` to
-    a statement (far below the protocol's parameter limit), their values bound on the server."""
+    """``rows`` (instances of ``model``) inserted by ``insert_statement``, ``per_statement`` to a
+    statement, their values bound on the server."""
     for start in range(0, len(rows), per_statement):
-        chunk = rows[start : start + per_statement]
-        params = [value for row in chunk for value in insert_params(row)]
+        statement, params = insert_statement(model, rows[start : start + per_statement], suffix)
         with bound_cursor(params) as cursor:
-            cursor.execute(insert_sql(model, suffix, rows=len(chunk)), params)
+            cursor.execute(statement, params)
 
 
 def insert_params(obj) -> list:
