@@ -115,6 +115,8 @@ def insert_sql(model, suffix: str, rows: int = 1) -> str:
 
 
 _TYPMOD = re.compile(r"\s*\([^)]*\)")
+# The longest statement text psycopg keeps converted (a constant of its own module; 4 KB today).
+CACHED_STATEMENT_LENGTH = getattr(_queries, "MAX_CACHED_STATEMENT_LENGTH", 4096)
 
 
 @lru_cache(maxsize=256)
@@ -153,7 +155,7 @@ def insert_statement(model, rows: list, suffix: str = "") -> tuple[str, list]:
     (sixty took half; ``tests/bench/test_unnest_insert_cost.py``). Rows come back from ``RETURNING``
     in no promised order: key them."""
     arrays = unnest_insert_sql(model, suffix)
-    if arrays is None or _values_length(model, suffix, len(rows)) <= _queries.MAX_CACHED_STATEMENT_LENGTH:
+    if arrays is None or _values_length(model, suffix, len(rows)) <= CACHED_STATEMENT_LENGTH:
         return insert_sql(model, suffix, rows=len(rows)), [v for row in rows for v in insert_params(row)]
     return arrays, [list(column) for column in zip(*(insert_params(row) for row in rows), strict=True)]
 
