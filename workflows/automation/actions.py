@@ -67,7 +67,7 @@ def _run_of(execution):
 
 def _people_ids(execution, raw) -> list[int]:
     organization, wanted = execution.rule.organization, People.of(raw)
-    # A chunk's notices to "the operators" ask once who they are (see runner._database_chunk).
+    # A chunk's notices to "the operators" ask once who they are (see chunks.database_chunk).
     return sorted(
         remembered(("people", organization.pk, wanted), lambda: people.resolve(organization, wanted))
     )

@@ -197,13 +197,13 @@ def test_the_tick_goes_on_until_drained_and_only_one_tick_loops(make_rule, trigg
 
 @pytest.mark.django_db
 def test_a_chunk_out_of_time_leaves_the_rest_to_the_next_one(make_rule, trigger, org, monkeypatch):
-    from workflows.automation import runner
+    from workflows.automation import chunks
 
     rule = make_rule()
     incidents = [trigger(f"slow {n}") for n in range(3)]
     consume()
     # No time at all: each chunk runs its first action only (a chunk always makes progress).
-    monkeypatch.setattr(runner, "CHUNK_SECONDS", 0)
+    monkeypatch.setattr(chunks, "CHUNK_SECONDS", 0)
     assert run_due() == {"approvals": 0, "succeeded": 3}
     assert set(AutomationExecution.objects.filter(rule=rule).values_list("state", "attempts")) == {
         (S.SUCCEEDED, 1)
