@@ -44,8 +44,9 @@ def bound_cursor(params=()):
     about a twentieth of a batch's CPU in the web process (docs/benchmarks.md). psycopg's own cursor
     sends them apart, dumped in C. Wrapped as Django wraps its cursors: execute wrappers, database
     errors as Django's, ``DEBUG``'s query log (where the statement shows ``$n`` for its values). A
-    statement with more parameters than the protocol carries (the incidents of an Alertmanager
-    notification of thousands of new alerts) is bound on the client, as Django would."""
+    statement with more parameters than the protocol carries is bound on the client, as Django
+    would: a guard for the statements callers write (the many-row inserts here stay far below it,
+    sending many rows as one array a column: ``insert_statement``)."""
     if len(params) > MAX_BOUND_PARAMETERS:
         return connection.cursor()
     # As Django's own cursor() begins: a connection that fails its health check (CONN_HEALTH_CHECKS,

@@ -390,11 +390,10 @@ def test_raw_payload_keeps_the_body_bounded(client, am, settings):
     assert stored.truncated and stored.size == len(body.encode()) and len(stored.body) == 1024
 
 
-def test_a_notification_of_more_new_alerts_than_one_statement_can_bind_opens_each(
-    client, make_integration, settings
-):
-    """1,700 new incidents of 41 columns are more values than PostgreSQL's protocol carries with one
-    statement (65,535): their insert is bound on the client instead, and every alert opens its own."""
+def test_a_notification_of_thousands_of_new_alerts_opens_each(client, make_integration, settings):
+    """1,700 new incidents of 41 columns: as rows of placeholders, more values than PostgreSQL's
+    protocol carries with one statement (65,535); they go as one array a column
+    (``opsplatform.core.prepared.insert_statement``), and every alert opens its own incident."""
     settings.API_MAX_BODY_BYTES = settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
     _, key = make_integration("alertmanager", grouping=False)
     alerts = [am_alert(f"{n:016x}") for n in range(1700)]
