@@ -51,11 +51,15 @@ STANDALONE_UPSERT = (
 # --- one request's batch (``incidents.ingest.batch``) -------------------------------------------
 
 # Per dedup key, its latest active alert, the incident holding it and whether that is still open.
+# The incident's status is read by its primary key for each alert found, never by a join: for a
+# join the planner compares a hash of the whole incidents table with one index lookup an alert,
+# and at a few thousand incidents chose the scan of them all (a cost that grows with the table),
+# both planned each time and in the plan it keeps for the prepared statement.
 ACTIVE_ALERTS = (
     "SELECT DISTINCT ON (a.dedup_key) a.dedup_key, a.id, a.incident_id, a.status,"  # noqa: S608
-    f" a.occurrence_key, i.status IN {OPEN_IN}"
-    " FROM incidents_alert a JOIN incidents_incident i ON i.id = a.incident_id"
-    " WHERE a.organization_id = %s AND a.dedup_key = ANY(%s) AND a.active"
+    f" a.occurrence_key, (SELECT i.status IN {OPEN_IN} FROM incidents_incident i WHERE i.id = a.incident_id)"
+    " FROM incidents_alert a"
+    " WHERE a.organization_id = %s AND a.dedup_key = ANY(%s) AND a.active AND a.incident_id IS NOT NULL"
     " ORDER BY a.dedup_key, a.id DESC"
 )
 # Ingestion locks an incident FOR NO KEY UPDATE, the lock its own UPDATEs take: it excludes every

@@ -8,6 +8,9 @@ from opsplatform.core.tenancy import TenantModel
 
 
 class Incident(TenantModel):
+    # Every index of the table but the primary key's starts with the organization: one of its own
+    # only cost each insert and each update that cannot stay on its page a write (the storm's).
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, db_index=False)
     title = models.CharField(max_length=255)
     description = models.TextField(blank=True)
     service = models.ForeignKey(
@@ -142,8 +145,11 @@ class Alert(TenantModel):
     arrived before its firing) is ``standalone``: one such row per (organization, dedup key).
     """
 
+    # Neither key needs an index of its own: (organization, dedup key) and (incident, dedup key)
+    # serve every lookup by either, the deletes that cascade included.
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, db_index=False)
     incident = models.ForeignKey(
-        Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
+        Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts", db_index=False
     )
     integration = models.ForeignKey(
         "incidents.Integration", null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"

@@ -12,6 +12,7 @@ measures the same path under load; this one shows what a change does to it witho
 from __future__ import annotations
 
 import os
+from statistics import median
 
 import pytest
 from django.test import Client
@@ -45,7 +46,8 @@ def test_one_alertmanager_batch_costs():
 
     send(bodies[:WARM_UP])
     chunks = [bodies[WARM_UP + n * BATCHES : WARM_UP + (n + 1) * BATCHES] for n in range(ROUNDS)]
-    cpu_ms, wall_ms = cost_rounds(send, chunks)
+    database_ms: list[float] = []
+    cpu_ms, wall_ms = cost_rounds(send, chunks, database_ms)
 
     opened = Incident.objects.filter(organization=tenant.org).count()
     print(f"\nAlertmanager batches of {BATCH}, one client in this process, {ROUNDS} rounds of {BATCHES}")
@@ -53,4 +55,9 @@ def test_one_alertmanager_batch_costs():
     cpu, wall = print_rounds(cpu_ms, wall_ms, "a batch")
     rate = BATCH * 1000 / wall
     print(f"median: CPU {cpu:.1f} ms, wall {wall:.1f} ms a batch = {rate:.0f} alerts/s from one client")
+    rounds = ", ".join(f"{ms:.2f}" for ms in database_ms)
+    print(
+        f"the database's CPU a batch (the server process of this client's connection): {rounds} ms;"
+        f" median {median(database_ms):.2f}"
+    )
     assert opened == keys.used  # every new key opened its incident, once

@@ -84,6 +84,8 @@ BLOCKERS = int(os.environ.get("BENCH_BLOCKERS", "8"))
 PAUSE_BACKGROUND = os.environ.get("BENCH_PAUSE_BACKGROUND", "") == "1"
 BACKGROUND = ("paging", "delivery", "worker", "beat")
 BATCH = 50
+# The loopback webhook and SMTP servers the pages go to: on this machine's cores, but not the platform.
+RECEIVERS = "receivers"
 # After the load, wait for the pages while they keep arriving; give up after this long without one.
 SETTLE_IDLE_SECONDS = 60
 # Targets of the storm issue, as ratios to pgbench's tps in the same run.
@@ -342,7 +344,40 @@ def _cpu_seconds(world) -> dict[str, float]:
     # This process: the load generator's HTTP clients (and the wait sampler), on the same two cores.
     times = psutil.Process().cpu_times()
     used["bench client"] = times.user + times.system
+    # The webhook and SMTP receivers stand in for other machines: their CPU is shown, never counted
+    # as the platform's (see RECEIVERS).
+    used[RECEIVERS] = tree(world.peers.pid)
     return used
+
+
+def _pg_cpu_by_client(world) -> dict[str, float]:
+    """The database server's CPU time so far, by whose work it did: each backend's under its
+    client's ``application_name`` (the runner names every child's sessions), the server's own
+    processes under their kind; what no process now running accounts for (backends that ended,
+    autovacuum workers come and gone) is the rest of the server's tree."""
+    with world.postgres.connect() as conn:
+        rows = conn.execute(
+            "SELECT pid, coalesce(nullif(application_name, ''), backend_type) FROM pg_stat_activity"
+            " WHERE pid <> pg_backend_pid()"
+        ).fetchall()
+    used: Counter = Counter()
+    for pid, client in rows:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        used[client.removeprefix("opsplatform ")] += times.user + times.system
+    return dict(used)
+
+
+def _pg_split(before: dict, after: dict, pg_total: float, units: int, unit: str) -> str:
+    """The database's CPU a unit of a load by client: which of the platform's processes made it work."""
+    per_unit = {name: (after[name] - before.get(name, 0.0)) * 1000 / units for name in after}
+    per_unit["other"] = pg_total * 1000 / units - sum(per_unit.values())
+    parts = ", ".join(
+        f"{name} {ms:.3f}" for name, ms in sorted(per_unit.items(), key=lambda kv: -kv[1]) if ms >= 0.0005
+    )
+    return f"postgres CPU {unit} (ms) by client: {parts}"
 
 
 def _wal_bytes(world) -> int:
@@ -364,8 +399,11 @@ def _cpu_line(before: dict[str, float], after: dict[str, float], seconds: float,
 
 def _cpu_per_unit(before: dict, after: dict, units: int) -> tuple[dict[str, float], float]:
     """The CPU (ms) each process group spent per unit of a load (an event, an alert), and the most
-    units a second the machine's cores give at that cost, every process's included."""
-    per_unit = {name: (after[name] - before.get(name, 0.0)) * 1000 / units for name in after}
+    units a second the machine's cores give at that cost, every process's included but the
+    receivers' (whose work is another machine's where the platform runs)."""
+    per_unit = {
+        name: (after[name] - before.get(name, 0.0)) * 1000 / units for name in after if name != RECEIVERS
+    }
     return per_unit, (os.cpu_count() or 1) * 1000 / sum(per_unit.values())
 
 
@@ -600,17 +638,21 @@ def test_storm_with_paging():
             sampler.phase = "PD max"
             sent = [0.0] * len(max_load.bodies)
             cpu_max_before, wal_max_before = _cpu_seconds(world), _wal_bytes(world)
+            pg_max_before = _pg_cpu_by_client(world)
             max_lat, max_status, max_elapsed = asyncio.run(
                 saturate(port, PD_PATH, max_load.bodies, CONNECTIONS, sent_at=sent)
             )
+            pg_max_after = _pg_cpu_by_client(world)
             cpu_max_after, wal_max = _cpu_seconds(world), _wal_bytes(world) - wal_max_before
             max_load.first_sent(sent, first_sent)
             sampler.phase = "AM batches"
             sent = [0.0] * len(am_load.bodies)
             cpu_am_before, wal_am_before = _cpu_seconds(world), _wal_bytes(world)
+            pg_am_before = _pg_cpu_by_client(world)
             am_lat, am_status, am_elapsed = asyncio.run(
                 saturate(port, AM_PATH, am_load.bodies, AM_CONCURRENCY, sent_at=sent)
             )
+            pg_am_after = _pg_cpu_by_client(world)
             cpu_am_after, wal_am = _cpu_seconds(world), _wal_bytes(world) - wal_am_before
         web_ms = (cpu_am_after["web"] - cpu_am_before["web"]) / AM_BATCHES * 1000
         am_cpu_line = _cpu_line(cpu_am_before, cpu_am_after, am_elapsed, during="the AM batches")
@@ -641,9 +683,13 @@ def test_storm_with_paging():
         print(_line(f"PD max, {CONNECTIONS} conn.", max_lat, max_elapsed, len(max_lat), max_status))
         print(_kinds_line(max_lat, max_load))
         print(_bound_line(max_lat, max_elapsed, cpu_max_before, cpu_max_after, wal_max))
+        pg_max = cpu_max_after["postgres"] - cpu_max_before["postgres"]
+        print(f"  {_pg_split(pg_max_before, pg_max_after, pg_max, len(max_lat), 'an event')}")
         print(_line(f"AM batches of {BATCH}, {AM_CONCURRENCY} conn.", am_lat, am_elapsed, AM_BATCHES * BATCH,
                     am_status))  # fmt: skip
         print(f"  {_cpu_split(am_per_alert, 'an alert', wal_am / (AM_BATCHES * BATCH))}")
+        pg_am = cpu_am_after["postgres"] - cpu_am_before["postgres"]
+        print(f"  {_pg_split(pg_am_before, pg_am_after, pg_am, AM_BATCHES * BATCH, 'an alert')}")
         print(f"backends busy (mean per sample, state wait): {sampler.report()}")
         print("the same by process (application_name):")
         print(sampler.report_processes())

@@ -30,15 +30,31 @@ def report(title, rows):
         )
 
 
-def cost_rounds(run, chunks):
-    """This process's CPU time and the wall time per item, in ms, for each chunk ``run`` is given."""
+def cost_rounds(run, chunks, database_ms: list[float] | None = None):
+    """This process's CPU time and the wall time per item, in ms, for each chunk ``run`` is given;
+    ``database_ms``, if given, receives the CPU time per item of the database server's process
+    serving this thread's connection (the database is on this machine in every benchmark)."""
     cpu_ms, wall_ms = [], []
     for chunk in chunks:
+        backend = database_cpu() if database_ms is not None else 0.0
         cpu, wall = time.process_time(), time.perf_counter()
         run(chunk)
         cpu_ms.append((time.process_time() - cpu) / len(chunk) * 1000)
         wall_ms.append((time.perf_counter() - wall) / len(chunk) * 1000)
+        if database_ms is not None:
+            database_ms.append((database_cpu() - backend) / len(chunk) * 1000)
     return cpu_ms, wall_ms
+
+
+def database_cpu() -> float:
+    """CPU seconds used so far by the database server's process serving this thread's connection."""
+    import psutil
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        times = psutil.Process(cursor.fetchone()[0]).cpu_times()
+    return times.user + times.system
 
 
 def print_rounds(cpu_ms, wall_ms, per: str, decimals: int = 1) -> tuple[float, float]:

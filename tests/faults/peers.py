@@ -68,9 +68,9 @@ class _Address:
 class RemotePeers(Peers):
     """The same peers in a child process, which appends what arrives to a file of JSON lines."""
 
-    def __init__(self, webhook_url: str, smtp_port: int, log: Path):
+    def __init__(self, webhook_url: str, smtp_port: int, log: Path, pid: int):
         super().__init__(webhook=_Address(webhook_url), smtp_port=smtp_port, mails=[])
-        self.log = log
+        self.log, self.pid = log, pid
 
     def arrivals(self) -> list[tuple[str, str, float]]:
         lines = self.log.read_text().splitlines() if self.log.exists() else []
@@ -115,7 +115,7 @@ def running_peers(*, own_process: bool = False):
         )
         try:
             webhook_url, smtp_port = child.stdout.readline().split()
-            yield RemotePeers(webhook_url, int(smtp_port), log)
+            yield RemotePeers(webhook_url, int(smtp_port), log, child.pid)
         finally:
             child.terminate()
             child.wait(10)
