@@ -652,13 +652,16 @@ if DB_POOL_MAX_SIZE > 0:
     # answers 503 with Retry-After (DatabaseOutageMiddleware), and the pool discards it.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
 
-# The ingestion hot path keeps its per-request statements prepared on each connection (it asks for
-# it explicitly: incidents.ingest.sql.fetchone_prepared); Django's own cursors bind parameters on the
-# client and never prepare. Behind a proxy that pools by transaction (PgBouncer before 1.21), set
-# DB_PREPARED_STATEMENTS=false. A running process whose prepared statement loses a column to a
-# migration errors on that statement until restarted, as deployments do after migrating.
+# The hot paths keep their statements prepared on each connection: the per-request ones at once
+# (opsplatform.core.prepared.fetchone_prepared), the many-row ones of a batch, an escalation tick or
+# a delivery tick (bound_cursor) after five runs on the connection: parsing and planning them
+# each time was a fifth of the database's CPU an Alertmanager batch (docs/benchmarks.md). Django's own
+# cursors bind parameters on the client and never prepare. Behind a proxy that pools by transaction
+# (PgBouncer before 1.21), set DB_PREPARED_STATEMENTS=false. A running process whose prepared
+# statement loses a column to a migration errors on that statement until restarted, as deployments
+# do after migrating.
 if env.bool("DB_PREPARED_STATEMENTS", default=True):
-    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 1_000_000
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5
 
 # The middleware of the ingestion endpoints (see opsplatform/asgi.py): key-authenticated requests
 # need a request id, the security headers, host validation and Content-Length, the body cap and

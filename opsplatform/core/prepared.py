@@ -4,8 +4,13 @@ reads and inserts those hand-written statements build from model metadata.
 
 Django's cursors bind parameters on the client, so PostgreSQL parses and plans each statement every
 time; for short statements that is most of their cost. These go through psycopg's server-side
-binding cursor, prepared once per (pooled) connection. They need ``prepare_threshold`` in the
-database options (settings: ``DB_PREPARED_STATEMENTS``); without it they run unprepared, same results.
+binding cursor, prepared once per (pooled) connection: ``fetchone_prepared`` at once, a
+``bound_cursor``'s statements after five runs on the connection (``prepare_threshold`` in the
+database options; settings: ``DB_PREPARED_STATEMENTS``; without it they run unprepared, same results).
+
+A prepared statement may be run on one generic plan, made once for any values: a statement here is
+written so that its best plan does not depend on them (lookups by key, never a join the planner
+might turn into a scan of a table, as ``incidents.ingest.sql.ACTIVE_ALERTS`` once let it).
 """
 
 from __future__ import annotations

@@ -6,11 +6,12 @@ The demo data is seeded into the test database, its webhook channel pointing at 
 and its e-mail at a loopback SMTP server, both in a process of their own (``running_peers``). Then
 ``BENCH_INCIDENTS`` (500) Alertmanager alerts each open an incident of the demo escalation policy,
 an escalation tick writes their pages, and one delivery tick sends them all, in three rounds. It
-prints the CPU time of this process (the tick's thread and its sender threads) and the wall time per
-page, and the escalation tick's CPU and wall time per incident. In the storm, delivery is the
-tick's one thread under load (``docs/benchmarks.md``); this shows what a change does to that cost
-without the noise. ``BENCH_PROFILE=1`` adds the tick thread's
-profile, by function, cumulative (``BENCH_PROFILE=tottime``: by each function's own time).
+prints the CPU time of this process (the tick's thread and its sender threads, and each apart) and
+the wall time per page, the database server's CPU for the tick's connection, and the escalation
+tick's CPU and wall time per incident. In the storm, delivery is the tick's one thread under load
+(``docs/benchmarks.md``); this shows what a change does to that cost without the noise.
+``BENCH_PROFILE=1`` adds the tick thread's profile, by function, cumulative
+(``BENCH_PROFILE=tottime``: by each function's own time).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from notifications.delivery import run_delivery_tick
 from notifications.escalation.tick import run_escalation_tick
 from notifications.models import Notification, NotificationStatus
 from tests.bench.http_load import am_batch
+from tests.bench.timing import database_cpu
 from tests.faults.load import AM_KEY
 from tests.faults.peers import running_peers
 from tests.notifications.peers import mail_through
@@ -64,7 +66,7 @@ def test_delivery_tick_costs(monkeypatch):
         run_delivery_tick(time_budget=120)
         client = Client()
         profile = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
-        figures, escalation = [], []
+        figures, escalation, split = [], [], []
         for n in range(ROUNDS):
             _open_incidents(client, n)
             cpu, wall = time.process_time(), time.perf_counter()
@@ -72,16 +74,19 @@ def test_delivery_tick_costs(monkeypatch):
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
             escalation.append((cpu * 1000 / INCIDENTS, wall * 1000 / INCIDENTS))
             due = Notification.objects.filter(status=NotificationStatus.PENDING).count()
-            cpu, wall = time.process_time(), time.perf_counter()
+            database = database_cpu()
+            cpu, wall, own = time.process_time(), time.perf_counter(), time.thread_time()
             if profile:
                 profile.enable()
             stats = run_delivery_tick(time_budget=300)
             if profile:
                 profile.disable()
-            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            cpu, wall, own = time.process_time() - cpu, time.perf_counter() - wall, time.thread_time() - own
+            database = database_cpu() - database
             # The tick lingers LINGER_SECONDS after the outbox ran dry: not part of the pages' cost.
             wall -= 1.0
             figures.append((due, stats.sent, cpu * 1000 / due, wall * 1000 / due))
+            split.append((own * 1000 / due, (cpu - own) * 1000 / due, database * 1000 / due))
         sent_rows = list(
             Notification.objects.filter(status=NotificationStatus.SENT).values_list(
                 "idempotency_key", "medium"
@@ -97,6 +102,11 @@ def test_delivery_tick_costs(monkeypatch):
     for n, (due, sent, cpu_ms, wall_ms) in enumerate(figures):
         print(
             f"round {n + 1}: {due} pages due, {sent} sent; CPU {cpu_ms:.2f} ms, wall {wall_ms:.2f} ms a page"
+        )
+    for n, (own_ms, senders_ms, database_ms) in enumerate(split):
+        print(
+            f"round {n + 1}: of the CPU a page, the tick's own thread {own_ms:.2f} ms, the sender threads"
+            f" {senders_ms:.2f} ms; the database's for the tick's connection {database_ms:.2f} ms"
         )
     for n, (cpu_ms, wall_ms) in enumerate(escalation):
         print(f"round {n + 1}: escalation tick CPU {cpu_ms:.2f} ms, wall {wall_ms:.2f} ms an incident")

@@ -32,8 +32,8 @@ def report(title, rows):
 
 def cost_rounds(run, chunks, database_ms: list[float] | None = None):
     """This process's CPU time and the wall time per item, in ms, for each chunk ``run`` is given;
-    ``database_ms``, if given, receives the CPU time per item of the database server's process
-    serving this thread's connection (the database is on this machine in every benchmark)."""
+    ``database_ms``, if given, receives the CPU time per item of the database server's processes
+    serving the test database (on this machine in every benchmark): ``database_cpu``."""
     cpu_ms, wall_ms = [], []
     for chunk in chunks:
         backend = database_cpu() if database_ms is not None else 0.0
@@ -47,14 +47,23 @@ def cost_rounds(run, chunks, database_ms: list[float] | None = None):
 
 
 def database_cpu() -> float:
-    """CPU seconds used so far by the database server's process serving this thread's connection."""
+    """CPU seconds used so far by the database server's processes serving this database's
+    connections (this thread's, and any the code measured opened of its own, as a committer thread
+    does): nothing else uses a benchmark's test database."""
     import psutil
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        times = psutil.Process(cursor.fetchone()[0]).cpu_times()
-    return times.user + times.system
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        pids = [row[0] for row in cursor.fetchall()]
+    used = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        used += times.user + times.system
+    return used
 
 
 def print_rounds(cpu_ms, wall_ms, per: str, decimals: int = 1) -> tuple[float, float]:
@@ -63,3 +72,31 @@ def print_rounds(cpu_ms, wall_ms, per: str, decimals: int = 1) -> tuple[float, f
     for n, (cpu, wall) in enumerate(zip(cpu_ms, wall_ms, strict=True)):
         print(f"round {n + 1}: CPU {cpu:.{decimals}f} ms, wall {wall:.{decimals}f} ms {per}")
     return statistics.median(cpu_ms), statistics.median(wall_ms)
+
+
+def end_other_connections(settle_seconds: float = 10.0) -> None:
+    """End the connections the code measured opened on threads of its own (the group committer's,
+    the ledger sealer's), once the sealer has sealed what was staged: the test database cannot be
+    flushed and dropped while they are open, and a seal cut off would log its failure."""
+    from django.db import connection
+
+    from audit.sealing import staged_chains
+
+    deadline = time.monotonic() + settle_seconds
+    while staged_chains() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)  # the sealer's own transaction, committed, then its thread idle
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
+def analyze() -> None:
+    """Fresh planner statistics, as autovacuum keeps them on a live database: on tables filled from
+    nothing a moment ago, the planner would still take them for empty."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")

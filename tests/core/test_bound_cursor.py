@@ -1,6 +1,7 @@
 """``bound_cursor`` (opsplatform/core/prepared.py): the values of a hot path's many-row statements
-sent apart from the statement and bound by the server, still through Django's cursor wrapping; and a
-statement with more values than the protocol carries bound on the client, as Django binds them."""
+sent apart from the statement and bound by the server, still through Django's cursor wrapping, and
+the statements prepared on the connection once they ran five times; and a statement with more values
+than the protocol carries bound on the client, as Django binds them."""
 
 import pytest
 from django.contrib.postgres.fields import ArrayField
@@ -154,3 +155,28 @@ def test_a_value_longer_than_its_column_is_refused_not_cut_short():
     # A cast to varchar(64)[] would cut it to 64 characters without a word; the column refuses it.
     with pytest.raises(DataError, match="too long"):
         _insert_as_arrays(Notification, _notifications(["k" * 65]))
+
+
+def _prepared(marker: str) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s", [f"%{marker}%"]
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_its_statements_are_prepared_on_the_connection_after_five_runs():
+    statement = "SELECT %s::bigint + 1 AS bound_prepared_marker"
+    for run in range(1, 7):
+        with bound_cursor([run]) as cursor:
+            cursor.execute(statement, [run])
+            assert cursor.fetchone()[0] == run + 1
+        assert bool(_prepared("bound_prepared_marker")) == (run > 5), run
+
+
+def test_djangos_own_cursors_never_prepare():
+    for run in range(7):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT %s::bigint + 1 AS client_bound_marker", [run])
+            assert cursor.fetchone()[0] == run + 1
+    assert _prepared("client_bound_marker") == []
