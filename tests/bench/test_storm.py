@@ -31,7 +31,9 @@ In one run, each load with 90% duplicates over 10,000 dedup keys:
 The verdict line puts beside each rate target the ratio the CPU of that load allows (every
 process's, the paging of its new incidents included, over the machine's cores): a target above it
 is out of reach on this machine however the work is scheduled, only less CPU a unit or more cores
-reach it. pgbench's own rate moves with the disk's flush time as much as with the CPU.
+reach it. pgbench's own rate moves with the disk's flush time as much as with the CPU. Each load's
+database CPU is also split by the client it worked for (``_pg_split``), and the machine's shares
+show the loopback receivers' CPU, which stands in for other machines and is never counted.
 
 When the pages have settled, how far the general worker kept up: the SEV1/SEV2 new incidents'
 playbook runs started and how long after their incident, the automation actions finished and how
