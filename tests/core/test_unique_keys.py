@@ -8,6 +8,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from notifications.models import Notification
 from tests.incidents.factories import IncidentFactory
+from tests.indexes import table_indexes
 
 KEYED = {
     "notifications_notification": ("idempotency_key", "notification_idempotency_unique"),
@@ -17,17 +18,11 @@ KEYED = {
 }
 
 
-def _indexes(table: str) -> dict[str, str]:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", [table])
-        return dict(cursor.fetchall())
-
-
 @pytest.mark.django_db
 @pytest.mark.parametrize("table", sorted(KEYED))
 def test_a_key_is_unique_without_a_pattern_index(table):
     column, constraint = KEYED[table]
-    indexes = _indexes(table)
+    indexes = table_indexes(table)
     assert constraint in indexes and "UNIQUE" in indexes[constraint] and f"({column})" in indexes[constraint]
     on_column = [name for name, definition in indexes.items() if f"({column}" in definition]
     assert on_column == [constraint], f"{table}.{column} is indexed by {on_column}"
@@ -35,7 +30,7 @@ def test_a_key_is_unique_without_a_pattern_index(table):
 
 @pytest.mark.django_db
 def test_the_ledger_keeps_one_verb_index_and_none_of_the_organization_alone():
-    indexes = _indexes("audit_ledgerentry")
+    indexes = table_indexes("audit_ledgerentry")
     assert [name for name, d in indexes.items() if "(verb" in d] == ["ledger_verb_idx"]
     assert "varchar_pattern_ops" in indexes["ledger_verb_idx"]
     assert not [name for name, d in indexes.items() if d.endswith("(organization_id)")]
@@ -66,7 +61,7 @@ def test_the_migrations_go_back_to_the_indexes_they_dropped_and_forward_again():
     ]
     try:
         executor.migrate(targets)
-        ledger = _indexes("audit_ledgerentry")
+        ledger = table_indexes("audit_ledgerentry")
         assert {
             "audit_ledgerentry_verb_2c8e24c9",
             "audit_ledgerentry_verb_2c8e24c9_like",
@@ -74,12 +69,12 @@ def test_the_migrations_go_back_to_the_indexes_they_dropped_and_forward_again():
             "audit_ledgerentry_entry_hash_e2af72e5_like",
             "audit_ledgerentry_entry_hash_key",
         } <= set(ledger)
-        assert "notifications_notification_idempotency_key_0aab04ad_like" in _indexes(
+        assert "notifications_notification_idempotency_key_0aab04ad_like" in table_indexes(
             "notifications_notification"
         )
     finally:
         executor = MigrationExecutor(connection)
         executor.loader.build_graph()
         executor.migrate(executor.loader.graph.leaf_nodes())
-    assert {"ledger_verb_idx", "ledger_entry_hash_unique"} <= set(_indexes("audit_ledgerentry"))
-    assert "audit_ledgerentry_entry_hash_e2af72e5_like" not in _indexes("audit_ledgerentry")
+    assert {"ledger_verb_idx", "ledger_entry_hash_unique"} <= set(table_indexes("audit_ledgerentry"))
+    assert "audit_ledgerentry_entry_hash_e2af72e5_like" not in table_indexes("audit_ledgerentry")

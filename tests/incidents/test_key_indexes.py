@@ -8,6 +8,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from incidents.models import Alert
 from tests.incidents.factories import IncidentFactory
+from tests.indexes import table_indexes
 
 DROPPED = {
     "incidents_incident": "incidents_incident_organization_id_63de570a",
@@ -16,16 +17,10 @@ DROPPED = {
 DROPPED_INCIDENT_KEY = "incidents_alert_incident_id_de5c827a"
 
 
-def _indexes(table: str) -> dict[str, str]:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", [table])
-        return dict(cursor.fetchall())
-
-
 @pytest.mark.django_db
 @pytest.mark.parametrize("table", sorted(DROPPED))
 def test_no_index_on_the_organization_alone_and_every_other_starts_with_it(table):
-    indexes = _indexes(table)
+    indexes = table_indexes(table)
     assert not [name for name, d in indexes.items() if d.endswith("(organization_id)")]
     leading = [name for name, d in indexes.items() if "(organization_id," in d]
     assert len(leading) >= 2, indexes
@@ -33,7 +28,7 @@ def test_no_index_on_the_organization_alone_and_every_other_starts_with_it(table
 
 @pytest.mark.django_db
 def test_alerts_are_found_by_incident_through_the_incident_and_key_index():
-    indexes = _indexes("incidents_alert")
+    indexes = table_indexes("incidents_alert")
     assert not [name for name, d in indexes.items() if d.endswith("(incident_id)")]
     assert "(incident_id, dedup_key)" in indexes["alert_incident_dedup_idx"]
 
@@ -53,12 +48,12 @@ def test_the_migration_goes_back_to_the_indexes_it_dropped_and_forward_again():
     try:
         executor.migrate([("incidents", "0004_ingestion")])
         for table, name in DROPPED.items():
-            assert name in _indexes(table)
-        assert DROPPED_INCIDENT_KEY in _indexes("incidents_alert")
+            assert name in table_indexes(table)
+        assert DROPPED_INCIDENT_KEY in table_indexes("incidents_alert")
     finally:
         executor = MigrationExecutor(connection)
         executor.loader.build_graph()
         executor.migrate(executor.loader.graph.leaf_nodes())
     for table, name in DROPPED.items():
-        assert name not in _indexes(table)
-    assert DROPPED_INCIDENT_KEY not in _indexes("incidents_alert")
+        assert name not in table_indexes(table)
+    assert DROPPED_INCIDENT_KEY not in table_indexes("incidents_alert")
