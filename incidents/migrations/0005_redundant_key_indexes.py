@@ -3,21 +3,12 @@
 Dropped: the incidents' and the alerts' index on the organization alone (every other index of
 either table but the primary key starts with it) and the alerts' index on the incident alone
 ((incident, dedup key) serves every lookup by incident, the deletes that cascade included). Only
-drops: no constraint is dropped and validated again, so it is quick on large tables.
+drops (``opsplatform.core.key_indexes``), quick on large tables.
 """
 
 from django.db import migrations, models
 
-FORWARD = [
-    "DROP INDEX IF EXISTS incidents_incident_organization_id_63de570a",
-    "DROP INDEX IF EXISTS incidents_alert_organization_id_2dde61a0",
-    "DROP INDEX IF EXISTS incidents_alert_incident_id_de5c827a",
-]
-BACKWARD = [
-    "CREATE INDEX incidents_alert_incident_id_de5c827a ON incidents_alert (incident_id)",
-    "CREATE INDEX incidents_alert_organization_id_2dde61a0 ON incidents_alert (organization_id)",
-    "CREATE INDEX incidents_incident_organization_id_63de570a ON incidents_incident (organization_id)",
-]
+from opsplatform.core.key_indexes import drop_key_index
 
 
 def _organization() -> models.ForeignKey:
@@ -31,23 +22,32 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.SeparateDatabaseAndState(
-            database_operations=[migrations.RunSQL(FORWARD, reverse_sql=BACKWARD)],
-            state_operations=[
-                migrations.AlterField(model_name="incident", name="organization", field=_organization()),
-                migrations.AlterField(model_name="alert", name="organization", field=_organization()),
-                migrations.AlterField(
-                    model_name="alert",
-                    name="incident",
-                    field=models.ForeignKey(
-                        blank=True,
-                        db_index=False,
-                        null=True,
-                        on_delete=models.deletion.SET_NULL,
-                        related_name="alerts",
-                        to="incidents.incident",
-                    ),
-                ),
-            ],
+        drop_key_index(
+            model_name="incident",
+            name="organization",
+            table="incidents_incident",
+            index="incidents_incident_organization_id_63de570a",
+            field=_organization(),
+        ),
+        drop_key_index(
+            model_name="alert",
+            name="organization",
+            table="incidents_alert",
+            index="incidents_alert_organization_id_2dde61a0",
+            field=_organization(),
+        ),
+        drop_key_index(
+            model_name="alert",
+            name="incident",
+            table="incidents_alert",
+            index="incidents_alert_incident_id_de5c827a",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=models.deletion.SET_NULL,
+                related_name="alerts",
+                to="incidents.incident",
+            ),
         ),
     ]

@@ -82,7 +82,11 @@ class AutomationExecution(TenantModel):
     memory: a restarted worker picks the row up where the last one left it.
     """
 
-    rule = models.ForeignKey(AutomationRule, on_delete=models.CASCADE, related_name="executions")
+    # Neither the rule nor the incident has an index of its own: (rule, created) and (incident,
+    # created) serve every lookup by either (opsplatform.core.key_indexes).
+    rule = models.ForeignKey(
+        AutomationRule, on_delete=models.CASCADE, related_name="executions", db_index=False
+    )
     idempotency_key = models.CharField(max_length=160)  # unique: Meta (opsplatform.core.unique_keys)
     entry_id = models.BigIntegerField(help_text="The ledger entry that fired the rule.")
     entry_sequence = models.BigIntegerField()
@@ -91,7 +95,12 @@ class AutomationExecution(TenantModel):
     target_type = models.CharField(max_length=64, blank=True)
     target_id = models.CharField(max_length=64, blank=True)
     incident = models.ForeignKey(
-        "incidents.Incident", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "incidents.Incident",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     action_index = models.PositiveSmallIntegerField()
     action = models.JSONField(default=dict)
