@@ -1,9 +1,9 @@
 """Fewer indexes on incidents and alerts, the tables a storm writes most.
 
-Dropped: the incidents' and the alerts' index on the organization alone (every other index of
-either table but the primary key starts with it) and the alerts' index on the incident alone
-((incident, dedup key) serves every lookup by incident, the deletes that cascade included). Only
-drops (``opsplatform.core.key_indexes``), quick on large tables.
+Dropped: the incidents' and the alerts' index on the organization alone (the incidents' lists'
+indexes and the alerts' (organization, dedup key) start with it) and the alerts' index on the
+incident alone ((incident, dedup key) serves every lookup by incident, the deletes that cascade
+included). Only drops (``opsplatform.core.key_indexes``), quick on large tables.
 """
 
 from django.db import migrations, models
