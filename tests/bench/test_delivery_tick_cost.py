@@ -7,7 +7,7 @@ and its e-mail at a loopback SMTP server, both in a process of their own (``runn
 ``BENCH_INCIDENTS`` (500) Alertmanager alerts each open an incident of the demo escalation policy,
 an escalation tick writes their pages, and one delivery tick sends them all, in three rounds. It
 prints the CPU time of this process (the tick's thread and its sender threads, and each apart) and
-the wall time per page, the database server's CPU for the tick's connection, and the escalation
+the wall time per page, the database server's CPU a page, and the escalation
 tick's CPU and wall time per incident. In the storm, delivery is the tick's one thread under load
 (``docs/benchmarks.md``); this shows what a change does to that cost without the noise.
 ``BENCH_PROFILE=1`` adds the tick thread's profile, by function, cumulative
@@ -106,7 +106,7 @@ def test_delivery_tick_costs(monkeypatch):
     for n, (own_ms, senders_ms, database_ms) in enumerate(split):
         print(
             f"round {n + 1}: of the CPU a page, the tick's own thread {own_ms:.2f} ms, the sender threads"
-            f" {senders_ms:.2f} ms; the database's for the tick's connection {database_ms:.2f} ms"
+            f" {senders_ms:.2f} ms; the database's {database_ms:.2f} ms"
         )
     for n, (cpu_ms, wall_ms) in enumerate(escalation):
         print(f"round {n + 1}: escalation tick CPU {cpu_ms:.2f} ms, wall {wall_ms:.2f} ms an incident")

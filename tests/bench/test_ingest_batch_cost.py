@@ -64,7 +64,7 @@ def test_one_alertmanager_batch_costs(settings):
     print(f"median: CPU {cpu:.1f} ms, wall {wall:.1f} ms a batch = {rate:.0f} alerts/s from one client")
     rounds = ", ".join(f"{ms:.2f}" for ms in database_ms)
     print(
-        f"the database's CPU a batch (the server process of this client's connection): {rounds} ms;"
+        f"the database's CPU a batch (this client's connection and the ledger sealer's): {rounds} ms;"
         f" median {median(database_ms):.2f}"
     )
     assert opened == keys.used  # every new key opened its incident, once
