@@ -54,7 +54,7 @@ STANDALONE_UPSERT = (
 # The incident's status is read by its primary key for each alert found, never by a join: for a
 # join the planner compares a hash of the whole incidents table with one index lookup an alert,
 # and at a few thousand incidents chose the scan of them all (a cost that grows with the table),
-# both planned each time and in the plan it keeps for the prepared statement.
+# whether it planned the statement for the keys at hand or once for any keys (it is prepared).
 ACTIVE_ALERTS = (
     "SELECT DISTINCT ON (a.dedup_key) a.dedup_key, a.id, a.incident_id, a.status,"  # noqa: S608
     f" a.occurrence_key, (SELECT i.status IN {OPEN_IN} FROM incidents_incident i WHERE i.id = a.incident_id)"

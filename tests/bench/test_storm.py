@@ -66,7 +66,7 @@ import psutil
 import pytest
 
 from tests.bench.http_load import KeyStream, am_batch, paced, pd_event, saturate
-from tests.bench.timing import percentile
+from tests.bench.timing import percentile, processes_cpu
 from tests.faults.load import AM_KEY, PD_KEY
 from tests.faults.world import running_world
 from workflows.builtins import PLAYBOOK_SEVERITIES
@@ -328,17 +328,9 @@ def _cpu_seconds(world) -> dict[str, float]:
     def tree(pid: int) -> float:
         try:
             root = psutil.Process(pid)
-            processes = [root, *root.children(recursive=True)]
+            return processes_cpu([root, *root.children(recursive=True)])
         except psutil.NoSuchProcess:
             return 0.0
-        total = 0.0
-        for process in processes:
-            try:
-                times = process.cpu_times()
-            except psutil.NoSuchProcess:
-                continue
-            total += times.user + times.system
-        return total
 
     used = {name: tree(pid) for name, pid in world.platform.pids().items()}
     postmaster = (world.postgres.data / "postmaster.pid").read_text().split()[0]
@@ -364,11 +356,7 @@ def _pg_cpu_by_client(world) -> dict[str, float]:
         ).fetchall()
     used: Counter = Counter()
     for pid, client in rows:
-        try:
-            times = psutil.Process(pid).cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        used[client.removeprefix("opsplatform ")] += times.user + times.system
+        used[client.removeprefix("opsplatform ")] += processes_cpu([pid])
     return dict(used)
 
 

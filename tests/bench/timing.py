@@ -46,24 +46,30 @@ def cost_rounds(run, chunks, database_ms: list[float] | None = None):
     return cpu_ms, wall_ms
 
 
-def database_cpu() -> float:
-    """CPU seconds used so far by the database server's processes serving this database's
-    connections (this thread's, and any the code measured opened of its own, as a committer thread
-    does): nothing else uses a benchmark's test database."""
+def processes_cpu(processes) -> float:
+    """CPU seconds (user + system) used so far by ``processes`` (pids or ``psutil.Process``), those
+    that have ended meanwhile left out."""
     import psutil
-    from django.db import connection
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
-        pids = [row[0] for row in cursor.fetchall()]
     used = 0.0
-    for pid in pids:
+    for process in processes:
         try:
-            times = psutil.Process(pid).cpu_times()
+            times = (process if isinstance(process, psutil.Process) else psutil.Process(process)).cpu_times()
         except psutil.NoSuchProcess:
             continue
         used += times.user + times.system
     return used
+
+
+def database_cpu() -> float:
+    """CPU seconds used so far by the database server's processes serving this database's
+    connections (this thread's, and any the code measured opened of its own, as a committer thread
+    does): nothing else uses a benchmark's test database."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        return processes_cpu(row[0] for row in cursor.fetchall())
 
 
 def print_rounds(cpu_ms, wall_ms, per: str, decimals: int = 1) -> tuple[float, float]:
