@@ -694,6 +694,11 @@ ESCALATION_GATHER_SECONDS = env.float("ESCALATION_GATHER_SECONDS", default=0.25)
 if not 0 <= ESCALATION_GATHER_SECONDS <= 2:
     raise environ.ImproperlyConfigured("ESCALATION_GATHER_SECONDS must be from 0 to 2")
 INGEST_GROUP_COMMIT_MAX = env.int("INGEST_GROUP_COMMIT_MAX", default=64)
+# How long a web process gathers its integration counters before sending them to Redis in one round
+# trip (incidents.ingest.counters): no request, and no group commit, waits for Redis to count.
+INGEST_COUNTERS_PUSH_SECONDS = env.float("INGEST_COUNTERS_PUSH_SECONDS", default=0.1)
+if not 0 < INGEST_COUNTERS_PUSH_SECONDS <= 5:
+    raise environ.ImproperlyConfigured("INGEST_COUNTERS_PUSH_SECONDS must be over 0 and at most 5")
 # How long a web process may answer from its copy of an integration key's lookup (or of the SLA
 # policy new incidents get) at most; changes made through the models reach every process within
 # 0.1 s anyway (incidents.ingest.lookup_cache). 0 turns the cache off.

@@ -23,6 +23,9 @@ In one run, each load with 90% duplicates over 10,000 dedup keys:
   connections in a closed loop need for the target, and the rate the CPU an event costs allows);
 * Alertmanager notifications of 50 alerts, ``BENCH_AM_BATCHES`` (300) over ``BENCH_AM_CONCURRENCY`` (8)
   connections, with the CPU an alert costs the machine and the rate that allows;
+* for pgbench and each full-speed load, how often the database flushed its WAL and how long a flush
+  took (``_flush_line``): every commit a request waits for waits for one, and under the storm a flush
+  takes many times what it takes beside pgbench alone;
 * for every new incident: the time from its first trigger being sent to its first page arriving at
   the webhook receiver (p50/p99), and at the receivers: pages never delivered, pages delivered twice;
 * in the database: dedup keys with no open incident (lost) or more than one (doubled), and PagerDuty
@@ -98,6 +101,9 @@ AM_PATH = f"/api/v1/integrations/{AM_KEY}/alertmanager/"
 
 def _prepare(postgres) -> None:
     with postgres.connect() as conn:
+        # Times each WAL flush (pg_stat_wal.wal_sync_time) for _flush_line; two clock reads a flush.
+        conn.execute("ALTER SYSTEM SET track_wal_io_timing = on")
+        conn.execute("SELECT pg_reload_conf()")
         conn.execute("UPDATE incidents_integration SET throttle_rate = '100000000/min'")
         conn.execute("UPDATE incidents_integration SET grouping = false WHERE kind = 'alertmanager'")
 
@@ -378,6 +384,20 @@ def _wal_bytes(world) -> int:
         return int(conn.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn").fetchone()[0])
 
 
+def _wal_flushes(world) -> tuple[int, float]:
+    """The database's WAL flushes so far and the milliseconds they took (``track_wal_io_timing``)."""
+    with world.postgres.connect() as conn:
+        syncs, ms = conn.execute("SELECT wal_sync, wal_sync_time FROM pg_stat_wal").fetchone()
+    return int(syncs), float(ms)
+
+
+def _flush_line(before: tuple[int, float], after: tuple[int, float], seconds: float) -> str:
+    """How often the WAL was flushed and how long a flush took: every commit a request waits for
+    (its own, or its group's) waits for one, and for the one in progress before it."""
+    syncs, ms = after[0] - before[0], after[1] - before[1]
+    return f"WAL flushes {syncs / seconds:.0f}/s, {ms / max(syncs, 1):.2f} ms each"
+
+
 def _cpu_line(before: dict[str, float], after: dict[str, float], seconds: float, during="the loads") -> str:
     """Each process group's share of the machine while the loads ran."""
     cores = os.cpu_count() or 1
@@ -594,7 +614,9 @@ def test_storm_with_paging():
         prefix="opsplatform-storm-", database="ops_storm_bench", prepare=_prepare, peers_own_process=True
     ) as world:
         port = world.platform.port
+        flushes_before = _wal_flushes(world)
         tps_before = pgbench_tps(world.postgres)
+        pgbench_flushes = _flush_line(flushes_before, _wal_flushes(world), 10)
         run = world.run_id
         # Warm every web process and its pool at the storm's concurrency, on keys the counts ignore.
         warm = [pd_event(PD_KEY, f"warm-{run}-{i}") for i in range(400)]
@@ -628,22 +650,26 @@ def test_storm_with_paging():
             sampler.phase = "PD max"
             sent = [0.0] * len(max_load.bodies)
             cpu_max_before, wal_max_before = _cpu_seconds(world), _wal_bytes(world)
+            flushes_max_before = _wal_flushes(world)
             pg_max_before = _pg_cpu_by_client(world)
             max_lat, max_status, max_elapsed = asyncio.run(
                 saturate(port, PD_PATH, max_load.bodies, CONNECTIONS, sent_at=sent)
             )
             pg_max_after = _pg_cpu_by_client(world)
             cpu_max_after, wal_max = _cpu_seconds(world), _wal_bytes(world) - wal_max_before
+            flushes_max = _flush_line(flushes_max_before, _wal_flushes(world), max_elapsed)
             max_load.first_sent(sent, first_sent)
             sampler.phase = "AM batches"
             sent = [0.0] * len(am_load.bodies)
             cpu_am_before, wal_am_before = _cpu_seconds(world), _wal_bytes(world)
+            flushes_am_before = _wal_flushes(world)
             pg_am_before = _pg_cpu_by_client(world)
             am_lat, am_status, am_elapsed = asyncio.run(
                 saturate(port, AM_PATH, am_load.bodies, AM_CONCURRENCY, sent_at=sent)
             )
             pg_am_after = _pg_cpu_by_client(world)
             cpu_am_after, wal_am = _cpu_seconds(world), _wal_bytes(world) - wal_am_before
+            flushes_am = _flush_line(flushes_am_before, _wal_flushes(world), am_elapsed)
         web_ms = (cpu_am_after["web"] - cpu_am_before["web"]) / AM_BATCHES * 1000
         am_cpu_line = _cpu_line(cpu_am_before, cpu_am_after, am_elapsed, during="the AM batches")
         am_cpu_line += f"; web CPU per batch of {BATCH}: {web_ms:.1f} ms"
@@ -660,6 +686,7 @@ def test_storm_with_paging():
         if PAUSE_BACKGROUND:
             print("BENCH_PAUSE_BACKGROUND: workers and beat stopped during the loads (ingestion alone)")
         print(f"pgbench single-row INSERT, 2 clients, 10 s, before the storm: {tps_before:.0f} tps")
+        print(f"  its {pgbench_flushes}, on a machine otherwise idle")
         print(f"warm-up: 400 new incidents, their pages out {warm_settled:.0f} s later; then the loads")
         print(f"{'load':<44}{'reqs':>7}{'req/s':>9}{'events/s':>10}{'p50 ms':>9}{'p99 ms':>9}  statuses")
         print(_line(f"PD paced at {PD_RATE:.0f}/s, {CONNECTIONS} conn.", paced_lat, paced_elapsed,
@@ -675,11 +702,13 @@ def test_storm_with_paging():
         print(_bound_line(max_lat, max_elapsed, cpu_max_before, cpu_max_after, wal_max))
         pg_max = cpu_max_after["postgres"] - cpu_max_before["postgres"]
         print(f"  {_pg_split(pg_max_before, pg_max_after, pg_max, len(max_lat), 'an event')}")
+        print(f"  {flushes_max}")
         print(_line(f"AM batches of {BATCH}, {AM_CONCURRENCY} conn.", am_lat, am_elapsed, AM_BATCHES * BATCH,
                     am_status))  # fmt: skip
         print(f"  {_cpu_split(am_per_alert, 'an alert', wal_am / (AM_BATCHES * BATCH))}")
         pg_am = cpu_am_after["postgres"] - cpu_am_before["postgres"]
         print(f"  {_pg_split(pg_am_before, pg_am_after, pg_am, AM_BATCHES * BATCH, 'an alert')}")
+        print(f"  {flushes_am}")
         print(f"backends busy (mean per sample, state wait): {sampler.report()}")
         print("the same by process (application_name):")
         print(sampler.report_processes())
