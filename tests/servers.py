@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,6 +36,30 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextmanager
+def silent_server():
+    """A loopback TCP server that accepts every connection and never says a word (a peer that
+    hangs): yields the listening socket (its port; closing it makes the peer go away) and the
+    connections it accepted so far."""
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield server, accepted
+    finally:
+        server.close()
+        for conn in accepted:
+            conn.close()
 
 
 def database_url() -> str:

@@ -3,7 +3,6 @@ them over and goes on, even while the channel layer does not answer. Against rea
 server on loopback that accepts connections and never answers (a hung Redis)."""
 
 import asyncio
-import socket
 import threading
 import time
 
@@ -14,6 +13,7 @@ from channels.layers import channel_layers, get_channel_layer
 from opsplatform.realtime import pusher as pusher_module
 from opsplatform.realtime.groups import publish_many_after_commit
 from opsplatform.realtime.pusher import Pusher
+from tests.servers import silent_server
 
 
 def _receive_all(layer, channel, count):
@@ -40,30 +40,19 @@ def test_pushes_after_commit_reach_the_group_in_the_order_handed_over():
 @pytest.fixture
 def hung_redis(settings):
     """A channel layer whose Redis accepts the connection and then never says a word."""
-    server = socket.create_server(("127.0.0.1", 0))
-    accepted = []
-
-    def accept():
-        while True:
-            try:
-                accepted.append(server.accept()[0])
-            except OSError:
-                return
-
-    threading.Thread(target=accept, daemon=True).start()
-    port = server.getsockname()[1]
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [f"redis://127.0.0.1:{port}/0"], "prefix": "hung"},
+    with silent_server() as (server, accepted):
+        port = server.getsockname()[1]
+        settings.CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [f"redis://127.0.0.1:{port}/0"], "prefix": "hung"},
+            }
         }
-    }
-    channel_layers.backends.clear()
-    try:
-        yield server, accepted
-    finally:
-        server.close()
         channel_layers.backends.clear()
+        try:
+            yield server, accepted
+        finally:
+            channel_layers.backends.clear()
 
 
 def test_a_hung_channel_layer_keeps_nobody_waiting_and_is_bounded(hung_redis, monkeypatch, caplog):

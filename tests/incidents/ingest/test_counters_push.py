@@ -2,8 +2,6 @@
 (``incidents.ingest.counters``): no request and no group commit waits for Redis, nothing counted is
 lost while Redis is away, and the pages read the counts not sent yet too."""
 
-import socket
-import threading
 import time
 import uuid
 
@@ -19,6 +17,7 @@ from incidents.ingest.results import RawBody
 from incidents.models import Incident
 from opsplatform.core.kicks import redis_client
 from tests.incidents.ingest.payloads import pd_trigger, post
+from tests.servers import free_port, silent_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ENQUEUE = "/v2/enqueue"
@@ -36,32 +35,17 @@ def unsent(monkeypatch, settings):
 
 @pytest.fixture
 def silent_redis():
-    """A loopback server that takes connections and never answers: a Redis that hangs."""
-    server = socket.create_server(("127.0.0.1", 0))
-    held = []
-
-    def accept():
-        while True:
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                return
-
-    threading.Thread(target=accept, daemon=True).start()
-    yield redis.Redis(
-        host="127.0.0.1", port=server.getsockname()[1], socket_timeout=5, retry=Retry(NoBackoff(), 0)
-    )
-    server.close()
-    for conn in held:
-        conn.close()
+    """A Redis that takes connections and never answers: a Redis that hangs."""
+    with silent_server() as (server, _accepted):
+        port = server.getsockname()[1]
+        yield redis.Redis(host="127.0.0.1", port=port, socket_timeout=5, retry=Retry(NoBackoff(), 0))
 
 
 def _refusing_redis() -> redis.Redis:
     """A client for a loopback port nobody listens on: every command is refused at once."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
+    return redis.Redis(
+        host="127.0.0.1", port=free_port(), socket_connect_timeout=1, retry=Retry(NoBackoff(), 0)
+    )
 
 
 def _stored(integration_id: int) -> dict:
