@@ -7,10 +7,10 @@ an integration wait for the previous one's row lock: ingestion would run one req
 A request does not wait for Redis either: ``add`` sums its counts in this process, and one thread
 per process sends what gathered to Redis in one round trip, ``INGEST_COUNTERS_PUSH_SECONDS`` after
 the first count it has not sent. In an alert storm the group commit's thread counted each group in
-Redis before it could take the next one: a round trip of 5-7 ms on a busy machine, a third of the
-time every repeated trigger waits for its group (docs/benchmarks.md). A count Redis refuses stays
-here for the next push; a process that dies takes at most that interval's counts with it:
-statistics, never alerts. Counts not yet sent are part of what ``pending`` answers in this process.
+Redis before it could take the next one (a round trip of 5-7 ms on a busy machine, a third of that
+thread's cycle), and each new incident's request before its answer (docs/benchmarks.md). A count
+Redis refuses stays here for the next push; a process that dies takes at most that interval's counts
+with it: statistics, never alerts. Counts not yet sent are part of what ``pending`` answers here.
 
 The flush takes a hash's contents and deletes it in one MULTI/EXEC, then adds them to the row; if the
 database write fails, the numbers are put back into Redis for the next tick.
