@@ -11,7 +11,11 @@ fill: an idle process commits a lone request at once, and a busy one commits lar
 Every request is answered only after the commit that holds it: the request thread blocks on its
 item's future, which the committer completes once the statement has returned. A request whose key
 turned out to have no firing alert in an open incident comes back with ``None`` and takes the full
-path (``pipeline.ingest``) on its own thread, exactly as after ``REPEAT_SQL`` found nothing.
+path (``pipeline.ingest``) on its own thread, exactly as after ``REPEAT_SQL`` found nothing. Keys with
+no firing alert at all (a new incident's first trigger) are found by a read before the write
+(``sql.FIRING_KEYS_SQL``) and come back at once: under a storm the write's commit waits for a WAL
+flush of several milliseconds, which a request that writes nothing here need not wait for. Whatever
+the read says, the full path decides again under its own locks.
 
 When a group's statement fails, nothing of it was written (one statement is atomic). A lost
 connection fails every request of the group with that error (the outage answer, 503); any other
@@ -36,7 +40,7 @@ from django.db import DatabaseError, close_old_connections, connection
 
 from incidents.ingest import counters
 from incidents.ingest.results import IngestResult, RawBody
-from incidents.ingest.sql import REPEAT_MANY_SQL, is_retryable
+from incidents.ingest.sql import FIRING_KEYS_SQL, REPEAT_MANY_SQL, is_retryable
 from opsplatform.core.durable import DATABASE_UNREACHABLE
 from opsplatform.core.prepared import fetchall_prepared
 
@@ -147,7 +151,26 @@ class GroupCommitter:
         _count([item for item in group if not item.future.exception() and item.future.result()])
 
 
-def _commit_organization(organization_id: int, items: list[RepeatItem]) -> None:
+def _release_new_keys(organization_id: int, items: list[RepeatItem]) -> list[RepeatItem]:
+    """Answer ``None`` at once to the items whose key has no firing alert; the rest, to write."""
+    try:
+        rows = fetchall_prepared(
+            FIRING_KEYS_SQL, {"org": organization_id, "keys": [i.dedup_key for i in items]}
+        )
+    except DatabaseError:
+        return items  # the write finds out again, and answers the error as it does
+    firing = {row[0] for row in rows}
+    for item in items:
+        if item.dedup_key not in firing:
+            item.future.set_result(None)
+    return [item for item in items if item.dedup_key in firing]
+
+
+def _commit_organization(organization_id: int, items: list[RepeatItem], *, read_first=True) -> None:
+    if read_first:
+        items = _release_new_keys(organization_id, items)
+        if not items:
+            return
     for attempt in range(1, ATTEMPTS + 1):
         try:
             results = write(organization_id, items)
@@ -164,7 +187,7 @@ def _commit_organization(organization_id: int, items: list[RepeatItem]) -> None:
                 return
             logger.info("group of %d repeated triggers failed (%s); one by one", len(items), exc)
             for item in items:
-                _commit_organization(organization_id, [item])
+                _commit_organization(organization_id, [item], read_first=False)
             return
         for item, result in zip(items, results, strict=True):
             item.future.set_result(result)

@@ -178,6 +178,13 @@ REPEAT_SQL = (
 # An incident another transaction holds is skipped, not waited for: its requests come back NULL and
 # take the full path on their own threads, where they wait for it. Waiting here would stop every
 # repeat of the process behind one slow transaction (an escalation tick, a new incident's insert).
+# The keys among a group's that have a firing alert at all (by the partial index of active alerts):
+# the others are no repeats, and their requests start the full path before the group's write commits.
+FIRING_KEYS_SQL = (
+    "SELECT DISTINCT a.dedup_key FROM incidents_alert a WHERE a.organization_id = %(org)s"
+    " AND a.dedup_key = ANY(%(keys)b::text[]) AND a.active AND a.status = 'firing'"
+)
+
 REPEAT_MANY_SQL = (
     "WITH input AS (SELECT * FROM unnest(%(keys)b::text[], %(payloads)b::uuid[], %(integrations)b::bigint[],"  # noqa: S608
     "   %(ats)b::timestamptz[], %(content_types)b::text[], %(bodies)b::text[], %(sizes)b::integer[],"

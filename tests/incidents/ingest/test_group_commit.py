@@ -216,3 +216,34 @@ def test_a_repeated_trigger_over_http_goes_through_the_committer(firing, monkeyp
     incident.refresh_from_db()
     assert incident.alert_occurrences == 2
     assert Incident.objects.filter(dedup_key="fresh").count() == 1
+
+
+def test_a_new_key_is_answered_before_the_group_commits(firing):
+    # Its request takes the full path either way: it learns so before the group's write, not after
+    # its commit (under a storm a commit waits for a slow WAL flush).
+    integration, _key, incident = firing
+    repeat, new = _item(integration), _item(integration, key="brand-new")
+
+    def commit():
+        try:
+            group_commit.GroupCommitter(max_group=64).commit([repeat, new])
+        finally:
+            connections.close_all()
+
+    with _another_connection() as blocker:
+        # Another transaction holds the firing alert: the group's write must wait for it.
+        blocker.execute(
+            "SELECT id FROM incidents_alert WHERE incident_id = %s AND dedup_key = 'disk' FOR UPDATE",
+            [incident.pk],
+        )
+        worker = threading.Thread(target=commit)
+        worker.start()
+        assert new.future.result(timeout=10) is None
+        time.sleep(0.2)
+        assert not repeat.future.done()
+        blocker.rollback()
+        worker.join(timeout=10)
+    assert repeat.future.result(timeout=1).results[0].outcome == Result.DEDUPLICATED
+    assert not RawPayload.objects.filter(pk=new.payload_id).exists()  # the full path stores it
+    incident.refresh_from_db()
+    assert incident.alert_occurrences == 2
