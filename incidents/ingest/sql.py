@@ -171,13 +171,6 @@ REPEAT_SQL = (
 )
 
 
-# ``REPEAT_SQL`` for the repeated triggers of many requests of one organization at once (group
-# commit, ``incidents.ingest.group_commit``): one statement, one commit. Their incidents are locked in
-# id order, as every writer locks them. Each input row (in ``n`` order) gets its alert and incident,
-# or NULLs when its key has no firing alert in an open incident (that request takes the full path).
-# An incident another transaction holds is skipped, not waited for: its requests come back NULL and
-# take the full path on their own threads, where they wait for it. Waiting here would stop every
-# repeat of the process behind one slow transaction (an escalation tick, a new incident's insert).
 # The keys among a group's that have a firing alert at all (by the partial index of active alerts):
 # the others are no repeats, and their requests start the full path before the group's write commits.
 FIRING_KEYS_SQL = (
@@ -185,6 +178,13 @@ FIRING_KEYS_SQL = (
     " AND a.dedup_key = ANY(%(keys)b::text[]) AND a.active AND a.status = 'firing'"
 )
 
+# ``REPEAT_SQL`` for the repeated triggers of many requests of one organization at once (group
+# commit, ``incidents.ingest.group_commit``): one statement, one commit. Their incidents are locked in
+# id order, as every writer locks them. Each input row (in ``n`` order) gets its alert and incident,
+# or NULLs when its key has no firing alert in an open incident (that request takes the full path).
+# An incident another transaction holds is skipped, not waited for: its requests come back NULL and
+# take the full path on their own threads, where they wait for it. Waiting here would stop every
+# repeat of the process behind one slow transaction (an escalation tick, a new incident's insert).
 REPEAT_MANY_SQL = (
     "WITH input AS (SELECT * FROM unnest(%(keys)b::text[], %(payloads)b::uuid[], %(integrations)b::bigint[],"  # noqa: S608
     "   %(ats)b::timestamptz[], %(content_types)b::text[], %(bodies)b::text[], %(sizes)b::integer[],"
