@@ -36,17 +36,19 @@ class Peers:
         with self.webhook.lock:
             requests = list(self.webhook.requests)
         seen = [("webhook", r.headers.get("x-opsplatform-delivery", ""), r.at) for r in requests]
-        seen += [("mail", _mail_delivery(envelope), 0.0) for envelope in list(self.mails)]
+        seen += [("mail", _mail_delivery(envelope), envelope.received_at) for envelope in list(self.mails)]
         return seen
 
     def delivered(self) -> Counter:
         """Requests and e-mails received per delivery id."""
         return Counter(delivery for _, delivery, _ in self.arrivals())
 
-    def webhook_arrivals(self) -> dict[str, list[float]]:
+    def arrival_times(self, *kinds: str) -> dict[str, list[float]]:
+        """When each delivery id arrived (each time it did), of the ``kinds`` given ("webhook",
+        "mail"), of every kind without."""
         arrivals: dict[str, list[float]] = {}
         for kind, delivery, at in self.arrivals():
-            if kind == "webhook":
+            if not kinds or kind in kinds:
                 arrivals.setdefault(delivery, []).append(at)
         return arrivals
 
@@ -92,7 +94,7 @@ def _serve(log: str) -> None:
                     delivery = request.headers.get("x-opsplatform-delivery", "")
                     out.write(json.dumps(["webhook", delivery, request.at]) + "\n")
                 for envelope in new_mails:
-                    out.write(json.dumps(["mail", _mail_delivery(envelope), 0.0]) + "\n")
+                    out.write(json.dumps(["mail", _mail_delivery(envelope), envelope.received_at]) + "\n")
                 requests_written += len(requests)
                 mails_written += len(new_mails)
                 out.flush()

@@ -170,6 +170,7 @@ def smtp_server():
 
     class Handler:
         async def handle_DATA(self, server, session, envelope):
+            envelope.received_at = time.time()  # when the page arrived, as a webhook request's ``at``
             messages.append(envelope)
             return "250 OK"
 
