@@ -43,13 +43,11 @@ class Peers:
         """Requests and e-mails received per delivery id."""
         return Counter(delivery for _, delivery, _ in self.arrivals())
 
-    def arrival_times(self, *kinds: str) -> dict[str, list[float]]:
-        """When each delivery id arrived (each time it did), of the ``kinds`` given ("webhook",
-        "mail"), of every kind without."""
+    def arrival_times(self) -> dict[str, list[float]]:
+        """When each delivery id arrived (each time it did), webhook requests and e-mails alike."""
         arrivals: dict[str, list[float]] = {}
-        for kind, delivery, at in self.arrivals():
-            if not kinds or kind in kinds:
-                arrivals.setdefault(delivery, []).append(at)
+        for _, delivery, at in self.arrivals():
+            arrivals.setdefault(delivery, []).append(at)
         return arrivals
 
 
