@@ -62,6 +62,48 @@ def silent_server():
             conn.close()
 
 
+@contextmanager
+def holding_proxy(port: int):
+    """A loopback TCP proxy to ``port`` that holds what its first connection's client sends until
+    released (a peer slow to take one request while it answers others at once): yields the proxy's
+    port, an event set once the held bytes arrived, and the event that releases them."""
+    server = socket.create_server(("127.0.0.1", 0))
+    arrived, release = threading.Event(), threading.Event()
+    opened: list[socket.socket] = []
+
+    def pump(source: socket.socket, target: socket.socket, held: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                if held:
+                    arrived.set()
+                    release.wait()
+                target.sendall(data)
+        except OSError:
+            pass  # either side went away: the other follows when the block ends
+
+    def accept() -> None:
+        first = True
+        while True:
+            try:
+                client = server.accept()[0]
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", port))
+            opened.extend((client, upstream))
+            threading.Thread(target=pump, args=(client, upstream, first), daemon=True).start()
+            threading.Thread(target=pump, args=(upstream, client, False), daemon=True).start()
+            first = False
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield server.getsockname()[1], arrived, release
+    finally:
+        release.set()
+        server.close()
+        for sock in opened:
+            sock.close()
+
+
 def database_url() -> str:
     """The test database, for a server process: read from the live connection, since the configured
     URL may carry its host and port as options (the embedded server's unix socket)."""

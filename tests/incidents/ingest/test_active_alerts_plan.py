@@ -1,5 +1,6 @@
 """A batch's read of its keys' active alerts costs an index lookup a key, however many incidents the
-organization has: the planner never gets to scan every incident to find the few the alerts belong to."""
+organization has: the planner never gets to scan every incident to find the few the alerts belong to.
+The group commit's read of which keys fire at all (``FIRING_KEYS_SQL``) looks its keys up the same way."""
 
 import pytest
 from django.db import connection
@@ -22,8 +23,8 @@ def _scans(plan: dict) -> set[tuple[str, str]]:
     return found
 
 
-def _plan(organization_id: int, keys: list[str], mode: str) -> set[tuple[str, str]]:
-    text = sql.ACTIVE_ALERTS.replace("%s", "$1", 1).replace("%s", "$2", 1)
+def _plan(organization_id: int, keys: list[str], mode: str, text: str = "") -> set[tuple[str, str]]:
+    text = text or sql.ACTIVE_ALERTS.replace("%s", "$1", 1).replace("%s", "$2", 1)
     with connection.cursor() as cursor:
         cursor.execute(f"PREPARE active_alerts(bigint, text[]) AS {text}")
         try:
@@ -74,3 +75,29 @@ def test_the_read_answers_the_latest_active_alert_of_each_key_and_whether_its_in
     assert sorted(rows) == ["key-00000", "key-00001"]
     assert rows["key-00000"][5] is True
     assert rows["key-00001"][5] is False and rows["key-00001"][2] == closed.pk
+
+
+@pytest.mark.parametrize("mode", ["force_custom_plan", "force_generic_plan"])
+def test_the_group_commits_read_of_firing_keys_looks_each_key_up(thousands_of_incidents, mode):
+    keys = [f"key-{n:05d}" for n in range(0, INCIDENTS, INCIDENTS // KEYS)]
+    text = sql.FIRING_KEYS_SQL.replace("%(org)s", "$1").replace("%(keys)b", "$2")
+
+    scans = _plan(thousands_of_incidents.pk, keys, mode, text)
+
+    assert ("Seq Scan", "incidents_alert") not in scans
+    assert {("Index Scan", "incidents_alert"), ("Index Only Scan", "incidents_alert")} & scans
+
+
+def test_the_firing_keys_are_the_active_firing_alerts_of_the_organization(thousands_of_incidents):
+    org = thousands_of_incidents
+    Alert.objects.filter(organization=org, dedup_key="key-00001").update(status="resolved")
+    Alert.objects.filter(organization=org, dedup_key="key-00002").update(active=False)
+    other = OrganizationFactory()
+    elsewhere = IncidentFactory(organization=other, dedup_key="key-elsewhere")
+    Alert.objects.create(organization=other, incident=elsewhere, dedup_key="key-elsewhere", active=True)
+    keys = ["key-00000", "key-00001", "key-00002", "key-elsewhere", "key-99999"]
+    with connection.cursor() as cursor:
+        cursor.execute(sql.FIRING_KEYS_SQL.replace("%(keys)b", "%(keys)s"), {"org": org.pk, "keys": keys})
+        firing = {row[0] for row in cursor.fetchall()}
+
+    assert firing == {"key-00000"}

@@ -2,6 +2,7 @@
 (``incidents.ingest.counters``): no request and no group commit waits for Redis, nothing counted is
 lost while Redis is away, and the pages read the counts not sent yet too."""
 
+import threading
 import time
 import uuid
 
@@ -17,7 +18,7 @@ from incidents.ingest.results import RawBody
 from incidents.models import Incident
 from opsplatform.core.kicks import redis_client
 from tests.incidents.ingest.payloads import pd_trigger, post
-from tests.servers import free_port, silent_server
+from tests.servers import free_port, holding_proxy, silent_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ENQUEUE = "/v2/enqueue"
@@ -121,3 +122,38 @@ def test_a_group_commit_does_not_wait_for_redis(make_integration, unsent, monkey
     monkeypatch.setattr(counters, "client", redis_client)
     # The first trigger and the four repeats, once the send stuck on the silent server gave up.
     assert _until(lambda: _stored(integration.pk).get(b"received") == b"5")
+
+
+def test_a_page_reading_during_a_send_counts_each_event_once(unsent, settings, monkeypatch):
+    """While a send is on its way, its counts are neither in the process nor yet in Redis: a page
+    reading then must wait for it, not show them missing (nor, after, twice)."""
+    settings.INGEST_COUNTERS_PUSH_SECONDS = 5  # this test sends itself
+    integration_id = 2_000_000_000 + uuid.uuid4().int % 100_000_000
+    kwargs = redis_client().connection_pool.connection_kwargs
+    with holding_proxy(kwargs["port"]) as (proxy_port, arrived, release):
+        slow = redis.Redis(
+            host="127.0.0.1",
+            port=proxy_port,
+            db=kwargs.get("db", 0),
+            username=kwargs.get("username"),
+            password=kwargs.get("password"),
+            socket_timeout=10,
+        )
+        monkeypatch.setattr(counters, "client", lambda: slow)
+        unsent.add(integration_id, counters._Sums(received=3, deduplicated=2, last=time.time()))
+        sending = threading.Thread(target=unsent.push)
+        sending.start()
+        assert arrived.wait(5), "the send did not reach the proxy"
+
+        seen: list[dict] = []
+        reading = threading.Thread(target=lambda: seen.append(counters.pending(integration_id)))
+        reading.start()
+        reading.join(0.5)
+        assert reading.is_alive() and not seen  # it waits for the send in flight
+        release.set()
+        sending.join(5)
+        reading.join(5)
+
+    assert [(s["received"], s["deduplicated"]) for s in seen] == [(3, 2)]
+    assert _stored(integration_id)[b"received"] == b"3"
+    redis_client().delete(counters._hash_key(integration_id))
