@@ -63,10 +63,11 @@ def silent_server():
 
 
 @contextmanager
-def holding_proxy(port: int):
-    """A loopback TCP proxy to ``port`` that holds what its first connection's client sends until
-    released (a peer slow to take one request while it answers others at once): yields the proxy's
-    port, an event set once the held bytes arrived, and the event that releases them."""
+def holding_proxy(upstream: str | tuple[str, int]):
+    """A loopback TCP proxy to ``upstream`` (a unix socket's path, or a host and port) that holds what
+    its first connection's client sends until released (a peer slow to take one request while it
+    answers others at once): yields the proxy's port, an event set once the held bytes arrived, and
+    the event that releases them."""
     server = socket.create_server(("127.0.0.1", 0))
     arrived, release = threading.Event(), threading.Event()
     opened: list[socket.socket] = []
@@ -88,10 +89,14 @@ def holding_proxy(port: int):
                 client = server.accept()[0]
             except OSError:
                 return
-            upstream = socket.create_connection(("127.0.0.1", port))
-            opened.extend((client, upstream))
-            threading.Thread(target=pump, args=(client, upstream, first), daemon=True).start()
-            threading.Thread(target=pump, args=(upstream, client, False), daemon=True).start()
+            if isinstance(upstream, str):
+                peer = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                peer.connect(upstream)
+            else:
+                peer = socket.create_connection(upstream)
+            opened.extend((client, peer))
+            threading.Thread(target=pump, args=(client, peer, first), daemon=True).start()
+            threading.Thread(target=pump, args=(peer, client, False), daemon=True).start()
             first = False
 
     threading.Thread(target=accept, daemon=True).start()

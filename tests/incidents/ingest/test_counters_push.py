@@ -129,8 +129,10 @@ def test_a_page_reading_during_a_send_counts_each_event_once(unsent, settings, m
     reading then must wait for it, not show them missing (nor, after, twice)."""
     settings.INGEST_COUNTERS_PUSH_SECONDS = 5  # this test sends itself
     integration_id = 2_000_000_000 + uuid.uuid4().int % 100_000_000
+    # The test Redis may listen on a unix socket (the embedded one) or on a port.
     kwargs = redis_client().connection_pool.connection_kwargs
-    with holding_proxy(kwargs["port"]) as (proxy_port, arrived, release):
+    upstream = kwargs["path"] if "path" in kwargs else (kwargs["host"], kwargs["port"])
+    with holding_proxy(upstream) as (proxy_port, arrived, release):
         slow = redis.Redis(
             host="127.0.0.1",
             port=proxy_port,
